@@ -1,0 +1,44 @@
+"""modelyard: a self-hosted ML model lifecycle manager."""
+
+from modelyard.client import Client
+from modelyard.domain.entities import AliasChange, AuditEvent, Model, ModelVersion, Page
+from modelyard.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    DependencyExists,
+    IntegrityFailure,
+    InvalidFilter,
+    InvalidInput,
+    InvalidName,
+    InvalidPackage,
+    ModelyardError,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+)
+from modelyard.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AliasChange",
+    "AlreadyExists",
+    "AuditEvent",
+    "Client",
+    "Conflict",
+    "DependencyExists",
+    "IntegrityFailure",
+    "InvalidFilter",
+    "InvalidInput",
+    "InvalidName",
+    "InvalidPackage",
+    "Model",
+    "ModelVersion",
+    "ModelyardError",
+    "NotFound",
+    "Page",
+    "PermissionDenied",
+    "Settings",
+    "StorageUnavailable",
+    "__version__",
+]

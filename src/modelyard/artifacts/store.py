@@ -1,0 +1,263 @@
+"""A content-addressed blob store: objects are named by the sha256 of their bytes.
+
+Writes go to ``tmp/<uuid>`` and are moved under their final name only once the whole
+object is written and its digest checked, so no partial object ever carries a final
+name. Reads hash what they stream and fail on a mismatch. Identical content is stored
+once. Everything streams in 1 MiB chunks: a 1 GB file never sits in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from modelyard.domain.errors import (
+    IntegrityFailure,
+    InvalidInput,
+    ModelyardError,
+    NotFound,
+    StorageUnavailable,
+)
+
+CHUNK = 1 << 20
+PREFIX = "sha256:"
+_HEXDIGITS = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    digest: str
+    size: int
+
+
+def digest_file(path: Path) -> BlobInfo:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return BlobInfo(PREFIX + h.hexdigest(), size)
+
+
+def digest_bytes(data: bytes) -> str:
+    return PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def _hex(digest: str) -> str:
+    if not digest.startswith(PREFIX) or len(digest) != len(PREFIX) + 64:
+        raise InvalidInput(f"invalid digest {digest!r}: expected sha256:<64 hex digits>")
+    hexpart = digest[len(PREFIX) :]
+    # Lowercase hex only, as hexdigest() writes it: int(x, 16) would also take "+", spaces
+    # and uppercase, naming objects that can never match a stored one.
+    if not set(hexpart) <= _HEXDIGITS:
+        raise InvalidInput(f"invalid digest {digest!r}: expected sha256:<64 hex digits>")
+    return hexpart
+
+
+@contextlib.contextmanager
+def _storage_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except ModelyardError:
+        raise
+    except FileNotFoundError as e:
+        raise NotFound(f"{what}: object not found") from e
+    except (OSError, ValueError, RuntimeError) as e:
+        raise StorageUnavailable(f"{what}: artifact store error: {e}") from e
+
+
+class VerifyingReader:
+    """A read-only stream that checks the digest when the last byte has been read."""
+
+    def __init__(self, fh: IO[bytes], digest: str) -> None:
+        self._fh = fh
+        self._digest = digest
+        self._hash = hashlib.sha256()
+        self._done = False
+
+    def read(self, n: int = -1) -> bytes:
+        if n == 0:  # read(0) returns b"" without meaning end of stream
+            return b""
+        data = self._fh.read(n)
+        self._hash.update(data)
+        if not data or n < 0:
+            self._finish()
+        return data
+
+    def _finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        actual = PREFIX + self._hash.hexdigest()
+        if actual != self._digest:
+            raise IntegrityFailure(
+                f"artifact {self._digest} is corrupt: its content hashes to {actual}",
+                digest=self._digest,
+                actual=actual,
+            )
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> VerifyingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ArtifactStore:
+    """Blobs under ``<root>/objects/sha256/<2 hex>/<62 hex>`` on any fsspec filesystem."""
+
+    def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
+        self.url = url
+        try:
+            fs, root = fsspec.core.url_to_fs(url, **(options or {}))
+        except (ImportError, ValueError) as e:
+            raise StorageUnavailable(f"cannot open artifact store {url!r}: {e}") from e
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root = root.rstrip("/")
+        self.local = isinstance(fs, LocalFileSystem)
+        if self.local:
+            Path(self.root, "objects").mkdir(parents=True, exist_ok=True)
+            Path(self.root, "tmp").mkdir(parents=True, exist_ok=True)
+
+    # -- names -------------------------------------------------------------------------
+    def path(self, digest: str) -> str:
+        h = _hex(digest)
+        return f"{self.root}/objects/sha256/{h[:2]}/{h[2:]}"
+
+    def _tmp(self) -> str:
+        return f"{self.root}/tmp/{uuid.uuid4().hex}"
+
+    # -- writing -----------------------------------------------------------------------
+    def exists(self, digest: str) -> bool:
+        with _storage_errors(f"checking {digest}"):
+            return bool(self.fs.exists(self.path(digest)))
+
+    def put_file(self, path: Path, expected: str | None = None) -> BlobInfo:
+        """Store a local file; ``expected`` skips the upload when the object is present."""
+        if expected is not None and self.exists(expected):
+            return BlobInfo(expected, os.path.getsize(path))
+        with open(path, "rb") as fh:
+            return self.put_stream(fh, expected)
+
+    def put_bytes(self, data: bytes) -> BlobInfo:
+        digest = digest_bytes(data)
+        if self.exists(digest):
+            return BlobInfo(digest, len(data))
+        import io
+
+        return self.put_stream(io.BytesIO(data), digest)
+
+    def put_stream(self, stream: IO[bytes], expected: str | None = None) -> BlobInfo:
+        tmp = self._tmp()
+        h = hashlib.sha256()
+        size = 0
+        with _storage_errors("writing artifact"):
+            try:
+                with self.fs.open(tmp, "wb") as out:
+                    while chunk := stream.read(CHUNK):
+                        h.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+                    if self.local:
+                        out.flush()
+                        os.fsync(out.fileno())
+                digest = PREFIX + h.hexdigest()
+                if expected is not None and digest != expected:
+                    raise IntegrityFailure(
+                        f"content changed while it was stored: expected {expected}, got {digest}",
+                        expected=expected,
+                        actual=digest,
+                    )
+                final = self.path(digest)
+                if self.fs.exists(final):
+                    self.fs.rm(tmp)
+                else:
+                    if self.local:
+                        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                    self.fs.mv(tmp, final)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    if self.fs.exists(tmp):
+                        self.fs.rm(tmp)
+                raise
+        return BlobInfo(digest, size)
+
+    # -- reading -----------------------------------------------------------------------
+    def open(self, digest: str) -> VerifyingReader:
+        with _storage_errors(f"reading {digest}"):
+            return VerifyingReader(self.fs.open(self.path(digest), "rb"), digest)
+
+    def get_bytes(self, digest: str) -> bytes:
+        with self.open(digest) as reader, _storage_errors(f"reading {digest}"):
+            return reader.read()
+
+    def get_file(self, digest: str, dest: Path) -> None:
+        """Copy an object to ``dest``, verified; ``dest`` appears only when complete."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+        try:
+            with (
+                self.open(digest) as reader,
+                open(tmp, "wb") as out,
+                _storage_errors(f"reading {digest}"),
+            ):
+                for chunk in reader:
+                    out.write(chunk)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def verify(self, digest: str) -> None:
+        """Read an object through and raise ``IntegrityFailure`` if it is corrupt."""
+        with self.open(digest) as reader, _storage_errors(f"reading {digest}"):
+            for _ in reader:
+                pass
+
+    def delete(self, digest: str) -> None:
+        with _storage_errors(f"deleting {digest}"), contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self.path(digest))
+
+    def iter_digests(self) -> Iterator[str]:
+        base = f"{self.root}/objects/sha256"
+        with _storage_errors("listing artifacts"):
+            if not self.fs.exists(base):
+                return
+            for path in self.fs.find(base):
+                parts = str(path).rstrip("/").split("/")
+                if len(parts) >= 2 and len(parts[-2]) == 2 and len(parts[-1]) == 62:
+                    yield PREFIX + parts[-2] + parts[-1]
+
+    def ping(self) -> None:
+        with _storage_errors("reaching the artifact store"):
+            self.fs.ls(self.root) if self.fs.exists(self.root) else None
+
+
+_BACKENDS: dict[str, type[ArtifactStore]] = {}
+
+
+def register_backend(scheme: str, cls: type[ArtifactStore]) -> None:
+    """Let a third party plug in a store for a URL scheme (the built-in uses fsspec)."""
+    _BACKENDS[scheme] = cls
+
+
+def open_store(url: str, options: dict[str, Any] | None = None) -> ArtifactStore:
+    scheme = url.split("://", 1)[0] if "://" in url else "file"
+    cls = _BACKENDS.get(scheme, ArtifactStore)
+    return cls(url, options)

@@ -1,0 +1,33 @@
+"""What every command shares: the client, ``--json``, and parsing ``k=v`` options."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from modelyard.client import Client
+from modelyard.domain.errors import InvalidInput
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+EnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env", "-e", help="Environment (default: the one in the reference, or sandbox)."
+    ),
+]
+
+
+def client() -> Client:
+    return Client()
+
+
+def pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    """``["a=1", "b=2"]`` -> ``{"a": "1", "b": "2"}``; a missing ``=`` is a clear error."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"invalid {what} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value
+    return out

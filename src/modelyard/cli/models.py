@@ -1,0 +1,272 @@
+"""``modelyard models ...``: register, list, show, search, alias, tag, archive, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from modelyard.cli import output
+from modelyard.cli.common import EnvOpt, JsonOpt, client, pairs
+from modelyard.domain.entities import Model, ModelVersion
+from modelyard.domain.names import parse_ref
+
+app = typer.Typer(help="Register, find and manage model versions.", no_args_is_help=True)
+
+
+def _show_version(v: ModelVersion) -> None:
+    output.kv(
+        v.ref,
+        [
+            ("status", v.status),
+            ("flavor", v.flavor),
+            ("digest", v.package_digest),
+            ("size", f"{v.size_bytes:,} bytes"),
+            ("aliases", v.aliases),
+            ("tags", v.tags),
+            ("metrics", v.metrics),
+            ("params", v.params),
+            ("inputs", [f"{c['name']}:{c['type']}" for c in (v.signature or {}).get("inputs", [])]),
+            ("classes", (v.signature or {}).get("outputs", {}).get("classes")),
+            ("datasets", v.lineage.datasets),
+            ("source", v.lineage.source),
+            ("git commit", v.lineage.git_commit),
+            ("promoted from", v.lineage.promoted_from),
+            ("description", v.description),
+            ("created", f"{output.when(v.created_at)} by {v.created_by}"),
+        ],
+    )
+
+
+def _version_rows(versions: list[ModelVersion]) -> list[list[object]]:
+    return [
+        [
+            v.ref,
+            v.status,
+            v.flavor,
+            ", ".join(v.aliases),
+            ", ".join(f"{k}={val:.4g}" for k, val in sorted(v.metrics.items())),
+            output.when(v.created_at),
+        ]
+        for v in versions
+    ]
+
+
+VERSION_COLUMNS = ["version", "status", "flavor", "aliases", "metrics", "created"]
+
+
+@app.command()
+def register(
+    name: Annotated[str, typer.Argument(help="Model name, optionally env/name.")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="Package folder, MLflow model folder, score.py folder or model file."),
+    ],
+    env: EnvOpt = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="KEY=VALUE")] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="KEY=NUMBER")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE")] = None,
+    dataset: Annotated[
+        list[str] | None, typer.Option("--dataset", help="NAME:VERSION it was trained on")
+    ] = None,
+    input_example: Annotated[
+        Path | None,
+        typer.Option(
+            "--input-example",
+            help="CSV/Parquet/JSON rows the model takes (needed for a bare model file)",
+        ),
+    ] = None,
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    flavor: Annotated[str | None, typer.Option("--flavor", help="Force a flavor.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Register a new version of a model."""
+    ref = parse_ref(name, env)
+    with client() as c:
+        v = c.register(
+            ref.name,
+            path,
+            env=ref.environment,
+            input_example=input_example,
+            tags=pairs(tag, "tag"),
+            metrics=pairs(metric, "metric"),  # type: ignore[arg-type]
+            params=pairs(param, "param"),
+            datasets=dataset or (),
+            description=description,
+            flavor=flavor,
+        )
+    if json:
+        output.emit_json(v)
+    else:
+        output.console.print(f"registered [bold]{v.ref}[/] ({v.flavor}, {v.package_digest[:19]}…)")
+
+
+@app.command("list")
+def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
+    """List models."""
+    with client() as c:
+        models = c.list_models(env=env)
+    if json:
+        output.emit_json(models)
+        return
+    output.table(
+        None,
+        ["model", "latest", "aliases", "tags", "updated"],
+        [
+            [
+                m.full_name,
+                m.latest_version,
+                ", ".join(f"{a}→{v}" for a, v in m.aliases.items()),
+                ", ".join(f"{k}={v}" for k, v in m.tags.items()),
+                output.when(m.updated_at),
+            ]
+            for m in models
+        ],
+    )
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME:VERSION or NAME@ALIAS")],
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Show a model and its versions, or one version."""
+    r = parse_ref(ref, env)
+    with client() as c:
+        if r.version is None and r.alias is None:
+            model: Model = c.get_model(str(r))
+            versions = c.list_versions(str(r))
+            if json:
+                output.emit_json({"model": model, "versions": versions})
+                return
+            output.kv(
+                model.full_name,
+                [
+                    ("description", model.description),
+                    ("tags", model.tags),
+                    ("aliases", model.aliases),
+                ],
+            )
+            output.table(None, VERSION_COLUMNS, _version_rows(versions))
+            return
+        v = c.get_version(str(r))
+    if json:
+        output.emit_json(v)
+    else:
+        _show_version(v)
+
+
+@app.command()
+def search(
+    filter: Annotated[
+        str, typer.Argument(help="e.g. \"tags.team = 'risk' and metrics.accuracy > 0.8\"")
+    ] = "",
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", "-o", help="FIELD [ASC|DESC]")
+    ] = None,
+    max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
+    page_token: Annotated[str | None, typer.Option("--page-token")] = None,
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Search versions with a filter."""
+    with client() as c:
+        page = c.search_versions(
+            filter, order_by=order_by, max_results=max_results, page_token=page_token, env=env
+        )
+    if json:
+        output.emit_json(page)
+        return
+    output.table(None, VERSION_COLUMNS, _version_rows(page.items))
+    if page.next_page_token:
+        output.console.print(f"more: --page-token {page.next_page_token}")
+
+
+@app.command()
+def alias(
+    name: Annotated[str, typer.Argument(help="Model name")],
+    alias: Annotated[str, typer.Argument(help="Alias, e.g. champion")],
+    version: Annotated[int | None, typer.Argument(help="Version (omit with --delete)")] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="Remove the alias.")] = False,
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Point an alias at a version (the previous version is recorded)."""
+    with client() as c:
+        if delete:
+            change = c.delete_alias(name, alias, env=env)
+        else:
+            if version is None:
+                raise typer.BadParameter("give the VERSION the alias should point to")
+            change = c.set_alias(name, alias, version, env=env)
+    if json:
+        output.emit_json(change)
+    elif change.version is None:
+        output.console.print(
+            f"removed {change.environment}/{change.name}@{alias} (was {change.previous_version})"
+        )
+    else:
+        was = f" (was {change.previous_version})" if change.previous_version else ""
+        output.console.print(f"{change.environment}/{change.name}@{alias} → {change.version}{was}")
+
+
+@app.command()
+def tag(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION (or NAME for model tags)")],
+    tags: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE ...")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="Tag key to drop")] = None,
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Set or remove tags on a version (or on the model, when no version is given)."""
+    r = parse_ref(ref, env)
+    with client() as c:
+        if r.version is None and r.alias is None:
+            result: Model | ModelVersion = c.set_model_tags(
+                str(r), pairs(tags, "tag"), remove=remove or ()
+            )
+        else:
+            result = c.set_tags(str(r), pairs(tags, "tag"), remove=remove or ())
+    if json:
+        output.emit_json(result)
+    else:
+        output.console.print(", ".join(f"{k}={v}" for k, v in result.tags.items()) or "no tags")
+
+
+@app.command()
+def archive(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION")],
+    restore: Annotated[bool, typer.Option("--restore", help="Un-archive.")] = False,
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Archive a version (refused while something depends on it)."""
+    with client() as c:
+        v = c.archive(ref, env=env, restore=restore)
+    if json:
+        output.emit_json(v)
+    else:
+        output.console.print(f"{v.ref} is {v.status}")
+
+
+@app.command()
+def delete(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION, or NAME for the whole model")],
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Delete a version or a whole model (refused while something depends on it)."""
+    r = parse_ref(ref, env)
+    with client() as c:
+        if r.version is None and r.alias is None:
+            deleted: Model | ModelVersion = c.delete_model(str(r))
+            label = f"model {deleted.full_name}"  # type: ignore[union-attr]
+        else:
+            deleted = c.delete_version(str(r))
+            label = deleted.ref  # type: ignore[union-attr]
+    if json:
+        output.emit_json(deleted)
+    else:
+        output.console.print(f"deleted {label}")

@@ -1,0 +1,71 @@
+"""Rendering for the CLI: rich tables for people, ``--json`` for machines."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def plain(value: Any) -> Any:
+    """Entities and containers as JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for prop in ("ref", "full_name", "ok"):
+            if hasattr(type(value), prop):
+                out[prop] = getattr(value, prop)
+        return out
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(plain(value), indent=2, sort_keys=False, default=str) + "\n")
+
+
+def when(value: datetime) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        t.add_column(c, overflow="fold")
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    console.print(t)
+
+
+def kv(title: str, pairs: list[tuple[str, Any]]) -> None:
+    t = Table(title=title, show_header=False, box=None, title_justify="left", title_style="bold")
+    t.add_column("field", style="dim")
+    t.add_column("value", overflow="fold")
+    for key, value in pairs:
+        if value in (None, "", {}, [], ()):
+            continue
+        t.add_row(key, _text(value))
+    console.print(t)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)

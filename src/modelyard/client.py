@@ -1,0 +1,240 @@
+"""The Python SDK. ``Client()`` works on the embedded home (``MODELYARD_HOME``).
+
+from modelyard import Client
+client = Client()
+v = client.log_model(model, "payments", input_example=X.head(), metrics={"f1": 0.71})
+client.set_alias("payments", "champion", v.version)
+model = client.load_model("sandbox/payments@champion")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import pandas as pd
+
+from modelyard.domain.entities import (
+    AliasChange,
+    AuditEvent,
+    DoctorReport,
+    Model,
+    ModelVersion,
+    Page,
+)
+from modelyard.flavors.base import LoadedModel
+from modelyard.services.container import Services
+from modelyard.services.lineage import detect_git_commit
+from modelyard.settings import Settings
+
+AUTO: Literal["auto"] = "auto"
+
+
+class Client:
+    """One handle on a modelyard home; every method maps to one registry operation."""
+
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        if settings is None:
+            settings = Settings(home=Path(home)) if home is not None else Settings()
+        elif home is not None:
+            settings = settings.model_copy(update={"home": Path(home)})
+        self.settings = settings
+        self._services = Services.open(settings)
+        self.actor = self._services.local_actor
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def close(self) -> None:
+        self._services.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- registration -------------------------------------------------------------------
+    def register(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        env: str | None = None,
+        input_example: pd.DataFrame | str | Path | None = None,
+        tags: Mapping[str, str] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        datasets: Iterable[str] = (),
+        description: str = "",
+        source: str | None = None,
+        git_commit: str | None = AUTO,
+        flavor: str | None = None,
+    ) -> ModelVersion:
+        """Register a package folder, an MLflow model folder, a score.py folder or a model
+        file (a bare file needs ``input_example``)."""
+        return self._services.registry.register(
+            name,
+            Path(path),
+            actor=self.actor,
+            environment=env,
+            tags=tags,
+            metrics=metrics,
+            params=params,
+            datasets=datasets,
+            description=description,
+            source_uri=source or str(Path(path).resolve()),
+            git_commit=detect_git_commit() if git_commit == AUTO else git_commit,
+            input_example=Path(input_example) if isinstance(input_example, str) else input_example,
+            flavor=flavor,
+        )
+
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        input_example: pd.DataFrame | None = None,
+        env: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        datasets: Iterable[str] = (),
+        description: str = "",
+        source: str | None = None,
+        git_commit: str | None = AUTO,
+        flavor: str | None = None,
+    ) -> ModelVersion:
+        """Save an in-memory model (scikit-learn, XGBoost, LightGBM, ONNX) as a new version."""
+        return self._services.registry.register(
+            name,
+            model,
+            actor=self.actor,
+            environment=env,
+            tags=tags,
+            metrics=metrics,
+            params=params,
+            datasets=datasets,
+            description=description,
+            source_uri=source,
+            git_commit=detect_git_commit() if git_commit == AUTO else git_commit,
+            input_example=input_example,
+            flavor=flavor,
+        )
+
+    # -- reading ------------------------------------------------------------------------
+    def get_model(self, name: str, *, env: str | None = None) -> Model:
+        return self._services.registry.get_model(name, env)
+
+    def list_models(self, *, env: str | None = None) -> list[Model]:
+        return self._services.registry.list_models(env)
+
+    def get_version(self, ref: str, *, env: str | None = None) -> ModelVersion:
+        """``ref`` is ``[env/]name:version``, ``[env/]name@alias`` or ``[env/]name`` (latest)."""
+        return self._services.registry.get_version(ref, env)
+
+    def list_versions(self, name: str, *, env: str | None = None) -> list[ModelVersion]:
+        return self._services.registry.list_versions(name, env)
+
+    def search_versions(
+        self,
+        filter: str | None = None,
+        *,
+        order_by: list[str] | str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+        env: str | None = None,
+    ) -> Page[ModelVersion]:
+        return self._services.registry.search_versions(
+            filter,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+            environment=env,
+        )
+
+    def load_model(self, ref: str, *, env: str | None = None) -> LoadedModel:
+        """Load a version, its package verified against its digest."""
+        return self._services.registry.load_model(ref, env)
+
+    # -- changing -----------------------------------------------------------------------
+    def set_alias(
+        self, name: str, alias: str, version: int, *, env: str | None = None
+    ) -> AliasChange:
+        return self._services.registry.set_alias(
+            name, alias, version, actor=self.actor, environment=env
+        )
+
+    def delete_alias(self, name: str, alias: str, *, env: str | None = None) -> AliasChange:
+        return self._services.registry.delete_alias(name, alias, actor=self.actor, environment=env)
+
+    def set_tags(
+        self,
+        ref: str,
+        tags: Mapping[str, str],
+        *,
+        remove: Iterable[str] = (),
+        env: str | None = None,
+    ) -> ModelVersion:
+        return self._services.registry.set_version_tags(
+            ref, tags, actor=self.actor, remove=remove, environment=env
+        )
+
+    def set_model_tags(
+        self,
+        name: str,
+        tags: Mapping[str, str],
+        *,
+        remove: Iterable[str] = (),
+        description: str | None = None,
+        env: str | None = None,
+    ) -> Model:
+        return self._services.registry.set_model_tags(
+            name,
+            tags,
+            actor=self.actor,
+            remove=remove,
+            description=description,
+            environment=env,
+        )
+
+    def log_metrics(
+        self, ref: str, metrics: Mapping[str, float], *, env: str | None = None
+    ) -> ModelVersion:
+        return self._services.registry.set_version_metrics(
+            ref, metrics, actor=self.actor, environment=env
+        )
+
+    def archive(self, ref: str, *, env: str | None = None, restore: bool = False) -> ModelVersion:
+        return self._services.registry.archive(
+            ref, actor=self.actor, environment=env, restore=restore
+        )
+
+    def delete_version(self, ref: str, *, env: str | None = None) -> ModelVersion:
+        return self._services.registry.delete_version(ref, actor=self.actor, environment=env)
+
+    def delete_model(self, name: str, *, env: str | None = None) -> Model:
+        return self._services.registry.delete_model(name, actor=self.actor, environment=env)
+
+    # -- operations ---------------------------------------------------------------------
+    def doctor(self, *, deep: bool = True, gc: bool = False) -> DoctorReport:
+        return self._services.doctor.check(deep=deep, gc=gc)
+
+    def audit(
+        self,
+        *,
+        subject: str | None = None,
+        action: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        return self._services.audit_events(
+            subject_prefix=subject, action=action, after_seq=after, limit=limit
+        )

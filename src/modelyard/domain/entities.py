@@ -1,0 +1,117 @@
+"""The registry's entities as plain, immutable values (no ORM, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+T = TypeVar("T")
+
+VersionStatus = Literal["ready", "archived"]
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    name: str
+    description: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    environment: str
+    name: str
+    description: str
+    tags: dict[str, str]
+    aliases: dict[str, int]
+    latest_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.environment}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    """Where a version came from."""
+
+    datasets: tuple[str, ...] = ()
+    source: str | None = None
+    git_commit: str | None = None
+    promoted_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    environment: str
+    name: str
+    version: int
+    package_digest: str
+    flavor: str
+    signature: dict[str, Any] | None
+    requirements: tuple[str, ...]
+    size_bytes: int
+    status: VersionStatus
+    description: str
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    params: dict[str, str]
+    aliases: tuple[str, ...]
+    lineage: Lineage
+    created_by: str
+    created_at: datetime
+
+    @property
+    def ref(self) -> str:
+        return f"{self.environment}/{self.name}:{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasChange:
+    environment: str
+    name: str
+    alias: str
+    version: int | None
+    previous_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    seq: int
+    time: datetime
+    actor: str
+    action: str
+    subject: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_page_token: str | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorFinding:
+    severity: Literal["error", "warning", "info"]
+    kind: str
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorReport:
+    findings: list[DoctorFinding] = field(default_factory=list)
+    versions_checked: int = 0
+    objects_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)

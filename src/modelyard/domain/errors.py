@@ -1,0 +1,111 @@
+"""The one exception tree of modelyard.
+
+Every error a caller can act on is a ``ModelyardError``; the CLI turns it into a one-line
+message and exit code 1, the HTTP API into ``{"error": {"code", "message", "details"}}``
+with the status below. Third-party errors are translated where they arise (``store/``,
+``artifacts/``, ``flavors/``) so nothing above those layers sees them.
+
+    ModelyardError                      (500 internal)
+    ├── NotFound                        404 not_found
+    ├── Conflict                        409 conflict
+    │   ├── AlreadyExists               409 already_exists
+    │   └── DependencyExists            409 has_dependents
+    ├── InvalidInput                    400 invalid_input
+    │   ├── InvalidName                 400 invalid_name
+    │   ├── InvalidFilter               400 invalid_filter
+    │   └── InvalidPackage              400 invalid_package
+    ├── PermissionDenied                403 permission_denied
+    ├── IntegrityFailure                500 integrity_failure  (stored data is not what it claims)
+    └── StorageUnavailable              503 storage_unavailable
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ModelyardError(Exception):
+    """Base of every error modelyard raises on purpose."""
+
+    code = "internal"
+    status = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class NotFound(ModelyardError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(ModelyardError):
+    code = "conflict"
+    status = 409
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class DependencyExists(Conflict):
+    """The subject is referenced by something that depends on it (an alias, a deployment...)."""
+
+    code = "has_dependents"
+
+
+class InvalidInput(ModelyardError):
+    code = "invalid_input"
+    status = 400
+
+
+class InvalidName(InvalidInput):
+    code = "invalid_name"
+
+
+class InvalidFilter(InvalidInput):
+    """A search filter that does not parse; ``details`` hold ``position`` and ``token``."""
+
+    code = "invalid_filter"
+
+
+class InvalidPackage(InvalidInput):
+    code = "invalid_package"
+
+
+class PermissionDenied(ModelyardError):
+    code = "permission_denied"
+    status = 403
+
+
+class IntegrityFailure(ModelyardError):
+    """Stored bytes or rows are not what their digest or references claim."""
+
+    code = "integrity_failure"
+    status = 500
+
+
+class StorageUnavailable(ModelyardError):
+    code = "storage_unavailable"
+    status = 503
+
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "DependencyExists",
+    "IntegrityFailure",
+    "InvalidFilter",
+    "InvalidInput",
+    "InvalidName",
+    "InvalidPackage",
+    "ModelyardError",
+    "NotFound",
+    "PermissionDenied",
+    "StorageUnavailable",
+]

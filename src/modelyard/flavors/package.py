@@ -1,0 +1,173 @@
+"""Model packages: a folder of files plus ``modelyard.yaml``, the manifest.
+
+The manifest names the flavor, the entry file, the signature, the requirements pinned
+from the training environment and the sha256 of every file. The package's digest is the
+sha256 of the manifest's bytes, so two identical packages have one digest and are stored
+once.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from modelyard.artifacts.store import BlobInfo, digest_bytes, digest_file
+from modelyard.domain.errors import InvalidPackage
+
+MANIFEST = "modelyard.yaml"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    flavor: str
+    entrypoint: str
+    files: dict[str, BlobInfo]
+    options: dict[str, Any] = field(default_factory=dict)
+    signature: dict[str, Any] | None = None
+    requirements: tuple[str, ...] = ()
+    python: str = field(default_factory=platform.python_version)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "flavor": self.flavor,
+            "entrypoint": self.entrypoint,
+            "options": self.options,
+            "signature": self.signature,
+            "requirements": list(self.requirements),
+            "python": self.python,
+            "files": {
+                name: {"sha256": info.digest.removeprefix("sha256:"), "size": info.size}
+                for name, info in sorted(self.files.items())
+            },
+        }
+
+    def to_bytes(self) -> bytes:
+        return yaml.safe_dump(self.to_dict(), sort_keys=True, allow_unicode=True).encode()
+
+    @property
+    def digest(self) -> str:
+        return digest_bytes(self.to_bytes())
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(info.size for info in self.files.values())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = MANIFEST) -> Manifest:
+        try:
+            raw = yaml.safe_load(data)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise InvalidPackage(f"{source} is not valid YAML{where}") from None
+        if not isinstance(raw, dict):
+            raise InvalidPackage(f"{source} must be a mapping")
+        try:
+            version = int(raw.get("format_version", 0))
+            if version != FORMAT_VERSION:
+                raise InvalidPackage(
+                    f"{source}: unsupported format_version {raw.get('format_version')!r} "
+                    f"(this modelyard reads {FORMAT_VERSION})"
+                )
+            files = {}
+            for name, entry in dict(raw["files"]).items():
+                _check_relative(str(name), source)
+                hexd = str(entry["sha256"])
+                if len(hexd) != 64 or any(c not in "0123456789abcdef" for c in hexd):
+                    raise InvalidPackage(f"{source}: file {name!r} has an invalid sha256")
+                files[str(name)] = BlobInfo("sha256:" + hexd, int(entry["size"]))
+            entrypoint = str(raw["entrypoint"])
+            flavor = str(raw["flavor"])
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise InvalidPackage(f"{source}: missing or malformed field {e}") from None
+        if entrypoint not in files:
+            raise InvalidPackage(f"{source}: entrypoint {entrypoint!r} is not among its files")
+        signature = raw.get("signature")
+        if signature is not None and not isinstance(signature, dict):
+            raise InvalidPackage(f"{source}: signature must be a mapping")
+        return cls(
+            flavor=flavor,
+            entrypoint=entrypoint,
+            files=files,
+            options=dict(raw.get("options") or {}),
+            signature=signature,
+            requirements=tuple(str(r) for r in raw.get("requirements") or ()),
+            python=str(raw.get("python") or ""),
+            format_version=version,
+        )
+
+
+def _check_relative(name: str, source: str) -> None:
+    p = PurePosixPath(name)
+    if p.is_absolute() or ".." in p.parts or name != p.as_posix() or not name:
+        raise InvalidPackage(f"{source}: file name {name!r} must be a relative path inside")
+
+
+def package_files(folder: Path) -> list[str]:
+    """Every regular file below ``folder`` except the manifest, as sorted POSIX paths."""
+    names = []
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            raise InvalidPackage(f"{path}: symbolic links are not allowed in a package")
+        if path.is_file():
+            rel = path.relative_to(folder).as_posix()
+            if rel != MANIFEST and "__pycache__" not in rel.split("/"):
+                names.append(rel)
+    return sorted(names)
+
+
+def write_manifest(
+    folder: Path,
+    *,
+    flavor: str,
+    entrypoint: str,
+    options: dict[str, Any] | None = None,
+    signature: dict[str, Any] | None = None,
+    requirements: tuple[str, ...] = (),
+) -> Manifest:
+    """Hash every file of ``folder`` and write its manifest next to them."""
+    files = {name: digest_file(folder / name) for name in package_files(folder)}
+    if entrypoint not in files:
+        raise InvalidPackage(f"package entrypoint {entrypoint!r} was not written")
+    manifest = Manifest(
+        flavor=flavor,
+        entrypoint=entrypoint,
+        files=files,
+        options=options or {},
+        signature=signature,
+        requirements=requirements,
+    )
+    (folder / MANIFEST).write_bytes(manifest.to_bytes())
+    return manifest
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InvalidPackage(f"{folder}: cannot read {MANIFEST}: {e.strerror}") from None
+    return Manifest.from_bytes(data, str(path))
+
+
+def verify_folder(folder: Path, manifest: Manifest) -> None:
+    """Raise ``InvalidPackage`` unless the folder holds exactly the manifest's files."""
+    present = set(package_files(folder))
+    listed = set(manifest.files)
+    if missing := sorted(listed - present):
+        raise InvalidPackage(f"{folder}: file {missing[0]!r} listed in {MANIFEST} is missing")
+    if extra := sorted(present - listed):
+        raise InvalidPackage(f"{folder}: file {extra[0]!r} is not listed in {MANIFEST}")
+    for name, info in manifest.files.items():
+        actual = digest_file(folder / name)
+        if actual.digest != info.digest:
+            raise InvalidPackage(
+                f"{folder}: file {name!r} does not match its digest in {MANIFEST} (corrupt package)"
+            )

@@ -1,0 +1,113 @@
+"""Signatures: the columns a model takes (name, type, categories seen) and what it returns.
+
+A signature is plain JSON kept in the manifest::
+
+    {"inputs": [{"name": "amount", "type": "float", "nullable": false}, ...],
+     "outputs": {"type": "string", "classes": ["late", "on_time", "very_late"]}}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.domain.errors import InvalidInput
+
+MAX_CATEGORIES = 1000
+TYPES = ("boolean", "integer", "float", "string", "datetime")
+
+
+def column_type(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "integer"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    return "string"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def infer_signature(example: pd.DataFrame, model: Any | None = None) -> dict[str, Any]:
+    """Infer the input columns from an example frame and, given a loaded model, its outputs."""
+    if not isinstance(example, pd.DataFrame) or example.empty:
+        raise InvalidInput("the input example must be a non-empty table of named columns")
+    inputs = []
+    for name in example.columns:
+        series = example[name]
+        entry: dict[str, Any] = {
+            "name": str(name),
+            "type": column_type(series),
+            "nullable": bool(series.isna().any()),
+        }
+        if entry["type"] == "string" or isinstance(series.dtype, pd.CategoricalDtype):
+            values = series.dropna().unique()
+            if len(values) <= MAX_CATEGORIES:
+                entry["categories"] = sorted(str(v) for v in values)
+        inputs.append(entry)
+    signature: dict[str, Any] = {"inputs": inputs}
+    if model is not None:
+        signature["outputs"] = _infer_outputs(example, model)
+    return signature
+
+
+def _infer_outputs(example: pd.DataFrame, model: Any) -> dict[str, Any]:
+    outputs: dict[str, Any] = {}
+    try:
+        predictions = np.asarray(model.predict(example.head(20)))
+    except Exception:  # a model that cannot score its own example still registers
+        return outputs
+    kind = predictions.dtype.kind
+    outputs["type"] = {"b": "boolean", "i": "integer", "u": "integer", "f": "float"}.get(
+        kind, "string"
+    )
+    if predictions.ndim > 1:
+        outputs["shape"] = [-1, *predictions.shape[1:]]
+    classes = getattr(model, "classes", None)
+    if classes is not None:
+        outputs["classes"] = [_jsonable(c) for c in classes]
+    return outputs
+
+
+def read_example(path: Path) -> pd.DataFrame:
+    """Read an input example from CSV, Parquet or JSON (records or ``dataframe_split``)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path)
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        elif suffix == ".json":
+            raw = json.loads(path.read_text())
+            if isinstance(raw, dict) and "dataframe_split" in raw:
+                raw = raw["dataframe_split"]
+            if isinstance(raw, dict) and "columns" in raw and "data" in raw:
+                frame = pd.DataFrame(raw["data"], columns=raw["columns"])
+            elif isinstance(raw, dict) and "inputs" in raw:
+                frame = pd.DataFrame(raw["inputs"])
+            else:
+                frame = pd.DataFrame(raw)
+        else:
+            raise InvalidInput(
+                f"input example {path.name}: unsupported format (use .csv, .parquet or .json)"
+            )
+    except FileNotFoundError:
+        raise InvalidInput(f"input example {path} does not exist") from None
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InvalidInput(f"input example {path.name} cannot be read: {first}") from None
+    if frame.empty or len(frame.columns) == 0:
+        raise InvalidInput(f"input example {path.name} has no rows")
+    return frame

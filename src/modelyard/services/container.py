@@ -1,0 +1,76 @@
+"""Build every service from one ``Settings``; the CLI, the SDK and the server share this."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+
+from modelyard.artifacts.store import ArtifactStore, open_store
+from modelyard.domain.entities import AuditEvent
+from modelyard.services.doctor import DoctorService
+from modelyard.services.packages import PackageService
+from modelyard.services.registry import RegistryService
+from modelyard.settings import Settings
+from modelyard.store import audit, migrate
+from modelyard.store.database import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    artifacts: ArtifactStore
+    packages: PackageService
+    registry: RegistryService
+    doctor: DoctorService
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        home = settings.resolved_home
+        home.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.database_url)
+        try:
+            migrate.upgrade(db, home)
+            artifacts = open_store(settings.artifacts_url, settings.artifacts_options)
+        except BaseException:
+            db.dispose()
+            raise
+        packages = PackageService(artifacts, home / "tmp", settings.cache_dir)
+        return cls(
+            settings=settings,
+            db=db,
+            artifacts=artifacts,
+            packages=packages,
+            registry=RegistryService(db, packages, settings.environment),
+            doctor=DoctorService(db, artifacts),
+        )
+
+    @property
+    def local_actor(self) -> str:
+        """The embedded home's single local admin."""
+        if self.settings.actor:
+            return self.settings.actor
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "local"
+
+    def audit_events(
+        self,
+        *,
+        subject_prefix: str | None = None,
+        action: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        with self.db.read() as session:
+            return audit.list_events(
+                session,
+                subject_prefix=subject_prefix,
+                action=action,
+                after_seq=after_seq,
+                limit=limit,
+            )
+
+    def close(self) -> None:
+        self.db.dispose()

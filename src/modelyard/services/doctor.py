@@ -1,0 +1,200 @@
+"""``modelyard doctor``: prove that rows and stored objects agree, and optionally tidy up.
+
+Errors (exit non-zero): a version whose package is missing, incomplete or corrupt; an
+object in the artifact store that no package row accounts for; a broken audit chain.
+Warnings: packages left ``pending`` by an interrupted registration (no version was made
+visible). Info: packages no version uses any more. ``gc`` removes the last two kinds.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from modelyard.artifacts.store import ArtifactStore
+from modelyard.domain.entities import DoctorFinding, DoctorReport
+from modelyard.domain.errors import IntegrityFailure, InvalidPackage, NotFound
+from modelyard.flavors.package import Manifest
+from modelyard.store import audit
+from modelyard.store import registry as q
+from modelyard.store.database import Database
+from modelyard.store.tables import utcnow
+
+GC_GRACE = timedelta(hours=1)
+
+
+class DoctorService:
+    def __init__(self, db: Database, artifacts: ArtifactStore) -> None:
+        self.db = db
+        self.artifacts = artifacts
+
+    def check(self, *, deep: bool = True, gc: bool = False) -> DoctorReport:
+        findings: list[DoctorFinding] = []
+        with self.db.read() as session:
+            packages = {p.digest: p for p in q.all_packages(session)}
+            uses = q.package_use_counts(session)
+            versions = q.all_version_digests(session)
+            _, bad_seq = audit.verify_chain(session)
+        if bad_seq is not None:
+            findings.append(
+                DoctorFinding(
+                    "error",
+                    "audit_chain",
+                    f"audit:{bad_seq}",
+                    f"audit event {bad_seq} does not match the hash chain",
+                )
+            )
+        manifests: dict[str, Manifest] = {}
+        for digest, row in packages.items():
+            try:
+                manifests[digest] = Manifest.from_bytes(row.manifest.encode(), digest)
+            except InvalidPackage as e:
+                findings.append(DoctorFinding("error", "bad_manifest", digest, e.message))
+        verified: dict[str, str | None] = {}
+
+        def problem(digest: str) -> str | None:
+            if digest not in verified:
+                try:
+                    if deep:
+                        self.artifacts.verify(digest)
+                    elif not self.artifacts.exists(digest):
+                        raise NotFound("missing")
+                    verified[digest] = None
+                except NotFound:
+                    verified[digest] = "missing"
+                except IntegrityFailure:
+                    verified[digest] = "corrupt"
+            return verified[digest]
+
+        for env, name, number, digest in versions:
+            subject = f"{env}/{name}:{number}"
+            manifest = manifests.get(digest)
+            if manifest is None:
+                findings.append(
+                    DoctorFinding(
+                        "error",
+                        "version_without_package",
+                        subject,
+                        f"{subject}: package {digest} has no readable row",
+                    )
+                )
+                continue
+            if packages[digest].state != "ready":
+                findings.append(
+                    DoctorFinding(
+                        "error",
+                        "package_not_ready",
+                        subject,
+                        f"{subject}: package {digest} is still pending",
+                    )
+                )
+            if (p := problem(digest)) is not None:
+                findings.append(
+                    DoctorFinding(
+                        "error",
+                        f"package_{p}",
+                        subject,
+                        f"{subject}: manifest object {digest} is {p}",
+                    )
+                )
+            for file, info in sorted(manifest.files.items()):
+                if (p := problem(info.digest)) is not None:
+                    findings.append(
+                        DoctorFinding(
+                            "error",
+                            f"package_{p}",
+                            subject,
+                            f"{subject}: file {file!r} ({info.digest}) is {p}",
+                        )
+                    )
+
+        reachable = set(packages)
+        for manifest in manifests.values():
+            reachable.update(info.digest for info in manifest.files.values())
+        objects = 0
+        stray: list[str] = []
+        for digest in self.artifacts.iter_digests():
+            objects += 1
+            if digest not in reachable:
+                stray.append(digest)
+        now = utcnow()
+        removable: list[str] = []
+        for digest, row in packages.items():
+            if uses.get(digest):
+                continue
+            if row.state == "pending":
+                findings.append(
+                    DoctorFinding(
+                        "warning",
+                        "interrupted_registration",
+                        digest,
+                        f"package {digest} was left pending by an interrupted registration "
+                        "(no version uses it; `doctor --gc` removes it after an hour)",
+                    )
+                )
+                if now - row.created_at > GC_GRACE:
+                    removable.append(digest)
+            else:
+                findings.append(
+                    DoctorFinding(
+                        "info",
+                        "unused_package",
+                        digest,
+                        f"package {digest} is no longer used by any version",
+                    )
+                )
+                removable.append(digest)
+        if gc:
+            stray = self._collect(removable, manifests, stray, findings)
+        for digest in stray:
+            findings.append(
+                DoctorFinding(
+                    "error",
+                    "object_without_row",
+                    digest,
+                    f"object {digest} belongs to no package row",
+                )
+            )
+        return DoctorReport(findings, versions_checked=len(versions), objects_checked=objects)
+
+    def _collect(
+        self,
+        removable: list[str],
+        manifests: dict[str, Manifest],
+        stray: list[str],
+        findings: list[DoctorFinding],
+    ) -> list[str]:
+        """Delete unused package rows, then objects nothing reaches any more."""
+        removed: list[str] = []
+        with self.db.write() as session:
+            uses = q.package_use_counts(session)
+            for digest in removable:
+                if not uses.get(digest):
+                    q.delete_package_row(session, digest)
+                    removed.append(digest)
+        with self.db.read() as session:
+            keep: set[str] = set()
+            for row in q.all_packages(session):
+                keep.add(row.digest)
+                try:
+                    manifest = Manifest.from_bytes(row.manifest.encode(), row.digest)
+                except InvalidPackage:
+                    continue
+                keep.update(info.digest for info in manifest.files.values())
+        candidates = set(stray) | set(removed)
+        for digest in removed:
+            if digest in manifests:
+                candidates.update(info.digest for info in manifests[digest].files.values())
+        deleted = 0
+        for digest in sorted(candidates - keep):
+            self.artifacts.delete(digest)
+            deleted += 1
+        findings[:] = [f for f in findings if f.subject not in removed]
+        findings.append(
+            DoctorFinding(
+                "info",
+                "gc",
+                "artifacts",
+                f"removed {len(removed)} unused packages and {deleted} objects",
+            )
+        )
+        return []

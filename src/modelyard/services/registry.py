@@ -1,0 +1,504 @@
+"""The model registry's rules: registration, lookup, aliases, archive, delete, search.
+
+Order of a registration, so a crash at any point leaves nothing half-visible:
+  1. stage and verify the package locally, and record its manifest as ``pending``;
+  2. store every file, then the manifest (each object appears only once complete);
+  3. in one transaction: create the model if new, take the next version number
+     (``UPDATE ... RETURNING`` on the model row), insert the version, mark the package
+     ready and append the audit event. Only this commit makes the version visible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
+from modelyard.domain.errors import DependencyExists, InvalidInput, InvalidName, NotFound
+from modelyard.domain.filters import parse_filter, parse_order_by
+from modelyard.domain.names import ModelRef, check_alias, check_key, check_name, parse_ref
+from modelyard.flavors.base import LoadedModel
+from modelyard.services.packages import PackageService
+from modelyard.store import audit, search
+from modelyard.store import registry as q
+from modelyard.store.database import Database
+from modelyard.store.tables import ModelRow, ModelVersionRow
+
+#: A dependents check returns human-readable reasons why a version must stay (empty: none).
+DependentsCheck = Callable[[Session, ModelVersion], list[str]]
+MAX_RESULTS = 1000
+
+
+def _alias_dependents(session: Session, version: ModelVersion) -> list[str]:
+    return [f"alias {a!r} points to it" for a in version.aliases]
+
+
+class RegistryService:
+    def __init__(self, db: Database, packages: PackageService, default_environment: str) -> None:
+        self.db = db
+        self.packages = packages
+        self.default_environment = default_environment
+        self._dependents: list[DependentsCheck] = []
+
+    def add_dependents_check(self, check: DependentsCheck) -> None:
+        """Let another service (deployments, promotions...) protect the versions it uses."""
+        self._dependents.append(check)
+
+    # -- registration -------------------------------------------------------------------
+    def register(
+        self,
+        name: str,
+        source: Any,
+        *,
+        actor: str,
+        environment: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        metrics: Mapping[str, float] | None = None,
+        params: Mapping[str, Any] | None = None,
+        datasets: Iterable[str] = (),
+        description: str = "",
+        source_uri: str | None = None,
+        git_commit: str | None = None,
+        input_example: pd.DataFrame | Path | None = None,
+        flavor: str | None = None,
+        promoted_from: str | None = None,
+    ) -> ModelVersion:
+        target = self.ref(name, environment)
+        if target.version is not None or target.alias is not None:
+            raise InvalidName(f"register takes a model name, not a version: {name!r}", name=name)
+        env, name = target.environment, target.name
+        clean_tags = _clean_tags(tags)
+        clean_metrics = _clean_metrics(metrics)
+        clean_params = {check_key(k, "param name"): str(v) for k, v in (params or {}).items()}
+        dataset_refs = [_check_dataset_ref(d) for d in datasets]
+        with self.db.read() as session:
+            self._check_environment(session, env)
+        with self.packages.stage(source, input_example=input_example, flavor=flavor) as staged:
+            manifest = staged.manifest
+            with self.db.write() as session:
+                q.record_package(
+                    session,
+                    staged.digest,
+                    staged.manifest_bytes.decode(),
+                    manifest.size_bytes,
+                    len(manifest.files),
+                )
+            self.packages.upload(staged)
+            with self.db.write() as session:
+                model, created = q.get_or_create_model(session, env, name)
+                if created:
+                    audit.append(
+                        session, actor=actor, action="model.created", subject=f"model:{env}/{name}"
+                    )
+                number = q.allocate_version(session, model.id)
+                version_id = q.insert_version(
+                    session,
+                    model_id=model.id,
+                    version=number,
+                    values={
+                        "package_digest": staged.digest,
+                        "flavor": manifest.flavor,
+                        "signature": manifest.signature,
+                        "requirements": list(manifest.requirements),
+                        "size_bytes": manifest.size_bytes,
+                        "status": "ready",
+                        "description": description,
+                        "source": source_uri,
+                        "git_commit": git_commit,
+                        "promoted_from": promoted_from,
+                        "created_by": actor,
+                    },
+                    tags=clean_tags,
+                    metrics=clean_metrics,
+                    params=clean_params,
+                    datasets=[(d, "training") for d in dataset_refs],
+                )
+                q.mark_package_ready(session, staged.digest)
+                audit.append(
+                    session,
+                    actor=actor,
+                    action="version.created",
+                    subject=f"model_version:{env}/{name}:{number}",
+                    after={
+                        "digest": staged.digest,
+                        "flavor": manifest.flavor,
+                        "tags": clean_tags,
+                        "metrics": clean_metrics,
+                    },
+                )
+                return q.version_entities(session, [version_id])[0]
+
+    # -- lookup -------------------------------------------------------------------------
+    def ref(self, text: str | ModelRef, environment: str | None = None) -> ModelRef:
+        if isinstance(text, ModelRef):
+            return text
+        return (
+            parse_ref(text, environment or None)
+            if environment
+            else parse_ref(text, None if "/" in str(text) else self.default_environment)
+        )
+
+    def _check_environment(self, session: Session, env: str) -> None:
+        if not q.environment_exists(session, env):
+            known = ", ".join(e.name for e in q.list_environments(session))
+            raise NotFound(f"unknown environment {env!r} (known: {known})", environment=env)
+
+    def _model_row(self, session: Session, ref: ModelRef) -> ModelRow:
+        self._check_environment(session, ref.environment)
+        row = q.find_model(session, ref.environment, ref.name)
+        if row is None:
+            raise NotFound(
+                f"model {ref.environment}/{ref.name} does not exist",
+                model=f"{ref.environment}/{ref.name}",
+            )
+        return row
+
+    def _version_row(self, session: Session, ref: ModelRef) -> tuple[ModelRow, ModelVersionRow]:
+        model = self._model_row(session, ref)
+        if ref.version is not None:
+            row = q.version_row(session, model.id, ref.version)
+            if row is None:
+                raise NotFound(f"version {ref} does not exist", version=str(ref))
+            return model, row
+        if ref.alias is None or ref.alias == "latest":
+            row = q.latest_version_row(session, model.id)
+            if row is None:
+                raise NotFound(f"model {ref.model} has no versions", model=str(ref.model))
+            return model, row
+        alias = q.alias_row(session, model.id, ref.alias)
+        if alias is None:
+            raise NotFound(f"alias {ref.alias!r} is not set on model {ref.model}", alias=ref.alias)
+        row = session.get(ModelVersionRow, alias.version_id)
+        assert row is not None
+        return model, row
+
+    def get_model(self, ref: str | ModelRef, environment: str | None = None) -> Model:
+        r = self.ref(ref, environment)
+        with self.db.read() as session:
+            return q.model_entities(session, [self._model_row(session, r.model)])[0]
+
+    def list_models(self, environment: str | None = None) -> list[Model]:
+        with self.db.read() as session:
+            if environment:
+                self._check_environment(session, environment)
+            return q.model_entities(session, q.list_models(session, environment))
+
+    def get_version(self, ref: str | ModelRef, environment: str | None = None) -> ModelVersion:
+        r = self.ref(ref, environment)
+        with self.db.read() as session:
+            _, row = self._version_row(session, r)
+            return q.version_entities(session, [row.id])[0]
+
+    def list_versions(
+        self, ref: str | ModelRef, environment: str | None = None
+    ) -> list[ModelVersion]:
+        r = self.ref(ref, environment)
+        with self.db.read() as session:
+            model = self._model_row(session, r.model)
+            return q.version_entities(session, q.version_ids_of_model(session, model.id))
+
+    def search_versions(
+        self,
+        filter: str | None = None,
+        *,
+        order_by: list[str] | str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+        environment: str | None = None,
+    ) -> Page[ModelVersion]:
+        if not 1 <= max_results <= MAX_RESULTS:
+            raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}")
+        order_items = [order_by] if isinstance(order_by, str) else list(order_by or [])
+        node = parse_filter(filter)
+        order = parse_order_by(order_items)
+        fp = search.fingerprint(filter or "", order_items, environment)
+        offset = search.decode_token(page_token, fp)
+        with self.db.read() as session:
+            if environment:
+                self._check_environment(session, environment)
+            ids, more = search.search_version_ids(
+                session,
+                node=node,
+                order=order,
+                environment=environment,
+                offset=offset,
+                limit=max_results,
+            )
+            items = q.version_entities(session, ids)
+        token = search.encode_token(offset + len(ids), fp) if more else None
+        return Page(items, token)
+
+    def load_model(self, ref: str | ModelRef, environment: str | None = None) -> LoadedModel:
+        version = self.get_version(ref, environment)
+        with self.db.read() as session:
+            manifest = q.get_package_manifest(session, version.package_digest)
+        assert manifest is not None  # a foreign key guarantees the package row
+        return self.packages.load(version.package_digest, manifest)
+
+    # -- aliases ------------------------------------------------------------------------
+    def set_alias(
+        self,
+        model: str | ModelRef,
+        alias: str,
+        version: int,
+        *,
+        actor: str,
+        environment: str | None = None,
+    ) -> AliasChange:
+        check_alias(alias)
+        r = self.ref(model, environment).model
+        with self.db.write() as session:
+            model_row, target = self._version_row(session, ModelRef(r.environment, r.name, version))
+            if target.status == "archived":
+                raise InvalidInput(
+                    f"version {r}:{version} is archived: an alias cannot point to it"
+                )
+            current = q.alias_row(session, model_row.id, alias)
+            previous = None
+            if current is not None:
+                prev_row = session.get(ModelVersionRow, current.version_id)
+                previous = prev_row.version if prev_row is not None else None
+            if previous == version:
+                return AliasChange(
+                    r.environment,
+                    r.name,
+                    alias,
+                    version,
+                    current.previous_version if current is not None else None,
+                )
+            q.upsert_alias(session, model_row.id, alias, target.id, previous, actor)
+            audit.append(
+                session,
+                actor=actor,
+                action="alias.moved" if previous else "alias.set",
+                subject=f"alias:{r}@{alias}",
+                before={"version": previous},
+                after={"version": version},
+            )
+            return AliasChange(r.environment, r.name, alias, version, previous)
+
+    def delete_alias(
+        self, model: str | ModelRef, alias: str, *, actor: str, environment: str | None = None
+    ) -> AliasChange:
+        r = self.ref(model, environment).model
+        with self.db.write() as session:
+            model_row = self._model_row(session, r)
+            current = q.alias_row(session, model_row.id, alias)
+            if current is None:
+                raise NotFound(f"alias {alias!r} is not set on model {r}", alias=alias)
+            prev_row = session.get(ModelVersionRow, current.version_id)
+            previous = prev_row.version if prev_row is not None else None
+            q.delete_alias(session, model_row.id, alias)
+            audit.append(
+                session,
+                actor=actor,
+                action="alias.deleted",
+                subject=f"alias:{r}@{alias}",
+                before={"version": previous},
+            )
+            return AliasChange(r.environment, r.name, alias, None, previous)
+
+    # -- metadata -----------------------------------------------------------------------
+    def set_version_tags(
+        self,
+        ref: str | ModelRef,
+        tags: Mapping[str, str],
+        *,
+        actor: str,
+        remove: Iterable[str] = (),
+        environment: str | None = None,
+    ) -> ModelVersion:
+        clean = _clean_tags(tags)
+        r = self.ref(ref, environment)
+        with self.db.write() as session:
+            _, row = self._version_row(session, r)
+            before = q.version_entities(session, [row.id])[0].tags
+            q.set_version_tags(session, row.id, clean)
+            for key in remove:
+                if not q.delete_version_tag(session, row.id, key):
+                    raise NotFound(f"tag {key!r} is not set on {r}", tag=key)
+            after = q.version_entities(session, [row.id])[0]
+            audit.append(
+                session,
+                actor=actor,
+                action="version.tags_changed",
+                subject=f"model_version:{after.ref}",
+                before={"tags": before},
+                after={"tags": after.tags},
+            )
+            return after
+
+    def set_version_metrics(
+        self,
+        ref: str | ModelRef,
+        metrics: Mapping[str, float],
+        *,
+        actor: str,
+        environment: str | None = None,
+    ) -> ModelVersion:
+        clean = _clean_metrics(metrics)
+        r = self.ref(ref, environment)
+        with self.db.write() as session:
+            _, row = self._version_row(session, r)
+            q.set_version_metrics(session, row.id, clean)
+            after = q.version_entities(session, [row.id])[0]
+            audit.append(
+                session,
+                actor=actor,
+                action="version.metrics_logged",
+                subject=f"model_version:{after.ref}",
+                after={"metrics": clean},
+            )
+            return after
+
+    def set_model_tags(
+        self,
+        ref: str | ModelRef,
+        tags: Mapping[str, str],
+        *,
+        actor: str,
+        remove: Iterable[str] = (),
+        environment: str | None = None,
+        description: str | None = None,
+    ) -> Model:
+        clean = _clean_tags(tags)
+        r = self.ref(ref, environment).model
+        with self.db.write() as session:
+            row = self._model_row(session, r)
+            before = q.model_entities(session, [row])[0]
+            q.set_model_tags(session, row.id, clean)
+            for key in remove:
+                if not q.delete_model_tag(session, row.id, key):
+                    raise NotFound(f"tag {key!r} is not set on {r}", tag=key)
+            if description is not None:
+                row.description = description
+            session.flush()
+            after = q.model_entities(session, [row])[0]
+            audit.append(
+                session,
+                actor=actor,
+                action="model.updated",
+                subject=f"model:{r}",
+                before={"tags": before.tags, "description": before.description},
+                after={"tags": after.tags, "description": after.description},
+            )
+            return after
+
+    # -- archive and delete ---------------------------------------------------------------
+    def _refuse_if_needed(
+        self, session: Session, version: ModelVersion, verb: str, *, aliases: bool = True
+    ) -> None:
+        checks = [_alias_dependents, *self._dependents] if aliases else self._dependents
+        reasons = [reason for check in checks for reason in check(session, version)]
+        if reasons:
+            raise DependencyExists(
+                f"cannot {verb} {version.ref}: {'; '.join(reasons)}",
+                version=version.ref,
+                reasons=reasons,
+            )
+
+    def archive(
+        self,
+        ref: str | ModelRef,
+        *,
+        actor: str,
+        environment: str | None = None,
+        restore: bool = False,
+    ) -> ModelVersion:
+        r = self.ref(ref, environment)
+        with self.db.write() as session:
+            _, row = self._version_row(session, r)
+            version = q.version_entities(session, [row.id])[0]
+            target = "ready" if restore else "archived"
+            if version.status == target:
+                return version
+            if not restore:
+                self._refuse_if_needed(session, version, "archive")
+            q.set_status(session, row.id, target)
+            audit.append(
+                session,
+                actor=actor,
+                action="version.restored" if restore else "version.archived",
+                subject=f"model_version:{version.ref}",
+                before={"status": version.status},
+                after={"status": target},
+            )
+            return q.version_entities(session, [row.id])[0]
+
+    def delete_version(
+        self, ref: str | ModelRef, *, actor: str, environment: str | None = None
+    ) -> ModelVersion:
+        r = self.ref(ref, environment)
+        if r.version is None:
+            raise InvalidInput(f"say which version of {r.model} to delete (NAME:VERSION)")
+        with self.db.write() as session:
+            _, row = self._version_row(session, r)
+            version = q.version_entities(session, [row.id])[0]
+            self._refuse_if_needed(session, version, "delete")
+            q.delete_version(session, row.id)
+            audit.append(
+                session,
+                actor=actor,
+                action="version.deleted",
+                subject=f"model_version:{version.ref}",
+                before={"digest": version.package_digest, "status": version.status},
+            )
+            return version
+
+    def delete_model(
+        self, ref: str | ModelRef, *, actor: str, environment: str | None = None
+    ) -> Model:
+        r = self.ref(ref, environment).model
+        with self.db.write() as session:
+            row = self._model_row(session, r)
+            model = q.model_entities(session, [row])[0]
+            versions = q.version_entities(session, q.version_ids_of_model(session, row.id))
+            for version in versions:  # its own aliases go with the model
+                self._refuse_if_needed(session, version, "delete", aliases=False)
+            q.delete_model(session, row.id)
+            audit.append(
+                session,
+                actor=actor,
+                action="model.deleted",
+                subject=f"model:{r}",
+                before={"versions": [v.version for v in versions], "aliases": model.aliases},
+            )
+            return model
+
+
+def _clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    out = {}
+    for key, value in (tags or {}).items():
+        check_key(key, "tag name")
+        text = str(value)
+        if len(text) > 5000:
+            raise InvalidInput(f"tag {key!r} is longer than 5000 characters")
+        out[key] = text
+    return out
+
+
+def _clean_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
+    out = {}
+    for key, value in (metrics or {}).items():
+        check_key(key, "metric name")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"metric {key!r} must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise InvalidInput(f"metric {key!r} must be finite, got {value!r}")
+        out[key] = number
+    return out
+
+
+def _check_dataset_ref(ref: str) -> str:
+    name, _, version = str(ref).partition(":")
+    check_name(name.split("/")[-1], "dataset name")
+    if version and not version.isdigit():
+        raise InvalidInput(f"invalid dataset reference {ref!r}: expected NAME[:VERSION]")
+    return str(ref)

@@ -1,0 +1,64 @@
+"""One typed settings object, read from ``MODELYARD_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting modelyard reads. Each is documented in ``docs/configuration.md``."""
+
+    model_config = SettingsConfigDict(env_prefix="MODELYARD_", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".modelyard"),
+        description="Folder holding the SQLite database, the local artifact store and caches.",
+    )
+    db_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database, e.g. "
+        "postgresql+psycopg://user@host/db. Default: SQLite file in the home.",
+    )
+    artifacts: str | None = Field(
+        default=None,
+        description="fsspec URL of the artifact store, e.g. s3://bucket/prefix. "
+        "Default: the home's artifacts/ folder.",
+    )
+    artifacts_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="JSON object of fsspec storage options for the artifact store "
+        '(e.g. {"endpoint_url": "http://127.0.0.1:9000"}).',
+    )
+    url: str | None = Field(
+        default=None, description="URL of a modelyard server: the CLI and SDK then act remotely."
+    )
+    token: SecretStr | None = Field(default=None, description="API token for the server.")
+    environment: str = Field(
+        default="sandbox", description="Environment used when a reference names none."
+    )
+    actor: str | None = Field(
+        default=None,
+        description="Name recorded as the actor of embedded changes. Default: the OS user.",
+    )
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{self.resolved_home / 'modelyard.db'}"
+
+    @property
+    def artifacts_url(self) -> str:
+        return self.artifacts or str(self.resolved_home / "artifacts")
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.resolved_home / "cache"

@@ -1,0 +1,124 @@
+"""The audit log: an append-only, hash-chained sequence of events.
+
+An event is appended in the caller's transaction, so it commits or rolls back with the
+change it describes. The single ``audit_head`` row is updated with every append; that
+row lock orders all writers, giving gap-free sequence numbers and a consistent chain on
+PostgreSQL as on SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from modelyard.domain.entities import AuditEvent
+from modelyard.store.tables import AuditEventRow, AuditHeadRow, utcnow
+
+GENESIS = "0" * 64
+
+
+def event_hash(
+    prev_hash: str,
+    seq: int,
+    time: datetime,
+    actor: str,
+    action: str,
+    subject: str,
+    before: Any,
+    after: Any,
+) -> str:
+    body = json.dumps(
+        [prev_hash, seq, time.isoformat(), actor, action, subject, before, after],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> int:
+    head = session.execute(
+        sa.update(AuditHeadRow)
+        .where(AuditHeadRow.id == 1)
+        .values(seq=AuditHeadRow.seq + 1)
+        .returning(AuditHeadRow.seq, AuditHeadRow.hash)
+    ).one()
+    seq, prev_hash = int(head.seq), str(head.hash)
+    now = utcnow()
+    digest = event_hash(prev_hash, seq, now, actor, action, subject, before, after)
+    session.execute(
+        sa.insert(AuditEventRow).values(
+            seq=seq,
+            time=now,
+            actor=actor,
+            action=action,
+            subject=subject,
+            before=before,
+            after=after,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
+    session.execute(sa.update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=digest))
+    return seq
+
+
+def _entity(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        time=row.time,
+        actor=row.actor,
+        action=row.action,
+        subject=row.subject,
+        before=row.before,
+        after=row.after,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def list_events(
+    session: Session,
+    *,
+    subject_prefix: str | None = None,
+    action: str | None = None,
+    after_seq: int = 0,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    q = sa.select(AuditEventRow).where(AuditEventRow.seq > after_seq)
+    if subject_prefix:
+        q = q.where(AuditEventRow.subject.startswith(subject_prefix, autoescape=True))
+    if action:
+        q = q.where(AuditEventRow.action == action)
+    rows = session.scalars(q.order_by(AuditEventRow.seq).limit(limit))
+    return [_entity(r) for r in rows]
+
+
+def verify_chain(session: Session) -> tuple[int, int | None]:
+    """Recompute the chain; return (events checked, first bad seq or None)."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for row in session.scalars(sa.select(AuditEventRow).order_by(AuditEventRow.seq)):
+        digest = event_hash(
+            prev, row.seq, row.time, row.actor, row.action, row.subject, row.before, row.after
+        )
+        if row.seq != expected_seq or row.prev_hash != prev or row.hash != digest:
+            return count, row.seq
+        prev = row.hash
+        expected_seq += 1
+        count += 1
+    return count, None

@@ -1,0 +1,124 @@
+"""Shared fixtures: a fresh home per test, on SQLite and on a real PostgreSQL server.
+
+The PostgreSQL cluster is started once per test session by the controlling pytest
+process (workers inherit its URL through ``MODELYARD_TEST_PG_URL``) and stopped at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sklearn.linear_model import LogisticRegression
+
+from modelyard import Client, Settings
+from modelyard.flavors.package import write_manifest
+from tests.support.pgcluster import PgCluster
+
+PG_ENV = "MODELYARD_TEST_PG_URL"
+_cluster: PgCluster | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _cluster
+    if hasattr(config, "workerinput") or os.environ.get(PG_ENV):
+        return
+    _cluster = PgCluster()
+    _cluster.start()
+    os.environ[PG_ENV] = _cluster.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _cluster
+    if _cluster is not None:
+        _cluster.stop()
+        _cluster = None
+        os.environ.pop(PG_ENV, None)
+
+
+def _psycopg_url(url: str) -> str:
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    admin = os.environ[PG_ENV]
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(_psycopg_url(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with psycopg.connect(_psycopg_url(admin), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings of a fresh home; the metadata store is SQLite or PostgreSQL per ``backend``."""
+    db_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    return Settings(home=tmp_path / "home", db_url=db_url, actor="alice")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Client]:
+    with Client(settings=settings) as c:
+        yield c
+
+
+@pytest.fixture
+def sqlite_client(tmp_path: Path) -> Iterator[Client]:
+    with Client(settings=Settings(home=tmp_path / "home", actor="alice")) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def payments_frame() -> pd.DataFrame:
+    """A small, learnable table of invoices with a three-way label."""
+    rng = np.random.default_rng(7)
+    n = 300
+    amount = rng.gamma(2.0, 500.0, n)
+    days = rng.integers(10, 90, n)
+    history = rng.uniform(0, 1, n)
+    score = history * 2 - amount / 2000 + rng.normal(0, 0.3, n)
+    label = np.where(score > 0.8, "on_time", np.where(score > 0.2, "late", "very_late"))
+    return pd.DataFrame(
+        {"amount": amount, "terms_days": days, "late_share": history, "label": label}
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_model(payments_frame: pd.DataFrame) -> LogisticRegression:
+    x = payments_frame.drop(columns="label")
+    return LogisticRegression(max_iter=500).fit(x, payments_frame["label"])
+
+
+@pytest.fixture
+def make_package(tmp_path: Path) -> Callable[..., Path]:
+    """Build a package folder (python flavor, ``score.py``) with ``size`` bytes of payload."""
+    counter = iter(range(1_000_000))
+
+    def make(size: int = 1024, *, seed: int | None = None) -> Path:
+        folder = tmp_path / f"pkg-{next(counter)}"
+        folder.mkdir()
+        (folder / "score.py").write_text(
+            "def init():\n    pass\n\n\ndef run(data):\n    return [0] * len(data)\n"
+        )
+        rng = np.random.default_rng(seed)
+        (folder / "weights.bin").write_bytes(rng.bytes(size))
+        write_manifest(folder, flavor="python", entrypoint="score.py")
+        return folder
+
+    return make

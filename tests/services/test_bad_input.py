@@ -1,0 +1,132 @@
+"""Bad input: a one-line error from the one exception tree, and nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modelyard import (
+    Client,
+    IntegrityFailure,
+    InvalidFilter,
+    InvalidInput,
+    InvalidName,
+    InvalidPackage,
+    ModelyardError,
+    NotFound,
+)
+from modelyard.flavors.package import MANIFEST
+
+
+def _state(client: Client) -> tuple[int, int, int]:
+    events = len(client.audit(limit=10_000))
+    objects = len(list(client._services.artifacts.iter_digests()))
+    versions = sum(len(client.list_versions(m.full_name)) for m in client.list_models())
+    return events, objects, versions
+
+
+@pytest.fixture
+def seeded(client: Client, make_package: Callable[..., Path]) -> Client:
+    client.register("payments", make_package())
+    return client
+
+
+def test_unknown_model_and_version(seeded: Client) -> None:
+    with pytest.raises(NotFound, match="^model sandbox/nope does not exist$"):
+        seeded.get_version("nope:1")
+    with pytest.raises(NotFound, match="^version sandbox/payments:7 does not exist$"):
+        seeded.get_version("payments:7")
+    with pytest.raises(NotFound, match="alias 'gold' is not set"):
+        seeded.get_version("payments@gold")
+
+
+@pytest.mark.parametrize("name", ["", "-bad", "has space", "x" * 200, "a/b/c", "ünï"])
+def test_invalid_names_write_nothing(
+    seeded: Client, make_package: Callable[..., Path], name: str
+) -> None:
+    before = _state(seeded)
+    with pytest.raises(InvalidName) as info:
+        seeded.register(name, make_package())
+    assert "\n" not in str(info.value)
+    assert _state(seeded) == before
+
+
+def test_malformed_filter_points_at_the_token(seeded: Client) -> None:
+    with pytest.raises(InvalidFilter) as info:
+        seeded.search_versions("metrics.f1 > 0.5 AND OR name = 'x'")
+    assert info.value.details["position"] == 22
+    assert info.value.details["token"] == "OR"
+    assert "position 22 near 'OR'" in info.value.message
+
+
+def test_corrupt_package_folder_is_refused(
+    seeded: Client, make_package: Callable[..., Path]
+) -> None:
+    folder = make_package()
+    (folder / "weights.bin").write_bytes(b"changed after the manifest was written")
+    before = _state(seeded)
+    with pytest.raises(InvalidPackage, match="weights.bin' does not match its digest"):
+        seeded.register("payments", folder)
+    assert _state(seeded) == before
+
+
+def test_unreadable_manifest_is_refused(
+    seeded: Client, make_package: Callable[..., Path]
+) -> None:
+    folder = make_package()
+    (folder / MANIFEST).write_text("files: [unclosed")
+    before = _state(seeded)
+    with pytest.raises(InvalidPackage, match="not valid YAML"):
+        seeded.register("payments", folder)
+    assert _state(seeded) == before
+
+
+def test_not_a_model_file_is_refused(seeded: Client, tmp_path: Path) -> None:
+    junk = tmp_path / "model.pkl"
+    junk.write_bytes(b"\x00\x01 not a pickle")
+    (tmp_path / "x.csv").write_text("amount\n1.0\n")
+    before = _state(seeded)
+    with pytest.raises(InvalidPackage, match="model.pkl"):
+        seeded.register("payments", junk, input_example=tmp_path / "x.csv")
+    assert _state(seeded) == before
+
+
+def test_bare_model_file_needs_an_input_example(
+    seeded: Client, tmp_path: Path, trained_model: object
+) -> None:
+    import joblib
+
+    path = tmp_path / "model.joblib"
+    joblib.dump(trained_model, path)
+    before = _state(seeded)
+    with pytest.raises(InvalidInput, match="--input-example"):
+        seeded.register("payments", path)
+    assert _state(seeded) == before
+
+
+def test_tampered_artifact_fails_on_load(
+    client: Client, trained_model: object, payments_frame: object
+) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(payments_frame).drop(columns="label")
+    v = client.log_model(trained_model, "payments", input_example=frame.head())
+    store = client._services.artifacts
+    for digest in store.iter_digests():
+        with store.fs.open(store.path(digest), "rb") as fh:
+            head = fh.read(200)
+        if b"flavor" not in head:  # a model file, not the manifest
+            with store.fs.open(store.path(digest), "wb") as fh:
+                fh.write(b"tampered")
+    with pytest.raises(IntegrityFailure, match="corrupt"):
+        client.load_model(v.ref)
+    report = client.doctor()
+    assert not report.ok
+    assert any(f.kind == "package_corrupt" for f in report.findings)
+
+
+def test_errors_share_one_root() -> None:
+    for cls in (NotFound, InvalidName, InvalidFilter, InvalidPackage, IntegrityFailure):
+        assert issubclass(cls, ModelyardError)

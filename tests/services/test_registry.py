@@ -1,0 +1,172 @@
+"""Registry rules, run against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from modelyard import Client, DependencyExists, InvalidInput, InvalidName, NotFound
+
+
+def test_versions_number_from_one_per_environment_and_name(
+    client: Client, make_package: Callable[..., Path]
+) -> None:
+    a1 = client.register("payments", make_package())
+    a2 = client.register("payments", make_package())
+    b1 = client.register("production/payments", make_package())
+    c1 = client.register("churn", make_package())
+    assert (a1.version, a2.version, b1.version, c1.version) == (1, 2, 1, 1)
+    assert a1.environment == "sandbox" and b1.environment == "production"
+    assert [v.version for v in client.list_versions("payments")] == [1, 2]
+    assert client.get_model("payments").latest_version == 2
+
+
+def test_every_home_has_sandbox_and_production(client: Client) -> None:
+    assert client.list_models(env="sandbox") == []
+    assert client.list_models(env="production") == []
+    with pytest.raises(NotFound, match="unknown environment 'staging'"):
+        client.list_models(env="staging")
+
+
+def test_version_records_metadata_and_lineage(
+    client: Client, make_package: Callable[..., Path]
+) -> None:
+    v = client.register(
+        "payments",
+        make_package(),
+        tags={"team": "risk"},
+        metrics={"f1_macro": 0.71},
+        params={"C": 1.0},
+        datasets=["invoices:3"],
+        description="first cut",
+        git_commit="a" * 40,
+    )
+    got = client.get_version("sandbox/payments:1")
+    assert got == v
+    assert got.tags == {"team": "risk"}
+    assert got.metrics == {"f1_macro": 0.71}
+    assert got.params == {"C": "1.0"}
+    assert got.lineage.datasets == ("invoices:3",)
+    assert got.lineage.git_commit == "a" * 40
+    assert got.created_by == "alice"
+    assert got.flavor == "python"
+    assert got.package_digest.startswith("sha256:")
+
+
+def test_identical_packages_share_storage(
+    client: Client, make_package: Callable[..., Path]
+) -> None:
+    v1 = client.register("payments", make_package(4096, seed=1))
+    v2 = client.register("churn", make_package(4096, seed=1))
+    assert v1.package_digest == v2.package_digest
+    # score.py, weights.bin and the manifest: three objects, stored once
+    assert len(list(client._services.artifacts.iter_digests())) == 3
+
+
+def test_alias_moves_and_records_previous_version(
+    client: Client, make_package: Callable[..., Path]
+) -> None:
+    for _ in range(3):
+        client.register("payments", make_package())
+    first = client.set_alias("payments", "champion", 1)
+    assert first.previous_version is None
+    moved = client.set_alias("payments", "champion", 3)
+    assert (moved.version, moved.previous_version) == (3, 1)
+    assert client.get_version("payments@champion").version == 3
+    assert client.get_model("payments").aliases == {"champion": 3}
+    events = client.audit(subject="alias:sandbox/payments@champion")
+    assert [(e.before, e.after) for e in events] == [
+        ({"version": None}, {"version": 1}),
+        ({"version": 1}, {"version": 3}),
+    ]
+    with pytest.raises(NotFound, match="version sandbox/payments:9 does not exist"):
+        client.set_alias("payments", "champion", 9)
+    with pytest.raises(InvalidName, match="reserved"):
+        client.set_alias("payments", "latest", 1)
+
+
+def test_latest_resolves_to_newest_version(
+    client: Client, make_package: Callable[..., Path]
+) -> None:
+    client.register("payments", make_package())
+    client.register("payments", make_package())
+    assert client.get_version("payments").version == 2
+    assert client.get_version("payments@latest").version == 2
+
+
+def test_archive_and_restore(client: Client, make_package: Callable[..., Path]) -> None:
+    client.register("payments", make_package())
+    assert client.archive("payments:1").status == "archived"
+    with pytest.raises(InvalidInput, match="archived"):
+        client.set_alias("payments", "champion", 1)
+    assert client.archive("payments:1", restore=True).status == "ready"
+
+
+def test_a_version_with_dependents_cannot_be_deleted_or_archived(
+    client: Client, make_package: Callable[..., Path]
+) -> None:
+    client.register("payments", make_package())
+    client.set_alias("payments", "champion", 1)
+    with pytest.raises(DependencyExists, match="alias 'champion' points to it"):
+        client.delete_version("payments:1")
+    with pytest.raises(DependencyExists):
+        client.archive("payments:1")
+
+    # the hook later services use: a dependents check names what holds the version
+    def deployed(_session: object, version: object) -> list[str]:
+        return ["deployment 'web' serves it"]
+
+    client._services.registry.add_dependents_check(deployed)  # type: ignore[arg-type]
+    client.delete_alias("payments", "champion")
+    with pytest.raises(DependencyExists, match="deployment 'web' serves it"):
+        client.delete_version("payments:1")
+    with pytest.raises(DependencyExists, match="deployment 'web'"):
+        client.delete_model("payments")
+    assert client.get_version("payments:1").version == 1
+
+
+def test_delete_version_then_model(client: Client, make_package: Callable[..., Path]) -> None:
+    client.register("payments", make_package())
+    client.register("payments", make_package())
+    client.delete_version("payments:1")
+    with pytest.raises(NotFound):
+        client.get_version("payments:1")
+    # numbers are never reused
+    assert client.register("payments", make_package()).version == 3
+    client.set_alias("payments", "champion", 3)
+    client.delete_model("payments")  # its own aliases go with it
+    with pytest.raises(NotFound, match="model sandbox/payments does not exist"):
+        client.get_model("payments")
+    actions = [e.action for e in client.audit(subject="model")]
+    assert actions.count("version.created") == 3
+    assert "version.deleted" in actions and "model.deleted" in actions
+
+
+def test_every_mutation_is_audited_with_actor(
+    client: Client, make_package: Callable[..., Path]
+) -> None:
+    client.register("payments", make_package(), tags={"a": "1"})
+    client.set_tags("payments:1", {"b": "2"})
+    client.log_metrics("payments:1", {"auc": 0.9})
+    client.set_alias("payments", "champion", 1)
+    events = client.audit()
+    assert [e.action for e in events] == [
+        "model.created", "version.created", "version.tags_changed", "version.metrics_logged",
+        "alias.set",
+    ]
+    assert {e.actor for e in events} == {"alice"}
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert client.doctor().ok
+
+
+def test_model_tags_and_description(client: Client, make_package: Callable[..., Path]) -> None:
+    client.register("payments", make_package())
+    m = client.set_model_tags("payments", {"owner": "finance"}, description="invoice risk")
+    assert (m.tags, m.description) == ({"owner": "finance"}, "invoice risk")
+    m = client.set_model_tags("payments", {}, remove=["owner"])
+    assert m.tags == {}
+    with pytest.raises(NotFound, match="tag 'nope'"):
+        client.set_model_tags("payments", {}, remove=["nope"])
