@@ -127,9 +127,7 @@ def bench_search(cfg: dict[str, Any], work: Path) -> dict[str, Any]:
     populated = 0
     stopped_by_budget = False
     for item in spec[:wanted]:
-        client.create_model_version(
-            item["name"], source=source.as_uri(), tags=dict(item["tags"])
-        )
+        client.create_model_version(item["name"], source=source.as_uri(), tags=dict(item["tags"]))
         populated += 1
         if populated % 1000 == 0:
             elapsed = time.perf_counter() - start

@@ -23,23 +23,23 @@ from modelyard.flavors.package import write_manifest
 from tests.support.pgcluster import PgCluster
 
 PG_ENV = "MODELYARD_TEST_PG_URL"
-_cluster: PgCluster | None = None
+CLUSTER = pytest.StashKey[PgCluster]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _cluster
     if hasattr(config, "workerinput") or os.environ.get(PG_ENV):
         return
-    _cluster = PgCluster()
-    _cluster.start()
-    os.environ[PG_ENV] = _cluster.url
+    cluster = PgCluster()
+    cluster.start()
+    config.stash[CLUSTER] = cluster
+    os.environ[PG_ENV] = cluster.url
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    global _cluster
-    if _cluster is not None:
-        _cluster.stop()
-        _cluster = None
+    cluster = config.stash.get(CLUSTER, None)
+    if cluster is not None:
+        cluster.stop()
+        del config.stash[CLUSTER]
         os.environ.pop(PG_ENV, None)
 
 

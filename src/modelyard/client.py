@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from modelyard.domain.entities import (
     AliasChange,
@@ -28,6 +26,9 @@ from modelyard.flavors.base import LoadedModel
 from modelyard.services.container import Services
 from modelyard.services.lineage import detect_git_commit
 from modelyard.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AUTO: Literal["auto"] = "auto"
 

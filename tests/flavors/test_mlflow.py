@@ -197,3 +197,24 @@ def test_signature_conversion_edges() -> None:
     assert convert_signature(optional) == {
         "inputs": [{"name": "when", "type": "datetime", "nullable": True}]
     }
+
+
+def test_onnx_folder(mlflow: Any, package: Packager, classification: Table, tmp_path: Path) -> None:
+    import mlflow.onnx
+    import onnxruntime as ort
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    X = classification.X[["amount", "days"]]
+    model = LogisticRegression().fit(X.to_numpy(np.float32), classification.y)
+    proto = convert_sklearn(model, initial_types=[("input", FloatTensorType([None, 2]))])
+    src = tmp_path / "mlflow-onnx"
+    mlflow.onnx.save_model(proto, src, pip_requirements=_requirements("onnxruntime"))
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    labels, _ = session.run(None, {"input": X.to_numpy(np.float32)})
+
+    name, pkg, _ = _import(src, tmp_path, package)
+
+    assert name == "onnx"
+    assert pkg.model.classes == list(CLASSES)
+    assert np.array_equal(pkg.model.predict(X), labels)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def test_concurrent_writers_get_versions_1_to_n_without_gaps(settings: Settings)
 
 CRASHER = textwrap.dedent(
     """
-    import os, sys
+    import os, sys, time
     from pathlib import Path
     from modelyard import Client, Settings
     from modelyard.flavors.package import write_manifest
@@ -84,10 +85,12 @@ CRASHER = textwrap.dedent(
     while True:
         folder = base / str(i)
         folder.mkdir(parents=True)
-        (folder / "score.py").write_text("def init():\\n    pass\\n\\ndef run(d):\\n    return []\\n")
+        (folder / "score.py").write_text("def init(): pass\\ndef run(d): return []\\n")
         (folder / "weights.bin").write_bytes(os.urandom(2_000_000))
         write_manifest(folder, flavor="python", entrypoint="score.py")
+        started = time.perf_counter()
         client.register("payments", folder, git_commit=None)
+        print(f"done {time.perf_counter() - started:.4f}", flush=True)
         i += 1
     """
 )
@@ -101,6 +104,7 @@ def test_registration_killed_at_random_moments_leaves_registry_consistent(
     with Client(settings=settings):
         pass
     trials = 20
+    durations = [0.3]  # seconds per registration, learnt from the child's reports
     for trial in range(trials):
         proc = subprocess.Popen(
             [sys.executable, "-c", CRASHER, str(settings.home), settings.db_url or "", str(trial)],
@@ -109,10 +113,12 @@ def test_registration_killed_at_random_moments_leaves_registry_consistent(
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        try:
-            proc.wait(timeout=rng.uniform(0.02, 0.6))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
+        if trial % 2:  # let one registration complete first, so some versions exist
+            durations.append(float(proc.stdout.readline().split()[1]))
+        # then kill at a random moment within a registration: staging, recording the
+        # pending package, uploading, or committing
+        time.sleep(rng.uniform(0, 1.2 * sum(durations) / len(durations)))
+        proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, "the registration loop ended by itself"
         proc.stdout.close()

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from modelyard.cli import models, output
 from modelyard.cli.common import JsonOpt, client
@@ -113,17 +113,22 @@ def audit_verify(json: JsonOpt = False) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes print one line on stderr and exit 1, never a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except ModelyardError as e:
-        output.err_console.print(f"error: {e.message}", markup=False, highlight=False)
+        output.error(e.message)
         sys.exit(1)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except click.Abort:
-        output.err_console.print("aborted", markup=False)
+    except typer.Abort:
+        output.error("aborted")
         sys.exit(1)
-    except click.ClickException as e:
-        output.err_console.print(f"error: {e.format_message()}", markup=False, highlight=False)
+    except TyperException as e:  # usage errors: missing argument, bad option value...
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        if not message:  # help was shown for a bare group (`modelyard models`)
+            sys.exit(0)
+        output.error(message)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

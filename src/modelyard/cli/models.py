@@ -261,11 +261,12 @@ def delete(
     r = parse_ref(ref, env)
     with client() as c:
         if r.version is None and r.alias is None:
-            deleted: Model | ModelVersion = c.delete_model(str(r))
-            label = f"model {deleted.full_name}"  # type: ignore[union-attr]
+            model = c.delete_model(str(r))
+            deleted: Model | ModelVersion = model
+            label = f"model {model.full_name}"
         else:
-            deleted = c.delete_version(str(r))
-            label = deleted.ref  # type: ignore[union-attr]
+            version = c.delete_version(str(r))
+            deleted, label = version, version.ref
     if json:
         output.emit_json(deleted)
     else:

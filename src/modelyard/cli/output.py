@@ -12,8 +12,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _Console:
+    """A rich console made at print time, so it sees the terminal width of that moment."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        Console().print(*objects, **kwargs)
+
+
+console = _Console()
+
+
+def error(message: str) -> None:
+    """One line on stderr, never wrapped or styled."""
+    sys.stderr.write(f"error: {message}\n")
 
 
 def plain(value: Any) -> Any:
@@ -45,8 +57,8 @@ def when(value: datetime) -> str:
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     t = Table(title=title, show_lines=False, header_style="bold")
-    for c in columns:
-        t.add_column(c, overflow="fold")
+    for i, c in enumerate(columns):
+        t.add_column(c, overflow="fold", no_wrap=i == 0)
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
     console.print(t)
@@ -65,7 +77,9 @@ def kv(title: str, pairs: list[tuple[str, Any]]) -> None:
 
 def _text(value: Any) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+        return ", ".join(f"{k}={_text(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.4g}"
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return str(value)

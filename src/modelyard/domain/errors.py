@@ -109,3 +109,10 @@ __all__ = [
     "PermissionDenied",
     "StorageUnavailable",
 ]
+
+
+def describe(error: BaseException) -> str:
+    """A third-party error as one line: ``TypeName: first line of its message``."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.domain.errors import InvalidInput, InvalidPackage
+from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
@@ -24,12 +24,6 @@ ENTRYPOINT = "model.txt"
 BOOSTER = "Booster"
 CLASSIFIER = "LGBMClassifier"
 REQUIREMENTS = ("lightgbm", "numpy", "scipy", "pandas")
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 def _lgb() -> Any:
@@ -62,7 +56,7 @@ def load_booster(path: Path) -> Any:
     try:
         return lgb.Booster(model_file=path)
     except Exception as e:  # LightGBMError, OSError...
-        raise InvalidPackage(f"{path.name} cannot be loaded: {_reason(e)}") from None
+        raise InvalidPackage(f"{path.name} cannot be loaded: {describe(e)}") from None
 
 
 class LightGBMModel:
@@ -125,7 +119,7 @@ class LightGBMFlavor:
                 ]
             booster.save_model(folder / ENTRYPOINT)
         except Exception as e:  # an unfitted wrapper raises LGBMNotFittedError
-            raise InvalidInput(f"the LightGBM model cannot be saved: {_reason(e)}") from None
+            raise InvalidInput(f"the LightGBM model cannot be saved: {describe(e)}") from None
         return Saved(entrypoint=ENTRYPOINT, options=options, requirements=pins(*REQUIREMENTS))
 
     def save_file(self, path: Path, folder: Path) -> Saved:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelyard.domain.errors import InvalidInput, InvalidPackage
+from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
@@ -41,12 +41,6 @@ ELEMENT_TYPES: dict[str, Any] = {
 PROBABILITY_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)")
 
 
-def _reason(error: BaseException) -> str:
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
-
-
 def _session(model: bytes | Path, name: str) -> Any:
     """An ONNX Runtime session; from a path, external tensor files next to it are found."""
     try:
@@ -59,7 +53,7 @@ def _session(model: bytes | Path, name: str) -> Any:
         source = str(model) if isinstance(model, Path) else model
         return onnxruntime.InferenceSession(source, providers=["CPUExecutionProvider"])
     except Exception as e:  # InvalidProtobuf, InvalidGraph, Fail...
-        raise InvalidPackage(f"{name} cannot be loaded: {_reason(e)}") from None
+        raise InvalidPackage(f"{name} cannot be loaded: {describe(e)}") from None
 
 
 def graph_classes(content: bytes) -> list[Any] | None:
@@ -109,6 +103,10 @@ class OnnxModel:
             outputs[1].type.startswith("seq(map(")
             or (outputs[1].type in PROBABILITY_TENSORS and len(outputs[1].shape) == 2)
         )
+        # ZipMap values arrive as Python floats: give them back the type the graph computed
+        self._map_dtype = (
+            np.float64 if len(outputs) > 1 and "double" in outputs[1].type else np.float32
+        )
         self._classes = classes if self.has_proba else None
 
     @property
@@ -156,11 +154,10 @@ class OnnxModel:
             return result
         rows: list[dict[Any, float]] = list(result)  # ZipMap: one {class: probability} a row
         if not rows:
-            return np.empty((0, len(self._classes or ())), dtype=np.float32)
-        keys = list(rows[0])
-        if self._classes is None or set(self._classes) != set(keys):
-            self._classes = keys
-        return np.array([[row[c] for c in self._classes] for row in rows], dtype=np.float32)
+            return np.empty((0, len(self._classes or ())), dtype=self._map_dtype)
+        if self._classes is None or set(self._classes) != set(rows[0]):
+            self._classes = list(rows[0])  # the keys are the truth when the graph said nothing
+        return np.array([[row[c] for c in self._classes] for row in rows], dtype=self._map_dtype)
 
 
 class OnnxFlavor:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from modelyard.domain.errors import InvalidInput, InvalidPackage
+from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import MANIFEST
 from modelyard.flavors.registry import register_flavor
@@ -38,12 +38,6 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".ipynb_checkpo
 _IMPORTING = threading.Lock()
 
 
-def _reason(error: BaseException) -> str:
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
-
-
 def _parse(path: Path) -> ast.Module:
     try:
         return ast.parse(path.read_bytes(), filename=path.name)
@@ -52,7 +46,7 @@ def _parse(path: Path) -> ast.Module:
             f"{path.name} has a syntax error at line {e.lineno}: {e.msg}"
         ) from None
     except (OSError, ValueError) as e:
-        raise InvalidPackage(f"{path.name} cannot be read: {_reason(e)}") from None
+        raise InvalidPackage(f"{path.name} cannot be read: {describe(e)}") from None
 
 
 def _check_script(path: Path) -> None:
@@ -69,7 +63,11 @@ def _imported_modules(folder: Path) -> list[str]:
     """Top-level modules the scripts of a folder import (for the pinned requirements)."""
     names: set[str] = set()
     for path in folder.rglob("*.py"):
-        for node in ast.walk(_parse(path)):
+        try:
+            tree = _parse(path)
+        except InvalidPackage:  # a helper that does not parse fails on import, if ever used
+            continue
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -181,7 +179,7 @@ class PythonFlavor:
                 spec.loader.exec_module(module)
             except (Exception, SystemExit) as e:
                 sys.modules.pop(module_name, None)
-                raise InvalidPackage(f"{entrypoint} cannot be imported: {_reason(e)}") from None
+                raise InvalidPackage(f"{entrypoint} cannot be imported: {describe(e)}") from None
             init, run = getattr(module, "init", None), getattr(module, "run", None)
             if not callable(init) or not callable(run):
                 sys.modules.pop(module_name, None)
@@ -190,7 +188,7 @@ class PythonFlavor:
                 init()
             except (Exception, SystemExit) as e:
                 sys.modules.pop(module_name, None)
-                raise InvalidPackage(f"{entrypoint} init() failed: {_reason(e)}") from None
+                raise InvalidPackage(f"{entrypoint} init() failed: {describe(e)}") from None
         classes = options.get("classes")
         return ScriptModel(module, run, list(classes) if classes is not None else None)
 

@@ -14,7 +14,7 @@ from typing import Any
 import joblib
 import numpy as np
 
-from modelyard.domain.errors import InvalidInput, InvalidPackage
+from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
@@ -23,18 +23,12 @@ ENTRYPOINT = "model.joblib"
 REQUIREMENTS = ("scikit-learn", "joblib", "numpy", "scipy", "pandas")
 
 
-def _reason(error: BaseException) -> str:
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
-
-
 def load_pickle(path: Path) -> Any:
     """Unpickle a joblib or plain (cloud)pickle file; ``InvalidPackage`` when it cannot be."""
     try:
         return joblib.load(path)
     except Exception as e:  # unpickling can raise anything the pickled classes raise
-        raise InvalidPackage(f"{path.name} cannot be loaded: {_reason(e)}") from None
+        raise InvalidPackage(f"{path.name} cannot be loaded: {describe(e)}") from None
 
 
 def as_list(values: Any) -> list[Any] | None:

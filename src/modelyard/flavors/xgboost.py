@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from modelyard.domain.errors import InvalidInput, InvalidPackage
+from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
@@ -23,12 +23,6 @@ BOOSTER = "Booster"
 CLASSIFIERS = ("XGBClassifier", "XGBRFClassifier")
 WRAPPERS = (*CLASSIFIERS, "XGBRegressor", "XGBRFRegressor", BOOSTER)
 REQUIREMENTS = ("xgboost", "xgboost-cpu", "numpy", "scipy", "pandas")
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 def _xgb() -> Any:
@@ -67,7 +61,7 @@ def _load(path: Path, wrapper: str) -> Any:
         # (MLflow writes ``model.xgb``).
         model.load_model(bytearray(path.read_bytes()))
     except Exception as e:  # XGBoostError, OSError...
-        raise InvalidPackage(f"{path.name} cannot be loaded: {_reason(e)}") from None
+        raise InvalidPackage(f"{path.name} cannot be loaded: {describe(e)}") from None
     return model
 
 
@@ -153,7 +147,7 @@ class XGBoostFlavor:
         try:
             obj.save_model(folder / ENTRYPOINT)
         except Exception as e:  # an unfitted model raises XGBoostError or NotFittedError
-            raise InvalidInput(f"the XGBoost model cannot be saved: {_reason(e)}") from None
+            raise InvalidInput(f"the XGBoost model cannot be saved: {describe(e)}") from None
         return Saved(entrypoint=ENTRYPOINT, options=options, requirements=pins(*REQUIREMENTS))
 
     def save_file(self, path: Path, folder: Path) -> Saved:

@@ -14,9 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from modelyard.artifacts.store import ArtifactStore, digest_bytes
 from modelyard.domain.errors import IntegrityFailure, InvalidInput, InvalidPackage, NotFound
@@ -29,7 +27,9 @@ from modelyard.flavors.package import (
     write_manifest,
 )
 from modelyard.flavors.registry import flavor_for_file, flavor_for_object, get_flavor
-from modelyard.flavors.signature import infer_signature, read_example
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +124,8 @@ class PackageService:
         # Loading what was written proves the package is readable before anything is stored.
         model = flavor.load(folder, saved.entrypoint, saved.options)
         if example is not None:
+            from modelyard.flavors.signature import infer_signature
+
             signature = infer_signature(example, model)
         manifest = write_manifest(
             folder,
@@ -188,6 +190,10 @@ class PackageService:
 def _example_frame(example: pd.DataFrame | Path | str | None) -> pd.DataFrame | None:
     if example is None:
         return None
+    import pandas as pd  # only when there is an example: keeps the CLI quick to start
+
+    from modelyard.flavors.signature import read_example
+
     if isinstance(example, pd.DataFrame):
         if example.empty:
             raise InvalidInput("the input example has no rows")

@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
@@ -28,6 +27,9 @@ from modelyard.store import audit, search
 from modelyard.store import registry as q
 from modelyard.store.database import Database
 from modelyard.store.tables import ModelRow, ModelVersionRow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: A dependents check returns human-readable reasons why a version must stay (empty: none).
 DependentsCheck = Callable[[Session, ModelVersion], list[str]]

@@ -1,44 +1,52 @@
-"""Bring a store's schema to the newest Alembic revision, once per process and store."""
+"""Bring a store's schema to the newest Alembic revision, once per process and store.
+
+Opening an up-to-date store reads one row (``alembic_version``) and imports no Alembic;
+``HEAD`` names the newest revision (a test keeps it equal to the migrations folder's).
+"""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+import sqlalchemy as sa
+from sqlalchemy import exc
 
 from modelyard.store.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+HEAD = "0001"
 
 
-def _config() -> Config:
+def head_revision() -> str | None:
+    """The newest revision in the migrations folder (reads every migration script)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    return cfg
-
-
-@functools.cache
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 def current_revision(db: Database) -> str | None:
-    with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    try:
+        with db.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    except (exc.OperationalError, exc.ProgrammingError):  # no table yet: a new store
+        return None
 
 
 def upgrade(db: Database, lock_dir: Path) -> None:
     """Upgrade to head unless already there; safe when many processes open a new store."""
-    if current_revision(db) == head_revision():
+    if current_revision(db) == HEAD:
         return
+    from alembic import command
+    from alembic.config import Config
+
     with db.migration_lock(lock_dir):
-        if current_revision(db) == head_revision():
+        if current_revision(db) == HEAD:
             return
-        cfg = _config()
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")

@@ -68,7 +68,7 @@ def get_or_create_model(session: Session, environment: str, name: str) -> tuple[
     )
     row = find_model(session, environment, name)
     assert row is not None
-    return row, bool(result.rowcount)
+    return row, bool(getattr(result, "rowcount", 0))
 
 
 def allocate_version(session: Session, model_id: int) -> int:
@@ -278,12 +278,12 @@ def version_entities(session: Session, ids: Sequence[int]) -> list[ModelVersion]
     ):
         tags[vid][k] = v
     metrics: dict[int, dict[str, float]] = defaultdict(dict)
-    for vid, k, v in session.execute(
+    for vid, mk, mv in session.execute(
         sa.select(VersionMetricRow.version_id, VersionMetricRow.key, VersionMetricRow.value).where(
             VersionMetricRow.version_id.in_(ids)
         )
     ):
-        metrics[vid][k] = v
+        metrics[vid][mk] = mv
     params: dict[int, dict[str, str]] = defaultdict(dict)
     for vid, k, v in session.execute(
         sa.select(VersionParamRow.version_id, VersionParamRow.key, VersionParamRow.value).where(

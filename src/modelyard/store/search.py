@@ -33,7 +33,7 @@ _COLUMNS: dict[str, Any] = {
     "source": ModelVersionRow.source,
     "git_commit": ModelVersionRow.git_commit,
 }
-_KV = {"tag": VersionTagRow, "metric": VersionMetricRow, "param": VersionParamRow}
+_KV: dict[str, Any] = {"tag": VersionTagRow, "metric": VersionMetricRow, "param": VersionParamRow}
 
 
 def _apply(column: Any, op: str, value: Any) -> Any:
