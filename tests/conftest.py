@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from modelyard import Client, Settings
 from modelyard.flavors.package import write_manifest
 from tests.support.pgcluster import PgCluster
+from tests.support.s3server import S3Server
 
 PG_ENV = "MODELYARD_TEST_PG_URL"
 CLUSTER = pytest.StashKey[PgCluster]()
@@ -58,6 +59,17 @@ def pg_url() -> Iterator[str]:
     yield url
     with psycopg.connect(_psycopg_url(admin), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A local S3-compatible server (moto) on 127.0.0.1 for the test session."""
+    server = S3Server()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -126,7 +126,8 @@ class ArtifactStore:
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         self.url = url
         try:
-            fs, root = fsspec.core.url_to_fs(url, **(options or {}))
+            # Our own instance: another store's listing cache must not vouch for our reads.
+            fs, root = fsspec.core.url_to_fs(url, skip_instance_cache=True, **(options or {}))
         except (ImportError, ValueError) as e:
             raise StorageUnavailable(f"cannot open artifact store {url!r}: {e}") from e
         self.fs: fsspec.AbstractFileSystem = fs
@@ -201,8 +202,10 @@ class ArtifactStore:
 
     # -- reading -----------------------------------------------------------------------
     def open(self, digest: str) -> VerifyingReader:
+        path = self.path(digest)
         with _storage_errors(f"reading {digest}"):
-            return VerifyingReader(self.fs.open(self.path(digest), "rb"), digest)
+            self.fs.invalidate_cache(path)  # read what is stored now, not a listing's memory
+            return VerifyingReader(self.fs.open(path, "rb"), digest)
 
     def get_bytes(self, digest: str) -> bytes:
         with self.open(digest) as reader, _storage_errors(f"reading {digest}"):
