@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from modelyard.domain.entities import (
     AliasChange,
@@ -31,6 +31,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 AUTO: Literal["auto"] = "auto"
+
+
+class VersionMetadata(TypedDict, total=False):
+    """What ``register`` and ``log_model`` record with a version besides its package."""
+
+    env: str | None
+    tags: Mapping[str, str] | None
+    metrics: Mapping[str, float] | None
+    params: Mapping[str, Any] | None
+    datasets: Iterable[str]
+    description: str
+    git_commit: str | None
+    flavor: str | None
 
 
 class Client:
@@ -68,33 +81,15 @@ class Client:
         name: str,
         path: str | Path,
         *,
-        env: str | None = None,
         input_example: pd.DataFrame | str | Path | None = None,
-        tags: Mapping[str, str] | None = None,
-        metrics: Mapping[str, float] | None = None,
-        params: Mapping[str, Any] | None = None,
-        datasets: Iterable[str] = (),
-        description: str = "",
         source: str | None = None,
-        git_commit: str | None = AUTO,
-        flavor: str | None = None,
+        **metadata: Unpack[VersionMetadata],
     ) -> ModelVersion:
         """Register a package folder, an MLflow model folder, a score.py folder or a model
-        file (a bare file needs ``input_example``)."""
-        return self._services.registry.register(
-            name,
-            Path(path),
-            actor=self.actor,
-            environment=env,
-            tags=tags,
-            metrics=metrics,
-            params=params,
-            datasets=datasets,
-            description=description,
-            source_uri=source or str(Path(path).resolve()),
-            git_commit=detect_git_commit() if git_commit == AUTO else git_commit,
-            input_example=Path(input_example) if isinstance(input_example, str) else input_example,
-            flavor=flavor,
+        file (a bare file needs ``input_example``). ``metadata``: see ``log_model``."""
+        example = Path(input_example) if isinstance(input_example, str) else input_example
+        return self._register(
+            name, Path(path), example, source or str(Path(path).resolve()), **metadata
         )
 
     def log_model(
@@ -103,20 +98,36 @@ class Client:
         name: str,
         *,
         input_example: pd.DataFrame | None = None,
+        source: str | None = None,
+        **metadata: Unpack[VersionMetadata],
+    ) -> ModelVersion:
+        """Save an in-memory model (scikit-learn, XGBoost, LightGBM, ONNX) as a new version.
+
+        ``metadata``: ``env``, ``tags``, ``metrics``, ``params``, ``datasets`` (``NAME:VER``
+        it was trained on), ``description``, ``git_commit`` (default: detected from the
+        working directory), ``flavor`` (to force one).
+        """
+        return self._register(name, model, input_example, source, **metadata)
+
+    def _register(
+        self,
+        name: str,
+        source: Any,
+        input_example: pd.DataFrame | Path | None,
+        source_uri: str | None,
+        *,
         env: str | None = None,
         tags: Mapping[str, str] | None = None,
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, Any] | None = None,
         datasets: Iterable[str] = (),
         description: str = "",
-        source: str | None = None,
         git_commit: str | None = AUTO,
         flavor: str | None = None,
     ) -> ModelVersion:
-        """Save an in-memory model (scikit-learn, XGBoost, LightGBM, ONNX) as a new version."""
         return self._services.registry.register(
             name,
-            model,
+            source,
             actor=self.actor,
             environment=env,
             tags=tags,
@@ -124,7 +135,7 @@ class Client:
             params=params,
             datasets=datasets,
             description=description,
-            source_uri=source,
+            source_uri=source_uri,
             git_commit=detect_git_commit() if git_commit == AUTO else git_commit,
             input_example=input_example,
             flavor=flavor,

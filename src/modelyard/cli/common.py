@@ -31,3 +31,16 @@ def pairs(items: list[str] | None, what: str) -> dict[str, str]:
             raise InvalidInput(f"invalid {what} {item!r}: expected KEY=VALUE")
         out[key.strip()] = value
     return out
+
+
+def numbers(items: list[str] | None, what: str) -> dict[str, float]:
+    """``["f1=0.7"]`` -> ``{"f1": 0.7}``; a value that is not a number is a clear error."""
+    out: dict[str, float] = {}
+    for key, value in pairs(items, what).items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise InvalidInput(
+                f"invalid {what} {key}={value!r}: the value must be a number"
+            ) from None
+    return out

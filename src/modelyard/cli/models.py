@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from modelyard.cli import output
-from modelyard.cli.common import EnvOpt, JsonOpt, client, pairs
+from modelyard.cli.common import EnvOpt, JsonOpt, client, numbers, pairs
 from modelyard.domain.entities import Model, ModelVersion
 from modelyard.domain.names import parse_ref
 
@@ -90,7 +90,7 @@ def register(
             env=ref.environment,
             input_example=input_example,
             tags=pairs(tag, "tag"),
-            metrics=pairs(metric, "metric"),  # type: ignore[arg-type]
+            metrics=numbers(metric, "metric"),
             params=pairs(param, "param"),
             datasets=dataset or (),
             description=description,

@@ -126,13 +126,20 @@ def list_models(session: Session, environment: str | None) -> list[ModelRow]:
     return list(session.scalars(q))
 
 
-def set_model_tags(session: Session, model_id: int, tags: dict[str, str]) -> None:
-    for key, value in tags.items():
+def _upsert_pairs(
+    session: Session, table: Any, owner: str, owner_id: int, pairs: dict[str, Any]
+) -> None:
+    """Insert or overwrite key/value rows (tags, metrics) belonging to one owner row."""
+    for key, value in pairs.items():
         session.execute(
-            _insert(session, ModelTagRow)
-            .values(model_id=model_id, key=key, value=value)
-            .on_conflict_do_update(index_elements=["model_id", "key"], set_={"value": value})
+            _insert(session, table)
+            .values({owner: owner_id, "key": key, "value": value})
+            .on_conflict_do_update(index_elements=[owner, "key"], set_={"value": value})
         )
+
+
+def set_model_tags(session: Session, model_id: int, tags: dict[str, str]) -> None:
+    _upsert_pairs(session, ModelTagRow, "model_id", model_id, tags)
 
 
 def delete_model_tag(session: Session, model_id: int, key: str) -> bool:
@@ -336,12 +343,7 @@ def version_entities(session: Session, ids: Sequence[int]) -> list[ModelVersion]
 
 
 def set_version_tags(session: Session, version_id: int, tags: dict[str, str]) -> None:
-    for key, value in tags.items():
-        session.execute(
-            _insert(session, VersionTagRow)
-            .values(version_id=version_id, key=key, value=value)
-            .on_conflict_do_update(index_elements=["version_id", "key"], set_={"value": value})
-        )
+    _upsert_pairs(session, VersionTagRow, "version_id", version_id, tags)
 
 
 def delete_version_tag(session: Session, version_id: int, key: str) -> bool:
@@ -354,12 +356,7 @@ def delete_version_tag(session: Session, version_id: int, key: str) -> bool:
 
 
 def set_version_metrics(session: Session, version_id: int, metrics: dict[str, float]) -> None:
-    for key, value in metrics.items():
-        session.execute(
-            _insert(session, VersionMetricRow)
-            .values(version_id=version_id, key=key, value=value)
-            .on_conflict_do_update(index_elements=["version_id", "key"], set_={"value": value})
-        )
+    _upsert_pairs(session, VersionMetricRow, "version_id", version_id, metrics)
 
 
 def set_status(session: Session, version_id: int, status: str) -> None:
