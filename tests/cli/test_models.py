@@ -120,3 +120,21 @@ def test_doctor_fails_on_a_corrupt_object(cli: Cli, model_file: tuple[Path, Path
     assert r.code == 1
     kinds = {f["kind"] for f in r.json()["findings"]}
     assert "package_corrupt" in kinds
+
+
+def test_environments_from_option_reference_and_setting(
+    cli: Cli, model_file: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, example = model_file
+    assert cli("models", "register", "production/payments", path,
+               "--input-example", example).code == 0
+    assert cli("models", "register", "payments", path, "--input-example", example,
+               "--env", "production").code == 0
+    assert cli("models", "show", "payments", "--env", "production", "--json"
+               ).json()["model"]["latest_version"] == 2
+    assert cli("models", "show", "payments").code == 1  # nothing in sandbox
+    monkeypatch.setenv("MODELYARD_ENVIRONMENT", "production")
+    assert cli("models", "show", "payments:2", "--json").json()["environment"] == "production"
+    r = cli("models", "show", "sandbox/payments:1", "--env", "production")
+    assert r.code == 1
+    assert "names environment 'sandbox' but 'production' was asked for" in r.err

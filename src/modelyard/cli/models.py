@@ -10,7 +10,7 @@ import typer
 from modelyard.cli import output
 from modelyard.cli.common import EnvOpt, JsonOpt, client, numbers, pairs
 from modelyard.domain.entities import Model, ModelVersion
-from modelyard.domain.names import parse_ref
+from modelyard.domain.names import names_version
 
 app = typer.Typer(help="Register, find and manage model versions.", no_args_is_help=True)
 
@@ -82,12 +82,11 @@ def register(
     json: JsonOpt = False,
 ) -> None:
     """Register a new version of a model."""
-    ref = parse_ref(name, env)
     with client() as c:
         v = c.register(
-            ref.name,
+            name,
             path,
-            env=ref.environment,
+            env=env,
             input_example=input_example,
             tags=pairs(tag, "tag"),
             metrics=numbers(metric, "metric"),
@@ -133,11 +132,10 @@ def show(
     json: JsonOpt = False,
 ) -> None:
     """Show a model and its versions, or one version."""
-    r = parse_ref(ref, env)
     with client() as c:
-        if r.version is None and r.alias is None:
-            model: Model = c.get_model(str(r))
-            versions = c.list_versions(str(r))
+        if not names_version(ref):
+            model: Model = c.get_model(ref, env=env)
+            versions = c.list_versions(ref, env=env)
             if json:
                 output.emit_json({"model": model, "versions": versions})
                 return
@@ -151,7 +149,7 @@ def show(
             )
             output.table(None, VERSION_COLUMNS, _version_rows(versions))
             return
-        v = c.get_version(str(r))
+        v = c.get_version(ref, env=env)
     if json:
         output.emit_json(v)
     else:
@@ -221,14 +219,13 @@ def tag(
     json: JsonOpt = False,
 ) -> None:
     """Set or remove tags on a version (or on the model, when no version is given)."""
-    r = parse_ref(ref, env)
     with client() as c:
-        if r.version is None and r.alias is None:
+        if not names_version(ref):
             result: Model | ModelVersion = c.set_model_tags(
-                str(r), pairs(tags, "tag"), remove=remove or ()
+                ref, pairs(tags, "tag"), remove=remove or (), env=env
             )
         else:
-            result = c.set_tags(str(r), pairs(tags, "tag"), remove=remove or ())
+            result = c.set_tags(ref, pairs(tags, "tag"), remove=remove or (), env=env)
     if json:
         output.emit_json(result)
     else:
@@ -258,14 +255,13 @@ def delete(
     json: JsonOpt = False,
 ) -> None:
     """Delete a version or a whole model (refused while something depends on it)."""
-    r = parse_ref(ref, env)
     with client() as c:
-        if r.version is None and r.alias is None:
-            model = c.delete_model(str(r))
+        if not names_version(ref):
+            model = c.delete_model(ref, env=env)
             deleted: Model | ModelVersion = model
             label = f"model {model.full_name}"
         else:
-            version = c.delete_version(str(r))
+            version = c.delete_version(ref, env=env)
             deleted, label = version, version.ref
     if json:
         output.emit_json(deleted)

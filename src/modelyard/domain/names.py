@@ -68,12 +68,20 @@ class ModelRef:
         return ModelRef(self.environment, self.name)
 
 
-def parse_ref(text: str, environment: str | None = None) -> ModelRef:
-    """Parse ``[env/]name[:version|@alias]``; ``environment`` applies when none is written."""
+def names_version(text: str) -> bool:
+    """True when a reference names one version (``:N``, ``@alias``), not a whole model."""
+    return ":" in text or "@" in text
+
+
+def parse_ref(
+    text: str, environment: str | None = None, default: str = DEFAULT_ENVIRONMENT
+) -> ModelRef:
+    """Parse ``[env/]name[:version|@alias]``. ``environment``, when given, is the one asked
+    for (a different one in the text is an error); else the text's, else ``default``."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidName("empty model reference: expected [env/]name[:version|@alias]", name="")
     raw = text.strip()
-    env = environment or DEFAULT_ENVIRONMENT
+    env = environment or default
     rest = raw
     if "/" in raw:
         env, rest = raw.split("/", 1)

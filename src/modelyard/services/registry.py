@@ -139,11 +139,7 @@ class RegistryService:
     def ref(self, text: str | ModelRef, environment: str | None = None) -> ModelRef:
         if isinstance(text, ModelRef):
             return text
-        return (
-            parse_ref(text, environment or None)
-            if environment
-            else parse_ref(text, None if "/" in str(text) else self.default_environment)
-        )
+        return parse_ref(text, environment, default=self.default_environment)
 
     def _check_environment(self, session: Session, env: str) -> None:
         if not q.environment_exists(session, env):
