@@ -444,7 +444,7 @@ def render_section(result: dict[str, Any]) -> str:
         "| goal | result | met |",
         "|---|---|---|",
     ]
-    if "registration" in goals:
+    if ml is not None and "registration" in goals:
         g = goals["registration"]
         lines.append(
             f"| {g['goal']} | {my_reg['per_second']:.1f}/s vs "

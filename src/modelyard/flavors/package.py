@@ -19,6 +19,9 @@ from modelyard.artifacts.store import BlobInfo, digest_bytes, digest_file
 from modelyard.domain.errors import InvalidPackage
 
 MANIFEST = "modelyard.yaml"
+# libyaml's safe loader when present (same result, ~20x faster); writing stays pure-Python
+# so a manifest's bytes, hence its digest, are the same on every machine.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FORMAT_VERSION = 1
 
 
@@ -62,7 +65,7 @@ class Manifest:
     @classmethod
     def from_bytes(cls, data: bytes, source: str = MANIFEST) -> Manifest:
         try:
-            raw = yaml.safe_load(data)
+            raw = yaml.load(data, Loader=_LOADER)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
+from modelyard.domain.entities import AliasChange, Lineage, Model, ModelVersion, Page
 from modelyard.domain.errors import DependencyExists, InvalidInput, InvalidName, NotFound
 from modelyard.domain.filters import parse_filter, parse_order_by
 from modelyard.domain.names import ModelRef, check_alias, check_key, check_name, parse_ref
@@ -26,7 +26,7 @@ from modelyard.services.packages import PackageService
 from modelyard.store import audit, search
 from modelyard.store import registry as q
 from modelyard.store.database import Database
-from modelyard.store.tables import ModelRow, ModelVersionRow
+from modelyard.store.tables import ModelRow, ModelVersionRow, utcnow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,11 +78,10 @@ class RegistryService:
         clean_metrics = _clean_metrics(metrics)
         clean_params = {check_key(k, "param name"): str(v) for k, v in (params or {}).items()}
         dataset_refs = [_check_dataset_ref(d) for d in datasets]
-        with self.db.read() as session:
-            self._check_environment(session, env)
         with self.packages.stage(source, input_example=input_example, flavor=flavor) as staged:
             manifest = staged.manifest
             with self.db.write() as session:
+                self._check_environment(session, env)
                 q.record_package(
                     session,
                     staged.digest,
@@ -92,15 +91,16 @@ class RegistryService:
                 )
             self.packages.upload(staged)
             with self.db.write() as session:
-                model, created = q.get_or_create_model(session, env, name)
+                model_id, created = q.get_or_create_model(session, env, name)
                 if created:
                     audit.append(
                         session, actor=actor, action="model.created", subject=f"model:{env}/{name}"
                     )
-                number = q.allocate_version(session, model.id)
-                version_id = q.insert_version(
+                number = q.allocate_version(session, model_id)
+                created_at = utcnow()
+                q.insert_version(
                     session,
-                    model_id=model.id,
+                    model_id=model_id,
                     version=number,
                     values={
                         "package_digest": staged.digest,
@@ -114,6 +114,7 @@ class RegistryService:
                         "git_commit": git_commit,
                         "promoted_from": promoted_from,
                         "created_by": actor,
+                        "created_at": created_at,
                     },
                     tags=clean_tags,
                     metrics=clean_metrics,
@@ -133,7 +134,27 @@ class RegistryService:
                         "metrics": clean_metrics,
                     },
                 )
-                return q.version_entities(session, [version_id])[0]
+        return ModelVersion(
+            environment=env,
+            name=name,
+            version=number,
+            package_digest=staged.digest,
+            flavor=manifest.flavor,
+            signature=manifest.signature,
+            requirements=manifest.requirements,
+            size_bytes=manifest.size_bytes,
+            status="ready",
+            description=description,
+            tags=clean_tags,
+            metrics=clean_metrics,
+            params=clean_params,
+            aliases=(),
+            lineage=Lineage(
+                tuple(sorted(set(dataset_refs))), source_uri, git_commit, promoted_from
+            ),
+            created_by=actor,
+            created_at=created_at,
+        )
 
     # -- lookup -------------------------------------------------------------------------
     def ref(self, text: str | ModelRef, environment: str | None = None) -> ModelRef:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import AuditEvent
-from modelyard.store.tables import AuditEventRow, AuditHeadRow, utcnow
+from modelyard.store.tables import AuditEventRow, AuditHeadRow, core, utcnow
 
 GENESIS = "0" * 64
 
@@ -50,17 +50,18 @@ def append(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> int:
+    head_table = core(AuditHeadRow)
     head = session.execute(
-        sa.update(AuditHeadRow)
-        .where(AuditHeadRow.id == 1)
-        .values(seq=AuditHeadRow.seq + 1)
-        .returning(AuditHeadRow.seq, AuditHeadRow.hash)
+        sa.update(head_table)
+        .where(head_table.c.id == 1)
+        .values(seq=head_table.c.seq + 1)
+        .returning(head_table.c.seq, head_table.c.hash)
     ).one()
     seq, prev_hash = int(head.seq), str(head.hash)
     now = utcnow()
     digest = event_hash(prev_hash, seq, now, actor, action, subject, before, after)
     session.execute(
-        sa.insert(AuditEventRow).values(
+        sa.insert(core(AuditEventRow)).values(
             seq=seq,
             time=now,
             actor=actor,
@@ -72,7 +73,7 @@ def append(
             hash=digest,
         )
     )
-    session.execute(sa.update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=digest))
+    session.execute(sa.update(head_table).where(head_table.c.id == 1).values(hash=digest))
     return seq
 
 

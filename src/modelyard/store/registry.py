@@ -22,6 +22,7 @@ from modelyard.store.tables import (
     VersionMetricRow,
     VersionParamRow,
     VersionTagRow,
+    core,
     utcnow,
 )
 
@@ -52,33 +53,43 @@ def find_model(session: Session, environment: str, name: str) -> ModelRow | None
     ).one_or_none()
 
 
-def get_or_create_model(session: Session, environment: str, name: str) -> tuple[ModelRow, bool]:
-    """Insert the model if missing (race-free: ON CONFLICT DO NOTHING), then read it."""
-    result = session.execute(
-        _insert(session, ModelRow)
+def get_or_create_model(session: Session, environment: str, name: str) -> tuple[int, bool]:
+    """The model's id, inserting it if missing (race-free: ON CONFLICT DO NOTHING)."""
+    found = session.scalar(
+        sa.select(ModelRow.id).where(ModelRow.environment == environment, ModelRow.name == name)
+    )
+    if found is not None:
+        return int(found), False
+    now = utcnow()
+    inserted = session.scalar(
+        _insert(session, core(ModelRow))
         .values(
             environment=environment,
             name=name,
             description="",
             last_version=0,
-            created_at=utcnow(),
-            updated_at=utcnow(),
+            created_at=now,
+            updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["environment", "name"])
+        .returning(core(ModelRow).c.id)
     )
-    row = find_model(session, environment, name)
+    if inserted is not None:
+        return int(inserted), True
+    row = find_model(session, environment, name)  # another writer created it meanwhile
     assert row is not None
-    return row, bool(getattr(result, "rowcount", 0))
+    return row.id, False
 
 
 def allocate_version(session: Session, model_id: int) -> int:
     """Hand out the next version number in the caller's transaction (gap-free)."""
+    table = core(ModelRow)
     return int(
         session.execute(
-            sa.update(ModelRow)
-            .where(ModelRow.id == model_id)
-            .values(last_version=ModelRow.last_version + 1, updated_at=utcnow())
-            .returning(ModelRow.last_version)
+            sa.update(table)
+            .where(table.c.id == model_id)
+            .values(last_version=table.c.last_version + 1, updated_at=utcnow())
+            .returning(table.c.last_version)
         ).scalar_one()
     )
 
@@ -170,7 +181,8 @@ def record_package(
 
 
 def mark_package_ready(session: Session, digest: str) -> None:
-    session.execute(sa.update(PackageRow).where(PackageRow.digest == digest).values(state="ready"))
+    table = core(PackageRow)
+    session.execute(sa.update(table).where(table.c.digest == digest).values(state="ready"))
 
 
 def get_package_manifest(session: Session, digest: str) -> str | None:
@@ -209,31 +221,27 @@ def insert_version(
     params: dict[str, str],
     datasets: Iterable[tuple[str, str]],
 ) -> int:
+    table = core(ModelVersionRow)
     version_id = int(
         session.execute(
-            sa.insert(ModelVersionRow)
+            sa.insert(table)
             .values(model_id=model_id, version=version, **values)
-            .returning(ModelVersionRow.id)
+            .returning(table.c.id)
         ).scalar_one()
     )
-    if tags:
-        session.execute(
-            sa.insert(VersionTagRow),
-            [{"version_id": version_id, "key": k, "value": v} for k, v in tags.items()],
-        )
-    if metrics:
-        session.execute(
-            sa.insert(VersionMetricRow),
-            [{"version_id": version_id, "key": k, "value": v} for k, v in metrics.items()],
-        )
-    if params:
-        session.execute(
-            sa.insert(VersionParamRow),
-            [{"version_id": version_id, "key": k, "value": v} for k, v in params.items()],
-        )
+    for row_type, pairs in (
+        (VersionTagRow, tags),
+        (VersionMetricRow, metrics),
+        (VersionParamRow, params),
+    ):
+        if pairs:
+            session.execute(
+                sa.insert(core(row_type)),
+                [{"version_id": version_id, "key": k, "value": v} for k, v in pairs.items()],
+            )
     ds = [{"version_id": version_id, "dataset": d, "role": role} for d, role in datasets]
     if ds:
-        session.execute(sa.insert(VersionDatasetRow), ds)
+        session.execute(sa.insert(core(VersionDatasetRow)), ds)
     return version_id
 
 

@@ -211,3 +211,10 @@ class AuditEventRow(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+def core(row: type[Base]) -> sa.Table:
+    """The Core table behind a mapped class: hot paths skip the ORM's per-statement work."""
+    table = row.__table__
+    assert isinstance(table, sa.Table)
+    return table
