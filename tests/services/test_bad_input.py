@@ -67,7 +67,7 @@ def test_corrupt_package_folder_is_refused(
     folder = make_package()
     (folder / "weights.bin").write_bytes(b"changed after the manifest was written")
     before = _state(seeded)
-    with pytest.raises(InvalidPackage, match="weights.bin' does not match its digest"):
+    with pytest.raises(InvalidPackage, match="weights.bin' does not match its (size|digest)"):
         seeded.register("payments", folder)
     assert _state(seeded) == before
 
@@ -130,3 +130,18 @@ def test_tampered_artifact_fails_on_load(
 def test_errors_share_one_root() -> None:
     for cls in (NotFound, InvalidName, InvalidFilter, InvalidPackage, IntegrityFailure):
         assert issubclass(cls, ModelyardError)
+
+
+def test_same_size_corruption_is_caught_while_copying(
+    seeded: Client, make_package: Callable[..., Path]
+) -> None:
+    folder = make_package(4096)
+    data = bytearray((folder / "weights.bin").read_bytes())
+    data[100] ^= 0xFF  # one flipped byte: same size, different digest
+    (folder / "weights.bin").write_bytes(bytes(data))
+    before = _state(seeded)
+    with pytest.raises(InvalidPackage, match="weights.bin' does not match its digest"):
+        seeded.register("payments", folder)
+    assert _state(seeded) == before
+    store = seeded._services.artifacts
+    assert store.fs.ls(f"{store.root}/tmp") == []  # no temporary object left behind

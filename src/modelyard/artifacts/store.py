@@ -39,6 +39,15 @@ class BlobInfo:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class PendingObject:
+    """Bytes written and hashed under a temporary name, not yet visible as an object."""
+
+    tmp: str
+    digest: str
+    size: int
+
+
 def digest_file(path: Path) -> BlobInfo:
     h = hashlib.sha256()
     size = 0
@@ -166,6 +175,11 @@ class ArtifactStore:
         return self.put_stream(io.BytesIO(data), digest)
 
     def put_stream(self, stream: IO[bytes], expected: str | None = None) -> BlobInfo:
+        return self.publish(self.write_pending(stream, expected))
+
+    def write_pending(self, stream: IO[bytes], expected: str | None = None) -> PendingObject:
+        """Write a stream under a temporary name, hashing it; it has no final name yet.
+        ``IntegrityFailure`` when ``expected`` is given and the content does not match."""
         tmp = self._tmp()
         h = hashlib.sha256()
         size = 0
@@ -176,29 +190,44 @@ class ArtifactStore:
                         h.update(chunk)
                         size += len(chunk)
                         out.write(chunk)
-                    if self.local:
+                    if self.local:  # durable before any row can point at it
                         out.flush()
-                        os.fsync(out.fileno())
+                        os.fdatasync(out.fileno())
                 digest = PREFIX + h.hexdigest()
                 if expected is not None and digest != expected:
                     raise IntegrityFailure(
-                        f"content changed while it was stored: expected {expected}, got {digest}",
+                        f"content does not match its digest: expected {expected}, got {digest}",
                         expected=expected,
                         actual=digest,
                     )
-                final = self.path(digest)
+            except BaseException:
+                self._remove_quietly(tmp)
+                raise
+        return PendingObject(tmp, digest, size)
+
+    def publish(self, pending: PendingObject) -> BlobInfo:
+        """Give a pending object its final name (a rename; a server-side copy on S3)."""
+        final = self.path(pending.digest)
+        with _storage_errors("writing artifact"):
+            try:
                 if self.fs.exists(final):
-                    self.fs.rm(tmp)
+                    self.fs.rm(pending.tmp)
                 else:
                     if self.local:
                         self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-                    self.fs.mv(tmp, final)
+                    self.fs.mv(pending.tmp, final)
             except BaseException:
-                with contextlib.suppress(Exception):
-                    if self.fs.exists(tmp):
-                        self.fs.rm(tmp)
+                self._remove_quietly(pending.tmp)
                 raise
-        return BlobInfo(digest, size)
+        return BlobInfo(pending.digest, pending.size)
+
+    def discard(self, pending: PendingObject) -> None:
+        self._remove_quietly(pending.tmp)
+
+    def _remove_quietly(self, path: str) -> None:
+        with contextlib.suppress(Exception):
+            if self.fs.exists(path):
+                self.fs.rm(path)
 
     # -- reading -----------------------------------------------------------------------
     def open(self, digest: str) -> VerifyingReader:

@@ -160,8 +160,9 @@ def read_manifest(folder: Path) -> Manifest:
     return Manifest.from_bytes(data, str(path))
 
 
-def verify_folder(folder: Path, manifest: Manifest) -> None:
-    """Raise ``InvalidPackage`` unless the folder holds exactly the manifest's files."""
+def verify_folder(folder: Path, manifest: Manifest, *, contents: bool = True) -> None:
+    """Raise ``InvalidPackage`` unless the folder holds exactly the manifest's files, with
+    their sizes and (``contents``) their digests."""
     present = set(package_files(folder))
     listed = set(manifest.files)
     if missing := sorted(listed - present):
@@ -169,8 +170,11 @@ def verify_folder(folder: Path, manifest: Manifest) -> None:
     if extra := sorted(present - listed):
         raise InvalidPackage(f"{folder}: file {extra[0]!r} is not listed in {MANIFEST}")
     for name, info in manifest.files.items():
-        actual = digest_file(folder / name)
-        if actual.digest != info.digest:
+        if (folder / name).stat().st_size != info.size:
+            raise InvalidPackage(
+                f"{folder}: file {name!r} does not match its size in {MANIFEST} (corrupt package)"
+            )
+        if contents and digest_file(folder / name).digest != info.digest:
             raise InvalidPackage(
                 f"{folder}: file {name!r} does not match its digest in {MANIFEST} (corrupt package)"
             )

@@ -8,6 +8,7 @@ example), or an in-memory model object (SDK).
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import uuid
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.artifacts.store import ArtifactStore, digest_bytes
+from modelyard.artifacts.store import ArtifactStore, PendingObject, digest_bytes
 from modelyard.domain.errors import IntegrityFailure, InvalidInput, InvalidPackage, NotFound
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import (
@@ -75,7 +76,8 @@ class PackageService:
                 raise InvalidInput(f"{path}: no such file or folder")
             if path.is_dir() and (path / MANIFEST).exists():
                 manifest = read_manifest(path)
-                verify_folder(path, manifest)
+                # names and sizes now; every byte is hashed as it is copied (``prepare``)
+                verify_folder(path, manifest, contents=False)
                 get_flavor(manifest.flavor)  # unknown flavor: refuse now, not at load time
                 yield StagedPackage(path, manifest, (path / MANIFEST).read_bytes())
                 return
@@ -138,11 +140,43 @@ class PackageService:
         return StagedPackage(folder, manifest, (folder / MANIFEST).read_bytes())
 
     # -- storing ----------------------------------------------------------------------
+    def prepare(self, staged: StagedPackage) -> list[PendingObject]:
+        """Copy every file the store lacks, then the manifest, under temporary names,
+        checking each against its digest. Nothing is visible yet; a corrupt file is
+        ``InvalidPackage`` and leaves nothing behind."""
+        pending: list[PendingObject] = []
+        try:
+            for name, info in sorted(staged.manifest.files.items()):
+                if self.artifacts.exists(info.digest):
+                    continue
+                with open(staged.folder / name, "rb") as fh:
+                    try:
+                        pending.append(self.artifacts.write_pending(fh, info.digest))
+                    except IntegrityFailure:
+                        raise InvalidPackage(
+                            f"{staged.folder}: file {name!r} does not match its digest in "
+                            f"{MANIFEST} (corrupt package)"
+                        ) from None
+            if not self.artifacts.exists(staged.digest):
+                pending.append(
+                    self.artifacts.write_pending(io.BytesIO(staged.manifest_bytes), staged.digest)
+                )
+        except BaseException:
+            self.discard(pending)
+            raise
+        return pending
+
+    def publish(self, pending: list[PendingObject]) -> None:
+        """Give prepared objects their final names: files first, the manifest last."""
+        for obj in pending:
+            self.artifacts.publish(obj)
+
+    def discard(self, pending: list[PendingObject]) -> None:
+        for obj in pending:
+            self.artifacts.discard(obj)
+
     def upload(self, staged: StagedPackage) -> None:
-        """Store every file, then the manifest; each object appears only when complete."""
-        for name, info in staged.manifest.files.items():
-            self.artifacts.put_file(staged.folder / name, expected=info.digest)
-        self.artifacts.put_bytes(staged.manifest_bytes)
+        self.publish(self.prepare(staged))
 
     # -- loading ----------------------------------------------------------------------
     def materialize(self, digest: str, manifest_text: str) -> tuple[Path, Manifest]:

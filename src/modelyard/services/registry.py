@@ -80,16 +80,21 @@ class RegistryService:
         dataset_refs = [_check_dataset_ref(d) for d in datasets]
         with self.packages.stage(source, input_example=input_example, flavor=flavor) as staged:
             manifest = staged.manifest
-            with self.db.write() as session:
-                self._check_environment(session, env)
-                q.record_package(
-                    session,
-                    staged.digest,
-                    staged.manifest_bytes.decode(),
-                    manifest.size_bytes,
-                    len(manifest.files),
-                )
-            self.packages.upload(staged)
+            pending = self.packages.prepare(staged)
+            try:
+                with self.db.write() as session:
+                    self._check_environment(session, env)
+                    q.record_package(
+                        session,
+                        staged.digest,
+                        staged.manifest_bytes.decode(),
+                        manifest.size_bytes,
+                        len(manifest.files),
+                    )
+                self.packages.publish(pending)
+            except BaseException:
+                self.packages.discard(pending)
+                raise
             with self.db.write() as session:
                 model_id, created = q.get_or_create_model(session, env, name)
                 if created:

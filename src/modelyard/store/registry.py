@@ -276,61 +276,52 @@ def version_ids_of_model(session: Session, model_id: int) -> list[int]:
     )
 
 
+def _pairs(session: Session, row_type: Any, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    table = core(row_type)
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    for vid, key, value in session.execute(
+        sa.select(table.c.version_id, table.c.key, table.c.value).where(table.c.version_id.in_(ids))
+    ):
+        out[vid][key] = value
+    return out
+
+
+def _lists(session: Session, column: Any, owner: Any, ids: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = defaultdict(list)
+    for vid, value in session.execute(
+        sa.select(owner, column).where(owner.in_(ids)).order_by(column)
+    ):
+        out[vid].append(value)
+    return out
+
+
 def version_entities(session: Session, ids: Sequence[int]) -> list[ModelVersion]:
-    """Load versions with their tags, metrics, params, datasets and aliases, keeping order."""
+    """Load versions with their tags, metrics, params, datasets and aliases, keeping order.
+    Plain column selects (no ORM identity map): a search page of 100 stays cheap."""
     if not ids:
         return []
+    versions, models = core(ModelVersionRow), core(ModelRow)
     rows = session.execute(
-        sa.select(ModelVersionRow, ModelRow.environment, ModelRow.name)
-        .join(ModelRow, ModelRow.id == ModelVersionRow.model_id)
-        .where(ModelVersionRow.id.in_(ids))
+        sa.select(versions, models.c.environment, models.c.name.label("model_name"))
+        .join(models, models.c.id == versions.c.model_id)
+        .where(versions.c.id.in_(ids))
     ).all()
-    tags: dict[int, dict[str, str]] = defaultdict(dict)
-    for vid, k, v in session.execute(
-        sa.select(VersionTagRow.version_id, VersionTagRow.key, VersionTagRow.value).where(
-            VersionTagRow.version_id.in_(ids)
-        )
-    ):
-        tags[vid][k] = v
-    metrics: dict[int, dict[str, float]] = defaultdict(dict)
-    for vid, mk, mv in session.execute(
-        sa.select(VersionMetricRow.version_id, VersionMetricRow.key, VersionMetricRow.value).where(
-            VersionMetricRow.version_id.in_(ids)
-        )
-    ):
-        metrics[vid][mk] = mv
-    params: dict[int, dict[str, str]] = defaultdict(dict)
-    for vid, k, v in session.execute(
-        sa.select(VersionParamRow.version_id, VersionParamRow.key, VersionParamRow.value).where(
-            VersionParamRow.version_id.in_(ids)
-        )
-    ):
-        params[vid][k] = v
-    datasets: dict[int, list[str]] = defaultdict(list)
-    for vid, d in session.execute(
-        sa.select(VersionDatasetRow.version_id, VersionDatasetRow.dataset)
-        .where(VersionDatasetRow.version_id.in_(ids))
-        .order_by(VersionDatasetRow.dataset)
-    ):
-        datasets[vid].append(d)
-    aliases: dict[int, list[str]] = defaultdict(list)
-    for vid, a in session.execute(
-        sa.select(AliasRow.version_id, AliasRow.alias)
-        .where(AliasRow.version_id.in_(ids))
-        .order_by(AliasRow.alias)
-    ):
-        aliases[vid].append(a)
+    tags = _pairs(session, VersionTagRow, ids)
+    metrics = _pairs(session, VersionMetricRow, ids)
+    params = _pairs(session, VersionParamRow, ids)
+    datasets = _lists(session, VersionDatasetRow.dataset, VersionDatasetRow.version_id, ids)
+    aliases = _lists(session, AliasRow.alias, AliasRow.version_id, ids)
     by_id = {
         row.id: ModelVersion(
-            environment=env,
-            name=name,
+            environment=row.environment,
+            name=row.model_name,
             version=row.version,
             package_digest=row.package_digest,
             flavor=row.flavor,
             signature=row.signature,
             requirements=tuple(row.requirements or ()),
             size_bytes=row.size_bytes,
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             description=row.description,
             tags=tags.get(row.id, {}),
             metrics=metrics.get(row.id, {}),
@@ -345,7 +336,7 @@ def version_entities(session: Session, ids: Sequence[int]) -> list[ModelVersion]
             created_by=row.created_by,
             created_at=row.created_at,
         )
-        for row, env, name in rows
+        for row in rows
     }
     return [by_id[i] for i in ids if i in by_id]
 

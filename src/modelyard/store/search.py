@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session
 
 from modelyard.domain.errors import InvalidFilter
@@ -70,23 +71,26 @@ def _apply(column: Any, op: str, value: Any) -> Any:
 
 
 def _compare(node: Compare) -> Any:
+    """One comparison. Tag, metric, param and alias conditions become an uncorrelated
+    ``id IN (SELECT version_id ... WHERE key = ? AND value <op> ?)``, which both databases
+    answer from the (key, value) index instead of probing every version."""
     field = node.field
     if field.kind == "attr" and field.key != "alias":
         return _apply(_COLUMNS[field.key], node.op, node.value)
     if field.kind == "attr":  # alias: a version matches if one of its aliases does
-        exists = sa.select(AliasRow.alias).where(AliasRow.version_id == ModelVersionRow.id)
+        owners = sa.select(AliasRow.version_id)
         if node.op == "is null":
-            return ~exists.exists()
+            return ModelVersionRow.id.not_in(owners)
         if node.op == "is not null":
-            return exists.exists()
-        return exists.where(_apply(AliasRow.alias, node.op, node.value)).exists()
+            return ModelVersionRow.id.in_(owners)
+        return ModelVersionRow.id.in_(owners.where(_apply(AliasRow.alias, node.op, node.value)))
     table = _KV[field.kind]
-    sub = sa.select(table.key).where(table.version_id == ModelVersionRow.id, table.key == field.key)
+    owners = sa.select(table.version_id).where(table.key == field.key)
     if node.op == "is null":
-        return ~sub.exists()
+        return ModelVersionRow.id.not_in(owners)
     if node.op == "is not null":
-        return sub.exists()
-    return sub.where(_apply(table.value, node.op, node.value)).exists()
+        return ModelVersionRow.id.in_(owners)
+    return ModelVersionRow.id.in_(owners.where(_apply(table.value, node.op, node.value)))
 
 
 def compile_filter(node: Node | None) -> Any:
@@ -103,15 +107,15 @@ def compile_filter(node: Node | None) -> Any:
     raise InvalidFilter(f"unsupported filter node {node!r}")
 
 
-def _order_column(field: Field) -> Any:
+def _order_column(query: Any, field: Field) -> tuple[Any, Any]:
+    """The column to sort on, joining the key/value table it lives in when needed."""
     if field.kind == "attr":
-        return _COLUMNS[field.key]
-    table = _KV[field.kind]
-    return (
-        sa.select(table.value)
-        .where(table.version_id == ModelVersionRow.id, table.key == field.key)
-        .scalar_subquery()
+        return query, _COLUMNS[field.key]
+    table = sa.orm.aliased(_KV[field.kind])
+    query = query.outerjoin(
+        table, sa.and_(table.version_id == ModelVersionRow.id, table.key == field.key)
     )
+    return query, table.value
 
 
 def _fingerprint(text: str, order: list[str], environment: str | None) -> str:
@@ -162,7 +166,7 @@ def search_version_ids(
         q = q.where(ModelVersionRow.status != "archived")
     clauses: list[Any] = []
     for key in order:
-        col = _order_column(key.field)
+        q, col = _order_column(q, key.field)
         clauses.append(col.desc().nulls_last() if key.descending else col.asc().nulls_last())
     if not order:
         clauses.append(ModelVersionRow.created_at.desc())
