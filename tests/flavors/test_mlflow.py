@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from modelyard.domain.errors import InvalidPackage
 from modelyard.flavors.mlflow import convert_signature, import_mlflow_folder, is_mlflow_folder
 from modelyard.flavors.registry import get_flavor
+from modelyard.flavors.requirements import pins
 
 from .conftest import CLASSES, Packager, Table
 
@@ -50,7 +50,7 @@ def mlflow(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _requirements(*dists: str) -> list[str]:
     """Explicit pins (MLflow otherwise infers them in a subprocess, for seconds)."""
-    return [f"{d}=={metadata.version(d)}" for d in (*dists, "mlflow-skinny")]
+    return list(pins(*dists, "mlflow-skinny"))
 
 
 def _import(src: Path, tmp_path: Path, package: Packager) -> tuple[str, Any, dict[str, Any] | None]:
@@ -107,7 +107,7 @@ def test_xgboost_folder(
         original,
         src,
         signature=mlflow.models.infer_signature(X, original.predict(X)),
-        pip_requirements=_requirements("xgboost"),
+        pip_requirements=_requirements("xgboost", "xgboost-cpu"),
     )
 
     name, pkg, signature = _import(src, tmp_path, package)
