@@ -41,6 +41,17 @@ def event_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_HEAD = core(AuditHeadRow)
+_NEXT_SEQ = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(hash=sa.bindparam("b_hash"))
+_INSERT_EVENT = sa.insert(core(AuditEventRow))
+
+
 def append(
     session: Session,
     *,
@@ -50,30 +61,25 @@ def append(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> int:
-    head_table = core(AuditHeadRow)
-    head = session.execute(
-        sa.update(head_table)
-        .where(head_table.c.id == 1)
-        .values(seq=head_table.c.seq + 1)
-        .returning(head_table.c.seq, head_table.c.hash)
-    ).one()
+    head = session.execute(_NEXT_SEQ).one()
     seq, prev_hash = int(head.seq), str(head.hash)
     now = utcnow()
     digest = event_hash(prev_hash, seq, now, actor, action, subject, before, after)
     session.execute(
-        sa.insert(core(AuditEventRow)).values(
-            seq=seq,
-            time=now,
-            actor=actor,
-            action=action,
-            subject=subject,
-            before=before,
-            after=after,
-            prev_hash=prev_hash,
-            hash=digest,
-        )
+        _INSERT_EVENT,
+        {
+            "seq": seq,
+            "time": now,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "before": before,
+            "after": after,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
     )
-    session.execute(sa.update(head_table).where(head_table.c.id == 1).values(hash=digest))
+    session.execute(_SET_HEAD_HASH, {"b_hash": digest})
     return seq
 
 

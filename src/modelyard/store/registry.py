@@ -40,8 +40,13 @@ def list_environments(session: Session) -> list[Environment]:
     return [Environment(r.name, r.description, r.created_at) for r in rows]
 
 
+_ENVIRONMENT = sa.select(core(EnvironmentRow).c.name).where(
+    core(EnvironmentRow).c.name == sa.bindparam("b_name")
+)
+
+
 def environment_exists(session: Session, name: str) -> bool:
-    return session.get(EnvironmentRow, name) is not None
+    return session.scalar(_ENVIRONMENT, {"b_name": name}) is not None
 
 
 # -- models -------------------------------------------------------------------------------
@@ -53,11 +58,15 @@ def find_model(session: Session, environment: str, name: str) -> ModelRow | None
     ).one_or_none()
 
 
+_MODEL_ID = sa.select(core(ModelRow).c.id).where(
+    core(ModelRow).c.environment == sa.bindparam("b_env"),
+    core(ModelRow).c.name == sa.bindparam("b_name"),
+)
+
+
 def get_or_create_model(session: Session, environment: str, name: str) -> tuple[int, bool]:
     """The model's id, inserting it if missing (race-free: ON CONFLICT DO NOTHING)."""
-    found = session.scalar(
-        sa.select(ModelRow.id).where(ModelRow.environment == environment, ModelRow.name == name)
-    )
+    found = session.scalar(_MODEL_ID, {"b_env": environment, "b_name": name})
     if found is not None:
         return int(found), False
     now = utcnow()
@@ -81,17 +90,17 @@ def get_or_create_model(session: Session, environment: str, name: str) -> tuple[
     return row.id, False
 
 
+_ALLOCATE = (
+    sa.update(core(ModelRow))
+    .where(core(ModelRow).c.id == sa.bindparam("b_id"))
+    .values(last_version=core(ModelRow).c.last_version + 1, updated_at=sa.bindparam("b_now"))
+    .returning(core(ModelRow).c.last_version)
+)
+
+
 def allocate_version(session: Session, model_id: int) -> int:
     """Hand out the next version number in the caller's transaction (gap-free)."""
-    table = core(ModelRow)
-    return int(
-        session.execute(
-            sa.update(table)
-            .where(table.c.id == model_id)
-            .values(last_version=table.c.last_version + 1, updated_at=utcnow())
-            .returning(table.c.last_version)
-        ).scalar_one()
-    )
+    return int(session.execute(_ALLOCATE, {"b_id": model_id, "b_now": utcnow()}).scalar_one())
 
 
 def model_entities(session: Session, rows: Sequence[ModelRow]) -> list[Model]:
@@ -180,9 +189,15 @@ def record_package(
     )
 
 
+_PACKAGE_READY = (
+    sa.update(core(PackageRow))
+    .where(core(PackageRow).c.digest == sa.bindparam("b_digest"))
+    .values(state="ready")
+)
+
+
 def mark_package_ready(session: Session, digest: str) -> None:
-    table = core(PackageRow)
-    session.execute(sa.update(table).where(table.c.digest == digest).values(state="ready"))
+    session.execute(_PACKAGE_READY, {"b_digest": digest})
 
 
 def get_package_manifest(session: Session, digest: str) -> str | None:
@@ -210,6 +225,13 @@ def delete_package_row(session: Session, digest: str) -> None:
 # -- versions -----------------------------------------------------------------------------
 
 
+_INSERT_VERSION = sa.insert(core(ModelVersionRow)).returning(core(ModelVersionRow).c.id)
+_INSERT_TAGS = sa.insert(core(VersionTagRow))
+_INSERT_METRICS = sa.insert(core(VersionMetricRow))
+_INSERT_PARAMS = sa.insert(core(VersionParamRow))
+_INSERT_DATASETS = sa.insert(core(VersionDatasetRow))
+
+
 def insert_version(
     session: Session,
     *,
@@ -221,27 +243,21 @@ def insert_version(
     params: dict[str, str],
     datasets: Iterable[tuple[str, str]],
 ) -> int:
-    table = core(ModelVersionRow)
-    version_id = int(
-        session.execute(
-            sa.insert(table)
-            .values(model_id=model_id, version=version, **values)
-            .returning(table.c.id)
-        ).scalar_one()
-    )
-    for row_type, pairs in (
-        (VersionTagRow, tags),
-        (VersionMetricRow, metrics),
-        (VersionParamRow, params),
+    row = {"model_id": model_id, "version": version, **values}
+    version_id = int(session.execute(_INSERT_VERSION, row).scalar_one())
+    for statement, pairs in (
+        (_INSERT_TAGS, tags),
+        (_INSERT_METRICS, metrics),
+        (_INSERT_PARAMS, params),
     ):
         if pairs:
             session.execute(
-                sa.insert(core(row_type)),
+                statement,
                 [{"version_id": version_id, "key": k, "value": v} for k, v in pairs.items()],
             )
     ds = [{"version_id": version_id, "dataset": d, "role": role} for d, role in datasets]
     if ds:
-        session.execute(sa.insert(core(VersionDatasetRow)), ds)
+        session.execute(_INSERT_DATASETS, ds)
     return version_id
 
 
