@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard.artifacts.store import ArtifactStore
+from modelyard.artifacts.store import ArtifactStore, open_store
 from tests.support.s3server import S3Server
 
 
@@ -15,7 +15,7 @@ from tests.support.s3server import S3Server
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
     """An empty store: a ``tmp_path`` folder, or a fresh bucket on the session's S3 server."""
     if request.param == "local":
-        return ArtifactStore(str(tmp_path / "artifacts"))
+        return open_store(str(tmp_path / "artifacts"))
     server: S3Server = request.getfixturevalue("s3_server")
     bucket = f"artifacts-{uuid.uuid4().hex[:12]}"
     server.create_bucket(bucket)

@@ -1,9 +1,11 @@
 """The model registry's rules: registration, lookup, aliases, archive, delete, search.
 
 Order of a registration, so a crash at any point leaves nothing half-visible:
-  1. stage and verify the package locally, and record its manifest as ``pending``;
-  2. store every file, then the manifest (each object appears only once complete);
-  3. in one transaction: create the model if new, take the next version number
+  1. stage the package and copy what the store lacks under temporary names, each file
+     hashed and checked against the manifest as it is copied (corrupt: refused here);
+  2. record the manifest as a ``pending`` package, so every object is accounted for;
+  3. give the objects their final names, files first, the manifest last;
+  4. in one transaction: create the model if new, take the next version number
      (``UPDATE ... RETURNING`` on the model row), insert the version, mark the package
      ready and append the audit event. Only this commit makes the version visible.
 """
