@@ -236,6 +236,8 @@ class ArtifactStore:
         """Object stores make a write durable when it completes."""
 
     def _move(self, src: str, dst: str) -> None:
+        if self.local:  # object stores have no folders to make
+            self.fs.makedirs(dst.rsplit("/", 1)[0], exist_ok=True)
         self.fs.mv(src, dst)
 
     def _remove(self, path: str) -> None:
