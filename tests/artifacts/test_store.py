@@ -6,10 +6,11 @@ import hashlib
 import io
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from modelyard.artifacts.store import CHUNK, ArtifactStore, digest_bytes, digest_file
+from modelyard.artifacts.store import CHUNK, ArtifactStore, digest_bytes, digest_file, open_store
 from modelyard.domain.errors import IntegrityFailure, InvalidInput, NotFound
 
 MiB = 1 << 20
@@ -195,8 +196,9 @@ def test_failing_source_leaves_nothing_behind(store: ArtifactStore) -> None:
         assert [p for p in Path(store.root, "objects").rglob("*") if p.is_file()] == []
 
 
-def test_large_file_streams_in_bounded_memory(tmp_path: Path) -> None:
-    store = ArtifactStore(str(tmp_path / "artifacts"))
+@pytest.mark.parametrize("make", [ArtifactStore, open_store], ids=["fsspec", "local"])
+def test_large_file_streams_in_bounded_memory(tmp_path: Path, make: Any) -> None:
+    store = make(str(tmp_path / "artifacts"))
     src = tmp_path / "big.bin"
     with open(src, "wb") as fh:
         fh.truncate(64 * MiB)  # sparse: costs no disk, reads back as zeros
