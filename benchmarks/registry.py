@@ -456,6 +456,17 @@ def render_section(result: dict[str, Any]) -> str:
         f"median {g['median_ms']:.1f} ms, p95 {g['p95_ms']:.1f} ms over "
         f"{g['versions']:,} versions | {_yes(g['met'])} |",
         "",
+        "Where a modelyard registration's time goes (measured on this machine with the "
+        "registry's own phases timed): about 2-3 ms in two `fdatasync` calls (the package "
+        "file and its manifest are made durable before the row that points at them commits), "
+        "about 2 ms copying and hashing the 1 MiB file into the store, about 4 ms in the two "
+        "SQLite write transactions (of which 0.5 ms is SQLite itself, the rest SQLAlchemy), "
+        "and the rest in staging. The file I/O alone is ~5 ms, so the 10x goal against MLflow's "
+        "embedded mode (which copies artifacts without fsync) is out of reach without giving up "
+        "durability; "
+        "against MLflow's server (12-17 versions/s on this class of machine) the same rate is "
+        "4-6x.",
+        "",
         "### 1. Registrations (metadata + a 1 MiB package)",
         "",
         "Each registration: one model name, a distinct 1 MiB random `weights.bin` (distinct so "
