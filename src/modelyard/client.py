@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
+from modelyard.domain.auth import local_admin
 from modelyard.domain.entities import (
     AliasChange,
     AuditEvent,
@@ -61,7 +62,7 @@ class Client:
             settings = settings.model_copy(update={"home": Path(home)})
         self.settings = settings
         self._services = Services.open(settings)
-        self.actor = self._services.local_actor
+        self.actor = local_admin(self._services.local_actor)
 
     # -- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
@@ -143,17 +144,17 @@ class Client:
 
     # -- reading ------------------------------------------------------------------------
     def get_model(self, name: str, *, env: str | None = None) -> Model:
-        return self._services.registry.get_model(name, env)
+        return self._services.registry.get_model(name, actor=self.actor, environment=env)
 
     def list_models(self, *, env: str | None = None) -> list[Model]:
-        return self._services.registry.list_models(env)
+        return self._services.registry.list_models(actor=self.actor, environment=env)
 
     def get_version(self, ref: str, *, env: str | None = None) -> ModelVersion:
         """``ref`` is ``[env/]name:version``, ``[env/]name@alias`` or ``[env/]name`` (latest)."""
-        return self._services.registry.get_version(ref, env)
+        return self._services.registry.get_version(ref, actor=self.actor, environment=env)
 
     def list_versions(self, name: str, *, env: str | None = None) -> list[ModelVersion]:
-        return self._services.registry.list_versions(name, env)
+        return self._services.registry.list_versions(name, actor=self.actor, environment=env)
 
     def search_versions(
         self,
@@ -170,11 +171,12 @@ class Client:
             max_results=max_results,
             page_token=page_token,
             environment=env,
+            actor=self.actor,
         )
 
     def load_model(self, ref: str, *, env: str | None = None) -> LoadedModel:
         """Load a version, its package verified against its digest."""
-        return self._services.registry.load_model(ref, env)
+        return self._services.registry.load_model(ref, actor=self.actor, environment=env)
 
     # -- changing -----------------------------------------------------------------------
     def set_alias(

@@ -14,6 +14,7 @@ with the status below. Third-party errors are translated where they arise (``sto
     │   ├── InvalidName                 400 invalid_name
     │   ├── InvalidFilter               400 invalid_filter
     │   └── InvalidPackage              400 invalid_package
+    ├── Unauthenticated                 401 unauthenticated
     ├── PermissionDenied                403 permission_denied
     ├── IntegrityFailure                500 integrity_failure  (stored data is not what it claims)
     └── StorageUnavailable              503 storage_unavailable
@@ -78,6 +79,13 @@ class InvalidPackage(InvalidInput):
     code = "invalid_package"
 
 
+class Unauthenticated(ModelyardError):
+    """No credentials, or credentials that match no active token."""
+
+    code = "unauthenticated"
+    status = 401
+
+
 class PermissionDenied(ModelyardError):
     code = "permission_denied"
     status = 403
@@ -108,6 +116,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "StorageUnavailable",
+    "Unauthenticated",
 ]
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.entities import AuditEvent
+from modelyard.services.auth import AuthService
 from modelyard.services.doctor import DoctorService
 from modelyard.services.packages import PackageService
 from modelyard.services.registry import RegistryService
@@ -23,6 +24,7 @@ class Services:
     packages: PackageService
     registry: RegistryService
     doctor: DoctorService
+    auth: AuthService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -43,6 +45,7 @@ class Services:
             packages=packages,
             registry=RegistryService(db, packages, settings.environment),
             doctor=DoctorService(db, artifacts),
+            auth=AuthService(db),
         )
 
     @property

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.entities import AliasChange, Lineage, Model, ModelVersion, Page
 from modelyard.domain.errors import DependencyExists, InvalidInput, InvalidName, NotFound
 from modelyard.domain.filters import parse_filter, parse_order_by
 from modelyard.domain.names import ModelRef, check_alias, check_key, check_name, parse_ref
 from modelyard.flavors.base import LoadedModel
+from modelyard.services.auth import require
 from modelyard.services.packages import PackageService
 from modelyard.store import audit, search
 from modelyard.store import registry as q
@@ -59,7 +61,7 @@ class RegistryService:
         name: str,
         source: Any,
         *,
-        actor: str,
+        actor: Principal,
         environment: str | None = None,
         tags: Mapping[str, str] | None = None,
         metrics: Mapping[str, float] | None = None,
@@ -76,6 +78,7 @@ class RegistryService:
         if target.version is not None or target.alias is not None:
             raise InvalidName(f"register takes a model name, not a version: {name!r}", name=name)
         env, name = target.environment, target.name
+        require(actor, Permission.REGISTER, env)
         clean_tags = _clean_tags(tags)
         clean_metrics = _clean_metrics(metrics)
         clean_params = {check_key(k, "param name"): str(v) for k, v in (params or {}).items()}
@@ -101,7 +104,10 @@ class RegistryService:
                 model_id, created = q.get_or_create_model(session, env, name)
                 if created:
                     audit.append(
-                        session, actor=actor, action="model.created", subject=f"model:{env}/{name}"
+                        session,
+                        actor=actor.name,
+                        action="model.created",
+                        subject=f"model:{env}/{name}",
                     )
                 number = q.allocate_version(session, model_id)
                 created_at = utcnow()
@@ -120,7 +126,7 @@ class RegistryService:
                         "source": source_uri,
                         "git_commit": git_commit,
                         "promoted_from": promoted_from,
-                        "created_by": actor,
+                        "created_by": actor.name,
                         "created_at": created_at,
                     },
                     tags=clean_tags,
@@ -131,7 +137,7 @@ class RegistryService:
                 q.mark_package_ready(session, staged.digest)
                 audit.append(
                     session,
-                    actor=actor,
+                    actor=actor.name,
                     action="version.created",
                     subject=f"model_version:{env}/{name}:{number}",
                     after={
@@ -159,7 +165,7 @@ class RegistryService:
             lineage=Lineage(
                 tuple(sorted(set(dataset_refs))), source_uri, git_commit, promoted_from
             ),
-            created_by=actor,
+            created_by=actor.name,
             created_at=created_at,
         )
 
@@ -203,27 +209,40 @@ class RegistryService:
         assert row is not None
         return model, row
 
-    def get_model(self, ref: str | ModelRef, environment: str | None = None) -> Model:
+    def get_model(
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
+    ) -> Model:
         r = self.ref(ref, environment)
+        require(actor, Permission.READ, r.environment)
         with self.db.read() as session:
             return q.model_entities(session, [self._model_row(session, r.model)])[0]
 
-    def list_models(self, environment: str | None = None) -> list[Model]:
+    def list_models(self, *, actor: Principal, environment: str | None = None) -> list[Model]:
         with self.db.read() as session:
             if environment:
                 self._check_environment(session, environment)
-            return q.model_entities(session, q.list_models(session, environment))
+                require(actor, Permission.READ, environment)
+            rows = [
+                r
+                for r in q.list_models(session, environment)
+                if actor.can(Permission.READ, r.environment)
+            ]
+            return q.model_entities(session, rows)
 
-    def get_version(self, ref: str | ModelRef, environment: str | None = None) -> ModelVersion:
+    def get_version(
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
+    ) -> ModelVersion:
         r = self.ref(ref, environment)
+        require(actor, Permission.READ, r.environment)
         with self.db.read() as session:
             _, row = self._version_row(session, r)
             return q.version_entities(session, [row.id])[0]
 
     def list_versions(
-        self, ref: str | ModelRef, environment: str | None = None
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
     ) -> list[ModelVersion]:
         r = self.ref(ref, environment)
+        require(actor, Permission.READ, r.environment)
         with self.db.read() as session:
             model = self._model_row(session, r.model)
             return q.version_entities(session, q.version_ids_of_model(session, model.id))
@@ -236,6 +255,7 @@ class RegistryService:
         max_results: int = 100,
         page_token: str | None = None,
         environment: str | None = None,
+        actor: Principal,
     ) -> Page[ModelVersion]:
         if not 1 <= max_results <= MAX_RESULTS:
             raise InvalidInput(f"max_results must be between 1 and {MAX_RESULTS}")
@@ -247,11 +267,21 @@ class RegistryService:
         with self.db.read() as session:
             if environment:
                 self._check_environment(session, environment)
+                require(actor, Permission.READ, environment)
+                scope: list[str] | None = [environment]
+            elif actor.is_admin:
+                scope = None
+            else:  # only what the caller may read
+                scope = [
+                    e.name
+                    for e in q.list_environments(session)
+                    if actor.can(Permission.READ, e.name)
+                ]
             ids, more = search.search_version_ids(
                 session,
                 node=node,
                 order=order,
-                environment=environment,
+                environments=scope,
                 offset=offset,
                 limit=max_results,
             )
@@ -259,8 +289,10 @@ class RegistryService:
         token = search.encode_token(offset + len(ids), fp) if more else None
         return Page(items, token)
 
-    def load_model(self, ref: str | ModelRef, environment: str | None = None) -> LoadedModel:
-        version = self.get_version(ref, environment)
+    def load_model(
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
+    ) -> LoadedModel:
+        version = self.get_version(ref, actor=actor, environment=environment)
         with self.db.read() as session:
             manifest = q.get_package_manifest(session, version.package_digest)
         assert manifest is not None  # a foreign key guarantees the package row
@@ -273,11 +305,12 @@ class RegistryService:
         alias: str,
         version: int,
         *,
-        actor: str,
+        actor: Principal,
         environment: str | None = None,
     ) -> AliasChange:
         check_alias(alias)
         r = self.ref(model, environment).model
+        require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             model_row, target = self._version_row(session, ModelRef(r.environment, r.name, version))
             if target.status == "archived":
@@ -297,10 +330,10 @@ class RegistryService:
                     version,
                     current.previous_version if current is not None else None,
                 )
-            q.upsert_alias(session, model_row.id, alias, target.id, previous, actor)
+            q.upsert_alias(session, model_row.id, alias, target.id, previous, actor.name)
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="alias.moved" if previous else "alias.set",
                 subject=f"alias:{r}@{alias}",
                 before={"version": previous},
@@ -309,9 +342,10 @@ class RegistryService:
             return AliasChange(r.environment, r.name, alias, version, previous)
 
     def delete_alias(
-        self, model: str | ModelRef, alias: str, *, actor: str, environment: str | None = None
+        self, model: str | ModelRef, alias: str, *, actor: Principal, environment: str | None = None
     ) -> AliasChange:
         r = self.ref(model, environment).model
+        require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             model_row = self._model_row(session, r)
             current = q.alias_row(session, model_row.id, alias)
@@ -322,7 +356,7 @@ class RegistryService:
             q.delete_alias(session, model_row.id, alias)
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="alias.deleted",
                 subject=f"alias:{r}@{alias}",
                 before={"version": previous},
@@ -335,12 +369,13 @@ class RegistryService:
         ref: str | ModelRef,
         tags: Mapping[str, str],
         *,
-        actor: str,
+        actor: Principal,
         remove: Iterable[str] = (),
         environment: str | None = None,
     ) -> ModelVersion:
         clean = _clean_tags(tags)
         r = self.ref(ref, environment)
+        require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             _, row = self._version_row(session, r)
             before = q.version_entities(session, [row.id])[0].tags
@@ -351,7 +386,7 @@ class RegistryService:
             after = q.version_entities(session, [row.id])[0]
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="version.tags_changed",
                 subject=f"model_version:{after.ref}",
                 before={"tags": before},
@@ -364,18 +399,19 @@ class RegistryService:
         ref: str | ModelRef,
         metrics: Mapping[str, float],
         *,
-        actor: str,
+        actor: Principal,
         environment: str | None = None,
     ) -> ModelVersion:
         clean = _clean_metrics(metrics)
         r = self.ref(ref, environment)
+        require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             _, row = self._version_row(session, r)
             q.set_version_metrics(session, row.id, clean)
             after = q.version_entities(session, [row.id])[0]
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="version.metrics_logged",
                 subject=f"model_version:{after.ref}",
                 after={"metrics": clean},
@@ -387,13 +423,14 @@ class RegistryService:
         ref: str | ModelRef,
         tags: Mapping[str, str],
         *,
-        actor: str,
+        actor: Principal,
         remove: Iterable[str] = (),
         environment: str | None = None,
         description: str | None = None,
     ) -> Model:
         clean = _clean_tags(tags)
         r = self.ref(ref, environment).model
+        require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             row = self._model_row(session, r)
             before = q.model_entities(session, [row])[0]
@@ -407,7 +444,7 @@ class RegistryService:
             after = q.model_entities(session, [row])[0]
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="model.updated",
                 subject=f"model:{r}",
                 before={"tags": before.tags, "description": before.description},
@@ -432,11 +469,12 @@ class RegistryService:
         self,
         ref: str | ModelRef,
         *,
-        actor: str,
+        actor: Principal,
         environment: str | None = None,
         restore: bool = False,
     ) -> ModelVersion:
         r = self.ref(ref, environment)
+        require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             _, row = self._version_row(session, r)
             version = q.version_entities(session, [row.id])[0]
@@ -448,7 +486,7 @@ class RegistryService:
             q.set_status(session, row.id, target)
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="version.restored" if restore else "version.archived",
                 subject=f"model_version:{version.ref}",
                 before={"status": version.status},
@@ -457,9 +495,10 @@ class RegistryService:
             return q.version_entities(session, [row.id])[0]
 
     def delete_version(
-        self, ref: str | ModelRef, *, actor: str, environment: str | None = None
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
     ) -> ModelVersion:
         r = self.ref(ref, environment)
+        require(actor, Permission.DELETE, r.environment)
         if r.version is None:
             raise InvalidInput(f"say which version of {r.model} to delete (NAME:VERSION)")
         with self.db.write() as session:
@@ -469,7 +508,7 @@ class RegistryService:
             q.delete_version(session, row.id)
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="version.deleted",
                 subject=f"model_version:{version.ref}",
                 before={"digest": version.package_digest, "status": version.status},
@@ -477,9 +516,10 @@ class RegistryService:
             return version
 
     def delete_model(
-        self, ref: str | ModelRef, *, actor: str, environment: str | None = None
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
     ) -> Model:
         r = self.ref(ref, environment).model
+        require(actor, Permission.DELETE, r.environment)
         with self.db.write() as session:
             row = self._model_row(session, r)
             model = q.model_entities(session, [row])[0]
@@ -489,7 +529,7 @@ class RegistryService:
             q.delete_model(session, row.id)
             audit.append(
                 session,
-                actor=actor,
+                actor=actor.name,
                 action="model.deleted",
                 subject=f"model:{r}",
                 before={"versions": [v.version for v in versions], "aliases": model.aliases},

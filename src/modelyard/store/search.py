@@ -149,7 +149,7 @@ def search_version_ids(
     *,
     node: Node | None,
     order: list[OrderKey],
-    environment: str | None,
+    environments: list[str] | None,
     offset: int,
     limit: int,
     include_archived: bool = True,
@@ -160,8 +160,8 @@ def search_version_ids(
         .join(ModelRow, ModelRow.id == ModelVersionRow.model_id)
         .where(compile_filter(node))
     )
-    if environment:
-        q = q.where(ModelRow.environment == environment)
+    if environments is not None:
+        q = q.where(ModelRow.environment.in_(environments))
     if not include_archived:
         q = q.where(ModelVersionRow.status != "archived")
     clauses: list[Any] = []

@@ -213,6 +213,105 @@ class AuditEventRow(Base):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
 
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TokenRow(Base):
+    """An API token: only the sha256 of the secret is kept."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (sa.UniqueConstraint("secret_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RoleBindingRow(Base):
+    __tablename__ = "role_bindings"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role in ('viewer', 'developer', 'deployer', 'approver', 'admin')", name="role"
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    environment: Mapped[str] = mapped_column(
+        sa.String(128), sa.ForeignKey("environments.name", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+
+
+class WebhookRow(Base):
+    """A subscription: events matching ``events`` (and ``environment``) are POSTed to ``url``."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(sa.Text)
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    events: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    environment: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookOutboxRow(Base):
+    """An event waiting for (or done with) delivery to one subscription. Written in the
+    transaction of the change it reports, so an accepted event survives a crash."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("webhook_id", "event_seq"),
+        sa.Index("ix_webhook_outbox_due", "delivered_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(sa.ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_seq: Mapped[int] = mapped_column(sa.BigInteger)
+    event_type: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+
+class WebhookDeliveryRow(Base):
+    """One delivery attempt, for the delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (sa.Index("ix_webhook_deliveries_webhook_id", "webhook_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(sa.ForeignKey("webhooks.id", ondelete="CASCADE"))
+    outbox_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_outbox.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column()
+    status_code: Mapped[int | None] = mapped_column(nullable=True)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    duration_ms: Mapped[float] = mapped_column(sa.Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def core(row: type[Base]) -> sa.Table:
     """The Core table behind a mapped class: hot paths skip the ORM's per-statement work."""
     table = row.__table__
