@@ -239,7 +239,7 @@ class Client:
 
     # -- operations ---------------------------------------------------------------------
     def doctor(self, *, deep: bool = True, gc: bool = False) -> DoctorReport:
-        return self._services.doctor.check(deep=deep, gc=gc)
+        return self._services.doctor.check(by=self.actor, deep=deep, gc=gc)
 
     def audit(
         self,
@@ -250,5 +250,5 @@ class Client:
         limit: int = 100,
     ) -> list[AuditEvent]:
         return self._services.audit_events(
-            subject_prefix=subject, action=action, after_seq=after, limit=limit
+            by=self.actor, subject_prefix=subject, action=action, after_seq=after, limit=limit
         )

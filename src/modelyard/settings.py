@@ -40,6 +40,19 @@ class Settings(BaseSettings):
     environment: str = Field(
         default="sandbox", description="Environment used when a reference names none."
     )
+    auth: bool = Field(
+        default=True,
+        description="Require API tokens on the server. false is accepted only when the server "
+        "listens on a loopback address.",
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Token of the admin created on a server's first start (for CI and "
+        "scripts); without it a token is generated and printed once.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the server listens on.")
+    port: int = Field(default=8600, description="Port the server listens on.")
+    workers: int = Field(default=1, description="Server worker processes.")
     actor: str | None = Field(
         default=None,
         description="Name recorded as the actor of embedded changes. Default: the OS user.",

@@ -12,6 +12,7 @@ from typer.exceptions import TyperException
 
 from modelyard.cli import models, output
 from modelyard.cli.common import JsonOpt, client
+from modelyard.cli.server import server
 from modelyard.domain.errors import ModelyardError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models.app, name="models")
+app.command()(server)
 audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
 app.add_typer(audit_app, name="audit")
 

@@ -68,6 +68,29 @@ def require_admin(principal: Principal, what: str) -> None:
         )
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def check_bind(host: str, auth: bool) -> None:
+    """A server may run without authentication only where nobody else can reach it."""
+    import ipaddress
+
+    if auth:
+        return
+    loopback = host in LOOPBACK_HOSTS
+    if not loopback:
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+    if not loopback:
+        raise PermissionDenied(
+            f"refusing to serve {host} with MODELYARD_AUTH=false: authentication can be "
+            "disabled only on a loopback address (127.0.0.1, ::1)",
+            host=host,
+        )
+
+
 class AuthService:
     def __init__(self, db: Database) -> None:
         self.db = db

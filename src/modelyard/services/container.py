@@ -6,8 +6,9 @@ import getpass
 from dataclasses import dataclass
 
 from modelyard.artifacts.store import ArtifactStore, open_store
+from modelyard.domain.auth import Principal
 from modelyard.domain.entities import AuditEvent
-from modelyard.services.auth import AuthService
+from modelyard.services.auth import AuthService, require_admin
 from modelyard.services.doctor import DoctorService
 from modelyard.services.packages import PackageService
 from modelyard.services.registry import RegistryService
@@ -61,11 +62,13 @@ class Services:
     def audit_events(
         self,
         *,
+        by: Principal,
         subject_prefix: str | None = None,
         action: str | None = None,
         after_seq: int = 0,
         limit: int = 100,
     ) -> list[AuditEvent]:
+        require_admin(by, "read the audit log")
         with self.db.read() as session:
             return audit.list_events(
                 session,
@@ -74,6 +77,12 @@ class Services:
                 after_seq=after_seq,
                 limit=limit,
             )
+
+    def ping_database(self) -> None:
+        with self.db.read() as session:
+            from modelyard.store.registry import list_environments
+
+            list_environments(session)
 
     def close(self) -> None:
         self.db.dispose()

@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from modelyard.artifacts.store import ArtifactStore
+from modelyard.domain.auth import Principal
 from modelyard.domain.entities import DoctorFinding, DoctorReport
 from modelyard.domain.errors import IntegrityFailure, InvalidPackage, NotFound
 from modelyard.flavors.package import Manifest
+from modelyard.services.auth import require_admin
 from modelyard.store import audit
 from modelyard.store import registry as q
 from modelyard.store.database import Database
@@ -27,7 +29,8 @@ class DoctorService:
         self.db = db
         self.artifacts = artifacts
 
-    def check(self, *, deep: bool = True, gc: bool = False) -> DoctorReport:
+    def check(self, *, by: Principal, deep: bool = True, gc: bool = False) -> DoctorReport:
+        require_admin(by, "run doctor")
         findings: list[DoctorFinding] = []
         with self.db.read() as session:
             packages = {p.digest: p for p in q.all_packages(session)}

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import AuditEvent
+from modelyard.store import webhooks
 from modelyard.store.tables import AuditEventRow, AuditHeadRow, core, utcnow
 
 GENESIS = "0" * 64
@@ -80,6 +81,17 @@ def append(
         },
     )
     session.execute(_SET_HEAD_HASH, {"b_hash": digest})
+    # queued for webhook subscribers in this same transaction: it commits with the change
+    webhooks.enqueue(
+        session,
+        seq=seq,
+        time=now,
+        actor=actor,
+        action=action,
+        subject=subject,
+        before=before,
+        after=after,
+    )
     return seq
 
 

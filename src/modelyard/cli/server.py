@@ -1,0 +1,53 @@
+"""``modelyard server``: the control plane (and, later, scoring) on uvicorn."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from modelyard.services.auth import check_bind
+from modelyard.services.container import Services
+from modelyard.settings import Settings
+
+
+def server(
+    host: Annotated[str | None, typer.Option("--host", help="Address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8600).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes.")] = None,
+) -> None:
+    """Run the modelyard server."""
+    import uvicorn
+
+    settings = Settings()
+    host = host or settings.host
+    port = port if port is not None else settings.port
+    workers = workers or settings.workers
+    check_bind(host, settings.auth)
+    services = Services.open(settings)  # migrate once, before any worker starts
+    try:
+        admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        secret = services.auth.bootstrap(admin_token) if settings.auth else None
+    finally:
+        services.close()
+    if secret is not None:
+        # printed once, on the terminal only (never through logging)
+        sys.stdout.write(
+            "\ncreated the admin user. Its token (shown once, store it now):\n\n"
+            f"    {secret}\n\n"
+            f"    export MODELYARD_URL=http://{host}:{port} MODELYARD_TOKEN=<that token>\n\n"
+        )
+        sys.stdout.flush()
+    os.environ["MODELYARD_HOST"] = host
+    os.environ["MODELYARD_PORT"] = str(port)
+    uvicorn.run(
+        "modelyard.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )

@@ -1,0 +1,177 @@
+"""Webhook subscriptions: create, list, delete, the delivery log and test deliveries.
+
+Managing subscriptions needs an installation admin. Events reach the outbox from
+``audit.append`` (in the transaction of the change); ``services/dispatcher.py`` sends
+them. See docs/webhooks.md.
+"""
+
+from __future__ import annotations
+
+import builtins
+import secrets as secrets_mod
+from urllib.parse import urlsplit
+
+from modelyard.domain.auth import Principal
+from modelyard.domain.errors import InvalidInput, NotFound
+from modelyard.domain.webhooks import CreatedWebhook, Delivery, Webhook, check_patterns
+from modelyard.services.auth import require_admin
+from modelyard.store import audit
+from modelyard.store import registry as registry_q
+from modelyard.store import webhooks as q
+from modelyard.store.database import Database
+from modelyard.store.tables import utcnow
+
+SECRET_PREFIX = "whsec_"
+MIN_SECRET = 16
+MAX_SECRET = 128
+MAX_URL = 2000
+MAX_LOG = 1000
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets_mod.token_urlsafe(32)
+
+
+def check_url(url: str) -> str:
+    """An absolute http(s) URL with a host; returned stripped."""
+    text = url.strip() if isinstance(url, str) else ""
+    if not text or len(text) > MAX_URL or any(c.isspace() for c in text):
+        raise InvalidInput(f"invalid webhook URL {url!r}", url=url)
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise InvalidInput(f"invalid webhook URL {url!r}", url=url) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            f"a webhook URL must be an absolute http:// or https:// URL, not {url!r}", url=url
+        )
+    del port
+    return text
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: what the audit log keeps (paths and query
+    strings of webhook URLs often carry credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+class WebhookService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(
+        self,
+        url: str,
+        events: builtins.list[str] | tuple[str, ...],
+        *,
+        by: Principal,
+        environment: str | None = None,
+        secret: str | None = None,
+    ) -> CreatedWebhook:
+        """Subscribe ``url`` to events matching ``events``; returns ``(webhook, secret)``.
+        The secret signs every delivery and is shown only here."""
+        require_admin(by, "manage webhooks")
+        clean_url = check_url(url)
+        patterns = check_patterns(events)
+        if secret is None:
+            secret = new_secret()
+        elif not MIN_SECRET <= len(secret) <= MAX_SECRET or not secret.isprintable():
+            raise InvalidInput(
+                f"a webhook secret must be {MIN_SECRET}-{MAX_SECRET} printable characters"
+            )
+        with self.db.write() as session:
+            if environment is not None and not registry_q.environment_exists(
+                session, environment
+            ):
+                raise NotFound(f"unknown environment {environment!r}", environment=environment)
+            webhook = q.add_webhook(
+                session,
+                url=clean_url,
+                secret=secret,
+                events=patterns,
+                environment=environment,
+                created_by=by.name,
+                created_at=utcnow(),
+            )
+            audit.append(
+                session,
+                actor=by.name,
+                action="webhook.created",
+                subject=f"webhook:{webhook.id}",
+                after={
+                    "url": origin(clean_url),
+                    "events": list(patterns),
+                    "environment": environment,
+                },
+            )
+        return CreatedWebhook(webhook, secret)
+
+    def list(self, *, by: Principal) -> builtins.list[Webhook]:
+        require_admin(by, "list webhooks")
+        with self.db.read() as session:
+            return q.list_webhooks(session)
+
+    def get(self, webhook_id: int, *, by: Principal) -> Webhook:
+        require_admin(by, "read webhooks")
+        with self.db.read() as session:
+            return _found(q.get_webhook(session, webhook_id), webhook_id)
+
+    def delete(self, webhook_id: int, *, by: Principal) -> Webhook:
+        """Remove a subscription, its undelivered events and its delivery log."""
+        require_admin(by, "manage webhooks")
+        with self.db.write() as session:
+            webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
+            q.delete_webhook(session, webhook_id)
+            audit.append(
+                session,
+                actor=by.name,
+                action="webhook.deleted",
+                subject=f"webhook:{webhook_id}",
+                before={
+                    "url": origin(webhook.url),
+                    "events": list(webhook.events),
+                    "environment": webhook.environment,
+                },
+            )
+            return webhook
+
+    def deliveries(self, webhook_id: int, *, by: Principal, limit: int = 100) -> builtins.list[
+        Delivery
+    ]:
+        """The delivery log: one entry per attempt, newest first."""
+        require_admin(by, "read webhooks")
+        if not 1 <= limit <= MAX_LOG:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LOG}", limit=limit)
+        with self.db.read() as session:
+            _found(q.get_webhook(session, webhook_id), webhook_id)
+            return q.deliveries(session, webhook_id, limit)
+
+    def stats(self, webhook_id: int, *, by: Principal) -> dict[str, int]:
+        """How many events of this subscription are pending, delivered and failed."""
+        require_admin(by, "read webhooks")
+        with self.db.read() as session:
+            _found(q.get_webhook(session, webhook_id), webhook_id)
+            return q.outbox_counts(session, webhook_id)
+
+    def test(self, webhook_id: int, *, by: Principal) -> int:
+        """Queue a ``webhook.test`` event for this subscription only; returns its
+        delivery id (the ``Modelyard-Delivery`` header the receiver will see)."""
+        require_admin(by, "test webhooks")
+        with self.db.write() as session:
+            webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
+            now = utcnow()
+            seq = audit.append(
+                session, actor=by.name, action="webhook.tested", subject=f"webhook:{webhook_id}"
+            )
+            return q.enqueue_test(session, webhook, seq=seq, time=now, actor=by.name)
+
+
+def _found(webhook: Webhook | None, webhook_id: int) -> Webhook:
+    if webhook is None:
+        raise NotFound(f"webhook {webhook_id} does not exist", webhook=webhook_id)
+    return webhook
