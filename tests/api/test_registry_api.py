@@ -77,7 +77,7 @@ def test_errors_have_one_shape(
         (api.get("/api/v1/models/sandbox/nope"), 404, "not_found"),
         (api.get("/api/v1/models/sandbox/payments/versions/9"), 404, "not_found"),
         (api.get("/api/v1/models/staging/payments"), 404, "not_found"),
-        (api.get("/api/v1/models/sandbox/bad%20name"), 400, "invalid_name"),
+        (api.get("/api/v1/models/sandbox/bad%20name"), 422, "invalid_input"),
         (api.get("/api/v1/models/sandbox/payments/versions/zero"), 422, "invalid_input"),
         (api.post("/api/v1/versions/search", json={"filter": "name = "}), 400, "invalid_filter"),
         (api.post("/api/v1/versions/search", json={"bogus": 1}), 422, "invalid_input"),

@@ -21,14 +21,14 @@ from modelyard.api.schemas import (
     VersionPage,
     errors,
 )
-from modelyard.domain.names import ModelRef
+from modelyard.domain.names import ALIAS_PATTERN, NAME_PATTERN, ModelRef
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=errors(400, 401, 403, 404, 422))
 
-Env = Annotated[str, Path(max_length=128, description="Environment, e.g. sandbox.")]
-Name = Annotated[str, Path(max_length=128, description="Model name.")]
+Env = Annotated[str, Path(pattern=NAME_PATTERN, description="Environment, e.g. sandbox.")]
+Name = Annotated[str, Path(pattern=NAME_PATTERN, description="Model name.")]
 Ver = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number.")]
-Alias = Annotated[str, Path(max_length=64, description="Alias, e.g. champion.")]
+Alias = Annotated[str, Path(pattern=ALIAS_PATTERN, description="Alias, e.g. champion.")]
 
 
 def _ref(env: str, name: str, version: int | None = None, alias: str | None = None) -> ModelRef:

@@ -6,12 +6,16 @@ Responses are built from domain entities with ``from_entity``; nothing here hold
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from modelyard.domain import auth as auth_domain
 from modelyard.domain import entities
+from modelyard.domain.names import KEY_PATTERN
+
+Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
+TagValue = Annotated[str, StringConstraints(max_length=5000)]
 
 
 class Strict(BaseModel):
@@ -161,8 +165,8 @@ class AliasChangeOut(BaseModel):
 
 
 class TagsIn(Strict):
-    set: dict[str, str] = Field(default_factory=dict, description="Tags to set.")
-    remove: list[str] = Field(default_factory=list, description="Tag keys to remove.")
+    set: dict[Key, TagValue] = Field(default_factory=dict, description="Tags to set.")
+    remove: list[Key] = Field(default_factory=list, description="Tag keys to remove.")
 
 
 class ModelUpdateIn(TagsIn):
@@ -170,7 +174,7 @@ class ModelUpdateIn(TagsIn):
 
 
 class MetricsIn(Strict):
-    metrics: dict[str, float]
+    metrics: dict[Key, Annotated[float, Field(allow_inf_nan=False)]]
 
 
 class ArchiveIn(Strict):

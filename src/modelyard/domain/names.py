@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from modelyard.domain.errors import InvalidName
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/ ]{0,249}$")
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+ALIAS_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
+_NAME = re.compile(NAME_PATTERN)
+KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-/ ]{0,249}$"
+_KEY = re.compile(KEY_PATTERN)
+_ALIAS = re.compile(ALIAS_PATTERN)
 
 DEFAULT_ENVIRONMENT = "sandbox"
 BUILTIN_ENVIRONMENTS = ("sandbox", "production")

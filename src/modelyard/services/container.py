@@ -12,6 +12,7 @@ from modelyard.services.auth import AuthService, require_admin
 from modelyard.services.doctor import DoctorService
 from modelyard.services.packages import PackageService
 from modelyard.services.registry import RegistryService
+from modelyard.services.webhooks import WebhookService
 from modelyard.settings import Settings
 from modelyard.store import audit, migrate
 from modelyard.store.database import Database
@@ -26,6 +27,7 @@ class Services:
     registry: RegistryService
     doctor: DoctorService
     auth: AuthService
+    webhooks: WebhookService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -47,6 +49,7 @@ class Services:
             registry=RegistryService(db, packages, settings.environment),
             doctor=DoctorService(db, artifacts),
             auth=AuthService(db),
+            webhooks=WebhookService(db),
         )
 
     @property

@@ -85,9 +85,7 @@ class WebhookService:
                 f"a webhook secret must be {MIN_SECRET}-{MAX_SECRET} printable characters"
             )
         with self.db.write() as session:
-            if environment is not None and not registry_q.environment_exists(
-                session, environment
-            ):
+            if environment is not None and not registry_q.environment_exists(session, environment):
                 raise NotFound(f"unknown environment {environment!r}", environment=environment)
             webhook = q.add_webhook(
                 session,
@@ -140,9 +138,9 @@ class WebhookService:
             )
             return webhook
 
-    def deliveries(self, webhook_id: int, *, by: Principal, limit: int = 100) -> builtins.list[
-        Delivery
-    ]:
+    def deliveries(
+        self, webhook_id: int, *, by: Principal, limit: int = 100
+    ) -> builtins.list[Delivery]:
         """The delivery log: one entry per attempt, newest first."""
         require_admin(by, "read webhooks")
         if not 1 <= limit <= MAX_LOG:

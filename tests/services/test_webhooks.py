@@ -1,0 +1,598 @@
+"""Webhooks: the outbox is written with the change, deliveries are signed, retried with
+backoff and survive a restart, on SQLite and PostgreSQL, against a real loopback receiver."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from modelyard import Client, InvalidInput, NotFound, PermissionDenied
+from modelyard.domain.auth import Principal
+from modelyard.domain.webhooks import sign, verify_signature
+from modelyard.services.dispatcher import WebhookDispatcher, backoff_delay
+from modelyard.services.webhooks import WebhookService
+from modelyard.store import audit
+from modelyard.store import webhooks as q
+from modelyard.store.database import Database
+from modelyard.store.tables import WebhookOutboxRow, utcnow
+
+# -- a real receiver on loopback ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    at: float
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return dict(json.loads(self.body))
+
+    @property
+    def delivery(self) -> str:
+        return self.headers["modelyard-delivery"]
+
+
+class Receiver:
+    """A tiny HTTP server recording every request. ``down()`` stops it; ``up()`` starts a
+    new one on the same port. ``statuses`` are answered in turn, then 200."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.statuses: list[int] = []
+        self.delay = 0.0
+        self.port = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def delivered(self) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if 200 <= r.status < 300]
+
+    def up(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.requests.append(
+                        Received(
+                            self.path,
+                            {k.lower(): v for k, v in self.headers.items()},
+                            body,
+                            status,
+                            time.monotonic(),
+                        )
+                    )
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    r.up()
+    try:
+        yield r
+    finally:
+        r.down()
+
+
+@pytest.fixture
+def hooks(client: Client) -> WebhookService:
+    return client._services.webhooks
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
+
+
+def drain(dispatcher: WebhookDispatcher, rounds: int = 50) -> None:
+    """Run the dispatcher until nothing is due (each round sends one event per subscriber)."""
+    for _ in range(rounds):
+        if dispatcher.run_once() == 0:
+            return
+    raise AssertionError("the outbox did not drain")
+
+
+def outbox(client: Client) -> list[tuple[int, str, dict[str, Any]]]:
+    with client._services.db.read() as session:
+        rows = session.execute(
+            sa.select(
+                WebhookOutboxRow.webhook_id, WebhookOutboxRow.event_type, WebhookOutboxRow.payload
+            ).order_by(WebhookOutboxRow.id)
+        ).all()
+    return [(r.webhook_id, r.event_type, json.loads(r.payload)) for r in rows]
+
+
+def check_signed(received: Received, secret: str) -> None:
+    h = received.headers
+    assert h["content-type"] == "application/json"
+    assert h["modelyard-event"] == received.event["type"]
+    assert verify_signature(
+        secret, h["modelyard-timestamp"], received.body, h["modelyard-signature"], tolerance=60
+    )
+
+
+# -- the outbox is written with the change ----------------------------------------------------
+
+
+def test_events_are_queued_in_the_transaction_of_the_change(
+    client: Client,
+    hooks: WebhookService,
+    make_package: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hook, _ = hooks.create("http://127.0.0.1:9/hook", ["*"], by=client.actor)
+    real_append = audit.append
+
+    def crash_after_version_event(session: Any, **event: Any) -> int:
+        seq = real_append(session, **event)
+        if event["action"] == "version.created":
+            raise RuntimeError("crash after the audit event, before the commit")
+        return seq
+
+    monkeypatch.setattr(audit, "append", crash_after_version_event)
+    with pytest.raises(RuntimeError, match="crash after the audit event"):
+        client.register("payments", make_package())
+    assert outbox(client) == []  # model.created and version.created rolled back with it
+    monkeypatch.undo()
+
+    client.register("payments", make_package())
+    assert [(w, t) for w, t, _ in outbox(client)] == [
+        (hook.id, "model.created"),
+        (hook.id, "version.created"),
+    ]
+
+
+def test_patterns_and_environments_choose_the_subscribers(
+    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+) -> None:
+    by = client.actor
+    versions, _ = hooks.create("http://127.0.0.1:9/a", ["version.*"], by=by)
+    moved, _ = hooks.create("http://127.0.0.1:9/b", ["alias.moved"], by=by)
+    prod, _ = hooks.create("http://127.0.0.1:9/c", ["*"], environment="production", by=by)
+    everything, _ = hooks.create("http://127.0.0.1:9/d", ["*"], by=by)
+    sandbox, _ = hooks.create(
+        "http://127.0.0.1:9/e", ["model.created", "version.created"], environment="sandbox", by=by
+    )
+    client.register("payments", make_package())
+    client.register("payments", make_package())
+    client.set_alias("payments", "champion", 1)
+    client.set_alias("payments", "champion", 2)
+    client.register("production/payments", make_package())
+    client._services.auth.create_user("dana", by=by)
+
+    got: dict[int, list[str]] = {}
+    for webhook_id, event_type, _ in outbox(client):
+        got.setdefault(webhook_id, []).append(event_type)
+    assert got[versions.id] == ["version.created"] * 3
+    assert got[moved.id] == ["alias.moved"]
+    assert got[prod.id] == ["model.created", "version.created"]
+    assert got[everything.id] == [
+        "model.created",
+        "version.created",
+        "version.created",
+        "alias.set",
+        "alias.moved",
+        "model.created",
+        "version.created",
+        "user.created",  # no environment: only subscriptions without one
+    ]  # and no webhook.* events: subscription changes are not routed
+    assert got[sandbox.id] == ["model.created", "version.created", "version.created"]
+    envs = {p["environment"] for w, _, p in outbox(client) if w == prod.id}
+    assert envs == {"production"}
+
+
+# -- delivery --------------------------------------------------------------------------------
+
+
+def test_deliveries_are_signed_ordered_and_carry_the_change(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    hook, secret = hooks.create(f"{receiver.url}/events", ["*"], by=client.actor)
+    assert secret.startswith("whsec_")
+    client.register("payments", make_package())
+    client.register("payments", make_package())
+    client.set_alias("payments", "champion", 1)
+    client.set_alias("payments", "champion", 2)
+    with WebhookDispatcher(client._services.db) as dispatcher:
+        drain(dispatcher)
+
+    got = receiver.delivered
+    assert [r.event["type"] for r in got] == [
+        "model.created",
+        "version.created",
+        "version.created",
+        "alias.set",
+        "alias.moved",
+    ]
+    seqs = [r.event["event_seq"] for r in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    for r in got:
+        assert r.path == "/events"
+        check_signed(r, secret)
+        assert r.headers["user-agent"].startswith("modelyard-webhooks/")
+    moved = got[-1].event
+    assert moved == {
+        "event_seq": moved["event_seq"],
+        "type": "alias.moved",
+        "time": moved["time"],
+        "actor": "alice",
+        "subject": "alias:sandbox/payments@champion",
+        "environment": "sandbox",
+        "before": {"version": 1},
+        "after": {"version": 2},
+        "webhook_id": hook.id,
+    }
+    # a tampered body, another secret, another timestamp or a stale one do not verify
+    h = got[-1].headers
+    ts, sig = h["modelyard-timestamp"], h["modelyard-signature"]
+    assert not verify_signature(secret, ts, got[-1].body + b" ", sig)
+    assert not verify_signature("whsec_other-secret-000000", ts, got[-1].body, sig)
+    assert not verify_signature(secret, str(int(ts) + 1), got[-1].body, sig)
+    assert not verify_signature(secret, ts, got[-1].body, sig.removeprefix("sha256="))
+    old = int(ts) - 3600
+    assert verify_signature(secret, old, got[-1].body, sign(secret, old, got[-1].body))
+    assert not verify_signature(
+        secret, old, got[-1].body, sign(secret, old, got[-1].body), tolerance=300
+    )
+    log = hooks.deliveries(hook.id, by=client.actor)
+    assert len(log) == 5 and all(d.ok and d.attempt == 1 for d in log)
+    assert {str(d.delivery_id) for d in log} == {r.delivery for r in got}
+    assert hooks.stats(hook.id, by=client.actor) == {"pending": 0, "delivered": 5, "failed": 0}
+
+
+def test_failed_attempts_are_retried_with_backoff_and_logged(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    hook, secret = hooks.create(receiver.url, ["version.created"], by=client.actor)
+    receiver.statuses = [500, 500, 503]
+    client.register("payments", make_package())
+    dispatcher = WebhookDispatcher(
+        client._services.db, poll_interval=0.01, backoff_base=0.1, backoff_cap=5.0
+    )
+    dispatcher.start()
+    try:
+        wait_for(lambda: len(receiver.delivered) == 1)
+    finally:
+        assert dispatcher.stop()
+    assert [r.status for r in receiver.requests] == [500, 500, 503, 200]
+    assert len({r.delivery for r in receiver.requests}) == 1  # one stable delivery id
+    for r in receiver.requests:
+        check_signed(r, secret)
+    gaps = [b.at - a.at for a, b in itertools.pairwise(receiver.requests)]
+    for attempt, gap in enumerate(gaps, start=1):
+        assert gap >= 0.9 * 0.1 * 2 ** (attempt - 1) - 0.01  # base * 2**(n-1), -10% jitter
+    log = list(reversed(hooks.deliveries(hook.id, by=client.actor)))
+    assert [(d.attempt, d.status_code, d.ok) for d in log] == [
+        (1, 500, False),
+        (2, 500, False),
+        (3, 503, False),
+        (4, 200, True),
+    ]
+    assert log[0].error is not None and log[0].error.startswith("HTTP 500")
+    assert all(d.event_type == "version.created" and d.duration_ms >= 0 for d in log)
+
+
+def test_an_event_fails_for_good_after_max_attempts_and_the_next_goes_on(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    hook, _ = hooks.create(receiver.url, ["version.created"], by=client.actor)
+    receiver.statuses = [500, 500, 500]
+    client.register("payments", make_package())
+    client.register("payments", make_package())
+    dispatcher = WebhookDispatcher(
+        client._services.db, max_attempts=3, backoff_base=0.01, backoff_cap=0.02
+    )
+    with dispatcher:
+        wait_for(lambda: (dispatcher.run_once(), len(receiver.delivered))[1] == 1)
+    # the first event was tried three times then given up; the second waited, in order
+    assert [(r.event["after"]["digest"] != "", r.status) for r in receiver.requests] == [
+        (True, 500),
+        (True, 500),
+        (True, 500),
+        (True, 200),
+    ]
+    first, second = (r.event["event_seq"] for r in receiver.requests[2:])
+    assert first < second
+    assert hooks.stats(hook.id, by=client.actor) == {"pending": 0, "delivered": 1, "failed": 1}
+    assert [d.attempt for d in reversed(hooks.deliveries(hook.id, by=client.actor))] == [1, 2, 3, 1]
+
+
+def test_unreachable_receivers_are_logged_as_connection_errors(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    receiver.down()
+    hook, _ = hooks.create(receiver.url, ["*"], by=client.actor)
+    client.register("payments", make_package())
+    with WebhookDispatcher(client._services.db, backoff_base=60) as dispatcher:
+        assert dispatcher.run_once() == 1  # model.created, tried; version.created waits
+        assert dispatcher.run_once() == 0  # backing off
+    (entry,) = hooks.deliveries(hook.id, by=client.actor)
+    assert entry.status_code is None and not entry.ok
+    assert entry.error is not None and "Connect" in entry.error
+
+
+# -- durability: the acceptance test ---------------------------------------------------------
+
+
+def test_events_survive_a_receiver_outage_and_a_server_restart_exactly_once(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    """The receiver is down for ~3 s; the server (services + dispatcher) restarts in
+    between. Every event arrives exactly once after recovery, signed, in order."""
+    hook, secret = hooks.create(f"{receiver.url}/in", ["*"], by=client.actor)
+    receiver.down()
+    went_down = time.monotonic()
+    options: dict[str, Any] = {
+        "poll_interval": 0.05,
+        "backoff_base": 0.2,
+        "backoff_cap": 1.0,
+        "max_attempts": 100,
+        "timeout": 2.0,
+    }
+    first = WebhookDispatcher(client._services.db, **options)
+    first.start()
+    client.register("payments", make_package())
+    client.register("payments", make_package())
+    client.set_alias("payments", "champion", 1)
+    client.set_alias("payments", "champion", 2)
+    client.archive("payments:1")
+    wait_for(lambda: len(hooks.deliveries(hook.id, by=client.actor)) >= 2)
+    assert first.stop()  # the server goes away...
+    settings = client.settings
+    client.close()
+
+    with Client(settings=settings) as again:  # ...and comes back
+        second = WebhookDispatcher(again._services.db, **options)
+        second.start()
+        try:
+            again.set_alias("payments", "stable", 2)  # an event after the restart too
+            time.sleep(max(0.0, 3.0 - (time.monotonic() - went_down)))
+            assert receiver.requests == []
+            receiver.up()  # on the same port
+            wait_for(lambda: len(receiver.requests) >= 7, timeout=10)
+            time.sleep(0.5)  # room for a duplicate to show up, if there were one
+        finally:
+            assert second.stop()
+        again_hooks = again._services.webhooks
+        log = again_hooks.deliveries(hook.id, by=again.actor, limit=1000)
+        stats = again_hooks.stats(hook.id, by=again.actor)
+        with again._services.db.read() as session:
+            outbox_ids = set(
+                session.scalars(
+                    sa.select(WebhookOutboxRow.id).where(WebhookOutboxRow.webhook_id == hook.id)
+                )
+            )
+
+    got = receiver.requests
+    assert len(got) == 7 and all(r.status == 200 for r in got)
+    assert sorted(int(r.delivery) for r in got) == sorted(outbox_ids)  # each once
+    assert [r.event["type"] for r in got] == [
+        "model.created",
+        "version.created",
+        "version.created",
+        "alias.set",
+        "alias.moved",
+        "version.archived",
+        "alias.set",
+    ]
+    for r in got:
+        check_signed(r, secret)
+        assert r.path == "/in"
+    assert got[4].event["before"] == {"version": 1} and got[4].event["after"] == {"version": 2}
+    assert stats == {"pending": 0, "delivered": 7, "failed": 0}
+    failures = [d for d in log if not d.ok]
+    assert len(failures) >= 2 and all(d.status_code is None for d in failures)
+    assert sum(d.ok for d in log) == 7
+
+
+def test_two_dispatchers_send_each_event_once(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    secrets = {}
+    for path in ("a", "b", "c"):
+        created = hooks.create(f"{receiver.url}/{path}", ["*"], by=client.actor)
+        secrets[f"/{path}"] = created.secret
+    for _ in range(3):
+        client.register("payments", make_package())
+    client.set_alias("payments", "champion", 1)
+    client.set_alias("payments", "champion", 2)
+    client.set_alias("payments", "champion", 3)
+    expected = 3 * 7
+    receiver.delay = 0.01
+    other_db = Database(client.settings.database_url)  # another server worker's engine
+    one = WebhookDispatcher(client._services.db, poll_interval=0.01)
+    two = WebhookDispatcher(other_db, poll_interval=0.01)
+    one.start()
+    two.start()
+    try:
+        wait_for(lambda: len(receiver.requests) >= expected)
+        time.sleep(0.3)
+    finally:
+        assert one.stop() and two.stop()
+        other_db.dispose()
+    got = receiver.requests
+    assert len(got) == expected and len({r.delivery for r in got}) == expected
+    for path, secret in secrets.items():
+        mine = [r for r in got if r.path == path]
+        seqs = [r.event["event_seq"] for r in mine]
+        assert len(mine) == 7 and seqs == sorted(seqs)  # in order per subscriber
+        for r in mine:
+            check_signed(r, secret)
+    for hook in hooks.list(by=client.actor):
+        assert [d.attempt for d in hooks.deliveries(hook.id, by=client.actor)] == [1] * 7
+
+
+def test_a_crashed_dispatchers_claim_expires(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    hooks.create(receiver.url, ["version.created"], by=client.actor)
+    client.register("payments", make_package())
+    db = client._services.db
+    with db.read() as session:
+        (row_id,) = q.due_ids(session, utcnow(), 10)
+    now = utcnow()
+    with db.write() as session:  # a dispatcher claims the row, then dies
+        assert q.claim(session, row_id, now, now + timedelta(seconds=0.5)) is not None
+    with db.write() as session:  # nobody else may claim it meanwhile
+        assert q.claim(session, row_id, now, now + timedelta(seconds=0.5)) is None
+    with WebhookDispatcher(db) as dispatcher:
+        assert dispatcher.run_once() == 0
+        time.sleep(0.6)
+        assert dispatcher.run_once() == 1
+    assert [r.delivery for r in receiver.delivered] == [str(row_id)]
+
+
+def test_backoff_grows_to_the_cap_with_jitter() -> None:
+    assert 0.9 <= backoff_delay(1, 1.0, 300.0) <= 1.1
+    assert 7.2 <= backoff_delay(4, 1.0, 300.0) <= 8.8
+    assert 270 <= backoff_delay(12, 1.0, 300.0) <= 330
+    assert 270 <= backoff_delay(500, 1.0, 300.0) <= 330
+
+
+# -- managing subscriptions ------------------------------------------------------------------
+
+
+def test_the_test_event_goes_to_one_subscription(
+    client: Client, hooks: WebhookService, receiver: Receiver
+) -> None:
+    one, secret = hooks.create(f"{receiver.url}/one", ["version.*"], by=client.actor)
+    hooks.create(f"{receiver.url}/two", ["*"], by=client.actor)
+    delivery_id = hooks.test(one.id, by=client.actor)
+    with WebhookDispatcher(client._services.db) as dispatcher:
+        drain(dispatcher)
+    (got,) = receiver.requests
+    assert got.path == "/one" and got.delivery == str(delivery_id)
+    assert got.headers["modelyard-event"] == "webhook.test"
+    assert got.event["type"] == "webhook.test" and got.event["subject"] == f"webhook:{one.id}"
+    check_signed(got, secret)
+    (entry,) = hooks.deliveries(one.id, by=client.actor)
+    assert entry.ok and entry.delivery_id == delivery_id
+    tested = client._services.audit_events(by=client.actor, action="webhook.tested")
+    assert [e.subject for e in tested] == [f"webhook:{one.id}"]
+
+
+def test_subscriptions_are_validated_and_admin_only(
+    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+) -> None:
+    by = client.actor
+    bad_urls = ("ftp://x.org/a", "x.org/hook", "http://", "", "http://a b/", "http://h:99999/")
+    for url in bad_urls:
+        with pytest.raises(InvalidInput):
+            hooks.create(url, ["*"], by=by)
+    for events in ([], ["versions.*"], ["Version.created"], ["bogus"], "version.*", [""]):
+        with pytest.raises(InvalidInput):
+            hooks.create("https://example.com/hook", events, by=by)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="secret"):
+        hooks.create("https://example.com/hook", ["*"], by=by, secret="short")
+    with pytest.raises(NotFound, match="staging"):
+        hooks.create("https://example.com/hook", ["*"], by=by, environment="staging")
+    # future families are accepted before their events exist
+    patterns = ["deployment.*", "promotion.approved", "version.*", "version.*"]
+    later, _ = hooks.create("https://example.com/hook", patterns, by=by)
+    assert later.events == ("deployment.*", "promotion.approved", "version.*")
+
+    bob = Principal("bob")
+    with pytest.raises(PermissionDenied, match="installation admin"):
+        hooks.create("https://example.com/hook", ["*"], by=bob)
+    for call in (
+        lambda: hooks.list(by=bob),
+        lambda: hooks.get(later.id, by=bob),
+        lambda: hooks.delete(later.id, by=bob),
+        lambda: hooks.test(later.id, by=bob),
+        lambda: hooks.deliveries(later.id, by=bob),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+    for call in (
+        lambda: hooks.get(999, by=by),
+        lambda: hooks.delete(999, by=by),
+        lambda: hooks.test(999, by=by),
+        lambda: hooks.deliveries(999, by=by),
+    ):
+        with pytest.raises(NotFound, match="webhook 999"):
+            call()
+    with pytest.raises(InvalidInput, match="limit"):
+        hooks.deliveries(later.id, by=by, limit=0)
+
+
+def test_secrets_are_shown_once_and_urls_stay_out_of_the_audit_log(
+    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+) -> None:
+    by = client.actor
+    created = hooks.create(
+        "https://hooks.example.com/services/T000/SECRETPATH?token=abc",
+        ["version.created"],
+        by=by,
+        secret="my-own-secret-0123456789",
+    )
+    assert created.secret == "my-own-secret-0123456789"
+    assert "my-own-secret" not in repr(created) and "my-own-secret" not in repr(created.webhook)
+    assert hooks.get(created.webhook.id, by=by) == created.webhook
+    assert "my-own-secret" not in repr(hooks.list(by=by))
+    client.register("payments", make_package())
+    assert len(outbox(client)) == 1
+
+    deleted = hooks.delete(created.webhook.id, by=by)
+    assert deleted == created.webhook
+    assert hooks.list(by=by) == [] and outbox(client) == []  # its queue goes with it
+    events = client._services.audit_events(by=by, subject_prefix="webhook:")
+    assert [e.action for e in events] == ["webhook.created", "webhook.deleted"]
+    assert events[0].after == {
+        "url": "https://hooks.example.com",
+        "events": ["version.created"],
+        "environment": None,
+    }
+    assert "SECRETPATH" not in repr(events)
