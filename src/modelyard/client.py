@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
-from modelyard.domain.auth import local_admin
+from modelyard.domain.auth import IssuedToken, Token, User, local_admin
 from modelyard.domain.entities import (
     AliasChange,
     AuditEvent,
@@ -252,3 +252,30 @@ class Client:
         return self._services.audit_events(
             by=self.actor, subject_prefix=subject, action=action, after_seq=after, limit=limit
         )
+
+    # -- users and tokens ---------------------------------------------------------------
+    def create_user(self, name: str, *, is_admin: bool = False) -> User:
+        return self._services.auth.create_user(name, by=self.actor, is_admin=is_admin)
+
+    def list_users(self) -> list[User]:
+        return self._services.auth.list_users(by=self.actor)
+
+    def grant(self, user: str, env: str, role: str) -> User:
+        return self._services.auth.grant(user, env, role, by=self.actor)
+
+    def revoke(self, user: str, env: str, role: str) -> User:
+        return self._services.auth.revoke(user, env, role, by=self.actor)
+
+    def create_token(
+        self, name: str, *, user: str | None = None, expires_in_days: int | None = None
+    ) -> IssuedToken:
+        """A new API token; its secret is in the result and is never shown again."""
+        return self._services.auth.create_token(
+            by=self.actor, name=name, user=user, expires_in_days=expires_in_days
+        )
+
+    def list_tokens(self, *, user: str | None = None) -> list[Token]:
+        return self._services.auth.list_tokens(by=self.actor, user=user)
+
+    def revoke_token(self, token_id: int) -> Token:
+        return self._services.auth.revoke_token(token_id, by=self.actor)

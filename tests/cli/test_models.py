@@ -30,8 +30,21 @@ def model_file(
 
 def test_register_show_list_search(cli: Cli, model_file: tuple[Path, Path]) -> None:
     path, example = model_file
-    r = cli("models", "register", "payments", path, "--input-example", example,
-            "--tag", "team=risk", "--metric", "f1_macro=0.61", "--dataset", "invoices:1", "--json")
+    r = cli(
+        "models",
+        "register",
+        "payments",
+        path,
+        "--input-example",
+        example,
+        "--tag",
+        "team=risk",
+        "--metric",
+        "f1_macro=0.61",
+        "--dataset",
+        "invoices:1",
+        "--json",
+    )
     assert r.code == 0, r.err
     v = r.json()
     assert (v["ref"], v["flavor"], v["created_by"]) == ("sandbox/payments:1", "sklearn", "carol")
@@ -77,16 +90,22 @@ def test_alias_archive_delete_flow(cli: Cli, model_file: tuple[Path, Path]) -> N
     [
         (("models", "show", "nope:1"), "error: model sandbox/nope does not exist"),
         (("models", "show", "payments:x"), "error: invalid version 'x' in 'payments:x'"),
-        (("models", "search", "name = "), "error: malformed filter at position 8 at end of "
-                                          "filter: expected a quoted string"),
+        (
+            ("models", "search", "name = "),
+            "error: malformed filter at position 8 at end of filter: expected a quoted string",
+        ),
         (("models", "register", "bad name", "."), "error: invalid model name 'bad name'"),
         (("models", "register", "payments", "missing.pkl"), "error: missing.pkl: no such file"),
-        (("models", "register", "payments", "model.joblib"), "error: model.joblib is a bare "
-                                                             "model file: give an input example"),
+        (
+            ("models", "register", "payments", "model.joblib"),
+            "error: model.joblib is a bare model file: give an input example",
+        ),
         (("models", "list", "--env", "staging"), "error: unknown environment 'staging'"),
         (("models", "register", "payments"), "error: Missing argument 'path'."),
-        (("models", "register", "payments", "model.joblib", "--metric", "f1"),
-         "error: invalid metric 'f1': expected KEY=VALUE"),
+        (
+            ("models", "register", "payments", "model.joblib", "--metric", "f1"),
+            "error: invalid metric 'f1': expected KEY=VALUE",
+        ),
     ],
 )
 def test_user_mistakes_give_one_line_and_exit_1(
@@ -103,14 +122,20 @@ def test_user_mistakes_give_one_line_and_exit_1(
 def test_console_script_reports_errors_without_traceback(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "modelyard"
     env = {"MODELYARD_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([str(exe), "models", "show", "ghost:3"], capture_output=True,
-                         text=True, env=env, check=False)
+    out = subprocess.run(
+        [str(exe), "models", "show", "ghost:3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert out.returncode == 1
     assert out.stderr.strip() == "error: model sandbox/ghost does not exist"
 
 
-def test_doctor_fails_on_a_corrupt_object(cli: Cli, model_file: tuple[Path, Path],
-                                          tmp_path: Path) -> None:
+def test_doctor_fails_on_a_corrupt_object(
+    cli: Cli, model_file: tuple[Path, Path], tmp_path: Path
+) -> None:
     path, example = model_file
     assert cli("models", "register", "payments", path, "--input-example", example).code == 0
     objects = sorted((tmp_path / "home" / "artifacts" / "objects").rglob("*"))
@@ -126,12 +151,28 @@ def test_environments_from_option_reference_and_setting(
     cli: Cli, model_file: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, example = model_file
-    assert cli("models", "register", "production/payments", path,
-               "--input-example", example).code == 0
-    assert cli("models", "register", "payments", path, "--input-example", example,
-               "--env", "production").code == 0
-    assert cli("models", "show", "payments", "--env", "production", "--json"
-               ).json()["model"]["latest_version"] == 2
+    assert (
+        cli("models", "register", "production/payments", path, "--input-example", example).code == 0
+    )
+    assert (
+        cli(
+            "models",
+            "register",
+            "payments",
+            path,
+            "--input-example",
+            example,
+            "--env",
+            "production",
+        ).code
+        == 0
+    )
+    assert (
+        cli("models", "show", "payments", "--env", "production", "--json").json()["model"][
+            "latest_version"
+        ]
+        == 2
+    )
     assert cli("models", "show", "payments").code == 1  # nothing in sandbox
     monkeypatch.setenv("MODELYARD_ENVIRONMENT", "production")
     assert cli("models", "show", "payments:2", "--json").json()["environment"] == "production"

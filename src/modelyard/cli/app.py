@@ -13,6 +13,7 @@ from typer.exceptions import TyperException
 from modelyard.cli import models, output
 from modelyard.cli.common import JsonOpt, client
 from modelyard.cli.server import server
+from modelyard.cli.users import tokens_app, users_app
 from modelyard.domain.errors import ModelyardError
 
 app = typer.Typer(
@@ -24,6 +25,8 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.command()(server)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
 app.add_typer(audit_app, name="audit")
 
