@@ -90,6 +90,29 @@ def client(settings: Settings) -> Iterator[Client]:
         yield c
 
 
+@pytest.fixture(params=["embedded", pytest.param("remote", marks=pytest.mark.remote)])
+def yard(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Iterator[Client]:
+    """The same ``Client`` API embedded, or against a live server on loopback (as user
+    ``alice``, an installation admin, so results read the same both ways)."""
+    if request.param == "embedded":
+        with Client(settings=settings) as c:
+            yield c
+        return
+    from pydantic import SecretStr
+
+    from modelyard.domain.auth import Principal
+    from tests.support.live import live_server
+
+    with Client(settings=settings) as c:
+        root = Principal("root", is_admin=True)
+        c._services.auth.create_user("alice", by=root, is_admin=True)
+        secret = c._services.auth.create_token(by=root, user="alice", name="tests").secret
+    with live_server(settings) as url:
+        remote = Settings(home=tmp_path / "client-home", url=url, token=SecretStr(secret))
+        with Client(settings=remote) as c:
+            yield c
+
+
 @pytest.fixture
 def sqlite_client(tmp_path: Path) -> Iterator[Client]:
     with Client(settings=Settings(home=tmp_path / "home", actor="alice")) as c:

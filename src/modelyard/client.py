@@ -14,6 +14,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
+from pydantic import SecretStr
+
 from modelyard.domain.auth import IssuedToken, Token, User, local_admin
 from modelyard.domain.entities import (
     AliasChange,
@@ -24,6 +26,7 @@ from modelyard.domain.entities import (
     Page,
 )
 from modelyard.flavors.base import LoadedModel
+from modelyard.remote import RemoteServices
 from modelyard.services.container import Services
 from modelyard.services.lineage import detect_git_commit
 from modelyard.settings import Settings
@@ -54,14 +57,26 @@ class Client:
         self,
         home: str | Path | None = None,
         *,
+        url: str | None = None,
+        token: str | None = None,
         settings: Settings | None = None,
     ) -> None:
-        if settings is None:
-            settings = Settings(home=Path(home)) if home is not None else Settings()
-        elif home is not None:
-            settings = settings.model_copy(update={"home": Path(home)})
+        settings = settings or Settings()
+        update: dict[str, Any] = {}
+        if home is not None:
+            update["home"] = Path(home)
+        if url is not None:
+            update["url"] = url
+        if token is not None:
+            update["token"] = SecretStr(token)
+        if update:
+            settings = settings.model_copy(update=update)
         self.settings = settings
-        self._services = Services.open(settings)
+        # Embedded services, or their HTTP mirror when a server URL is configured: every
+        # method below reads the same either way.
+        self._services: Services | RemoteServices = (
+            RemoteServices(settings) if settings.url else Services.open(settings)
+        )
         self.actor = local_admin(self._services.local_actor)
 
     # -- lifecycle ----------------------------------------------------------------------

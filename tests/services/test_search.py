@@ -12,7 +12,7 @@ from modelyard import Client, InvalidFilter
 
 
 @pytest.fixture
-def catalog(client: Client, make_package: Callable[..., Path]) -> Client:
+def catalog(yard: Client, make_package: Callable[..., Path]) -> Client:
     pkg = make_package()  # identical packages: stored once, registered many times
     rows = [
         ("payments", "risk", 0.91, "lr", "C=1"),
@@ -22,29 +22,41 @@ def catalog(client: Client, make_package: Callable[..., Path]) -> Client:
         ("churn", "risk", 0.99, "rf", "C=5"),
     ]
     for name, team, acc, algo, c in rows:
-        client.register(name, pkg, tags={"team": team, "algo": algo},
-                        metrics={"accuracy": acc}, params={"C": c.split("=")[1]})
-    client.register("production/payments", pkg, tags={"team": "risk"}, metrics={"accuracy": 0.9})
-    client.set_alias("payments", "champion", 2)
-    return client
+        yard.register(
+            name,
+            pkg,
+            tags={"team": team, "algo": algo},
+            metrics={"accuracy": acc},
+            params={"C": c.split("=")[1]},
+        )
+    yard.register("production/payments", pkg, tags={"team": "risk"}, metrics={"accuracy": 0.9})
+    yard.set_alias("payments", "champion", 2)
+    return yard
 
 
-def refs(client: Client, text: str, **kw: object) -> list[str]:
-    return [v.ref for v in client.search_versions(text, **kw).items]  # type: ignore[arg-type]
+def refs(yard: Client, text: str, **kw: object) -> list[str]:
+    return [v.ref for v in yard.search_versions(text, **kw).items]  # type: ignore[arg-type]
 
 
 def test_tag_and_metric_comparisons(catalog: Client) -> None:
-    got = refs(catalog, "tags.team = 'risk' and metrics.accuracy > 0.88",
-               order_by="metrics.accuracy DESC")
+    got = refs(
+        catalog, "tags.team = 'risk' and metrics.accuracy > 0.88", order_by="metrics.accuracy DESC"
+    )
     assert got == ["sandbox/churn:2", "sandbox/payments:1", "production/payments:1"]
 
 
 def test_or_and_parentheses(catalog: Client) -> None:
-    got = refs(catalog, "name = 'churn' and (tags.algo = 'rf' or metrics.accuracy < 0.75)",
-               order_by="version")
+    got = refs(
+        catalog,
+        "name = 'churn' and (tags.algo = 'rf' or metrics.accuracy < 0.75)",
+        order_by="version",
+    )
     assert got == ["sandbox/churn:1", "sandbox/churn:2"]
-    got = refs(catalog, "name = 'churn' and tags.algo = 'rf' or metrics.accuracy < 0.75",
-               order_by="version")
+    got = refs(
+        catalog,
+        "name = 'churn' and tags.algo = 'rf' or metrics.accuracy < 0.75",
+        order_by="version",
+    )
     assert got == ["sandbox/churn:1", "sandbox/churn:2"]
     got = refs(catalog, "not (name = 'payments') and env = 'sandbox'", order_by="version")
     assert got == ["sandbox/churn:1", "sandbox/churn:2"]
@@ -75,16 +87,20 @@ def test_order_by_and_page_tokens(catalog: Client) -> None:
     seen: list[str] = []
     token = None
     while True:
-        page = catalog.search_versions("", order_by=["metrics.accuracy ASC"], max_results=2,
-                                       page_token=token)
+        page = catalog.search_versions(
+            "", order_by=["metrics.accuracy ASC"], max_results=2, page_token=token
+        )
         seen += [f"{v.metrics['accuracy']:.2f}" for v in page.items]
         token = page.next_page_token
         if token is None:
             break
     assert seen == ["0.70", "0.85", "0.90", "0.91", "0.95", "0.99"]
     with pytest.raises(InvalidFilter, match="different search"):
-        catalog.search_versions("name = 'churn'", max_results=2, page_token=catalog.search_versions(
-            "", max_results=2).next_page_token)
+        catalog.search_versions(
+            "name = 'churn'",
+            max_results=2,
+            page_token=catalog.search_versions("", max_results=2).next_page_token,
+        )
     with pytest.raises(InvalidFilter, match="invalid page token"):
         catalog.search_versions("", page_token="garbage!")
 

@@ -55,6 +55,7 @@ class Receiver:
         self.requests: list[Received] = []
         self.statuses: list[int] = []
         self.delay = 0.0
+        self.on_request: Callable[[], None] | None = None
         self.port = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -77,6 +78,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                if receiver.on_request is not None:
+                    receiver.on_request()
                 with receiver._lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.requests.append(
@@ -493,6 +496,23 @@ def test_a_crashed_dispatchers_claim_expires(
         time.sleep(0.6)
         assert dispatcher.run_once() == 1
     assert [r.delivery for r in receiver.delivered] == [str(row_id)]
+
+
+def test_a_subscription_deleted_during_a_delivery_is_gone_cleanly(
+    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+) -> None:
+    hook, _ = hooks.create(receiver.url, ["*"], by=client.actor)
+    client.register("payments", make_package())
+
+    def delete_it() -> None:  # while the POST is in flight
+        hooks.delete(hook.id, by=client.actor)
+
+    receiver.on_request = delete_it
+    with WebhookDispatcher(client._services.db) as dispatcher:
+        assert dispatcher.run_once() == 1
+        assert dispatcher.run_once() == 0
+    assert len(receiver.requests) == 1
+    assert hooks.list(by=client.actor) == [] and outbox(client) == []
 
 
 def test_backoff_grows_to_the_cap_with_jitter() -> None:

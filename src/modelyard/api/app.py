@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from modelyard import __version__
-from modelyard.api import errors, models, system, users
+from modelyard.api import errors, models, packages, system, users
 from modelyard.services.container import Services
 from modelyard.settings import Settings
 
@@ -39,5 +39,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(system.router)
     app.include_router(models.router)
+    app.include_router(packages.router)
     app.include_router(users.router)
     return app

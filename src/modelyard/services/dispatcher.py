@@ -23,7 +23,7 @@ from types import TracebackType
 
 import httpx
 
-from modelyard.domain.errors import describe
+from modelyard.domain.errors import Conflict, describe
 from modelyard.domain.webhooks import sign, verify_signature
 from modelyard.store import webhooks as q
 from modelyard.store.database import Database
@@ -160,17 +160,21 @@ class WebhookDispatcher:
         if not delivered and attempt < self.max_attempts:
             delay = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng)
             retry_at = finished + timedelta(seconds=delay)
-        with self.db.write() as session:
-            q.record_attempt(
-                session,
-                due,
-                now=finished,
-                status_code=status,
-                error=error,
-                duration_ms=duration_ms,
-                delivered=delivered,
-                retry_at=retry_at,
-            )
+        try:
+            with self.db.write() as session:
+                q.record_attempt(
+                    session,
+                    due,
+                    now=finished,
+                    status_code=status,
+                    error=error,
+                    duration_ms=duration_ms,
+                    delivered=delivered,
+                    retry_at=retry_at,
+                )
+        except Conflict:  # the subscription was deleted while we were sending
+            log.info("webhook %s was deleted during delivery %s", due.webhook_id, due.id)
+            return True
         if not delivered:
             log.info(
                 "webhook %s delivery %s attempt %s failed: %s%s",

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelyard.artifacts.store import ArtifactStore, PendingObject, digest_bytes
 from modelyard.domain.errors import IntegrityFailure, InvalidInput, InvalidPackage, NotFound
@@ -31,6 +31,13 @@ from modelyard.flavors.registry import flavor_for_file, flavor_for_object, get_f
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+class BlobSource(Protocol):
+    """Where package files come from: the artifact store, or a server."""
+
+    def get_file(self, digest: str, dest: Path) -> None:
+        """Write the object to ``dest``, verified against ``digest``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +186,12 @@ class PackageService:
         self.publish(self.prepare(staged))
 
     # -- loading ----------------------------------------------------------------------
-    def materialize(self, digest: str, manifest_text: str) -> tuple[Path, Manifest]:
-        """A verified local copy of a stored package, cached by digest."""
+    def materialize(
+        self, digest: str, manifest_text: str, source: BlobSource | None = None
+    ) -> tuple[Path, Manifest]:
+        """A verified local copy of a stored package, cached by digest. ``source`` fetches
+        files (default: the artifact store; a remote client passes its server)."""
+        fetch = source or self.artifacts
         data = manifest_text.encode()
         if digest_bytes(data) != digest:
             raise IntegrityFailure(
@@ -198,7 +209,7 @@ class PackageService:
         try:
             for name, info in manifest.files.items():
                 try:
-                    self.artifacts.get_file(info.digest, tmp / name)
+                    fetch.get_file(info.digest, tmp / name)
                 except NotFound:
                     raise IntegrityFailure(
                         f"package {digest}: file {name!r} ({info.digest}) is missing from "
@@ -216,8 +227,10 @@ class PackageService:
             shutil.rmtree(tmp, ignore_errors=True)
         return folder, manifest
 
-    def load(self, digest: str, manifest_text: str) -> LoadedModel:
-        folder, manifest = self.materialize(digest, manifest_text)
+    def load(
+        self, digest: str, manifest_text: str, source: BlobSource | None = None
+    ) -> LoadedModel:
+        folder, manifest = self.materialize(digest, manifest_text, source)
         return get_flavor(manifest.flavor).load(folder, manifest.entrypoint, manifest.options)
 
 

@@ -14,17 +14,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from modelyard.artifacts.store import VerifyingReader, digest_bytes
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.entities import AliasChange, Lineage, Model, ModelVersion, Page
-from modelyard.domain.errors import DependencyExists, InvalidInput, InvalidName, NotFound
+from modelyard.domain.errors import (
+    DependencyExists,
+    IntegrityFailure,
+    InvalidInput,
+    InvalidName,
+    InvalidPackage,
+    NotFound,
+)
 from modelyard.domain.filters import parse_filter, parse_order_by
 from modelyard.domain.names import ModelRef, check_alias, check_key, check_name, parse_ref
 from modelyard.flavors.base import LoadedModel
+from modelyard.flavors.package import Manifest
+from modelyard.flavors.registry import get_flavor
 from modelyard.services.auth import require
 from modelyard.services.packages import PackageService
 from modelyard.store import audit, search
@@ -63,107 +74,190 @@ class RegistryService:
         *,
         actor: Principal,
         environment: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        metrics: Mapping[str, float] | None = None,
-        params: Mapping[str, Any] | None = None,
-        datasets: Iterable[str] = (),
-        description: str = "",
-        source_uri: str | None = None,
-        git_commit: str | None = None,
         input_example: pd.DataFrame | Path | None = None,
         flavor: str | None = None,
-        promoted_from: str | None = None,
+        **metadata: Any,
     ) -> ModelVersion:
-        target = self.ref(name, environment)
-        if target.version is not None or target.alias is not None:
-            raise InvalidName(f"register takes a model name, not a version: {name!r}", name=name)
-        env, name = target.environment, target.name
-        require(actor, Permission.REGISTER, env)
-        clean_tags = _clean_tags(tags)
-        clean_metrics = _clean_metrics(metrics)
-        clean_params = {check_key(k, "param name"): str(v) for k, v in (params or {}).items()}
-        dataset_refs = [_check_dataset_ref(d) for d in datasets]
+        """Register a package folder, MLflow folder, score.py folder, model file or object.
+        ``metadata``: tags, metrics, params, datasets, description, source_uri, git_commit,
+        promoted_from."""
+        env, name = self._target(name, environment, actor)
+        draft = _draft(**metadata)
         with self.packages.stage(source, input_example=input_example, flavor=flavor) as staged:
-            manifest = staged.manifest
             pending = self.packages.prepare(staged)
             try:
                 with self.db.write() as session:
                     self._check_environment(session, env)
-                    q.record_package(
-                        session,
-                        staged.digest,
-                        staged.manifest_bytes.decode(),
-                        manifest.size_bytes,
-                        len(manifest.files),
-                    )
+                    self._record(session, staged.digest, staged.manifest_bytes, staged.manifest)
                 self.packages.publish(pending)
             except BaseException:
                 self.packages.discard(pending)
                 raise
-            with self.db.write() as session:
-                model_id, created = q.get_or_create_model(session, env, name)
-                if created:
-                    audit.append(
-                        session,
-                        actor=actor.name,
-                        action="model.created",
-                        subject=f"model:{env}/{name}",
-                    )
-                number = q.allocate_version(session, model_id)
-                created_at = utcnow()
-                q.insert_version(
-                    session,
-                    model_id=model_id,
-                    version=number,
-                    values={
-                        "package_digest": staged.digest,
-                        "flavor": manifest.flavor,
-                        "signature": manifest.signature,
-                        "requirements": list(manifest.requirements),
-                        "size_bytes": manifest.size_bytes,
-                        "status": "ready",
-                        "description": description,
-                        "source": source_uri,
-                        "git_commit": git_commit,
-                        "promoted_from": promoted_from,
-                        "created_by": actor.name,
-                        "created_at": created_at,
-                    },
-                    tags=clean_tags,
-                    metrics=clean_metrics,
-                    params=clean_params,
-                    datasets=[(d, "training") for d in dataset_refs],
-                )
-                q.mark_package_ready(session, staged.digest)
+            return self._commit_version(env, name, staged.digest, staged.manifest, draft, actor)
+
+    def begin_upload(
+        self, manifest_text: str, *, actor: Principal, environment: str | None = None
+    ) -> tuple[str, list[str]]:
+        """First step of a remote registration: record the package as pending and say which
+        of its files the store still lacks (identical content is never sent twice)."""
+        env = environment or self.default_environment
+        require(actor, Permission.REGISTER, env)
+        data = manifest_text.encode()
+        manifest = Manifest.from_bytes(data, "uploaded manifest")
+        get_flavor(manifest.flavor)
+        digest = digest_bytes(data)
+        with self.db.write() as session:
+            self._check_environment(session, env)
+            self._record(session, digest, data, manifest)
+        missing = sorted(
+            {
+                info.digest
+                for info in manifest.files.values()
+                if not self.packages.artifacts.exists(info.digest)
+            }
+        )
+        return digest, missing
+
+    def upload_file(
+        self, package_digest: str, file_digest: str, stream: IO[bytes], *, actor: Principal
+    ) -> None:
+        """Store one file of a pending package, checked against its digest as it streams."""
+        if not any(actor.can(Permission.REGISTER, e) for e in self._environment_names()):
+            require(actor, Permission.REGISTER, self.default_environment)
+        manifest = self._package_manifest(package_digest)
+        if file_digest not in {i.digest for i in manifest.files.values()}:
+            raise NotFound(f"package {package_digest} has no file {file_digest}")
+        try:
+            pending = self.packages.artifacts.write_pending(stream, file_digest)
+        except IntegrityFailure:
+            raise InvalidPackage(
+                f"uploaded bytes do not match {file_digest} (corrupt or truncated upload)"
+            ) from None
+        self.packages.artifacts.publish(pending)
+
+    def commit_upload(
+        self,
+        name: str,
+        package_digest: str,
+        *,
+        actor: Principal,
+        environment: str | None = None,
+        **metadata: Any,
+    ) -> ModelVersion:
+        """Last step of a remote registration: every file present, the version made visible."""
+        env, name = self._target(name, environment, actor)
+        draft = _draft(**metadata)
+        manifest = self._package_manifest(package_digest)
+        absent = sorted(
+            path
+            for path, info in manifest.files.items()
+            if not self.packages.artifacts.exists(info.digest)
+        )
+        if absent:
+            raise InvalidPackage(
+                f"package {package_digest} is incomplete: {len(absent)} file(s) not uploaded, "
+                f"first {absent[0]!r}",
+                missing=absent,
+            )
+        self.packages.artifacts.put_bytes(manifest.to_bytes())
+        return self._commit_version(env, name, package_digest, manifest, draft, actor)
+
+    def _target(self, name: str, environment: str | None, actor: Principal) -> tuple[str, str]:
+        target = self.ref(name, environment)
+        if target.version is not None or target.alias is not None:
+            raise InvalidName(f"register takes a model name, not a version: {name!r}", name=name)
+        require(actor, Permission.REGISTER, target.environment)
+        return target.environment, target.name
+
+    def _record(self, session: Session, digest: str, data: bytes, manifest: Manifest) -> None:
+        q.record_package(session, digest, data.decode(), manifest.size_bytes, len(manifest.files))
+
+    def _package_manifest(self, digest: str) -> Manifest:
+        with self.db.read() as session:
+            text = q.get_package_manifest(session, digest)
+        if text is None:
+            raise NotFound(f"package {digest} was not started (POST the manifest first)")
+        return Manifest.from_bytes(text.encode(), digest)
+
+    def _environment_names(self) -> list[str]:
+        with self.db.read() as session:
+            return [e.name for e in q.list_environments(session)]
+
+    def _commit_version(
+        self,
+        env: str,
+        name: str,
+        digest: str,
+        manifest: Manifest,
+        draft: _Draft,
+        actor: Principal,
+    ) -> ModelVersion:
+        """The one transaction that makes a version visible."""
+        with self.db.write() as session:
+            self._check_environment(session, env)
+            model_id, created = q.get_or_create_model(session, env, name)
+            if created:
                 audit.append(
-                    session,
-                    actor=actor.name,
-                    action="version.created",
-                    subject=f"model_version:{env}/{name}:{number}",
-                    after={
-                        "digest": staged.digest,
-                        "flavor": manifest.flavor,
-                        "tags": clean_tags,
-                        "metrics": clean_metrics,
-                    },
+                    session, actor=actor.name, action="model.created", subject=f"model:{env}/{name}"
                 )
+            number = q.allocate_version(session, model_id)
+            created_at = utcnow()
+            q.insert_version(
+                session,
+                model_id=model_id,
+                version=number,
+                values={
+                    "package_digest": digest,
+                    "flavor": manifest.flavor,
+                    "signature": manifest.signature,
+                    "requirements": list(manifest.requirements),
+                    "size_bytes": manifest.size_bytes,
+                    "status": "ready",
+                    "description": draft.description,
+                    "source": draft.source_uri,
+                    "git_commit": draft.git_commit,
+                    "promoted_from": draft.promoted_from,
+                    "created_by": actor.name,
+                    "created_at": created_at,
+                },
+                tags=draft.tags,
+                metrics=draft.metrics,
+                params=draft.params,
+                datasets=[(d, "training") for d in draft.datasets],
+            )
+            q.mark_package_ready(session, digest)
+            audit.append(
+                session,
+                actor=actor.name,
+                action="version.created",
+                subject=f"model_version:{env}/{name}:{number}",
+                after={
+                    "digest": digest,
+                    "flavor": manifest.flavor,
+                    "tags": draft.tags,
+                    "metrics": draft.metrics,
+                },
+            )
         return ModelVersion(
             environment=env,
             name=name,
             version=number,
-            package_digest=staged.digest,
+            package_digest=digest,
             flavor=manifest.flavor,
             signature=manifest.signature,
             requirements=manifest.requirements,
             size_bytes=manifest.size_bytes,
             status="ready",
-            description=description,
-            tags=clean_tags,
-            metrics=clean_metrics,
-            params=clean_params,
+            description=draft.description,
+            tags=draft.tags,
+            metrics=draft.metrics,
+            params=draft.params,
             aliases=(),
             lineage=Lineage(
-                tuple(sorted(set(dataset_refs))), source_uri, git_commit, promoted_from
+                tuple(sorted(set(draft.datasets))),
+                draft.source_uri,
+                draft.git_commit,
+                draft.promoted_from,
             ),
             created_by=actor.name,
             created_at=created_at,
@@ -297,6 +391,31 @@ class RegistryService:
             manifest = q.get_package_manifest(session, version.package_digest)
         assert manifest is not None  # a foreign key guarantees the package row
         return self.packages.load(version.package_digest, manifest)
+
+    def version_manifest(
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
+    ) -> tuple[ModelVersion, str]:
+        """A version and its package manifest (what a remote client downloads first)."""
+        version = self.get_version(ref, actor=actor, environment=environment)
+        with self.db.read() as session:
+            text = q.get_package_manifest(session, version.package_digest)
+        assert text is not None  # a foreign key guarantees the package row
+        return version, text
+
+    def open_file(
+        self,
+        ref: str | ModelRef,
+        file_digest: str,
+        *,
+        actor: Principal,
+        environment: str | None = None,
+    ) -> VerifyingReader:
+        """Stream one file of a version's package; the reader checks its digest."""
+        version, text = self.version_manifest(ref, actor=actor, environment=environment)
+        manifest = Manifest.from_bytes(text.encode(), version.package_digest)
+        if file_digest not in {i.digest for i in manifest.files.values()}:
+            raise NotFound(f"{version.ref} has no file {file_digest}")
+        return self.packages.artifacts.open(file_digest)
 
     # -- aliases ------------------------------------------------------------------------
     def set_alias(
@@ -568,3 +687,42 @@ def _check_dataset_ref(ref: str) -> str:
     if version and not version.isdigit():
         raise InvalidInput(f"invalid dataset reference {ref!r}: expected NAME[:VERSION]")
     return str(ref)
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A version's metadata, checked before anything is stored."""
+
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    params: dict[str, str]
+    datasets: list[str]
+    description: str
+    source_uri: str | None
+    git_commit: str | None
+    promoted_from: str | None
+
+
+def _draft(
+    *,
+    tags: Mapping[str, str] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    datasets: Iterable[str] = (),
+    description: str = "",
+    source_uri: str | None = None,
+    git_commit: str | None = None,
+    promoted_from: str | None = None,
+) -> _Draft:
+    if len(description) > 10_000:
+        raise InvalidInput("description is longer than 10,000 characters")
+    return _Draft(
+        tags=_clean_tags(tags),
+        metrics=_clean_metrics(metrics),
+        params={check_key(k, "param name"): str(v) for k, v in (params or {}).items()},
+        datasets=[_check_dataset_ref(d) for d in datasets],
+        description=description,
+        source_uri=source_uri,
+        git_commit=git_commit,
+        promoted_from=promoted_from,
+    )

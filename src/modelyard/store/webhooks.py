@@ -322,22 +322,11 @@ def record_attempt(
     duration_ms: float,
     delivered: bool,
     retry_at: datetime | None,
-) -> None:
+) -> bool:
     """Log one attempt and move the row on: delivered, retried at ``retry_at``, or failed
-    (``retry_at`` None). A row another dispatcher has meanwhile delivered stays so."""
+    (``retry_at`` None). A row another dispatcher has meanwhile delivered stays so.
+    False when the row is gone (its subscription was deleted during the attempt)."""
     attempt = due.attempts + 1
-    session.execute(
-        sa.insert(_LOG),
-        {
-            "webhook_id": due.webhook_id,
-            "outbox_id": due.id,
-            "attempt": attempt,
-            "status_code": status_code,
-            "error": error,
-            "duration_ms": duration_ms,
-            "created_at": now,
-        },
-    )
     values: dict[str, Any] = {"attempts": attempt, "claimed_until": None}
     if delivered:
         values.update(delivered_at=now, last_error=None)
@@ -350,6 +339,21 @@ def record_attempt(
         .where(_OUTBOX.c.id == due.id, _OUTBOX.c.delivered_at.is_(None))
         .values(**values)
     )
+    if session.scalar(sa.select(_OUTBOX.c.id).where(_OUTBOX.c.id == due.id)) is None:
+        return False  # the subscription was deleted meanwhile: nothing left to log
+    session.execute(
+        sa.insert(_LOG),
+        {
+            "webhook_id": due.webhook_id,
+            "outbox_id": due.id,
+            "attempt": attempt,
+            "status_code": status_code,
+            "error": error,
+            "duration_ms": duration_ms,
+            "created_at": now,
+        },
+    )
+    return True
 
 
 def outbox_counts(session: Session, webhook_id: int) -> dict[str, int]:
