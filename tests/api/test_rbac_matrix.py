@@ -1,0 +1,150 @@
+"""Every role x every mutating action x both environments, over HTTP, against the table in
+docs/security.md: allowed where the table has a tick, 403 with a clear message elsewhere."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from modelyard import Client
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
+ROLES = ["viewer", "developer", "deployer", "approver", "admin", "installation admin"]
+ENVIRONMENTS = ["sandbox", "production"]
+
+# the doc's rows, and the requests that exercise each (deploy/approve arrive with their
+# releases; their rows are checked then)
+ACTIONS: dict[str, list[str]] = {
+    "register a version": ["register"],
+    "set tags / log metrics / update a model": ["tags", "metrics", "update_model"],
+    "set, move or delete an alias": ["set_alias", "delete_alias"],
+    "archive / restore a version": ["archive"],
+    "delete a version or a model": ["delete_version", "delete_model"],
+    "users, roles, other users' tokens, audit log, doctor, webhooks": ["create_user", "audit"],
+}
+
+
+def table() -> dict[str, dict[str, bool]]:
+    rows: dict[str, dict[str, bool]] = {}
+    for line in DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == len(ROLES) + 1 and cells[0] in ACTIONS:
+            rows[cells[0]] = {
+                role: cell == "✓" for role, cell in zip(ROLES, cells[1:], strict=True)
+            }
+    assert set(rows) == set(ACTIONS), "docs/security.md lost a row the test checks"
+    return rows
+
+
+def attempt(
+    http: TestClient, action: str, env: str, name: str, pkg: Path, auth: dict[str, str]
+) -> int:
+    base = f"/api/v1/models/{env}/{name}"
+    match action:
+        case "register":
+            return http.post(
+                "/api/v1/packages",
+                headers=auth,
+                json={"manifest": (pkg / "modelyard.yaml").read_text(), "environment": env},
+            ).status_code
+        case "tags":
+            return http.patch(
+                f"{base}/versions/1/tags", headers=auth, json={"set": {"k": "v"}}
+            ).status_code
+        case "metrics":
+            return http.post(
+                f"{base}/versions/1/metrics", headers=auth, json={"metrics": {"m": 1.0}}
+            ).status_code
+        case "update_model":
+            return http.patch(base, headers=auth, json={"description": "x"}).status_code
+        case "set_alias":
+            return http.put(
+                f"{base}/aliases/champion", headers=auth, json={"version": 1}
+            ).status_code
+        case "delete_alias":
+            return http.delete(f"{base}/aliases/old", headers=auth).status_code
+        case "archive":
+            return http.post(f"{base}/versions/2/archive", headers=auth, json={}).status_code
+        case "delete_version":
+            return http.delete(f"{base}/versions/2", headers=auth).status_code
+        case "delete_model":
+            return http.delete(base, headers=auth).status_code
+        case "create_user":
+            return http.post("/api/v1/users", headers=auth, json={"name": f"u-{name}"}).status_code
+        case "audit":
+            return http.get("/api/v1/audit", headers=auth).status_code
+    raise AssertionError(action)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_role_every_action_both_environments(
+    api: TestClient, embedded: Client, make_package: Callable[..., Path]
+) -> None:
+    expected = table()
+    pkg = make_package()
+    tokens: dict[tuple[str, str], dict[str, str]] = {}
+    for i, (role, home_env) in enumerate(itertools.product(ROLES, ENVIRONMENTS)):
+        user = f"user{i}"
+        assert (
+            api.post(
+                "/api/v1/users", json={"name": user, "is_admin": role == "installation admin"}
+            ).status_code
+            == 201
+        )
+        if role != "installation admin":
+            assert (
+                api.post(
+                    f"/api/v1/users/{user}/roles", json={"environment": home_env, "role": role}
+                ).status_code
+                == 200
+            )
+        secret = api.post("/api/v1/tokens", json={"name": "t", "user": user}).json()["secret"]
+        tokens[(role, home_env)] = {"Authorization": f"Bearer {secret}"}
+
+    mismatches = []
+    checked = 0
+    for n, ((role, home_env), row, target) in enumerate(
+        itertools.product(tokens, ACTIONS, ENVIRONMENTS)
+    ):
+        for action in ACTIONS[row]:
+            name = f"m{n}-{action.replace('_', '-')}"
+            embedded.register(f"{target}/{name}", pkg, git_commit=None)
+            embedded.register(f"{target}/{name}", pkg, git_commit=None)
+            embedded.set_alias(f"{target}/{name}", "old", 1)
+            if action == "delete_model":
+                embedded.delete_alias(f"{target}/{name}", "old")
+            if row.startswith("users,"):  # installation-wide: the column says it all
+                allowed = expected[row][role]
+            else:  # a role counts in its own environment only
+                allowed = expected[row][role] and (
+                    role == "installation admin" or target == home_env
+                )
+            status = attempt(api, action, target, name, pkg, tokens[(role, home_env)])
+            checked += 1
+            if allowed != (status < 400) or (not allowed and status != 403):
+                mismatches.append((role, home_env, action, target, status))
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 11 * len(ENVIRONMENTS)
+    assert mismatches == []
+
+
+def test_denials_name_who_what_and_where(
+    api: TestClient, embedded: Client, make_package: Callable[..., Path]
+) -> None:
+    embedded.register("production/payments", make_package())
+    api.post("/api/v1/users", json={"name": "vic"})
+    api.post("/api/v1/users/vic/roles", json={"environment": "production", "role": "viewer"})
+    secret = api.post("/api/v1/tokens", json={"name": "t", "user": "vic"}).json()["secret"]
+    r = api.delete(
+        "/api/v1/models/production/payments/versions/1",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert r.status_code == 403
+    assert r.json()["error"]["message"] == (
+        "user 'vic' may not delete in 'production' (roles there: viewer)"
+    )
+    assert re.fullmatch(r"[^\n]+", r.json()["error"]["message"])
