@@ -16,6 +16,7 @@ from modelyard.domain.errors import (
     PermissionDenied,
     StorageUnavailable,
 )
+from modelyard.domain.webhooks import verify_signature
 from modelyard.settings import Settings
 
 __version__ = "0.1.0"
@@ -41,4 +42,5 @@ __all__ = [
     "Settings",
     "StorageUnavailable",
     "__version__",
+    "verify_signature",
 ]

@@ -10,8 +10,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from modelyard import __version__
-from modelyard.api import errors, models, packages, system, users
+from modelyard.api import errors, models, packages, system, users, webhooks
 from modelyard.services.container import Services
+from modelyard.services.dispatcher import WebhookDispatcher
 from modelyard.settings import Settings
 
 log = logging.getLogger("modelyard.server")
@@ -24,9 +25,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
+        dispatcher = WebhookDispatcher(services.db)  # one per worker: rows are claimed
+        dispatcher.start()
         try:
             yield
         finally:
+            dispatcher.stop()
             services.close()
 
     app = FastAPI(
@@ -41,4 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(packages.router)
     app.include_router(users.router)
+    app.include_router(webhooks.router)
     return app
