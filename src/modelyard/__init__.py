@@ -15,6 +15,7 @@ from modelyard.domain.errors import (
     NotFound,
     PermissionDenied,
     StorageUnavailable,
+    Unauthenticated,
 )
 from modelyard.domain.webhooks import verify_signature
 from modelyard.settings import Settings
@@ -41,6 +42,7 @@ __all__ = [
     "PermissionDenied",
     "Settings",
     "StorageUnavailable",
+    "Unauthenticated",
     "__version__",
     "verify_signature",
 ]

@@ -1,0 +1,60 @@
+"""No token or webhook secret appears in any log line or error body of a full scenario."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from modelyard import Client, PermissionDenied, Settings, Unauthenticated
+from tests.api.conftest import ADMIN_TOKEN
+from tests.support.live import live_server
+
+
+def test_secrets_stay_out_of_logs_and_errors(
+    tmp_path: Path, make_package: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every level: uvicorn, httpx, modelyard
+    settings = Settings(home=tmp_path / "server-home")
+    with Client(settings=settings) as c:
+        c._services.auth.bootstrap(ADMIN_TOKEN)
+    secrets: list[str] = [ADMIN_TOKEN]
+    bodies: list[str] = []
+    with live_server(settings) as url:
+        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        with Client(tmp_path / "a", url=url, token=ADMIN_TOKEN) as admin:
+            admin.create_user("dev")
+            admin.grant("dev", "sandbox", "developer")
+            dev_token = admin.create_token("ci", user="dev").secret
+            secrets.append(dev_token)
+            hook = httpx.post(
+                f"{url}/api/v1/webhooks",
+                headers=auth,
+                json={"url": "http://127.0.0.1:9/hooks", "events": ["*"]},
+            ).json()
+            secrets.append(hook["secret"])
+            admin.register("payments", make_package())
+        with Client(tmp_path / "b", url=url, token=dev_token) as dev:
+            dev.set_alias("payments", "champion", 1)
+            with pytest.raises(PermissionDenied) as denied:
+                dev.delete_version("payments:1")
+            bodies.append(denied.value.message)
+        for token in (dev_token[:-1] + "x", ADMIN_TOKEN + "x", "not-a-token"):
+            with Client(tmp_path / "c", url=url, token=token) as bad:
+                with pytest.raises(Unauthenticated) as refused:
+                    bad.list_models()
+                bodies.append(refused.value.message)
+            r = httpx.get(f"{url}/api/v1/models", headers={"Authorization": f"Bearer {token}"})
+            bodies.append(r.text)
+        bodies.append(httpx.get(f"{url}/api/v1/tokens", headers=auth).text)
+        bodies.append(httpx.get(f"{url}/api/v1/webhooks", headers=auth).text)
+        bodies.append(httpx.get(f"{url}/api/v1/audit", headers=auth, params={"limit": 1000}).text)
+    logged = caplog.text
+    assert len(caplog.records) > 10  # the scenario did log
+    for secret in secrets:
+        assert secret not in logged
+        for body in bodies:
+            assert secret not in body
