@@ -321,7 +321,7 @@ class RemoteRegistry:
     ) -> LoadedModel:
         r = self._resolved(self._ref(ref, environment))
         base = f"{self._path(r)}/versions/{r.version}"
-        text = self.http.request("GET", f"{base}/manifest").text
+        text = self.http.json("GET", f"{base}/manifest")["manifest"]
         return self.packages.load(digest_bytes(text.encode()), text, RemoteFiles(self.http, base))
 
     # changing

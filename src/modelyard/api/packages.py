@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import PlainTextResponse, StreamingResponse
-from pydantic import Field
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from modelyard.api.deps import PrincipalDep, ServicesDep
 from modelyard.api.models import Env, Name, Ver, _ref
@@ -115,19 +115,22 @@ def commit(env: Env, name: Name, body: CommitIn, svc: ServicesDep, who: Principa
     return VersionOut.from_entity(version)
 
 
-@router.get(
-    "/models/{env}/{name}/versions/{version}/manifest",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
-)
-def manifest(env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep) -> Any:
-    _, text = svc.registry.version_manifest(_ref(env, name, version), actor=who)
-    return PlainTextResponse(text, media_type="text/plain")
+class ManifestOut(BaseModel):
+    digest: str
+    manifest: str = Field(description="The package's modelyard.yaml, byte for byte.")
+
+
+@router.get("/models/{env}/{name}/versions/{version}/manifest", response_model=ManifestOut)
+def manifest(
+    env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep
+) -> ManifestOut:
+    found, text = svc.registry.version_manifest(_ref(env, name, version), actor=who)
+    return ManifestOut(digest=found.package_digest, manifest=text)
 
 
 @router.get(
     "/models/{env}/{name}/versions/{version}/files/{file_digest}",
-    response_class=StreamingResponse,
+    response_model=None,
     responses={
         200: {
             "content": {
