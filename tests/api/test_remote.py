@@ -76,6 +76,23 @@ def test_interrupted_upload_leaves_nothing_visible(
         assert {f.kind for f in report.findings} == {"interrupted_registration"}
 
 
+def test_uploaded_manifest_is_stored_byte_for_byte(
+    server: tuple[str, Settings], tmp_path: Path, make_package: Callable[..., Path]
+) -> None:
+    """A hand-written manifest keeps its comments and layout: the digest names those bytes."""
+    url, settings = server
+    folder = make_package(4096)
+    manifest = folder / "modelyard.yaml"
+    manifest.write_text("# written by hand\n" + manifest.read_text())
+    with Client(tmp_path / "laptop", url=url, token=ADMIN_TOKEN) as remote:
+        v = remote.register("payments", folder)
+        assert remote.doctor().ok
+    with Client(settings=settings) as c:
+        assert c.doctor().ok
+        stored = c._services.artifacts.get_bytes(v.package_digest)
+    assert stored == manifest.read_bytes()
+
+
 def test_bad_upload_is_a_clear_error(server: tuple[str, Settings], tmp_path: Path) -> None:
     url, _ = server
     with Client(tmp_path / "laptop", url=url, token=ADMIN_TOKEN) as remote:

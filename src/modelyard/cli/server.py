@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import sys
 from typing import Annotated
 
@@ -42,7 +44,7 @@ def server(
         sys.stdout.flush()
     os.environ["MODELYARD_HOST"] = host
     os.environ["MODELYARD_PORT"] = str(port)
-    uvicorn.run(
+    config = uvicorn.Config(
         "modelyard.api.app:create_app",
         factory=True,
         host=host,
@@ -51,3 +53,18 @@ def server(
         log_level="info",
         access_log=False,
     )
+    if config.workers > 1:
+        # uvicorn binds the shared socket itself and leaves Nagle on: every keep-alive
+        # response would then wait ~40 ms for a delayed ACK. Linux copies TCP_NODELAY
+        # from the listening socket to the connections it accepts.
+        from uvicorn.supervisors import Multiprocess
+
+        sock = config.bind_socket()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(KeyboardInterrupt):
+            Multiprocess(config, sockets=[sock]).run()
+    else:
+        runner = uvicorn.Server(config)
+        runner.run()
+        if not runner.started:  # e.g. the port is taken: uvicorn has logged why
+            raise SystemExit(1)

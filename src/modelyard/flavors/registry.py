@@ -10,13 +10,15 @@ from modelyard.domain.errors import InvalidInput, InvalidPackage
 from modelyard.flavors.base import Flavor
 
 _FLAVORS: dict[str, Flavor] = {}
-_BUILTINS = (
-    "modelyard.flavors.sklearn",
-    "modelyard.flavors.xgboost",
-    "modelyard.flavors.lightgbm",
-    "modelyard.flavors.onnx",
-    "modelyard.flavors.python",
-)
+# Built-in flavor name -> module. Imported on first use only: a server that only stores
+# packages never pays for numpy, pandas or onnxruntime.
+_BUILTINS = {
+    "sklearn": "modelyard.flavors.sklearn",
+    "xgboost": "modelyard.flavors.xgboost",
+    "lightgbm": "modelyard.flavors.lightgbm",
+    "onnx": "modelyard.flavors.onnx",
+    "python": "modelyard.flavors.python",
+}
 _loaded = False
 
 
@@ -28,18 +30,23 @@ def _ensure_builtins() -> None:
     global _loaded  # noqa: PLW0603 - the registry is filled once, lazily, on first use
     if _loaded:
         return
-    for module in _BUILTINS:
+    for module in _BUILTINS.values():
         importlib.import_module(module).register()
     _loaded = True
 
 
+def check_flavor(name: str) -> None:
+    """Refuse an unknown flavor name without importing any flavor's module."""
+    if name not in _BUILTINS and name not in _FLAVORS:
+        known = ", ".join(sorted({*_BUILTINS, *_FLAVORS}))
+        raise InvalidPackage(f"unknown flavor {name!r}: known flavors are {known}")
+
+
 def get_flavor(name: str) -> Flavor:
-    _ensure_builtins()
-    try:
-        return _FLAVORS[name]
-    except KeyError:
-        known = ", ".join(sorted(_FLAVORS))
-        raise InvalidPackage(f"unknown flavor {name!r}: known flavors are {known}") from None
+    check_flavor(name)
+    if name not in _FLAVORS:
+        importlib.import_module(_BUILTINS[name]).register()
+    return _FLAVORS[name]
 
 
 def flavor_names() -> list[str]:

@@ -35,7 +35,7 @@ from modelyard.domain.filters import parse_filter, parse_order_by
 from modelyard.domain.names import ModelRef, check_alias, check_key, check_name, parse_ref
 from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
-from modelyard.flavors.registry import get_flavor
+from modelyard.flavors.registry import check_flavor
 from modelyard.services.auth import require
 from modelyard.services.packages import PackageService
 from modelyard.store import audit, search
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 #: A dependents check returns human-readable reasons why a version must stay (empty: none).
 DependentsCheck = Callable[[Session, ModelVersion], list[str]]
 MAX_RESULTS = 1000
+MANIFEST_CACHE = 256  # parsed manifests of recent uploads, by digest
 
 
 def _alias_dependents(session: Session, version: ModelVersion) -> list[str]:
@@ -61,6 +62,7 @@ class RegistryService:
         self.packages = packages
         self.default_environment = default_environment
         self._dependents: list[DependentsCheck] = []
+        self._manifests: dict[str, tuple[bytes, Manifest]] = {}
 
     def add_dependents_check(self, check: DependentsCheck) -> None:
         """Let another service (deployments, promotions...) protect the versions it uses."""
@@ -104,7 +106,7 @@ class RegistryService:
         require(actor, Permission.REGISTER, env)
         data = manifest_text.encode()
         manifest = Manifest.from_bytes(data, "uploaded manifest")
-        get_flavor(manifest.flavor)
+        check_flavor(manifest.flavor)
         digest = digest_bytes(data)
         with self.db.write() as session:
             self._check_environment(session, env)
@@ -124,7 +126,7 @@ class RegistryService:
         """Store one file of a pending package, checked against its digest as it streams."""
         if not any(actor.can(Permission.REGISTER, e) for e in self._environment_names()):
             require(actor, Permission.REGISTER, self.default_environment)
-        manifest = self._package_manifest(package_digest)
+        _, manifest = self._package_manifest(package_digest)
         if file_digest not in {i.digest for i in manifest.files.values()}:
             raise NotFound(f"package {package_digest} has no file {file_digest}")
         try:
@@ -147,7 +149,7 @@ class RegistryService:
         """Last step of a remote registration: every file present, the version made visible."""
         env, name = self._target(name, environment, actor)
         draft = _draft(**metadata)
-        manifest = self._package_manifest(package_digest)
+        data, manifest = self._package_manifest(package_digest)
         absent = sorted(
             path
             for path, info in manifest.files.items()
@@ -159,7 +161,8 @@ class RegistryService:
                 f"first {absent[0]!r}",
                 missing=absent,
             )
-        self.packages.artifacts.put_bytes(manifest.to_bytes())
+        # The uploaded bytes, not a re-serialisation: the digest names these exact bytes.
+        self.packages.artifacts.put_bytes(data)
         return self._commit_version(env, name, package_digest, manifest, draft, actor)
 
     def _target(self, name: str, environment: str | None, actor: Principal) -> tuple[str, str]:
@@ -172,12 +175,22 @@ class RegistryService:
     def _record(self, session: Session, digest: str, data: bytes, manifest: Manifest) -> None:
         q.record_package(session, digest, data.decode(), manifest.size_bytes, len(manifest.files))
 
-    def _package_manifest(self, digest: str) -> Manifest:
+    def _package_manifest(self, digest: str) -> tuple[bytes, Manifest]:
+        """A pending package's manifest bytes and their parse. Content-addressed, so the
+        parse is cached: an upload's PUTs and its commit do not parse the YAML again."""
+        cached = self._manifests.get(digest)
+        if cached is not None:
+            return cached
         with self.db.read() as session:
             text = q.get_package_manifest(session, digest)
         if text is None:
             raise NotFound(f"package {digest} was not started (POST the manifest first)")
-        return Manifest.from_bytes(text.encode(), digest)
+        data = text.encode()
+        found = (data, Manifest.from_bytes(data, digest))
+        if len(self._manifests) >= MANIFEST_CACHE:
+            self._manifests.pop(next(iter(self._manifests)))
+        self._manifests[digest] = found
+        return found
 
     def _environment_names(self) -> list[str]:
         with self.db.read() as session:
