@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8600, description="Port the server listens on.")
     workers: int = Field(default=1, description="Server worker processes.")
+    poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="How often each server worker checks for new deployment revisions and keys.",
+    )
+    model_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Native threads (OpenMP, BLAS) per worker for model calls. Default: CPU "
+        "cores divided by workers, so workers do not oversubscribe the cores.",
+    )
     actor: str | None = Field(
         default=None,
         description="Name recorded as the actor of embedded changes. Default: the OS user.",

@@ -8,11 +8,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import Response
 
 from modelyard import __version__
-from modelyard.api import errors, models, packages, system, users, webhooks
+from modelyard.api import (
+    deployments,
+    errors,
+    models,
+    packages,
+    scoring,
+    system,
+    users,
+    v2,
+    webhooks,
+)
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
+from modelyard.serving.metrics import ServingMetrics
+from modelyard.serving.runtime import ServingRuntime
 from modelyard.settings import Settings
 
 log = logging.getLogger("modelyard.server")
@@ -27,17 +40,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         dispatcher = WebhookDispatcher(services.db)  # one per worker: rows are claimed
         dispatcher.start()
+        runtime = ServingRuntime(services, metrics, poll_seconds=settings.poll_seconds)
+        app.state.runtime = runtime
+        await runtime.start()
         try:
             yield
         finally:
+            await runtime.stop()
             dispatcher.stop()
             services.close()
+
+    metrics = ServingMetrics()
 
     app = FastAPI(
         title="modelyard",
         version=__version__,
-        description="Control plane of modelyard: models, versions, aliases, search, audit, "
-        'users and tokens. Errors: {"error": {"code", "message", "details"}}.',
+        description="modelyard: the control plane under /api/v1 (models, versions, aliases, "
+        "search, audit, users, tokens, webhooks, deployments) and scoring under "
+        "/v1/deployments and /v2 (Open Inference Protocol). "
+        'Errors: {"error": {"code", "message", "details"}}.',
         lifespan=lifespan,
     )
     errors.install(app)
@@ -46,4 +67,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(packages.router)
     app.include_router(users.router)
     app.include_router(webhooks.router)
+    app.include_router(deployments.router)
+    app.include_router(scoring.router)
+    app.include_router(v2.router)
+
+    @app.get(
+        "/metrics",
+        tags=["system"],
+        summary="Prometheus metrics of this worker",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
+    def prometheus() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     return app

@@ -43,6 +43,8 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
 async def _modelyard_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModelyardError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if "retry_after" in exc.details:
+        headers = {"Retry-After": str(exc.details["retry_after"])}
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
     return _json(exc.status, exc.to_dict(), headers)

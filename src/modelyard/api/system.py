@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from modelyard.api.deps import PrincipalDep, ServicesDep
@@ -21,8 +21,9 @@ def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz(svc: ServicesDep) -> Health | JSONResponse:
-    """The database and the artifact store answer."""
+def readyz(svc: ServicesDep, request: Request) -> Health | JSONResponse:
+    """The database and the artifact store answer, and every deployment's current revision
+    is loaded and answering in this worker."""
     checks = {}
     for name, probe in (("database", svc.ping_database), ("artifacts", svc.artifacts.ping)):
         try:
@@ -30,6 +31,12 @@ def readyz(svc: ServicesDep) -> Health | JSONResponse:
             checks[name] = "ok"
         except ModelyardError as e:
             checks[name] = e.message
+    runtime = request.app.state.runtime
+    if runtime.ready:
+        checks["deployments"] = "ok"
+    else:
+        failed = "; ".join(f"{k}: {v}" for k, v in runtime.failures.items())
+        checks["deployments"] = failed or "loading"
     if all(v == "ok" for v in checks.values()):
         return Health(status="ok", checks=checks)
     return JSONResponse(status_code=503, content={"status": "unavailable", "checks": checks})

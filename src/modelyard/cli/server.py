@@ -42,6 +42,11 @@ def server(
             f"    export MODELYARD_URL=http://{host}:{port} MODELYARD_TOKEN=<that token>\n\n"
         )
         sys.stdout.flush()
+    # Cap native threads per worker (read by OpenMP and BLAS when they load): two workers
+    # each spreading a tree ensemble over every core thrash instead of scoring.
+    threads = settings.model_threads or max(1, (os.cpu_count() or 1) // workers)
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, str(threads))
     os.environ["MODELYARD_HOST"] = host
     os.environ["MODELYARD_PORT"] = str(port)
     config = uvicorn.Config(

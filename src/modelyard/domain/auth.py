@@ -3,8 +3,8 @@
 | role      | grants in its environment                                      |
 |-----------|----------------------------------------------------------------|
 | viewer    | read                                                           |
-| developer | read, register versions, tag, alias, archive                   |
-| deployer  | read, deploy                                                   |
+| developer | read, register versions, tag, alias, archive, score            |
+| deployer  | read, deploy (create, update, roll back, delete, keys), score  |
 | approver  | read, approve promotions into it                               |
 | admin     | everything in that environment, including deletes              |
 
@@ -33,12 +33,13 @@ class Permission(StrEnum):
     DELETE = "delete"
     DEPLOY = "deploy"
     APPROVE = "approve"
+    SCORE = "score"  # call a deployment's scoring routes with a token
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
-    Role.DEVELOPER: frozenset({Permission.READ, Permission.REGISTER}),
-    Role.DEPLOYER: frozenset({Permission.READ, Permission.DEPLOY}),
+    Role.DEVELOPER: frozenset({Permission.READ, Permission.REGISTER, Permission.SCORE}),
+    Role.DEPLOYER: frozenset({Permission.READ, Permission.DEPLOY, Permission.SCORE}),
     Role.APPROVER: frozenset({Permission.READ, Permission.APPROVE}),
     Role.ADMIN: frozenset(Permission),
 }

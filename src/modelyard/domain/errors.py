@@ -13,11 +13,17 @@ with the status below. Third-party errors are translated where they arise (``sto
     ├── InvalidInput                    400 invalid_input
     │   ├── InvalidName                 400 invalid_name
     │   ├── InvalidFilter               400 invalid_filter
-    │   └── InvalidPackage              400 invalid_package
+    │   ├── InvalidPackage              400 invalid_package
+    │   ├── InvalidData                 422 invalid_data  (scoring input vs the signature)
+    │   ├── PayloadTooLarge             413 payload_too_large
+    │   └── UnsupportedMediaType        415 unsupported_media_type
     ├── Unauthenticated                 401 unauthenticated
     ├── PermissionDenied                403 permission_denied
     ├── IntegrityFailure                500 integrity_failure  (stored data is not what it claims)
-    └── StorageUnavailable              503 storage_unavailable
+    ├── StorageUnavailable              503 storage_unavailable
+    ├── Overloaded                      503 overloaded  (Retry-After: details.retry_after)
+    ├── ModelTimeout                    504 model_timeout
+    └── ModelFailed                     500 model_error  (the model raised; no trace leaves)
 """
 
 from __future__ import annotations
@@ -79,6 +85,24 @@ class InvalidPackage(InvalidInput):
     code = "invalid_package"
 
 
+class InvalidData(InvalidInput):
+    """Scoring input that does not fit the model's signature; ``details`` name the field,
+    the expected type and the row."""
+
+    code = "invalid_data"
+    status = 422
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+    status = 413
+
+
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
+    status = 415
+
+
 class Unauthenticated(ModelyardError):
     """No credentials, or credentials that match no active token."""
 
@@ -103,20 +127,45 @@ class StorageUnavailable(ModelyardError):
     status = 503
 
 
+class Overloaded(ModelyardError):
+    """The scoring queue is full: retry after ``details["retry_after"]`` seconds."""
+
+    code = "overloaded"
+    status = 503
+
+
+class ModelTimeout(ModelyardError):
+    code = "model_timeout"
+    status = 504
+
+
+class ModelFailed(ModelyardError):
+    """The model raised on input that passed its signature checks."""
+
+    code = "model_error"
+    status = 500
+
+
 __all__ = [
     "AlreadyExists",
     "Conflict",
     "DependencyExists",
     "IntegrityFailure",
+    "InvalidData",
     "InvalidFilter",
     "InvalidInput",
     "InvalidName",
     "InvalidPackage",
+    "ModelFailed",
+    "ModelTimeout",
     "ModelyardError",
     "NotFound",
+    "Overloaded",
+    "PayloadTooLarge",
     "PermissionDenied",
     "StorageUnavailable",
     "Unauthenticated",
+    "UnsupportedMediaType",
 ]
 
 

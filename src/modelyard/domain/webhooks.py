@@ -42,6 +42,11 @@ KNOWN_ACTIONS: tuple[str, ...] = (
     "role.revoked",
     "token.created",
     "token.revoked",
+    "deployment.created",
+    "deployment.updated",
+    "deployment.rolled_back",
+    "deployment.deleted",
+    "deployment.keys_regenerated",
 )
 # Families a pattern may name: today's, plus the ones later issues add events to.
 KNOWN_FAMILIES: frozenset[str] = frozenset(

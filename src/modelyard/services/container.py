@@ -9,6 +9,7 @@ from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal
 from modelyard.domain.entities import AuditEvent
 from modelyard.services.auth import AuthService, require_admin
+from modelyard.services.deployments import DeploymentService
 from modelyard.services.doctor import DoctorService
 from modelyard.services.packages import PackageService
 from modelyard.services.registry import RegistryService
@@ -28,6 +29,7 @@ class Services:
     doctor: DoctorService
     auth: AuthService
     webhooks: WebhookService
+    deployments: DeploymentService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -41,15 +43,17 @@ class Services:
             db.dispose()
             raise
         packages = PackageService(artifacts, home / "tmp", settings.cache_dir)
+        registry = RegistryService(db, packages, settings.environment)
         return cls(
             settings=settings,
             db=db,
             artifacts=artifacts,
             packages=packages,
-            registry=RegistryService(db, packages, settings.environment),
+            registry=registry,
             doctor=DoctorService(db, artifacts),
             auth=AuthService(db),
             webhooks=WebhookService(db),
+            deployments=DeploymentService(db, registry),
         )
 
     @property

@@ -230,8 +230,14 @@ class PackageService:
     def load(
         self, digest: str, manifest_text: str, source: BlobSource | None = None
     ) -> LoadedModel:
+        return self.load_with_manifest(digest, manifest_text, source)[0]
+
+    def load_with_manifest(
+        self, digest: str, manifest_text: str, source: BlobSource | None = None
+    ) -> tuple[LoadedModel, Manifest]:
         folder, manifest = self.materialize(digest, manifest_text, source)
-        return get_flavor(manifest.flavor).load(folder, manifest.entrypoint, manifest.options)
+        flavor = get_flavor(manifest.flavor)
+        return flavor.load(folder, manifest.entrypoint, manifest.options), manifest
 
 
 def _example_frame(example: pd.DataFrame | Path | str | None) -> pd.DataFrame | None:

@@ -89,7 +89,7 @@ class RegistryService:
             pending = self.packages.prepare(staged)
             try:
                 with self.db.write() as session:
-                    self._check_environment(session, env)
+                    self.check_environment(session, env)
                     self._record(session, staged.digest, staged.manifest_bytes, staged.manifest)
                 self.packages.publish(pending)
             except BaseException:
@@ -109,7 +109,7 @@ class RegistryService:
         check_flavor(manifest.flavor)
         digest = digest_bytes(data)
         with self.db.write() as session:
-            self._check_environment(session, env)
+            self.check_environment(session, env)
             self._record(session, digest, data, manifest)
         missing = sorted(
             {
@@ -207,7 +207,7 @@ class RegistryService:
     ) -> ModelVersion:
         """The one transaction that makes a version visible."""
         with self.db.write() as session:
-            self._check_environment(session, env)
+            self.check_environment(session, env)
             model_id, created = q.get_or_create_model(session, env, name)
             if created:
                 audit.append(
@@ -282,13 +282,19 @@ class RegistryService:
             return text
         return parse_ref(text, environment, default=self.default_environment)
 
-    def _check_environment(self, session: Session, env: str) -> None:
+    def check_environment(self, session: Session, env: str) -> None:
         if not q.environment_exists(session, env):
             known = ", ".join(e.name for e in q.list_environments(session))
             raise NotFound(f"unknown environment {env!r} (known: {known})", environment=env)
 
+    def resolve(self, session: Session, ref: ModelRef) -> ModelVersion:
+        """A version by number, alias or ``latest``, inside the caller's transaction (other
+        services resolve references once, when they write)."""
+        _, row = self._version_row(session, ref)
+        return q.version_entities(session, [row.id])[0]
+
     def _model_row(self, session: Session, ref: ModelRef) -> ModelRow:
-        self._check_environment(session, ref.environment)
+        self.check_environment(session, ref.environment)
         row = q.find_model(session, ref.environment, ref.name)
         if row is None:
             raise NotFound(
@@ -327,7 +333,7 @@ class RegistryService:
     def list_models(self, *, actor: Principal, environment: str | None = None) -> list[Model]:
         with self.db.read() as session:
             if environment:
-                self._check_environment(session, environment)
+                self.check_environment(session, environment)
                 require(actor, Permission.READ, environment)
             rows = [
                 r
@@ -373,7 +379,7 @@ class RegistryService:
         offset = search.decode_token(page_token, fp)
         with self.db.read() as session:
             if environment:
-                self._check_environment(session, environment)
+                self.check_environment(session, environment)
                 require(actor, Permission.READ, environment)
                 scope: list[str] | None = [environment]
             elif actor.is_admin:
@@ -404,6 +410,15 @@ class RegistryService:
             manifest = q.get_package_manifest(session, version.package_digest)
         assert manifest is not None  # a foreign key guarantees the package row
         return self.packages.load(version.package_digest, manifest)
+
+    def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
+        """A stored package loaded by digest, for the scoring runtime (which serves what a
+        deployment's revision pinned; permission was checked when it was deployed)."""
+        with self.db.read() as session:
+            text = q.get_package_manifest(session, digest)
+        if text is None:
+            raise NotFound(f"package {digest} does not exist")
+        return self.packages.load_with_manifest(digest, text)
 
     def version_manifest(
         self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None

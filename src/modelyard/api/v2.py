@@ -1,0 +1,185 @@
+"""The Open Inference Protocol (V2, as KServe and Triton speak it) over deployments: a
+deployment is a V2 model, one input tensor per signature column."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from modelyard.api.scoring import JSON, SCORING_ERRORS, answer_headers, runtime_of, secret_of, serve
+from modelyard.domain.errors import StorageUnavailable
+from modelyard.serving import protocols
+from modelyard.serving.runtime import VARIANT_HEADER, LiveDeployment
+
+router = APIRouter(prefix="/v2", tags=["scoring (Open Inference Protocol V2)"])
+V2_TYPES = {"float": "FP64", "integer": "INT64", "boolean": "BOOL"}
+
+
+class Live(BaseModel):
+    live: bool
+
+
+class Ready(BaseModel):
+    ready: bool
+
+
+class ModelReady(BaseModel):
+    name: str
+    ready: bool
+
+
+class TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class ModelMetadata(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[TensorMetadata]
+    outputs: list[TensorMetadata]
+
+
+@router.get("/health/live", response_model=Live, summary="The server process is up")
+async def live() -> Live:
+    return Live(live=True)
+
+
+@router.get(
+    "/health/ready",
+    response_model=Ready,
+    responses={503: {"description": "A deployment's current revision is not loaded yet"}},
+    summary="Every deployment's current revision is loaded and answering in this worker",
+)
+async def ready(request: Request) -> Ready:
+    if not runtime_of(request).ready:
+        raise StorageUnavailable("not ready: deployments are still loading or failed to load")
+    return Ready(ready=True)
+
+
+async def _authorized(request: Request, name: str) -> LiveDeployment:
+    runtime = runtime_of(request)
+    deployment = await runtime.get(name)
+    await runtime.authorize(deployment, secret_of(request))
+    return deployment
+
+
+@router.get(
+    "/models/{name}",
+    response_model=ModelMetadata,
+    responses=SCORING_ERRORS,
+    summary="A deployment's inputs and outputs as V2 tensors",
+)
+async def metadata(name: str, request: Request) -> ModelMetadata:
+    deployment = await _authorized(request, name)
+    first = deployment.live[0]
+    inputs = [
+        TensorMetadata(name=f.name, datatype=V2_TYPES.get(f.type, "BYTES"), shape=[-1])
+        for f in first.schema.fields
+    ]
+    outputs = [TensorMetadata(name="predict", datatype="BYTES", shape=[-1])]
+    if first.scorer.classes is not None:
+        outputs.append(
+            TensorMetadata(
+                name="predict_proba", datatype="FP64", shape=[-1, len(first.scorer.classes)]
+            )
+        )
+    return ModelMetadata(
+        name=name,
+        versions=[v.name for v in deployment.live],
+        platform="modelyard",
+        inputs=inputs,
+        outputs=outputs,
+    )
+
+
+@router.get(
+    "/models/{name}/ready",
+    response_model=ModelReady,
+    responses=SCORING_ERRORS,
+    summary="The deployment's current revision is loaded in this worker",
+)
+async def model_ready(name: str, request: Request) -> ModelReady:
+    await _authorized(request, name)
+    return ModelReady(name=name, ready=True)
+
+
+_INFER_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        JSON: {
+            "schema": {
+                "type": "object",
+                "required": ["inputs"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "inputs": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "shape", "datatype", "data"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "shape": {"type": "array", "items": {"type": "integer"}},
+                                "datatype": {"type": "string"},
+                                "data": {"type": "array", "items": {}},
+                            },
+                        },
+                    },
+                    "outputs": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+                    },
+                },
+            }
+        }
+    },
+}
+_INFER_RESPONSE = {
+    "description": "Inference response",
+    "content": {
+        JSON: {
+            "schema": {
+                "type": "object",
+                "required": ["model_name", "outputs"],
+                "properties": {
+                    "model_name": {"type": "string"},
+                    "model_version": {"type": "string"},
+                    "id": {"type": "string"},
+                    "outputs": {"type": "array", "items": {"type": "object"}},
+                },
+            }
+        }
+    },
+}
+
+
+@router.post(
+    "/models/{name}/infer",
+    summary="Score with the Open Inference Protocol",
+    openapi_extra={"requestBody": _INFER_BODY},
+    responses={200: _INFER_RESPONSE, **SCORING_ERRORS},
+    response_class=Response,
+)
+async def infer(name: str, request: Request) -> Response:
+    content_type = request.headers.get("content-type")
+    pin = request.headers.get(VARIANT_HEADER)
+
+    async def handle(deployment: LiveDeployment, body: bytes, request_id: str) -> Response:
+        parsed, given_id, wanted = protocols.parse_v2(body, content_type)
+        scored = await runtime_of(request).score(deployment, parsed, pin)
+        content = protocols.v2_body(
+            scored.output,
+            model_name=name,
+            model_version=scored.variant.name,
+            request_id=given_id or request_id,
+            wanted=wanted,
+        )
+        return Response(content, media_type=JSON, headers=answer_headers(scored, request_id))
+
+    return await serve(request, name, handle)

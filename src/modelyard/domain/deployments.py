@@ -1,0 +1,235 @@
+"""Deployments: a named web service pinning exact model versions, changed only by revisions.
+
+A revision is immutable: its variants (a model version, a weight, live or shadow) and its
+serving options. Live weights add up to 100; shadow variants receive a copy of at most
+``MAX_SHADOW`` percent of the requests and never answer the caller.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from modelyard.domain.errors import InvalidInput
+
+MAX_SHADOW = 50
+KEY_SLOTS = ("primary", "secondary")
+VARIANT_SPEC = re.compile(r"^(?P<ref>[^=]+?)(?:=(?P<weight>\d+(?:\.\d+)?))?$")
+
+
+class Role(StrEnum):
+    LIVE = "live"
+    SHADOW = "shadow"
+
+
+class UnseenCategories(StrEnum):
+    ALLOW = "allow"  # pass to the model (an encoder with handle_unknown="ignore" copes)
+    REJECT = "reject"  # 422 naming the field and the known categories
+
+
+@dataclass(frozen=True, slots=True)
+class ServingOptions:
+    """How a revision serves. Defaults favour latency: no added wait, a bounded queue."""
+
+    max_batch_size: int = 256  # rows per model call
+    max_wait_ms: float = 0.0  # extra wait to fill a batch once the model is free
+    max_queue: int = 1024  # requests waiting per variant before load is shed
+    timeout_ms: float = 30_000.0  # a request waiting longer is answered 504
+    max_body_bytes: int = 32 * 1024 * 1024
+    unseen_categories: UnseenCategories = UnseenCategories.ALLOW
+
+    def __post_init__(self) -> None:
+        checks = [
+            (1 <= self.max_batch_size <= 1_000_000, "max_batch_size must be 1..1000000"),
+            (0 <= self.max_wait_ms <= 1000, "max_wait_ms must be 0..1000"),
+            (1 <= self.max_queue <= 1_000_000, "max_queue must be 1..1000000"),
+            (1 <= self.timeout_ms <= 3_600_000, "timeout_ms must be 1..3600000"),
+            (1024 <= self.max_body_bytes <= 2**31, "max_body_bytes must be 1 KiB..2 GiB"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InvalidInput(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_batch_size": self.max_batch_size,
+            "max_wait_ms": self.max_wait_ms,
+            "max_queue": self.max_queue,
+            "timeout_ms": self.timeout_ms,
+            "max_body_bytes": self.max_body_bytes,
+            "unseen_categories": str(self.unseen_categories),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ServingOptions:
+        data = dict(data or {})
+        known = set(cls().to_dict())
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInput(
+                f"unknown serving option {unknown[0]!r}: known are {', '.join(sorted(known))}"
+            )
+        try:
+            if "unseen_categories" in data:
+                data["unseen_categories"] = UnseenCategories(data["unseen_categories"])
+            for key in ("max_batch_size", "max_queue", "max_body_bytes"):
+                if key in data:
+                    data[key] = _int(data[key], key)
+            for key in ("max_wait_ms", "timeout_ms"):
+                if key in data:
+                    data[key] = float(data[key])
+        except ValueError as e:
+            raise InvalidInput(f"invalid serving option: {e}") from None
+        return cls(**data)
+
+    def merged(self, changes: dict[str, Any] | None) -> ServingOptions:
+        if not changes:
+            return self
+        return ServingOptions.from_dict({**self.to_dict(), **changes})
+
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not float(value).is_integer():
+        raise ValueError(f"{key} must be a whole number, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantSpec:
+    """What a caller asks for: ``payments:3=90``, ``payments@champion``, ``sandbox/x:2``."""
+
+    ref: str
+    weight: float | None
+    role: Role
+
+    @classmethod
+    def parse(cls, text: str, role: Role = Role.LIVE) -> VariantSpec:
+        match = VARIANT_SPEC.match(text.strip())
+        if not match:
+            raise InvalidInput(f"invalid model spec {text!r}: expected NAME:VERSION[=WEIGHT]")
+        weight = match["weight"]
+        return cls(match["ref"].strip(), float(weight) if weight is not None else None, role)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One pinned model version in a revision."""
+
+    name: str  # "payments:3": how responses and the modelyard-variant header name it
+    environment: str
+    model: str
+    version: int
+    package_digest: str
+    weight: float
+    role: Role
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "environment": self.environment,
+            "model": self.model,
+            "version": self.version,
+            "package_digest": self.package_digest,
+            "weight": self.weight,
+            "role": str(self.role),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Variant:
+        return cls(
+            data["name"],
+            data["environment"],
+            data["model"],
+            int(data["version"]),
+            data["package_digest"],
+            float(data["weight"]),
+            Role(data["role"]),
+        )
+
+
+def check_variants(variants: list[Variant]) -> list[Variant]:
+    """Weights must make sense: live weights total 100 (a lone live variant defaults to 100),
+    shadows get at most ``MAX_SHADOW`` percent, a version appears once."""
+    live = [v for v in variants if v.role is Role.LIVE]
+    if not live:
+        raise InvalidInput("a deployment needs at least one live model (--model NAME:VERSION)")
+    names = [v.name for v in variants]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise InvalidInput(f"model {duplicate} is listed twice")
+    for v in variants:
+        if not 0 <= v.weight <= 100:
+            raise InvalidInput(f"weight of {v.name} must be 0..100, got {v.weight:g}")
+        if v.role is Role.SHADOW and not 0 < v.weight <= MAX_SHADOW:
+            raise InvalidInput(
+                f"shadow {v.name} must receive 1..{MAX_SHADOW} percent of requests, "
+                f"got {v.weight:g}"
+            )
+    total = sum(v.weight for v in live)
+    if abs(total - 100) > 1e-9:
+        raise InvalidInput(f"live weights must add up to 100, got {total:g}")
+    return variants
+
+
+def default_weights(specs: list[VariantSpec]) -> list[float]:
+    """Live specs without a weight share what the weighted ones leave; a shadow without a
+    weight mirrors 10 percent of requests, a cautious default."""
+    live = [s for s in specs if s.role is Role.LIVE]
+    given = sum(s.weight for s in live if s.weight is not None)
+    open_slots = sum(1 for s in live if s.weight is None)
+    share = (100 - given) / open_slots if open_slots else 0.0
+    out = []
+    for s in specs:
+        if s.weight is not None:
+            out.append(s.weight)
+        elif s.role is Role.LIVE:
+            out.append(share)
+        else:
+            out.append(10.0)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    deployment: str
+    number: int
+    variants: tuple[Variant, ...]
+    options: ServingOptions
+    action: str  # create | update | rollback
+    rolled_back_to: int | None
+    created_by: str
+    created_at: datetime
+
+    @property
+    def live(self) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if v.role is Role.LIVE)
+
+    @property
+    def shadows(self) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if v.role is Role.SHADOW)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringKey:
+    slot: str
+    prefix: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    name: str
+    environment: str
+    description: str
+    revision: Revision
+    keys: tuple[ScoringKey, ...]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    new_keys: dict[str, str] = field(default_factory=dict)  # secrets, only when just made
+
+    def with_new_keys(self, keys: dict[str, str]) -> Deployment:
+        return replace(self, new_keys=keys)

@@ -1,0 +1,150 @@
+"""Adaptive batching: requests that queue while the model is busy become one model call.
+
+- A request that finds the model idle is dispatched at once: no added delay by default.
+- While a call runs, arriving requests wait; the next call takes all of them, counted in
+  rows and capped by ``max_batch_size`` (a single larger request is scored alone).
+- ``max_wait_ms`` optionally holds an idle dispatch to let a batch fill.
+- The queue is bounded: a full queue sheds load with ``Overloaded`` (503, Retry-After).
+- A request that waits past ``timeout_ms`` gets ``ModelTimeout`` (504); its rows are
+  dropped from the call if it has not started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from modelyard.domain.deployments import ServingOptions
+from modelyard.domain.errors import ModelFailed, ModelTimeout, Overloaded
+from modelyard.serving.schema import Columns
+from modelyard.serving.scorer import Output, Scorer
+
+BatchObserver = Callable[[int, int, float], None]  # rows, requests, seconds
+
+
+@dataclass(slots=True)
+class _Pending:
+    columns: Columns
+    rows: int
+    future: asyncio.Future[Output]
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+class Batcher:
+    def __init__(
+        self,
+        scorer: Scorer,
+        names: list[str],
+        options: ServingOptions,
+        executor: Executor,
+        observe: BatchObserver | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.names = names
+        self.options = options
+        self.executor = executor
+        self.observe = observe
+        self._queue: deque[_Pending] = deque()
+        self._busy = False
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    async def submit(self, columns: Columns, rows: int) -> Output:
+        if len(self._queue) >= self.options.max_queue:
+            raise Overloaded(
+                f"the model is overloaded ({len(self._queue)} requests queued): retry shortly",
+                retry_after=1,
+            )
+        loop = asyncio.get_running_loop()
+        pending = _Pending(columns, rows, loop.create_future())
+        self._queue.append(pending)
+        if not self._busy:
+            self._busy = True
+            self._drainer = asyncio.ensure_future(self._drain())
+        try:
+            return await asyncio.wait_for(
+                asyncio.shield(pending.future), self.options.timeout_ms / 1000
+            )
+        except TimeoutError:
+            pending.future.cancel()
+            raise ModelTimeout(
+                f"the model did not answer within {self.options.timeout_ms:g} ms"
+            ) from None
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queue:
+                if self.options.max_wait_ms > 0:
+                    await self._fill()
+                batch = self._take()
+                if not batch:
+                    continue
+                await self._run(loop, batch)
+        finally:
+            self._busy = False
+
+    async def _fill(self) -> None:
+        deadline = self._queue[0].queued_at + self.options.max_wait_ms / 1000
+        while sum(p.rows for p in self._queue) < self.options.max_batch_size:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.0005))
+
+    def _take(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        rows = 0
+        while self._queue:
+            head = self._queue[0]
+            if head.future.done():  # timed out or cancelled while queued
+                self._queue.popleft()
+                continue
+            if batch and rows + head.rows > self.options.max_batch_size:
+                break
+            batch.append(self._queue.popleft())
+            rows += head.rows
+        return batch
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> None:
+        if len(batch) == 1:
+            columns = batch[0].columns
+        else:
+            columns = {
+                name: np.concatenate([p.columns[name] for p in batch]) for name in batch[0].columns
+            }
+        rows = sum(p.rows for p in batch)
+        started = time.perf_counter()
+        try:
+            output = await loop.run_in_executor(self.executor, self._score, columns)
+        except Exception as e:  # the model raised: every caller in the batch is told
+            error = ModelFailed(f"the model failed to score the input ({type(e).__name__})")
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(error)
+            return
+        if self.observe is not None:
+            self.observe(rows, len(batch), time.perf_counter() - started)
+        offset = 0
+        for p in batch:
+            part = _slice(output, offset, p.rows) if len(batch) > 1 else output
+            offset += p.rows
+            if not p.future.done():
+                p.future.set_result(part)
+
+    def _score(self, columns: Columns) -> Output:
+        return self.scorer.score(self.scorer.frame(columns, self.names))
+
+
+def _slice(output: Output, start: int, rows: int) -> Output:
+    stop = start + rows
+    proba = output.probabilities
+    return Output(output.predictions[start:stop], None if proba is None else proba[start:stop])

@@ -1,0 +1,84 @@
+"""Prometheus metrics of one app, in the app's own registry (no process-global state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+
+
+class ServingMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ("deployment", "variant")
+        self.requests = Counter(
+            "modelyard_scoring_requests",
+            "Scoring requests answered, by status code.",
+            (*labels, "status"),
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "modelyard_scoring_errors",
+            "Scoring requests answered with an error, by status code and error code.",
+            ("deployment", "status", "code"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "modelyard_scoring_latency_seconds",
+            "Time from receiving a scoring request to its answer.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_rows = Histogram(
+            "modelyard_batch_rows",
+            "Rows per model call (adaptive batching).",
+            labels,
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_requests = Histogram(
+            "modelyard_batch_requests",
+            "Requests merged into one model call.",
+            labels,
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.model_seconds = Histogram(
+            "modelyard_model_call_seconds",
+            "Time inside the model per call.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "modelyard_queue_depth",
+            "Requests waiting for the model.",
+            labels,
+            registry=self.registry,
+        )
+        self.load_seconds = Gauge(
+            "modelyard_model_load_seconds",
+            "Time to load and warm up the model version a variant serves.",
+            labels,
+            registry=self.registry,
+        )
+        self.revision = Gauge(
+            "modelyard_deployment_revision",
+            "The revision this worker serves.",
+            ("deployment",),
+            registry=self.registry,
+        )
+        self.shadow = Counter(
+            "modelyard_shadow_comparisons",
+            "Shadow predictions compared with the live answer.",
+            (*labels, "agreement"),
+            registry=self.registry,
+        )
+        self.dropped_shadow = Counter(
+            "modelyard_shadow_dropped",
+            "Shadow copies not scored (shadow queue full or input not valid for it).",
+            labels,
+            registry=self.registry,
+        )

@@ -1,0 +1,302 @@
+"""The wire formats: each parses a body into columns of JSON values, and renders an answer.
+
+- native:  ``{"inputs": [{col: v}, ...]}``, ``{"dataframe_split": {...}}`` or ``text/csv``
+- mlflow:  ``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``
+- v2:      the Open Inference Protocol, one input tensor per column, shape ``[n]``
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from modelyard.domain.errors import InvalidInput, UnsupportedMediaType
+from modelyard.serving.scorer import Output
+
+RawColumns = dict[str, list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    columns: RawColumns
+    rows: int
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "application/json").split(";", 1)[0].strip().lower()
+
+
+def load_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise InvalidInput(f"the body is not valid JSON: {e}") from None
+
+
+# -- parsing ----------------------------------------------------------------------------
+def from_records(records: Any, what: str) -> Parsed:
+    if not isinstance(records, list) or not records:
+        raise InvalidInput(f"{what} must be a non-empty list of records")
+    names: list[str] = []
+    seen: set[str] = set()
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise InvalidInput(f"{what}[{i}] must be an object of column: value")
+        for key in record:
+            if key not in seen:
+                seen.add(key)
+                names.append(key)
+    columns = {name: [r.get(name) for r in records] for name in names}
+    return Parsed(columns, len(records))
+
+
+def from_split(split: Any, what: str = "dataframe_split") -> Parsed:
+    if not isinstance(split, dict) or "columns" not in split or "data" not in split:
+        raise InvalidInput(f"{what} must be an object with 'columns' and 'data'")
+    names, data = split["columns"], split["data"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InvalidInput(f"{what}.columns must be a list of column names")
+    if not isinstance(data, list) or not data:
+        raise InvalidInput(f"{what}.data must be a non-empty list of rows")
+    for i, row in enumerate(data):
+        if not isinstance(row, list) or len(row) != len(names):
+            raise InvalidInput(f"{what}.data[{i}] must be a list of {len(names)} values")
+    columns = {name: [row[j] for row in data] for j, name in enumerate(names)}
+    return Parsed(columns, len(data))
+
+
+def from_column_dict(inputs: dict[str, Any], what: str) -> Parsed:
+    columns: RawColumns = {}
+    lengths = set()
+    for name, given in inputs.items():
+        values = given if isinstance(given, list) else [given]
+        columns[name] = values
+        lengths.add(len(values))
+    if len(lengths) != 1 or 0 in lengths:
+        raise InvalidInput(f"{what}: every column needs the same, non-zero number of values")
+    return Parsed(columns, lengths.pop())
+
+
+def parse_native(body: bytes, content_type: str | None) -> Parsed:
+    kind = media_type(content_type)
+    if kind == "text/csv":
+        return parse_csv(body)
+    if kind != "application/json":
+        raise UnsupportedMediaType(
+            f"unsupported media type {kind!r}: send application/json or text/csv"
+        )
+    payload = load_json(body)
+    if isinstance(payload, dict) and "inputs" in payload:
+        return from_records(payload["inputs"], "inputs")
+    if isinstance(payload, dict) and "dataframe_split" in payload:
+        return from_split(payload["dataframe_split"])
+    raise InvalidInput('expected {"inputs": [records]} or {"dataframe_split": {...}}')
+
+
+def parse_mlflow(body: bytes, content_type: str | None) -> Parsed:
+    kind = media_type(content_type)
+    if kind == "text/csv":
+        return parse_csv(body)
+    if kind != "application/json":
+        raise UnsupportedMediaType(
+            f"unsupported media type {kind!r}: send application/json or text/csv"
+        )
+    payload = load_json(body)
+    if not isinstance(payload, dict):
+        raise InvalidInput("the body must be a JSON object")
+    keys = [
+        k for k in ("dataframe_split", "dataframe_records", "instances", "inputs") if k in payload
+    ]
+    if len(keys) != 1:
+        raise InvalidInput(
+            "give exactly one of dataframe_split, dataframe_records, instances, inputs"
+        )
+    key = keys[0]
+    value = payload[key]
+    if key == "dataframe_split":
+        return from_split(value)
+    if key in ("instances", "inputs") and isinstance(value, dict):
+        return from_column_dict(value, key)
+    return from_records(value, key)
+
+
+def parse_csv(body: bytes) -> Parsed:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV body is not UTF-8 text") from None
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+        rows = [r for r in reader if r]
+    except (StopIteration, csv.Error):
+        raise InvalidInput("the CSV body needs a header row and at least one data row") from None
+    if not rows:
+        raise InvalidInput("the CSV body needs a header row and at least one data row")
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise InvalidInput(f"CSV row {i + 1} has {len(row)} fields, the header {len(header)}")
+    columns = {
+        name: [row[j] if row[j] != "" else None for row in rows] for j, name in enumerate(header)
+    }
+    return Parsed(columns, len(rows))
+
+
+V2_TYPES = {
+    "BOOL",
+    "UINT8",
+    "UINT16",
+    "UINT32",
+    "UINT64",
+    "INT8",
+    "INT16",
+    "INT32",
+    "INT64",
+    "FP16",
+    "FP32",
+    "FP64",
+    "BYTES",
+}
+
+
+def parse_v2(body: bytes, content_type: str | None) -> tuple[Parsed, str | None, list[str]]:
+    """(columns, the request's id, the outputs asked for)."""
+    if media_type(content_type) != "application/json":
+        raise UnsupportedMediaType("the V2 protocol takes application/json")
+    payload = load_json(body)
+    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+        raise InvalidInput('expected {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')
+    columns: RawColumns = {}
+    rows = None
+    for i, tensor in enumerate(payload["inputs"]):
+        if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
+            raise InvalidInput(f"inputs[{i}] must be a tensor with a name")
+        name = tensor["name"]
+        datatype, shape, data = tensor.get("datatype"), tensor.get("shape"), tensor.get("data")
+        if datatype not in V2_TYPES:
+            raise InvalidInput(f"inputs[{i}] ({name}): unknown datatype {datatype!r}")
+        if not isinstance(shape, list) or not all(isinstance(s, int) for s in shape):
+            raise InvalidInput(f"inputs[{i}] ({name}): shape must be a list of integers")
+        if not isinstance(data, list):
+            raise InvalidInput(f"inputs[{i}] ({name}): data must be a list")
+        flat = _flatten(data)
+        if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+            raise InvalidInput(f"inputs[{i}] ({name}): one column per tensor, shape [n] or [n, 1]")
+        if shape[0] != len(flat) or not flat:
+            raise InvalidInput(
+                f"inputs[{i}] ({name}): shape {shape} does not match {len(flat)} values"
+            )
+        if rows is not None and rows != len(flat):
+            raise InvalidInput("every input tensor must have the same number of rows")
+        rows = len(flat)
+        columns[name] = flat
+    if rows is None:
+        raise InvalidInput("inputs must hold at least one tensor")
+    request_id = payload.get("id")
+    wanted = [str(o.get("name")) for o in payload.get("outputs") or [] if isinstance(o, dict)]
+    return Parsed(columns, rows), request_id if isinstance(request_id, str) else None, wanted
+
+
+def _flatten(data: list[Any]) -> list[Any]:
+    if data and isinstance(data[0], list):
+        return [v for row in data for v in (row if isinstance(row, list) else [row])]
+    return data
+
+
+# -- rendering --------------------------------------------------------------------------
+def _values(array: np.ndarray) -> list[Any]:
+    values = array.tolist()
+    if array.dtype.kind == "f":
+        return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+    return values  # type: ignore[no-any-return]
+
+
+def native_body(
+    output: Output, classes: list[Any] | None, model_version: str, request_id: str
+) -> bytes:
+    body: dict[str, Any] = {"predictions": _values(output.predictions)}
+    if output.probabilities is not None and classes is not None:
+        body["probabilities"] = np.ascontiguousarray(output.probabilities, dtype=np.float64)
+        body["classes"] = classes
+    body["model_version"] = model_version
+    body["request_id"] = request_id
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def csv_body(output: Output, classes: list[Any] | None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["prediction"]
+    proba = output.probabilities if classes is not None else None
+    if proba is not None and classes is not None:
+        header += [f"probability_{c}" for c in classes]
+    writer.writerow(header)
+    predictions = _values(output.predictions)
+    if proba is None:
+        writer.writerows([p] for p in predictions)
+    else:
+        writer.writerows(
+            [p, *map(repr, row)] for p, row in zip(predictions, proba.tolist(), strict=True)
+        )
+    return buffer.getvalue().encode()
+
+
+def mlflow_body(output: Output) -> bytes:
+    return orjson.dumps({"predictions": _values(output.predictions)})
+
+
+def v2_datatype(array: np.ndarray) -> str:
+    kind = array.dtype.kind
+    if kind == "b":
+        return "BOOL"
+    if kind in "iu":
+        return "INT64"
+    if kind == "f":
+        return "FP64"
+    return "BYTES"
+
+
+def v2_body(
+    output: Output,
+    *,
+    model_name: str,
+    model_version: str,
+    request_id: str,
+    wanted: list[str],
+) -> bytes:
+    outputs: list[dict[str, Any]] = []
+    predictions = output.predictions
+    if not wanted or "predict" in wanted:
+        outputs.append(
+            {
+                "name": "predict",
+                "shape": [len(predictions)],
+                "datatype": v2_datatype(predictions),
+                "data": _values(predictions),
+            }
+        )
+    proba = output.probabilities
+    if proba is not None and (not wanted or "predict_proba" in wanted):
+        outputs.append(
+            {
+                "name": "predict_proba",
+                "shape": list(proba.shape),
+                "datatype": "FP64",
+                "data": np.ascontiguousarray(proba, dtype=np.float64).ravel(),
+            }
+        )
+    return orjson.dumps(
+        {
+            "model_name": model_name,
+            "model_version": model_version,
+            "id": request_id,
+            "outputs": outputs,
+        },
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    )

@@ -1,0 +1,383 @@
+"""The scoring runtime of one server worker.
+
+- Follows the database: every ``poll_seconds`` it reads each deployment's current revision
+  and scoring keys. A new revision is loaded and warmed in the background while the old one
+  keeps serving, then swapped in one assignment; requests already holding the old revision
+  finish on it.
+- Loads each package once per digest; deployments and variants that pin the same version
+  share the model (each variant keeps its own batcher and options).
+- Routes by weight, or to the variant named in the ``modelyard-variant`` header; copies a
+  share of requests to shadow variants off the request path and counts how often they agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.deployments import ServingOptions, Variant
+from modelyard.domain.errors import (
+    InvalidInput,
+    ModelyardError,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+    Unauthenticated,
+)
+from modelyard.services.auth import hash_secret
+from modelyard.services.container import Services
+from modelyard.services.deployments import KEY_PREFIX, key_matches
+from modelyard.serving.batcher import Batcher
+from modelyard.serving.metrics import ServingMetrics
+from modelyard.serving.protocols import Parsed
+from modelyard.serving.schema import InputSchema
+from modelyard.serving.scorer import Output, Scorer
+from modelyard.store import deployments as store
+
+log = logging.getLogger("modelyard.serving")
+TOKEN_CACHE_SECONDS = 10.0
+RETRY_FAILED_LOAD_SECONDS = 10.0
+VARIANT_HEADER = "modelyard-variant"
+
+
+@dataclass(slots=True)
+class LiveVariant:
+    variant: Variant
+    scorer: Scorer
+    schema: InputSchema
+    batcher: Batcher
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+
+@dataclass(slots=True)
+class LiveDeployment:
+    name: str
+    environment: str
+    revision: int
+    key_hashes: tuple[str, str]
+    options: ServingOptions
+    live: list[LiveVariant]
+    shadows: list[LiveVariant]
+    _cumulative: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        total = 0.0
+        for v in self.live:
+            total += v.variant.weight
+            self._cumulative.append(total)
+
+    def choose(self, pin: str | None) -> LiveVariant:
+        if pin:
+            for v in (*self.live, *self.shadows):
+                if v.name == pin:
+                    return v
+            names = ", ".join(v.name for v in (*self.live, *self.shadows))
+            raise InvalidInput(
+                f"{VARIANT_HEADER}: {pin!r} is not served by {self.name!r} (variants: {names})",
+                variant=pin,
+            )
+        if len(self.live) == 1:
+            return self.live[0]
+        point = random.random() * self._cumulative[-1]
+        for v, edge in zip(self.live, self._cumulative, strict=True):
+            if point < edge:
+                return v
+        return self.live[-1]
+
+    def pick_shadows(self) -> list[LiveVariant]:
+        return [s for s in self.shadows if random.random() * 100 < s.variant.weight]
+
+    @property
+    def digests(self) -> set[str]:
+        return {v.variant.package_digest for v in (*self.live, *self.shadows)}
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    variant: LiveVariant
+    output: Output
+
+
+@dataclass(slots=True)
+class _Loaded:
+    scorer: Scorer
+    executor: ThreadPoolExecutor
+    seconds: float
+
+
+class ServingRuntime:
+    def __init__(
+        self, services: Services, metrics: ServingMetrics, *, poll_seconds: float = 0.5
+    ) -> None:
+        self.services = services
+        self.metrics = metrics
+        self.poll_seconds = poll_seconds
+        self.deployments: dict[str, LiveDeployment] = {}
+        self.failures: dict[str, str] = {}  # deployment -> why its current revision won't load
+        self._models: dict[str, _Loaded] = {}
+        self._model_loads: dict[str, asyncio.Task[_Loaded]] = {}
+        self._activations: dict[str, tuple[int, asyncio.Task[None], set[str]]] = {}
+        self._failed_at: dict[tuple[str, int], float] = {}
+        self._tokens: dict[str, tuple[Principal, float]] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self._synced = asyncio.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._poller = asyncio.create_task(self._poll_forever())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._poller,) if t is not None]
+        tasks += [a[1] for a in self._activations.values()] + list(self._background)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        for loaded in self._models.values():
+            loaded.executor.shutdown(wait=False)
+
+    async def _poll_forever(self) -> None:
+        while True:
+            try:
+                await self.sync()
+            except Exception:  # the database may be briefly unreachable: keep serving
+                log.warning("could not read deployments; serving what is loaded", exc_info=True)
+            await asyncio.sleep(self.poll_seconds)
+
+    async def sync(self) -> None:
+        """Read every deployment's current revision and start what changed."""
+        states = await asyncio.to_thread(self._read_states)
+        seen = set()
+        for state in states:
+            seen.add(state.name)
+            live = self.deployments.get(state.name)
+            if live is not None and live.revision == state.revision:
+                live.key_hashes = state.key_hashes
+                continue
+            pending = self._activations.get(state.name)
+            if pending is not None and pending[0] == state.revision:
+                continue
+            if pending is not None:
+                pending[1].cancel()  # superseded by a newer revision
+            failed = self._failed_at.get((state.name, state.revision))
+            if failed is not None and time.monotonic() - failed < RETRY_FAILED_LOAD_SECONDS:
+                continue
+            digests = {v["package_digest"] for v in state.variants}
+            task = asyncio.create_task(self._activate(state))
+            self._activations[state.name] = (state.revision, task, digests)
+        for name in list(self.deployments):
+            if name not in seen:
+                del self.deployments[name]
+                self.failures.pop(name, None)
+        for name in list(self._activations):
+            if name not in seen:
+                self._activations.pop(name)[1].cancel()
+        self._evict()
+        self._synced.set()
+
+    def _read_states(self) -> list[store.ServingState]:
+        with self.services.db.read() as session:
+            return store.serving_states(session)
+
+    # -- loading --------------------------------------------------------------------------
+    async def _activate(self, state: store.ServingState) -> None:
+        try:
+            options = ServingOptions.from_dict(state.options)
+            live: list[LiveVariant] = []
+            shadows: list[LiveVariant] = []
+            for data in state.variants:
+                variant = Variant.from_dict(data)
+                loaded = await self._model(variant.package_digest)
+                schema = InputSchema(loaded.scorer.signature, options.unseen_categories)
+                batcher = Batcher(
+                    loaded.scorer,
+                    schema.names,
+                    options,
+                    loaded.executor,
+                    self._observer(state.name, variant.name),
+                )
+                self.metrics.load_seconds.labels(state.name, variant.name).set(loaded.seconds)
+                entry = LiveVariant(variant, loaded.scorer, schema, batcher)
+                (live if variant.role == "live" else shadows).append(entry)
+            self.deployments[state.name] = LiveDeployment(
+                state.name,
+                state.environment,
+                state.revision,
+                state.key_hashes,
+                options,
+                live,
+                shadows,
+            )
+            self.failures.pop(state.name, None)
+            self.metrics.revision.labels(state.name).set(state.revision)
+            log.info("deployment %s serves revision %d", state.name, state.revision)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            message = e.message if isinstance(e, ModelyardError) else type(e).__name__
+            self.failures[state.name] = f"revision {state.revision} failed to load: {message}"
+            self._failed_at[(state.name, state.revision)] = time.monotonic()
+            log.error(
+                "deployment %s: revision %d failed to load: %s", state.name, state.revision, message
+            )
+        finally:
+            current = self._activations.get(state.name)
+            if current is not None and current[0] == state.revision:
+                del self._activations[state.name]
+            self._evict()
+
+    async def _model(self, digest: str) -> _Loaded:
+        loaded = self._models.get(digest)
+        if loaded is not None:
+            return loaded
+        task = self._model_loads.get(digest)
+        if task is None:
+            task = asyncio.create_task(self._load(digest))
+            self._model_loads[digest] = task
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._model_loads.pop(digest, None)
+
+    async def _load(self, digest: str) -> _Loaded:
+        started = time.perf_counter()
+        model, manifest = await asyncio.to_thread(self.services.registry.load_package, digest)
+        scorer = Scorer(model, manifest.signature)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{digest[7:15]}")
+        await asyncio.get_running_loop().run_in_executor(
+            executor, scorer.warm_up, InputSchema(manifest.signature)
+        )
+        loaded = _Loaded(scorer, executor, time.perf_counter() - started)
+        self._models[digest] = loaded
+        return loaded
+
+    def _evict(self) -> None:
+        wanted: set[str] = set()
+        for live in self.deployments.values():
+            wanted |= live.digests
+        for _, _, digests in self._activations.values():
+            wanted |= digests
+        for digest in [d for d in self._models if d not in wanted]:
+            self._models.pop(digest).executor.shutdown(wait=False)
+
+    def _observer(self, deployment: str, variant: str) -> Callable[[int, int, float], None]:
+        rows_h = self.metrics.batch_rows.labels(deployment, variant)
+        requests_h = self.metrics.batch_requests.labels(deployment, variant)
+        seconds_h = self.metrics.model_seconds.labels(deployment, variant)
+
+        def observe(rows: int, requests: int, seconds: float) -> None:
+            rows_h.observe(rows)
+            requests_h.observe(requests)
+            seconds_h.observe(seconds)
+
+        return observe
+
+    # -- serving --------------------------------------------------------------------------
+    async def get(self, name: str) -> LiveDeployment:
+        """The deployment as this worker serves it; one created a moment ago (not yet seen
+        by the poller) is loaded now, and the request waits for it."""
+        live = self.deployments.get(name)
+        if live is not None:
+            return live
+        pending = self._activations.get(name)
+        if pending is None:
+            await self.sync()
+            pending = self._activations.get(name)
+        if pending is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(pending[1])
+        live = self.deployments.get(name)
+        if live is not None:
+            return live
+        if name in self.failures:
+            raise StorageUnavailable(f"deployment {name!r} is not ready: {self.failures[name]}")
+        raise NotFound(f"deployment {name!r} does not exist", deployment=name)
+
+    async def authorize(self, live: LiveDeployment, secret: str | None) -> None:
+        """A deployment scoring key, or a token whose user may score in its environment."""
+        if not self.services.settings.auth:
+            return
+        if not secret:
+            raise Unauthenticated(
+                "missing credentials: send 'Authorization: Bearer <scoring key or token>'"
+            )
+        if secret.startswith(KEY_PREFIX):
+            if key_matches(secret, live.key_hashes):
+                return
+            raise Unauthenticated(f"invalid scoring key for deployment {live.name!r}")
+        principal = await self._principal(secret)
+        if not principal.can(Permission.SCORE, live.environment):
+            raise PermissionDenied(
+                f"user {principal.name!r} may not score in {live.environment!r}",
+                user=principal.name,
+                environment=live.environment,
+            )
+
+    async def _principal(self, secret: str) -> Principal:
+        key = hash_secret(secret)
+        cached = self._tokens.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        principal = await asyncio.to_thread(self.services.auth.authenticate, secret)
+        if len(self._tokens) > 10_000:
+            self._tokens.clear()
+        self._tokens[key] = (principal, now + TOKEN_CACHE_SECONDS)
+        return principal
+
+    async def score(self, live: LiveDeployment, parsed: Parsed, pin: str | None) -> Scored:
+        variant = live.choose(pin)
+        columns = variant.schema.columns(parsed.columns, parsed.rows)
+        queue = self.metrics.queue_depth.labels(live.name, variant.name)
+        queue.set(variant.batcher.depth)
+        output = await variant.batcher.submit(columns, parsed.rows)
+        if live.shadows and pin is None:
+            for shadow in live.pick_shadows():
+                self._spawn(self._shadow(live, shadow, parsed, output))
+        return Scored(variant, output)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _shadow(
+        self, live: LiveDeployment, shadow: LiveVariant, parsed: Parsed, answer: Output
+    ) -> None:
+        if shadow.batcher.depth >= shadow.batcher.options.max_queue // 2:
+            self.metrics.dropped_shadow.labels(live.name, shadow.name).inc()
+            return  # shadows never take the capacity live traffic needs
+        try:
+            columns = shadow.schema.columns(parsed.columns, parsed.rows)
+            output = await shadow.batcher.submit(columns, parsed.rows)
+        except ModelyardError:
+            self.metrics.dropped_shadow.labels(live.name, shadow.name).inc()
+            return
+        mine, theirs = np.asarray(output.predictions), np.asarray(answer.predictions)
+        same = int(np.sum(mine == theirs)) if mine.shape == theirs.shape else 0
+        counter = self.metrics.shadow
+        if same:
+            counter.labels(live.name, shadow.name, "same").inc(same)
+        if parsed.rows - same:
+            counter.labels(live.name, shadow.name, "different").inc(parsed.rows - same)
+
+    @property
+    def ready(self) -> bool:
+        """Every current revision is loaded and answering in this worker."""
+        return self._synced.is_set() and not self._activations and not self.failures

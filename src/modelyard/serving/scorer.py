@@ -1,0 +1,83 @@
+"""One loaded model version, ready to score typed columns: the only place serving calls a
+flavor's ``predict`` / ``predict_proba``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelyard.flavors.base import LoadedModel
+from modelyard.serving.schema import Columns, InputSchema
+
+WARMUP_ROWS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    predictions: np.ndarray
+    probabilities: np.ndarray | None
+
+
+class Scorer:
+    """Scores frames with one model. For a classifier whose predicted label is the argmax of
+    its probabilities (checked on warm-up rows), one ``predict_proba`` call answers both:
+    half the model time per batch, identical results."""
+
+    def __init__(self, model: LoadedModel, signature: dict[str, Any] | None) -> None:
+        self.model = model
+        self.signature = signature
+        self.classes: list[Any] | None = model.classes
+        self._derive_labels = False
+
+    def frame(self, columns: Columns, names: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(columns, columns=names or list(columns))
+
+    def score(self, frame: pd.DataFrame) -> Output:
+        proba = self.model.predict_proba(frame) if self.classes is not None else None
+        if proba is not None and self._derive_labels:
+            proba = np.asarray(proba)
+            return Output(self._labels[np.argmax(proba, axis=1)], proba)
+        predictions = np.asarray(self.model.predict(frame))
+        return Output(predictions, None if proba is None else np.asarray(proba))
+
+    def warm_up(self, schema: InputSchema) -> None:
+        """Score a few synthetic rows (first code paths, lazy imports, thread pools) and
+        decide whether labels can come from the probabilities."""
+        example = warmup_frame(schema)
+        if example is None:
+            return
+        predictions = np.asarray(self.model.predict(example))
+        if self.classes is None:
+            return
+        proba = self.model.predict_proba(example)
+        if proba is None:
+            return
+        labels = np.asarray(self.classes, dtype=predictions.dtype)
+        derived = labels[np.argmax(np.asarray(proba), axis=1)]
+        if np.array_equal(derived, predictions):
+            self._labels = labels
+            self._derive_labels = True
+
+
+def warmup_frame(schema: InputSchema) -> pd.DataFrame | None:
+    if not schema.checked:
+        return None
+    data: dict[str, Any] = {}
+    for i, f in enumerate(schema.fields):
+        if f.type == "float":
+            data[f.name] = np.linspace(0.0, 1.0 + i, WARMUP_ROWS)
+        elif f.type == "integer":
+            data[f.name] = np.arange(WARMUP_ROWS, dtype=np.int64)
+        elif f.type == "boolean":
+            data[f.name] = np.arange(WARMUP_ROWS) % 2 == 0
+        elif f.type == "datetime":
+            data[f.name] = pd.date_range("2024-01-01", periods=WARMUP_ROWS)
+        else:
+            known = sorted(f.categories) if f.categories else ["x"]
+            data[f.name] = np.array(
+                [known[j % len(known)] for j in range(WARMUP_ROWS)], dtype=object
+            )
+    return pd.DataFrame(data, columns=schema.names)
