@@ -9,7 +9,7 @@ model = client.load_model("sandbox/payments@champion")
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 from pydantic import SecretStr
 
 from modelyard.domain.auth import IssuedToken, Token, User, local_admin
+from modelyard.domain.deployments import Deployment, Revision
 from modelyard.domain.entities import (
     AliasChange,
     AuditEvent,
@@ -33,6 +34,9 @@ from modelyard.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from modelyard.serving.batch import BatchResult
+    from modelyard.serving.scorer import Output
 
 AUTO: Literal["auto"] = "auto"
 
@@ -294,3 +298,111 @@ class Client:
 
     def revoke_token(self, token_id: int) -> Token:
         return self._services.auth.revoke_token(token_id, by=self.actor)
+
+    # -- deployments --------------------------------------------------------------------
+    def create_deployment(
+        self,
+        name: str,
+        models: list[str],
+        *,
+        env: str | None = None,
+        shadows: list[str] | None = None,
+        options: dict[str, Any] | None = None,
+        description: str = "",
+    ) -> Deployment:
+        """A named web service serving ``models`` (``"payments:3"``, ``"payments:3=90"``).
+        The result's ``new_keys`` hold both scoring keys, shown this once."""
+        return self._services.deployments.create(
+            name,
+            models,
+            actor=self.actor,
+            environment=env,
+            shadows=shadows,
+            options=options,
+            description=description,
+        )
+
+    def update_deployment(
+        self,
+        name: str,
+        models: list[str] | None = None,
+        *,
+        shadows: list[str] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Deployment:
+        return self._services.deployments.update(
+            name, models, actor=self.actor, shadows=shadows, options=options
+        )
+
+    def rollback_deployment(self, name: str, *, to: int | None = None) -> Deployment:
+        return self._services.deployments.rollback(name, actor=self.actor, to=to)
+
+    def get_deployment(self, name: str) -> Deployment:
+        return self._services.deployments.get(name, actor=self.actor)
+
+    def list_deployments(self, *, env: str | None = None) -> list[Deployment]:
+        return self._services.deployments.list_deployments(actor=self.actor, environment=env)
+
+    def deployment_revisions(self, name: str) -> list[Revision]:
+        return self._services.deployments.revisions(name, actor=self.actor)
+
+    def delete_deployment(self, name: str) -> Deployment:
+        return self._services.deployments.delete(name, actor=self.actor)
+
+    def regenerate_key(self, name: str, slot: str) -> Deployment:
+        """Replace the ``primary`` or ``secondary`` scoring key; the new one is in
+        ``new_keys``, shown this once."""
+        return self._services.deployments.regenerate_key(name, slot, actor=self.actor)
+
+    def predict_file(
+        self,
+        deployment: str,
+        source: str | Path,
+        output: str | Path,
+        *,
+        variant: str | None = None,
+        max_error_rate: float = 0.0,
+        progress: Callable[[int], None] | None = None,
+    ) -> BatchResult:
+        """Score a CSV, Parquet or JSON file with a deployment's model into ``output``
+        (embedded: in this process; remote: through the server's scoring route). Rows that
+        fail the signature go to ``<output>.errors.csv``; past ``max_error_rate`` the job
+        stops and writes no output."""
+        from modelyard.serving import batch
+        from modelyard.serving.schema import InputSchema
+
+        found, chosen = self._services.deployments.batch_variant(
+            deployment, actor=self.actor, variant=variant
+        )
+        options = found.revision.options
+        if isinstance(self._services, RemoteServices):
+            remote = self._services.deployments
+            version = self._services.registry.get_version(
+                f"{chosen.model}:{chosen.version}", environment=chosen.environment
+            )
+            schema = InputSchema(version.signature, options.unseen_categories)
+            outputs = version.signature.get("outputs", {}) if version.signature else {}
+            classes = outputs.get("classes")
+
+            def score(frame: pd.DataFrame) -> Output:
+                return remote.score_frame(deployment, chosen.name, frame)[0]
+
+        else:
+            model, manifest = self._services.registry.load_package(chosen.package_digest)
+            from modelyard.serving.scorer import Scorer
+
+            scorer = Scorer(model, manifest.signature)
+            schema = InputSchema(manifest.signature, options.unseen_categories)
+            scorer.warm_up(schema)
+            classes = scorer.classes
+            score = scorer.score
+        return batch.score_file(
+            Path(source),
+            Path(output),
+            schema=schema,
+            score=score,
+            classes=classes,
+            model_version=chosen.name,
+            max_error_rate=max_error_rate,
+            progress=progress,
+        )

@@ -53,6 +53,12 @@ _ERRORS: dict[str, type[e.ModelyardError]] = {
         e.Unauthenticated,
         e.IntegrityFailure,
         e.StorageUnavailable,
+        e.InvalidData,
+        e.PayloadTooLarge,
+        e.UnsupportedMediaType,
+        e.Overloaded,
+        e.ModelTimeout,
+        e.ModelFailed,
     )
 }
 
@@ -502,6 +508,9 @@ class RemoteServices:
         self.registry = RemoteRegistry(self.http, self.packages, settings.environment)
         self.auth = RemoteAuth(self.http)
         self.doctor = RemoteDoctor(self.http)
+        from modelyard.remote_deployments import RemoteDeployments  # imports this module
+
+        self.deployments = RemoteDeployments(self.http)
         self.local_actor = "remote"
 
     def audit_events(

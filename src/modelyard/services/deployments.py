@@ -85,6 +85,15 @@ class DeploymentService:
             require(actor, Permission.READ, row.environment)
             return [q.revision_entity(row.name, r) for r in q.revision_rows(session, row.id)]
 
+    def batch_variant(
+        self, name: str, *, actor: Principal, variant: str | None = None
+    ) -> tuple[Deployment, Variant]:
+        """The variant a batch job scores with: the one named, else the live variant with
+        the largest weight (a file is scored by one version, not split like traffic)."""
+        deployment = self.get(name, actor=actor)
+        require(actor, Permission.SCORE, deployment.environment)
+        return deployment, pick_batch_variant(deployment, variant)
+
     # -- changing -------------------------------------------------------------------------
     def create(
         self,
@@ -302,6 +311,20 @@ class DeploymentService:
         if version.status != "ready":
             raise InvalidInput(f"{version.ref} is archived and cannot be deployed", model=text)
         return version
+
+
+def pick_batch_variant(deployment: Deployment, variant: str | None) -> Variant:
+    variants = deployment.revision.variants
+    if variant is not None:
+        for v in variants:
+            if v.name == variant:
+                return v
+        names = ", ".join(v.name for v in variants)
+        raise InvalidInput(
+            f"{variant!r} is not served by {deployment.name!r} (variants: {names})",
+            variant=variant,
+        )
+    return max(deployment.revision.live, key=lambda v: v.weight)
 
 
 def _specs(variants: tuple[Variant, ...]) -> list[str]:

@@ -1,0 +1,255 @@
+"""``modelyard deployments ...`` and ``modelyard predict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from modelyard.cli import output
+from modelyard.cli.common import JsonOpt, client
+from modelyard.domain.deployments import Deployment, Revision
+from modelyard.domain.errors import InvalidInput
+
+app = typer.Typer(help="Deployments: named web services serving exact versions.")
+
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model", "-m", help="NAME:VERSION[=WEIGHT] or NAME@ALIAS (resolved now); repeatable."
+    ),
+]
+Shadows = Annotated[
+    list[str] | None,
+    typer.Option("--shadow", help="NAME:VERSION[=PERCENT] copied traffic, never answered."),
+]
+Options = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option",
+        "-o",
+        help="Serving option KEY=VALUE: max_batch_size, max_wait_ms, max_queue, timeout_ms, "
+        "max_body_bytes, unseen_categories (allow|reject).",
+    ),
+]
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any] | None:
+    if not pairs:
+        return None
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"invalid option {pair!r}: use KEY=VALUE")
+        found[key.strip()] = value.strip()
+    return found
+
+
+def _variants(revision: Revision) -> str:
+    return ", ".join(
+        f"{v.name}={v.weight:g}%" + (" (shadow)" if v.role == "shadow" else "")
+        for v in revision.variants
+    )
+
+
+def _show(d: Deployment) -> None:
+    output.kv(
+        d.name,
+        [
+            ("environment", d.environment),
+            ("revision", f"{d.revision.number} ({d.revision.action})"),
+            ("serving", _variants(d.revision)),
+            ("scoring", f"POST /v1/deployments/{d.name}/predict"),
+            ("keys", ", ".join(f"{k.slot} {k.prefix}…" for k in d.keys)),
+            ("updated", output.when(d.updated_at)),
+        ],
+    )
+    for slot, secret in d.new_keys.items():
+        output.console.print(f"{slot} scoring key (shown once, store it now): {secret}")
+
+
+@app.command("create")
+def create(
+    name: str,
+    model: Models = None,
+    shadow: Shadows = None,
+    env: Annotated[str | None, typer.Option("--env", help="Environment.")] = None,
+    option: Options = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    json: JsonOpt = False,
+) -> None:
+    """Create a deployment serving the given model versions."""
+    if not model:
+        raise InvalidInput("give at least one --model NAME:VERSION")
+    with client() as c:
+        d = c.create_deployment(
+            name, model, env=env, shadows=shadow, options=_options(option), description=description
+        )
+    output.emit_json(d) if json else _show(d)
+
+
+@app.command("update")
+def update(
+    name: str,
+    model: Models = None,
+    shadow: Shadows = None,
+    no_shadow: Annotated[bool, typer.Option("--no-shadow", help="Remove the shadows.")] = False,
+    option: Options = None,
+    json: JsonOpt = False,
+) -> None:
+    """Write a new revision: new models and weights, shadows, or serving options."""
+    shadows = [] if no_shadow else shadow
+    with client() as c:
+        d = c.update_deployment(name, model, shadows=shadows, options=_options(option))
+    output.emit_json(d) if json else _show(d)
+
+
+@app.command("rollback")
+def rollback(
+    name: str,
+    to: Annotated[int | None, typer.Option("--to", help="Revision (default: previous).")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Re-apply an earlier revision as a new one."""
+    with client() as c:
+        d = c.rollback_deployment(name, to=to)
+    output.emit_json(d) if json else _show(d)
+
+
+@app.command("list")
+def list_deployments(
+    env: Annotated[str | None, typer.Option("--env", help="Environment.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """List deployments."""
+    with client() as c:
+        found = c.list_deployments(env=env)
+    if json:
+        output.emit_json(found)
+        return
+    output.table(
+        None,
+        ["deployment", "env", "revision", "serving", "updated"],
+        [
+            [
+                d.name,
+                d.environment,
+                d.revision.number,
+                _variants(d.revision),
+                output.when(d.updated_at),
+            ]
+            for d in found
+        ],
+    )
+
+
+@app.command("show")
+def show(
+    name: str,
+    revisions: Annotated[bool, typer.Option("--revisions", help="List every revision.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Show a deployment (and its revisions)."""
+    with client() as c:
+        d = c.get_deployment(name)
+        history = c.deployment_revisions(name) if revisions else []
+    if json:
+        output.emit_json({"deployment": d, "revisions": history} if revisions else d)
+        return
+    _show(d)
+    if history:
+        output.table(
+            "revisions",
+            ["revision", "action", "serving", "by", "at"],
+            [
+                [
+                    r.number,
+                    r.action + (f" to {r.rolled_back_to}" if r.rolled_back_to else ""),
+                    _variants(r),
+                    r.created_by,
+                    output.when(r.created_at),
+                ]
+                for r in history
+            ],
+        )
+
+
+@app.command("delete")
+def delete(name: str, json: JsonOpt = False) -> None:
+    """Delete a deployment (its versions become deletable again)."""
+    with client() as c:
+        d = c.delete_deployment(name)
+    output.emit_json(d) if json else output.console.print(f"deleted deployment {d.name}")
+
+
+@app.command("keys")
+def keys(
+    name: str,
+    regenerate: Annotated[
+        str | None, typer.Option("--regenerate", help="primary or secondary")
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Show the scoring keys' prefixes, or regenerate one (shown once)."""
+    with client() as c:
+        d = c.regenerate_key(name, regenerate) if regenerate else c.get_deployment(name)
+    if json:
+        output.emit_json({"keys": d.keys, "new_keys": d.new_keys})
+        return
+    output.table(
+        None,
+        ["key", "prefix", "created"],
+        [[k.slot, k.prefix, output.when(k.created_at)] for k in d.keys],
+    )
+    for slot, secret in d.new_keys.items():
+        output.console.print(f"new {slot} key (shown once, store it now): {secret}")
+
+
+def predict(
+    deployment: str,
+    input_file: Annotated[Path, typer.Option("--input", "-i", help=".csv, .parquet, .json")],
+    output_file: Annotated[Path, typer.Option("--output", "-O", help=".csv, .parquet, .json")],
+    variant: Annotated[
+        str | None, typer.Option("--variant", help="NAME:VERSION (default: largest weight)")
+    ] = None,
+    max_error_rate: Annotated[
+        float,
+        typer.Option("--max-error-rate", help="Share of invalid rows that stops the job (0-1)."),
+    ] = 0.0,
+    json: JsonOpt = False,
+) -> None:
+    """Score a file with a deployment's model; invalid rows go to OUTPUT.errors.csv."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from modelyard.serving.batch import count_rows
+
+    total = count_rows(input_file) if input_file.is_file() else None
+    progress = Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=json,
+    )
+    with client() as c, progress as bar:
+        task = bar.add_task("scoring rows", total=total)
+        result = c.predict_file(
+            deployment,
+            input_file,
+            output_file,
+            variant=variant,
+            max_error_rate=max_error_rate,
+            progress=lambda n: bar.advance(task, n),
+        )
+    if json:
+        output.emit_json(result)
+        return
+    output.console.print(
+        f"scored {result.scored} of {result.rows} rows with {result.model_version} "
+        f"into {result.output}"
+        + (f"; {result.rejected} rejected, reasons in {result.errors}" if result.rejected else "")
+    )
