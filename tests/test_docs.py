@@ -12,8 +12,11 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 def test_every_setting_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text()
-    missing = [f"MODELYARD_{n.upper()}" for n in Settings.model_fields
-               if f"`MODELYARD_{n.upper()}`" not in text]
+    missing = [
+        f"MODELYARD_{n.upper()}"
+        for n in Settings.model_fields
+        if f"`MODELYARD_{n.upper()}`" not in text
+    ]
     assert missing == []
 
 

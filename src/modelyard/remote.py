@@ -59,6 +59,7 @@ _ERRORS: dict[str, type[e.ModelyardError]] = {
         e.Overloaded,
         e.ModelTimeout,
         e.ModelFailed,
+        e.NotReady,
     )
 }
 

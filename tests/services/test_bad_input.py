@@ -72,9 +72,7 @@ def test_corrupt_package_folder_is_refused(
     assert _state(seeded) == before
 
 
-def test_unreadable_manifest_is_refused(
-    seeded: Client, make_package: Callable[..., Path]
-) -> None:
+def test_unreadable_manifest_is_refused(seeded: Client, make_package: Callable[..., Path]) -> None:
     folder = make_package()
     (folder / MANIFEST).write_text("files: [unclosed")
     before = _state(seeded)

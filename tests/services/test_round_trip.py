@@ -63,20 +63,23 @@ def test_lightgbm(sqlite_client: Client, frame: tuple[pd.DataFrame, np.ndarray])
 
 def test_onnx(sqlite_client: Client, frame: tuple[pd.DataFrame, np.ndarray]) -> None:
     x, y = frame
-    proto = to_onnx(LogisticRegression().fit(x, y), x.to_numpy(np.float32)[:1],
-                    options={"zipmap": False})
+    proto = to_onnx(
+        LogisticRegression().fit(x, y), x.to_numpy(np.float32)[:1], options={"zipmap": False}
+    )
     v = sqlite_client.log_model(proto, "onnx", input_example=x.head())
     assert v.flavor == "onnx"
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
-    labels, probabilities = session.run(None, {session.get_inputs()[0].name:
-                                               x.to_numpy(np.float32)})
+    labels, probabilities = session.run(
+        None, {session.get_inputs()[0].name: x.to_numpy(np.float32)}
+    )
     loaded = sqlite_client.load_model(v.ref)
     assert np.array_equal(np.asarray(loaded.predict(x)), labels)
     assert np.array_equal(loaded.predict_proba(x), probabilities)
 
 
-def test_python_score_folder(sqlite_client: Client, tmp_path: Path,
-                             frame: tuple[pd.DataFrame, np.ndarray]) -> None:
+def test_python_score_folder(
+    sqlite_client: Client, tmp_path: Path, frame: tuple[pd.DataFrame, np.ndarray]
+) -> None:
     x, _ = frame
     folder = tmp_path / "scorer"
     folder.mkdir()
@@ -97,8 +100,9 @@ def test_python_score_folder(sqlite_client: Client, tmp_path: Path,
 
 
 @pytest.mark.parametrize("suffix", [".joblib", ".onnx", ".ubj", ".txt"])
-def test_bare_model_files(sqlite_client: Client, tmp_path: Path, suffix: str,
-                          frame: tuple[pd.DataFrame, np.ndarray]) -> None:
+def test_bare_model_files(
+    sqlite_client: Client, tmp_path: Path, suffix: str, frame: tuple[pd.DataFrame, np.ndarray]
+) -> None:
     x, y = frame
     example = tmp_path / "example.csv"
     x.head(10).to_csv(example, index=False)
@@ -110,16 +114,18 @@ def test_bare_model_files(sqlite_client: Client, tmp_path: Path, suffix: str,
         original = LogisticRegression().fit(x, y)
         joblib.dump(original, path)
     elif suffix == ".onnx":
-        proto = to_onnx(LogisticRegression().fit(x, y), x.to_numpy(np.float32)[:1],
-                        options={"zipmap": False})
+        proto = to_onnx(
+            LogisticRegression().fit(x, y), x.to_numpy(np.float32)[:1], options={"zipmap": False}
+        )
         path.write_bytes(proto.SerializeToString())
         original = None
     elif suffix == ".ubj":
         original = xgboost.XGBClassifier(n_estimators=5).fit(x, (y == "late").astype(int))
         original.save_model(path)
     else:
-        original = lightgbm.LGBMRegressor(n_estimators=5, min_child_samples=5,
-                                          verbose=-1).fit(x, x["amount"])
+        original = lightgbm.LGBMRegressor(n_estimators=5, min_child_samples=5, verbose=-1).fit(
+            x, x["amount"]
+        )
         original.booster_.save_model(path)
     v = sqlite_client.register("bare", path, input_example=example)
     assert [c["name"] for c in (v.signature or {})["inputs"]] == ["amount", "days"]

@@ -24,8 +24,10 @@ def test_register_load_and_doctor_on_s3(
     bucket = f"yard-{uuid.uuid4().hex[:10]}"
     s3_server.create_bucket(bucket)
     s3 = settings.model_copy(
-        update={"artifacts": f"s3://{bucket}/models",
-                "artifacts_options": s3_server.storage_options()}
+        update={
+            "artifacts": f"s3://{bucket}/models",
+            "artifacts_options": s3_server.storage_options(),
+        }
     )
     x = payments_frame.drop(columns="label")
     with Client(settings=s3) as client:
@@ -40,8 +42,12 @@ def test_register_load_and_doctor_on_s3(
     # a tampered object on S3 is caught on load (from a fresh cache) and by doctor
     biggest = max(keys, key=lambda k: k["Size"])
     s3_server.client().put_object(Bucket=bucket, Key=biggest["Key"], Body=b"tampered")
-    fresh = s3.model_copy(update={"home": tmp_path / "other-home",
-                                  "db_url": s3.db_url or f"sqlite:///{s3.resolved_home}/modelyard.db"})
+    fresh = s3.model_copy(
+        update={
+            "home": tmp_path / "other-home",
+            "db_url": s3.db_url or f"sqlite:///{s3.resolved_home}/modelyard.db",
+        }
+    )
     with Client(settings=fresh) as client:
         try:
             client.load_model(v.ref)

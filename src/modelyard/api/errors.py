@@ -17,6 +17,7 @@ from modelyard.domain.errors import ModelyardError
 
 log = logging.getLogger("modelyard.api")
 
+QUIET = {"overloaded", "not_ready", "model_timeout"}  # load, not faults: counted in /metrics
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -45,7 +46,7 @@ async def _modelyard_error(_: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if "retry_after" in exc.details:
         headers = {"Retry-After": str(exc.details["retry_after"])}
-    if exc.status >= 500:
+    if exc.status >= 500 and exc.code not in QUIET:
         log.error("%s: %s", exc.code, exc.message)
     return _json(exc.status, exc.to_dict(), headers)
 

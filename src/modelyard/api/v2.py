@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from modelyard.api.scoring import JSON, SCORING_ERRORS, answer_headers, runtime_of, secret_of, serve
-from modelyard.domain.errors import StorageUnavailable
+from modelyard.domain.errors import NotReady
 from modelyard.serving import protocols
 from modelyard.serving.runtime import VARIANT_HEADER, LiveDeployment
 
@@ -58,7 +58,7 @@ async def live() -> Live:
 )
 async def ready(request: Request) -> Ready:
     if not runtime_of(request).ready:
-        raise StorageUnavailable("not ready: deployments are still loading or failed to load")
+        raise NotReady("not ready: deployments are still loading or failed to load")
     return Ready(ready=True)
 
 

@@ -22,6 +22,7 @@ with the status below. Third-party errors are translated where they arise (``sto
     ├── IntegrityFailure                500 integrity_failure  (stored data is not what it claims)
     ├── StorageUnavailable              503 storage_unavailable
     ├── Overloaded                      503 overloaded  (Retry-After: details.retry_after)
+    ├── NotReady                        503 not_ready  (a deployment is still loading)
     ├── ModelTimeout                    504 model_timeout
     └── ModelFailed                     500 model_error  (the model raised; no trace leaves)
 """
@@ -134,6 +135,13 @@ class Overloaded(ModelyardError):
     status = 503
 
 
+class NotReady(ModelyardError):
+    """A deployment's current revision is loading, or failed to load, in this worker."""
+
+    code = "not_ready"
+    status = 503
+
+
 class ModelTimeout(ModelyardError):
     code = "model_timeout"
     status = 504
@@ -160,6 +168,7 @@ __all__ = [
     "ModelTimeout",
     "ModelyardError",
     "NotFound",
+    "NotReady",
     "Overloaded",
     "PayloadTooLarge",
     "PermissionDenied",

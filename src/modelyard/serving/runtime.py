@@ -30,8 +30,8 @@ from modelyard.domain.errors import (
     InvalidInput,
     ModelyardError,
     NotFound,
+    NotReady,
     PermissionDenied,
-    StorageUnavailable,
     Unauthenticated,
 )
 from modelyard.services.auth import hash_secret
@@ -263,6 +263,8 @@ class ServingRuntime:
         await asyncio.get_running_loop().run_in_executor(
             executor, scorer.warm_up, InputSchema(manifest.signature)
         )
+        if scorer.warmup_error:
+            log.warning("package %s: warm-up failed (%s)", digest, scorer.warmup_error)
         loaded = _Loaded(scorer, executor, time.perf_counter() - started)
         self._models[digest] = loaded
         return loaded
@@ -306,7 +308,7 @@ class ServingRuntime:
         if live is not None:
             return live
         if name in self.failures:
-            raise StorageUnavailable(f"deployment {name!r} is not ready: {self.failures[name]}")
+            raise NotReady(f"deployment {name!r} is not ready: {self.failures[name]}")
         raise NotFound(f"deployment {name!r} does not exist", deployment=name)
 
     async def authorize(self, live: LiveDeployment, secret: str | None) -> None:

@@ -31,6 +31,7 @@ class Scorer:
         self.signature = signature
         self.classes: list[Any] | None = model.classes
         self._derive_labels = False
+        self.warmup_error: str | None = None
 
     def frame(self, columns: Columns, names: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns, columns=names or list(columns))
@@ -49,10 +50,12 @@ class Scorer:
         example = warmup_frame(schema)
         if example is None:
             return
-        predictions = np.asarray(self.model.predict(example))
-        if self.classes is None:
+        try:
+            predictions = np.asarray(self.model.predict(example))
+            proba = self.model.predict_proba(example) if self.classes is not None else None
+        except Exception as e:  # synthetic rows may not suit every model: serve anyway
+            self.warmup_error = f"{type(e).__name__}"
             return
-        proba = self.model.predict_proba(example)
         if proba is None:
             return
         labels = np.asarray(self.classes, dtype=predictions.dtype)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the benchmarks need beyond the venv: Debian's wrk (the HTTP load generator
+# benchmarks/serving.py drives). A no-op when wrk is already on the PATH.
+set -euo pipefail
+if command -v wrk >/dev/null 2>&1; then
+  exit 0
+fi
+echo "installing Debian's wrk (the load generator of benchmarks/serving.py)..."
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+command -v wrk >/dev/null
