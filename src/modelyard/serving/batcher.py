@@ -126,10 +126,10 @@ class Batcher:
         try:
             output = await loop.run_in_executor(self.executor, self._score, columns)
         except Exception as e:  # the model raised: every caller in the batch is told
-            error = ModelFailed(f"the model failed to score the input ({type(e).__name__})")
+            message = f"the model failed to score the input ({type(e).__name__})"
             for p in batch:
                 if not p.future.done():
-                    p.future.set_exception(error)
+                    p.future.set_exception(ModelFailed(message))
             return
         if self.observe is not None:
             self.observe(rows, len(batch), time.perf_counter() - started)

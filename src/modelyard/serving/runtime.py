@@ -276,7 +276,9 @@ class ServingRuntime:
         for _, _, digests in self._activations.values():
             wanted |= digests
         for digest in [d for d in self._models if d not in wanted]:
-            self._models.pop(digest).executor.shutdown(wait=False)
+            # Not shut down: batchers of the old revision may still hold queued requests.
+            # Its thread ends when the last batcher drops the executor.
+            del self._models[digest]
 
     def _observer(self, deployment: str, variant: str) -> Callable[[int, int, float], None]:
         rows_h = self.metrics.batch_rows.labels(deployment, variant)
