@@ -31,6 +31,15 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
         write_manifest(pkg, flavor="python", entrypoint="score.py")
         c.register("payments", pkg, tags={"team": "risk"}, metrics={"f1": 0.7})
+        # and a real model behind a deployment, for the scoring routes
+        import numpy as np
+        import pandas as pd
+        from sklearn.linear_model import LogisticRegression
+
+        x = pd.DataFrame({"amount": np.arange(40.0), "group": ["a", "b"] * 20})
+        model = LogisticRegression().fit(x[["amount"]], np.arange(40) % 3)
+        c.log_model(model, "scorer", input_example=x[["amount"]])
+        c.create_deployment("payments", ["scorer:1"])
     with live_server(settings) as url:
         yield url
 

@@ -17,8 +17,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 ROLES = ["viewer", "developer", "deployer", "approver", "admin", "installation admin"]
 ENVIRONMENTS = ["sandbox", "production"]
 
-# the doc's rows, and the requests that exercise each (deploy/approve arrive with their
-# releases; their rows are checked then)
+# the doc's rows, and the requests that exercise each (approve arrives with its release;
+# its row is checked then)
 ACTIONS: dict[str, list[str]] = {
     "register a version": ["register"],
     "set tags / log metrics / update a model": ["tags", "metrics", "update_model"],
@@ -26,7 +26,18 @@ ACTIONS: dict[str, list[str]] = {
     "archive / restore a version": ["archive"],
     "delete a version or a model": ["delete_version", "delete_model"],
     "users, roles, other users' tokens, audit log, doctor, webhooks": ["create_user", "audit"],
+    "create, update, roll back or delete a deployment; regenerate its keys": [
+        "create_deployment",
+        "update_deployment",
+        "rollback_deployment",
+        "delete_deployment",
+        "regenerate_key",
+    ],
+    "score a deployment with a token": ["score"],
 }
+DEPLOYMENT_ACTIONS = {
+    a for a in ACTIONS["create, update, roll back or delete a deployment; regenerate its keys"]
+} | {"score"}
 
 
 def table() -> dict[str, dict[str, bool]]:
@@ -78,6 +89,26 @@ def attempt(
             return http.post("/api/v1/users", headers=auth, json={"name": f"u-{name}"}).status_code
         case "audit":
             return http.get("/api/v1/audit", headers=auth).status_code
+        case "create_deployment":
+            body = {"name": f"new-{name}", "models": [f"{name}:1"], "environment": env}
+            return http.post("/api/v1/deployments", headers=auth, json=body).status_code
+        case "update_deployment":
+            body = {"models": [f"{name}:2"]}
+            return http.patch(f"/api/v1/deployments/d-{name}", headers=auth, json=body).status_code
+        case "rollback_deployment":
+            return http.post(
+                f"/api/v1/deployments/d-{name}/rollback", headers=auth, json={}
+            ).status_code
+        case "delete_deployment":
+            return http.delete(f"/api/v1/deployments/d-{name}", headers=auth).status_code
+        case "regenerate_key":
+            return http.post(
+                f"/api/v1/deployments/d-{name}/keys", headers=auth, json={"regenerate": "primary"}
+            ).status_code
+        case "score":
+            return http.post(
+                f"/v1/deployments/d-{name}/predict", headers=auth, json={"inputs": [{"x": 1}]}
+            ).status_code
     raise AssertionError(action)
 
 
@@ -118,6 +149,9 @@ def test_every_role_every_action_both_environments(
             embedded.set_alias(f"{target}/{name}", "old", 1)
             if action == "delete_model":
                 embedded.delete_alias(f"{target}/{name}", "old")
+            if action in DEPLOYMENT_ACTIONS and action != "create_deployment":
+                embedded.create_deployment(f"d-{name}", [f"{target}/{name}:1"], env=target)
+                embedded.update_deployment(f"d-{name}", [f"{name}:2"])
             if row.startswith("users,"):  # installation-wide: the column says it all
                 allowed = expected[row][role]
             else:  # a role counts in its own environment only
@@ -128,7 +162,7 @@ def test_every_role_every_action_both_environments(
             checked += 1
             if allowed != (status < 400) or (not allowed and status != 403):
                 mismatches.append((role, home_env, action, target, status))
-    assert checked == len(ROLES) * len(ENVIRONMENTS) * 11 * len(ENVIRONMENTS)
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 17 * len(ENVIRONMENTS)
     assert mismatches == []
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,7 +66,7 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
         elif kind == ".csv":
             yield from pd.read_csv(path, chunksize=rows)
         elif kind == ".jsonl":
-            yield from pd.read_json(path, lines=True, chunksize=rows)
+            yield from pd.read_json(path, lines=True, chunksize=rows, precise_float=True)
         else:
             records = json.loads(path.read_text())
             if not isinstance(records, list):
@@ -99,14 +100,13 @@ class _Writer:
             frame.to_csv(
                 self.tmp, mode="w" if self._first else "a", header=self._first, index=False
             )
-        elif self.kind == ".jsonl":
-            with self.tmp.open("w" if self._first else "a") as f:
-                text = frame.to_json(orient="records", lines=True)
-                f.write(text if text.endswith("\n") else text + "\n")
+        elif self.kind == ".jsonl":  # orjson: floats round-trip exactly (pandas rounds)
+            with self.tmp.open("ab" if not self._first else "wb") as f:
+                f.writelines(orjson.dumps(r) + b"\n" for r in _records(frame))
         else:  # one JSON array, written piecewise
-            with self.tmp.open("w" if self._first else "a") as f:
-                records = frame.to_json(orient="records")
-                f.write(("[" if self._first else ",") + records[1:-1])
+            with self.tmp.open("ab" if not self._first else "wb") as f:
+                body = b",".join(orjson.dumps(r) for r in _records(frame))
+                f.write((b"[" if self._first else b",") + body)
         self._first = False
 
     def commit(self) -> None:
@@ -126,6 +126,11 @@ class _Writer:
     def discard(self) -> None:
         self.close()
         self.tmp.unlink(missing_ok=True)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    plain = frame.astype(object).where(frame.notna(), None)
+    return plain.to_dict("records")  # type: ignore[return-value]
 
 
 def score_file(
