@@ -48,9 +48,11 @@ def test_embedded_and_remote_give_the_online_answers(
         json={"dataframe_split": x.to_dict("split") | {"index": None}},
     ).json()
     want = np.array(online["probabilities"])
-    with live_server(s.settings) as url:
-        with Client(tmp_path / "laptop", url=url, token=ADMIN_TOKEN) as remote:
-            far = remote.predict_file("pay", source, tmp_path / f"remote{suffix}")
+    with (
+        live_server(s.settings) as url,
+        Client(tmp_path / "laptop", url=url, token=ADMIN_TOKEN) as remote,
+    ):
+        far = remote.predict_file("pay", source, tmp_path / f"remote{suffix}")
     near = s.client.predict_file("pay", source, tmp_path / f"local{suffix}")
     for result in (near, far):
         out = read(result.output)

@@ -130,7 +130,7 @@ class _Writer:
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     plain = frame.astype(object).where(frame.notna(), None)
-    return plain.to_dict("records")  # type: ignore[return-value]
+    return plain.to_dict("records")  # type: ignore[no-any-return]
 
 
 def score_file(
