@@ -138,6 +138,11 @@ class ServingRuntime:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
+        """Read the deployments once (their models load in the background), then poll."""
+        try:
+            await self.sync()
+        except Exception:
+            log.warning("could not read deployments at start; retrying", exc_info=True)
         self._poller = asyncio.create_task(self._poll_forever())
 
     async def stop(self) -> None:
@@ -153,11 +158,11 @@ class ServingRuntime:
 
     async def _poll_forever(self) -> None:
         while True:
+            await asyncio.sleep(self.poll_seconds)
             try:
                 await self.sync()
             except Exception:  # the database may be briefly unreachable: keep serving
                 log.warning("could not read deployments; serving what is loaded", exc_info=True)
-            await asyncio.sleep(self.poll_seconds)
 
     async def sync(self) -> None:
         """Read every deployment's current revision and start what changed."""
