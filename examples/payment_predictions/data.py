@@ -32,8 +32,12 @@ FEATURES = [
 def customers(n: int = 400, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     group = rng.choice(GROUPS, n, p=[0.2, 0.35, 0.35, 0.1])
-    base_limit = {"enterprise": 250_000, "mid_market": 60_000, "small_business": 15_000,
-                  "public_sector": 120_000}
+    base_limit = {
+        "enterprise": 250_000,
+        "mid_market": 60_000,
+        "small_business": 15_000,
+        "public_sector": 120_000,
+    }
     limit = np.array([base_limit[g] for g in group]) * rng.lognormal(0, 0.35, n)
     reliability = rng.beta(5, 2, n) - np.where(group == "small_business", 0.15, 0.0)
     return pd.DataFrame(
