@@ -127,6 +127,24 @@ def test_cli_against_the_server(
     missing = run("models", "show", "ghost:1")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: model sandbox/ghost does not exist"
+    # deployments, remotely: create, update, roll back, and a clear refusal
+    created = run("deployments", "create", "pay", "--model", "payments@champion", "--json")
+    assert created.returncode == 0, created.stderr
+    assert '"name": "payments:1"' in created.stdout and '"new_keys"' in created.stdout
+    assert run("models", "register", "payments", str(make_package())).returncode == 0
+    assert (
+        run("deployments", "update", "pay", "-m", "payments:1=90", "-m", "payments:2=10").returncode
+        == 0
+    )
+    listed = run("deployments", "list", "--json")
+    assert '"number": 2' in listed.stdout
+    assert run("deployments", "rollback", "pay").returncode == 0
+    refused = run("models", "delete", "payments:1")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: cannot delete sandbox/payments:1: alias 'champion' points to it; "
+        "deployment 'pay' serves it"
+    )
     env["MODELYARD_TOKEN"] = "myd_wrong"
     denied = run("models", "list")
     assert denied.returncode == 1
