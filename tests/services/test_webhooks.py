@@ -148,6 +148,34 @@ def test_patterns_and_environments_choose_the_subscribers(
     assert envs == {"production"}
 
 
+def test_deployment_events_reach_their_subscribers(
+    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+) -> None:
+    by = client.actor
+    deployments, _ = hooks.create("http://127.0.0.1:9/d", ["deployment.*"], by=by)
+    client.register("payments", make_package())
+    client.register("payments", make_package())
+    secrets = list(client.create_deployment("pay", ["payments:1"]).new_keys.values())
+    client.update_deployment("pay", ["payments:2"])
+    client.rollback_deployment("pay")
+    secrets += client.regenerate_key("pay", "primary").new_keys.values()
+    client.delete_deployment("pay")
+    events = [(e, p) for w, e, p in outbox(client) if w == deployments.id]
+    assert [e for e, _ in events] == [
+        "deployment.created",
+        "deployment.updated",
+        "deployment.rolled_back",
+        "deployment.keys_regenerated",
+        "deployment.deleted",
+    ]
+    updated = events[1][1]
+    assert updated["environment"] == "sandbox"
+    assert updated["before"]["variants"][0]["model"] == "payments:1"
+    assert updated["after"]["variants"][0]["model"] == "payments:2"
+    payloads = json.dumps([p for _, p in events])
+    assert len(secrets) == 3 and not any(secret in payloads for secret in secrets)
+
+
 # -- delivery --------------------------------------------------------------------------------
 
 
