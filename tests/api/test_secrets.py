@@ -37,6 +37,17 @@ def test_secrets_stay_out_of_logs_and_errors(
             ).json()
             secrets.append(hook["secret"])
             admin.register("payments", make_package())
+            keys = admin.create_deployment("pay", ["payments:1"]).new_keys
+            secrets += keys.values()
+            secrets += admin.regenerate_key("pay", "secondary").new_keys.values()
+            for key in (keys["primary"], keys["primary"][:-1] + "x"):
+                scored = httpx.post(
+                    f"{url}/v1/deployments/pay/predict",
+                    headers={"Authorization": f"Bearer {key}"},
+                    json={"inputs": [{"x": 1}]},
+                )
+                bodies.append(scored.text)
+            bodies.append(httpx.get(f"{url}/api/v1/deployments", headers=auth).text)
         with Client(tmp_path / "b", url=url, token=dev_token) as dev:
             dev.set_alias("payments", "champion", 1)
             with pytest.raises(PermissionDenied) as denied:
@@ -54,6 +65,7 @@ def test_secrets_stay_out_of_logs_and_errors(
         bodies.append(httpx.get(f"{url}/api/v1/audit", headers=auth, params={"limit": 1000}).text)
     logged = caplog.text
     assert len(caplog.records) > 10  # the scenario did log
+    assert len(secrets) == 6
     for secret in secrets:
         assert secret not in logged
         for body in bodies:
