@@ -112,12 +112,16 @@ async def serve(request: Request, name: str, handle: Handler) -> Response:
     given = request.headers.get("x-request-id")
     request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
     request.state.request_id = request_id
+    known = False
     try:
         live = await runtime.get(name)
+        known = True
         await runtime.authorize(live, secret_of(request))
         response = await handle(live, await _body(request, live), request_id)
     except ModelyardError as e:
-        runtime.metrics.errors.labels(name, str(e.status), e.code).inc()
+        # unknown names share one label: a caller cannot grow the metrics without bound
+        label = name if known else "-"
+        runtime.metrics.errors.labels(label, str(e.status), e.code).inc()
         e.details.setdefault("request_id", request_id)
         raise
     variant = response.headers.get("modelyard-variant", "")

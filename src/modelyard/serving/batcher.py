@@ -115,15 +115,16 @@ class Batcher:
         return batch
 
     async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> None:
-        if len(batch) == 1:
-            columns = batch[0].columns
-        else:
-            columns = {
-                name: np.concatenate([p.columns[name] for p in batch]) for name in batch[0].columns
-            }
         rows = sum(p.rows for p in batch)
         started = time.perf_counter()
         try:
+            if len(batch) == 1:
+                columns = batch[0].columns
+            else:
+                columns = {
+                    name: np.concatenate([p.columns[name] for p in batch])
+                    for name in batch[0].columns
+                }
             output = await loop.run_in_executor(self.executor, self._score, columns)
         except Exception as e:  # the model raised: every caller in the batch is told
             message = f"the model failed to score the input ({type(e).__name__})"
