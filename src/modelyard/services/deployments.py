@@ -126,23 +126,7 @@ class DeploymentService:
                 keys={slot: (k[1], k[2]) for slot, k in keys.items()},
                 actor=actor.name,
             )
-            q.add_revision(
-                session,
-                row,
-                variants=variants,
-                options=serving,
-                action="create",
-                rolled_back_to=None,
-                actor=actor.name,
-            )
-            deployment = q.entity(session, row)
-            audit.append(
-                session,
-                actor=actor.name,
-                action="deployment.created",
-                subject=_subject(deployment),
-                after=_summary(deployment.revision),
-            )
+            deployment = _revise(session, row, variants, serving, actor, "create", None, None)
         return deployment.with_new_keys({slot: k[0] for slot, k in keys.items()})
 
     def update(
@@ -167,24 +151,7 @@ class DeploymentService:
             shadow_specs = shadows if shadows is not None else _specs(current.shadows)
             variants = self._variants(session, row.environment, live_specs, shadow_specs)
             serving = current.options.merged(options)
-            q.add_revision(
-                session,
-                row,
-                variants=variants,
-                options=serving,
-                action="update",
-                rolled_back_to=None,
-                actor=actor.name,
-            )
-            deployment = q.entity(session, row)
-            audit.append(
-                session,
-                actor=actor.name,
-                action="deployment.updated",
-                subject=_subject(deployment),
-                before=_summary(current),
-                after=_summary(deployment.revision),
-            )
+            deployment = _revise(session, row, variants, serving, actor, "update", current, None)
         return deployment
 
     def rollback(self, name: str, *, actor: Principal, to: int | None = None) -> Deployment:
@@ -207,23 +174,15 @@ class DeploymentService:
             target = q.revision_entity(name, target_row)
             for v in target.variants:  # a version deleted or archived since cannot come back
                 self._ready_version(session, v.environment, f"{v.model}:{v.version}")
-            q.add_revision(
+            deployment = _revise(
                 session,
                 row,
-                variants=target.variants,
-                options=target.options,
-                action="rollback",
-                rolled_back_to=target.number,
-                actor=actor.name,
-            )
-            deployment = q.entity(session, row)
-            audit.append(
-                session,
-                actor=actor.name,
-                action="deployment.rolled_back",
-                subject=_subject(deployment),
-                before=_summary(current),
-                after={**_summary(deployment.revision), "rolled_back_to": target.number},
+                list(target.variants),
+                target.options,
+                actor,
+                "rollback",
+                current,
+                target.number,
             )
         return deployment
 
@@ -325,6 +284,44 @@ def pick_batch_variant(deployment: Deployment, variant: str | None) -> Variant:
             variant=variant,
         )
     return max(deployment.revision.live, key=lambda v: v.weight)
+
+
+_ACTIONS = {"create": "created", "update": "updated", "rollback": "rolled_back"}
+
+
+def _revise(
+    session: Session,
+    row: DeploymentRow,
+    variants: list[Variant],
+    options: ServingOptions,
+    actor: Principal,
+    action: str,
+    before: Revision | None,
+    rolled_back_to: int | None,
+) -> Deployment:
+    """Write the next revision, make it current and audit it, in the caller's transaction."""
+    q.add_revision(
+        session,
+        row,
+        variants=variants,
+        options=options,
+        action=action,
+        rolled_back_to=rolled_back_to,
+        actor=actor.name,
+    )
+    deployment = q.entity(session, row)
+    after = _summary(deployment.revision)
+    if rolled_back_to is not None:
+        after["rolled_back_to"] = rolled_back_to
+    audit.append(
+        session,
+        actor=actor.name,
+        action=f"deployment.{_ACTIONS[action]}",
+        subject=_subject(deployment),
+        before=_summary(before) if before is not None else None,
+        after=after,
+    )
+    return deployment
 
 
 def _specs(variants: tuple[Variant, ...]) -> list[str]:

@@ -83,7 +83,8 @@ def from_column_dict(inputs: dict[str, Any], what: str) -> Parsed:
     return Parsed(columns, lengths.pop())
 
 
-def parse_native(body: bytes, content_type: str | None) -> Parsed:
+def _json_or_csv(body: bytes, content_type: str | None) -> Parsed | Any:
+    """A CSV body parsed, or a JSON body loaded (the caller reads its shape)."""
     kind = media_type(content_type)
     if kind == "text/csv":
         return parse_csv(body)
@@ -91,7 +92,13 @@ def parse_native(body: bytes, content_type: str | None) -> Parsed:
         raise UnsupportedMediaType(
             f"unsupported media type {kind!r}: send application/json or text/csv"
         )
-    payload = load_json(body)
+    return load_json(body)
+
+
+def parse_native(body: bytes, content_type: str | None) -> Parsed:
+    payload = _json_or_csv(body, content_type)
+    if isinstance(payload, Parsed):
+        return payload
     if isinstance(payload, dict) and "inputs" in payload:
         return from_records(payload["inputs"], "inputs")
     if isinstance(payload, dict) and "dataframe_split" in payload:
@@ -100,14 +107,9 @@ def parse_native(body: bytes, content_type: str | None) -> Parsed:
 
 
 def parse_mlflow(body: bytes, content_type: str | None) -> Parsed:
-    kind = media_type(content_type)
-    if kind == "text/csv":
-        return parse_csv(body)
-    if kind != "application/json":
-        raise UnsupportedMediaType(
-            f"unsupported media type {kind!r}: send application/json or text/csv"
-        )
-    payload = load_json(body)
+    payload = _json_or_csv(body, content_type)
+    if isinstance(payload, Parsed):
+        return payload
     if not isinstance(payload, dict):
         raise InvalidInput("the body must be a JSON object")
     keys = [
