@@ -130,3 +130,15 @@ def test_queued_requests_are_batched_and_split_back(served: Served) -> None:
     assert total >= 64 and count < total  # fewer model calls than requests
     assert 'modelyard_scoring_latency_seconds_bucket{deployment="pay"' in text
     assert 'modelyard_model_load_seconds{deployment="pay",variant="payments:1"}' in text
+
+
+def test_deployments_share_a_loaded_model(served: Served) -> None:
+    s = served
+    s.client.create_deployment("pay-copy", ["payments:1"])
+    body = {"inputs": records(s.x.head(1))}
+    one = s.http.post(URL, json=body).json()
+    other = s.http.post("/v1/deployments/pay-copy/predict", json=body).json()
+    assert one["probabilities"] == other["probabilities"]
+    runtime = s.http.app.state.runtime  # type: ignore[attr-defined]
+    digest = s.client.get_version("payments:1").package_digest
+    assert runtime.loaded_models == [digest]

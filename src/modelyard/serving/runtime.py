@@ -387,6 +387,11 @@ class ServingRuntime:
             counter.labels(live.name, shadow.name, "different").inc(parsed.rows - same)
 
     @property
+    def loaded_models(self) -> list[str]:
+        """Package digests loaded in this worker (each once, whoever serves it)."""
+        return sorted(self._models)
+
+    @property
     def ready(self) -> bool:
         """Every current revision is loaded and answering in this worker."""
         return self._synced.is_set() and not self._activations and not self.failures
