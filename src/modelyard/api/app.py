@@ -22,6 +22,8 @@ from modelyard.api import (
     v2,
     webhooks,
 )
+from modelyard.api.dataplane import DataPlane
+from modelyard.api.fastpath import ScoringFastPath
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
 from modelyard.serving.metrics import ServingMetrics
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatcher.start()
         runtime = ServingRuntime(services, metrics, poll_seconds=settings.poll_seconds)
         app.state.runtime = runtime
+        app.state.dataplane = DataPlane(runtime)
         await runtime.start()
         try:
             yield
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(ScoringFastPath)
     app.include_router(system.router)
     app.include_router(models.router)
     app.include_router(packages.router)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from modelyard.api.scoring import JSON, SCORING_ERRORS, answer_headers, runtime_of, secret_of, serve
+from modelyard.api.dataplane import JSON
+from modelyard.api.scoring import SCORING_ERRORS, reply_to, runtime_of, secret_of
 from modelyard.domain.errors import NotReady
-from modelyard.serving import protocols
-from modelyard.serving.runtime import VARIANT_HEADER, LiveDeployment
+from modelyard.serving.runtime import LiveDeployment
 
 router = APIRouter(prefix="/v2", tags=["scoring (Open Inference Protocol V2)"])
 V2_TYPES = {"float": "FP64", "integer": "INT64", "boolean": "BOOL"}
@@ -167,19 +167,4 @@ _INFER_RESPONSE = {
     response_class=Response,
 )
 async def infer(name: str, request: Request) -> Response:
-    content_type = request.headers.get("content-type")
-    pin = request.headers.get(VARIANT_HEADER)
-
-    async def handle(deployment: LiveDeployment, body: bytes, request_id: str) -> Response:
-        parsed, given_id, wanted = protocols.parse_v2(body, content_type)
-        scored = await runtime_of(request).score(deployment, parsed, pin)
-        content = protocols.v2_body(
-            scored.output,
-            model_name=name,
-            model_version=scored.variant.name,
-            request_id=given_id or request_id,
-            wanted=wanted,
-        )
-        return Response(content, media_type=JSON, headers=answer_headers(scored, request_id))
-
-    return await serve(request, name, handle)
+    return await reply_to(request, "v2", name)

@@ -1,0 +1,135 @@
+"""The scoring data plane: one request in (protocol, deployment, headers, body), one reply
+out (status, headers, bytes). Transport-agnostic, as MLServer's ``DataPlane`` is: the
+documented FastAPI routes (``api/scoring.py``, ``api/v2.py``) and the ASGI fast path
+(``api/fastpath.py``) both call it, so the two can never answer differently.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import orjson
+
+from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge
+from modelyard.serving import protocols
+from modelyard.serving.runtime import VARIANT_HEADER, LiveDeployment, ServingRuntime
+
+log = logging.getLogger("modelyard.api")
+PROTOCOLS = ("predict", "invocations", "v2")
+QUIET = {"overloaded", "not_ready", "model_timeout"}  # load, not faults: counted in /metrics
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+JSON = "application/json"
+
+ReadBody = Callable[[int], Awaitable[bytes]]  # reads the body, refusing more than n bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def error_reply(exc: ModelyardError, extra: list[tuple[str, str]] | None = None) -> Reply:
+    """The canonical error body, as ``api/errors.py`` renders it for every other route."""
+    if exc.status >= 500 and exc.code not in QUIET:
+        log.error("%s: %s", exc.code, exc.message)
+    headers = [("content-type", JSON), *(extra or [])]
+    if exc.status == 401:
+        headers.append(("www-authenticate", "Bearer"))
+    if "retry_after" in exc.details:
+        headers.append(("retry-after", str(exc.details["retry_after"])))
+    return Reply(exc.status, headers, orjson.dumps(exc.to_dict()))
+
+
+def bearer(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, secret = value.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else None
+
+
+class DataPlane:
+    def __init__(self, runtime: ServingRuntime) -> None:
+        self.runtime = runtime
+        self.metrics = runtime.metrics
+
+    async def handle(
+        self, protocol: str, name: str, headers: Mapping[str, str], read_body: ReadBody
+    ) -> Reply:
+        """Auth, body limit, parse, score, render, count. Never raises a ModelyardError."""
+        started = time.perf_counter()
+        given = headers.get("x-request-id")
+        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        id_header = [("x-request-id", request_id)]
+        known = False
+        try:
+            live = await self.runtime.get(name)
+            known = True
+            await self.runtime.authorize(live, bearer(headers.get("authorization")))
+            declared = headers.get("content-length")
+            limit = live.options.max_body_bytes
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise PayloadTooLarge(
+                    f"the body is {declared} bytes; this deployment takes {limit}"
+                )
+            body = await read_body(limit)
+            reply, variant = await self._score(protocol, live, headers, body, request_id)
+        except ModelyardError as e:
+            # unknown names share one label: a caller cannot grow the metrics without bound
+            self.metrics.errors.labels(name if known else "-", str(e.status), e.code).inc()
+            e.details.setdefault("request_id", request_id)
+            return error_reply(e, id_header)
+        self.metrics.requests.labels(name, variant, "200").inc()
+        self.metrics.latency.labels(name, variant).observe(time.perf_counter() - started)
+        return reply
+
+    async def _score(
+        self,
+        protocol: str,
+        live: LiveDeployment,
+        headers: Mapping[str, str],
+        body: bytes,
+        request_id: str,
+    ) -> tuple[Reply, str]:
+        content_type = headers.get("content-type")
+        pin = headers.get(VARIANT_HEADER)
+        given_id: str | None = None
+        wanted: list[str] = []
+        if protocol == "predict":
+            parsed = protocols.parse_native(body, content_type)
+        elif protocol == "invocations":
+            parsed = protocols.parse_mlflow(body, content_type)
+        elif protocol == "v2":
+            parsed, given_id, wanted = protocols.parse_v2(body, content_type)
+        else:
+            raise InvalidInput(f"unknown scoring protocol {protocol!r}")
+        scored = await self.runtime.score(live, parsed, pin)
+        variant = scored.variant.name
+        out = [
+            ("modelyard-model-version", variant),
+            (VARIANT_HEADER, variant),
+            ("x-request-id", request_id),
+        ]
+        output, classes = scored.output, scored.variant.scorer.classes
+        if protocol == "predict" and protocols.media_type(content_type) == "text/csv":
+            content = protocols.csv_body(output, classes)
+            return Reply(200, [("content-type", "text/csv; charset=utf-8"), *out], content), variant
+        if protocol == "predict":
+            content = protocols.native_body(output, classes, variant, request_id)
+        elif protocol == "invocations":
+            content = protocols.mlflow_body(output)
+        else:
+            content = protocols.v2_body(
+                output,
+                model_name=live.name,
+                model_version=variant,
+                request_id=given_id or request_id,
+                wanted=wanted,
+            )
+        return Reply(200, [("content-type", JSON), *out], content), variant
