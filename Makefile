@@ -35,8 +35,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	@bash scripts/bench-deps.sh
 	$(BIN)/python benchmarks/registry.py
 	$(BIN)/python benchmarks/server.py
+	$(BIN)/python benchmarks/serving.py
 
 clean:
 	rm -rf $(VENV) .modelyard .pytest_cache .mypy_cache .ruff_cache

@@ -59,9 +59,8 @@ def generate(rows: int, seed: int = SEED) -> pd.DataFrame:
 def labels(df: pd.DataFrame, seed: int = SEED + 1) -> np.ndarray:
     """A delay class that depends on most features, with noise."""
     rng = np.random.default_rng(seed)
-    carrier_risk = df["carrier"].map(
-        {"dhl": 0.0, "ups": -0.2, "dpd": 0.3, "gls": 0.4, "postnl": 0.1, "hermes": 0.6, "fedex": -0.3}
-    )
+    risk = {"dhl": 0.0, "ups": -0.2, "dpd": 0.3, "gls": 0.4, "postnl": 0.1, "hermes": 0.6}
+    carrier_risk = df["carrier"].map({**risk, "fedex": -0.3})
     score = (
         0.004 * df["distance_km"]
         + 0.6 * df["prior_late_orders"]
