@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     model_threads: int | None = Field(
         default=None,
         ge=1,
-        description="Native threads (OpenMP, BLAS) per worker for model calls. Default: CPU "
-        "cores divided by workers, so workers do not oversubscribe the cores.",
+        description="Native threads (OpenMP, BLAS) per server worker for model calls. "
+        "Default 1: online calls score a few rows, and workers must not oversubscribe the "
+        "cores; add workers to use more cores.",
     )
     actor: str | None = Field(
         default=None,
