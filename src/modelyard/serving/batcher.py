@@ -25,6 +25,7 @@ from modelyard.domain.errors import ModelFailed, ModelTimeout, Overloaded
 from modelyard.serving.schema import Columns
 from modelyard.serving.scorer import Output, Scorer
 
+SETTLE_TURNS = 4
 BatchObserver = Callable[[int, int, float], None]  # rows, requests, seconds
 
 
@@ -85,12 +86,23 @@ class Batcher:
             while self._queue:
                 if self.options.max_wait_ms > 0:
                     await self._fill()
+                else:
+                    await self._settle()
                 batch = self._take()
                 if not batch:
                     continue
                 await self._run(loop, batch)
         finally:
             self._busy = False
+
+    async def _settle(self) -> None:
+        """Let the event loop finish reading what has already arrived (a few loop turns,
+        tens of microseconds, no timer): requests sent together then share one call
+        instead of the first taking a call of its own."""
+        for _ in range(SETTLE_TURNS):
+            if sum(p.rows for p in self._queue) >= self.options.max_batch_size:
+                return
+            await asyncio.sleep(0)
 
     async def _fill(self) -> None:
         deadline = self._queue[0].queued_at + self.options.max_wait_ms / 1000
