@@ -1,0 +1,210 @@
+"""Collected scoring data: rows buffered in memory, written off the request path in
+batches to Parquet files partitioned by deployment and hour.
+
+- ``add`` is cheap and never raises: it appends to a bounded buffer. When the buffer is
+  full the rows are dropped and counted (scoring never waits for disk).
+- ``flush`` (from a background task every ``flush_seconds``, and on ``stop``) writes one
+  file per deployment and hour: ``ROOT/deployment=NAME/hour=YYYY-MM-DDTHH/part-….parquet``,
+  written under a temporary name and renamed, so a crash leaves only whole files. A
+  failing disk drops that batch and counts it; the next flush tries again.
+- One row per scored input row: request id, row position, time, deployment, revision,
+  variant, role (live or shadow), status, latency, the prediction and the class
+  probabilities, and each input column under its own name (prefixed ``in.``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+log = logging.getLogger("modelyard.monitoring")
+INPUT_PREFIX = "in."
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One scored request (live or shadow), as the runtime hands it over."""
+
+    request_id: str
+    time: datetime
+    deployment: str
+    revision: int
+    variant: str
+    role: str
+    status: int
+    latency_ms: float
+    inputs: Mapping[str, Sequence[Any] | np.ndarray]
+    predictions: Sequence[Any] | np.ndarray
+    probabilities: np.ndarray | None
+    rows: int
+
+
+class Collector:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_rows: int = 200_000,
+        flush_seconds: float = 1.0,
+        on_drop: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.root = root
+        self.max_rows = max_rows
+        self.flush_seconds = flush_seconds
+        self.on_drop = on_drop
+        self.dropped = 0
+        self.written = 0
+        self._buffer: list[Scored] = []
+        self._rows = 0
+        self._lock = threading.Lock()  # add() runs on the loop, flush() in a thread
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the request path -----------------------------------------------------------------
+    def add(self, scored: Scored) -> bool:
+        with self._lock:
+            if self._rows + scored.rows > self.max_rows:
+                self._drop(scored.deployment, scored.rows)
+                return False
+            self._buffer.append(scored)
+            self._rows += scored.rows
+            return True
+
+    def _drop(self, deployment: str, rows: int) -> None:
+        self.dropped += rows
+        if self.on_drop is not None:
+            self.on_drop(deployment, rows)
+
+    # -- background writing ---------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await asyncio.to_thread(self.flush)
+
+    async def stop(self) -> None:
+        """Stop the background task and write everything still buffered."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.to_thread(self.flush)
+
+    def flush(self) -> int:
+        """Write what is buffered; returns the rows written."""
+        with self._lock:
+            taken, self._buffer, self._rows = self._buffer, [], 0
+        if not taken:
+            return 0
+        groups: dict[tuple[str, str], list[Scored]] = {}
+        for s in taken:
+            groups.setdefault((s.deployment, s.time.strftime("%Y-%m-%dT%H")), []).append(s)
+        written = 0
+        for (deployment, hour), part in groups.items():
+            rows = sum(s.rows for s in part)
+            try:
+                self._write(deployment, hour, part)
+                written += rows
+            except Exception:  # a full or failing disk: count, keep scoring
+                log.warning(
+                    "could not write %d collected rows of %s", rows, deployment, exc_info=True
+                )
+                self._drop(deployment, rows)
+        self.written += written
+        return written
+
+    def _write(self, deployment: str, hour: str, part: list[Scored]) -> None:
+        table = to_table(part)
+        folder = self.root / f"deployment={deployment}" / f"hour={hour}"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        tmp = folder / f".{name}.tmp"
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, folder / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def to_table(part: list[Scored]) -> pa.Table:
+    """One row per scored input row; input columns in the order first seen."""
+    n = sum(s.rows for s in part)
+    meta: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "request_id",
+            "row",
+            "time",
+            "deployment",
+            "revision",
+            "variant",
+            "role",
+            "status",
+            "latency_ms",
+        )
+    }
+    predictions: list[Any] = []
+    probabilities: list[Any] = []
+    inputs: dict[str, list[Any]] = {}
+    offset = 0
+    for s in part:
+        for key, value in (
+            ("request_id", s.request_id),
+            ("time", s.time),
+            ("deployment", s.deployment),
+            ("revision", s.revision),
+            ("variant", s.variant),
+            ("role", s.role),
+            ("status", s.status),
+            ("latency_ms", s.latency_ms),
+        ):
+            meta[key].extend([value] * s.rows)
+        meta["row"].extend(range(s.rows))
+        predictions.extend(_plain(s.predictions))
+        probabilities.extend(
+            s.probabilities.tolist() if s.probabilities is not None else [None] * s.rows
+        )
+        for name, values in s.inputs.items():
+            column = inputs.setdefault(name, [None] * offset)
+            column.extend(_plain(values))
+        offset += s.rows
+        for column in inputs.values():  # columns this request did not have
+            column.extend([None] * (offset - len(column)))
+    arrays = {k: pa.array(v) for k, v in meta.items()}
+    arrays["prediction"] = _array(predictions)
+    arrays["probabilities"] = pa.array(probabilities, type=pa.list_(pa.float64()))
+    for name, values in inputs.items():
+        arrays[INPUT_PREFIX + name] = _array(values)
+    assert all(len(a) == n for a in arrays.values())
+    return pa.table(arrays)
+
+
+def _plain(values: Sequence[Any] | np.ndarray) -> list[Any]:
+    if isinstance(values, np.ndarray):
+        out = values.tolist()
+        if values.dtype.kind == "f":
+            return [None if math.isnan(v) else v for v in out]
+        return out  # type: ignore[no-any-return]
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def _array(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep them as text
+        return pa.array([None if v is None else str(v) for v in values])
