@@ -24,6 +24,7 @@ from modelyard.api import (
 )
 from modelyard.api.dataplane import DataPlane
 from modelyard.api.fastpath import ScoringFastPath
+from modelyard.monitoring.collector import Collector
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
 from modelyard.serving.metrics import ServingMetrics
@@ -42,7 +43,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         dispatcher = WebhookDispatcher(services.db)  # one per worker: rows are claimed
         dispatcher.start()
-        runtime = ServingRuntime(services, metrics, poll_seconds=settings.poll_seconds)
+        collector = Collector(
+            settings.resolved_home / "collected",
+            on_drop=lambda deployment, rows: metrics.collection_dropped.labels(deployment).inc(
+                rows
+            ),
+        )
+        collector.start()
+        runtime = ServingRuntime(
+            services, metrics, poll_seconds=settings.poll_seconds, collector=collector
+        )
         app.state.runtime = runtime
         app.state.dataplane = DataPlane(runtime)
         await runtime.start()
@@ -50,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await runtime.stop()
+            await collector.stop()  # a graceful stop writes every buffered record
             dispatcher.stop()
             services.close()
 

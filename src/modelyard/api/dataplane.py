@@ -109,7 +109,7 @@ class DataPlane:
             parsed, given_id, wanted = protocols.parse_v2(body, content_type)
         else:
             raise InvalidInput(f"unknown scoring protocol {protocol!r}")
-        scored = await self.runtime.score(live, parsed, pin)
+        scored = await self.runtime.score(live, parsed, pin, request_id)
         variant = scored.variant.name
         out = [
             ("modelyard-model-version", variant),

@@ -40,6 +40,7 @@ class ServingOptions:
     timeout_ms: float = 30_000.0  # a request waiting longer is answered 504
     max_body_bytes: int = 32 * 1024 * 1024
     unseen_categories: UnseenCategories = UnseenCategories.ALLOW
+    sampling: float = 1.0  # share of scored requests recorded for monitoring
 
     def __post_init__(self) -> None:
         checks = [
@@ -48,6 +49,7 @@ class ServingOptions:
             (1 <= self.max_queue <= 1_000_000, "max_queue must be 1..1000000"),
             (1 <= self.timeout_ms <= 3_600_000, "timeout_ms must be 1..3600000"),
             (1024 <= self.max_body_bytes <= 2**31, "max_body_bytes must be 1 KiB..2 GiB"),
+            (0 <= self.sampling <= 1, "sampling must be 0..1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -61,6 +63,7 @@ class ServingOptions:
             "timeout_ms": self.timeout_ms,
             "max_body_bytes": self.max_body_bytes,
             "unseen_categories": str(self.unseen_categories),
+            "sampling": self.sampling,
         }
 
     @classmethod
@@ -78,7 +81,7 @@ class ServingOptions:
             for key in ("max_batch_size", "max_queue", "max_body_bytes"):
                 if key in data:
                     data[key] = _int(data[key], key)
-            for key in ("max_wait_ms", "timeout_ms"):
+            for key in ("max_wait_ms", "timeout_ms", "sampling"):
                 if key in data:
                     data[key] = float(data[key])
         except ValueError as e:

@@ -76,6 +76,12 @@ class ServingMetrics:
             (*labels, "agreement"),
             registry=self.registry,
         )
+        self.collection_dropped = Counter(
+            "modelyard_collection_dropped_rows",
+            "Scored rows not recorded for monitoring (buffer full or the disk failed).",
+            ("deployment",),
+            registry=self.registry,
+        )
         self.dropped_shadow = Counter(
             "modelyard_shadow_dropped",
             "Shadow copies not scored (shadow queue full or input not valid for it).",

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,8 @@ from modelyard.domain.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from modelyard.monitoring.collector import Collector
+from modelyard.monitoring.collector import Scored as Collected
 from modelyard.services.auth import hash_secret
 from modelyard.services.container import Services
 from modelyard.services.deployments import KEY_PREFIX, key_matches
@@ -121,9 +124,15 @@ class _Loaded:
 
 class ServingRuntime:
     def __init__(
-        self, services: Services, metrics: ServingMetrics, *, poll_seconds: float = 0.5
+        self,
+        services: Services,
+        metrics: ServingMetrics,
+        *,
+        poll_seconds: float = 0.5,
+        collector: Collector | None = None,
     ) -> None:
         self.services = services
+        self.collector = collector
         self.metrics = metrics
         self.poll_seconds = poll_seconds
         self.deployments: dict[str, LiveDeployment] = {}
@@ -355,16 +364,50 @@ class ServingRuntime:
         self._tokens[key] = (principal, now + TOKEN_CACHE_SECONDS)
         return principal
 
-    async def score(self, live: LiveDeployment, parsed: Parsed, pin: str | None) -> Scored:
+    async def score(
+        self, live: LiveDeployment, parsed: Parsed, pin: str | None, request_id: str = ""
+    ) -> Scored:
+        started = time.perf_counter()
         variant = live.choose(pin)
         columns = variant.schema.columns(parsed.columns, parsed.rows)
         queue = self.metrics.queue_depth.labels(live.name, variant.name)
         queue.set(variant.batcher.depth)
         output = await variant.batcher.submit(columns, parsed.rows)
+        sampled = self.collector is not None and random.random() < live.options.sampling
+        if sampled:
+            self._collect(live, variant, columns, output, parsed.rows, request_id, started)
         if live.shadows and pin is None:
             for shadow in live.pick_shadows():
-                self._spawn(self._shadow(live, shadow, parsed, output))
+                self._spawn(self._shadow(live, shadow, parsed, output, request_id, sampled))
         return Scored(variant, output)
+
+    def _collect(
+        self,
+        live: LiveDeployment,
+        variant: LiveVariant,
+        columns: dict[str, np.ndarray],
+        output: Output,
+        rows: int,
+        request_id: str,
+        started: float,
+    ) -> None:
+        assert self.collector is not None
+        self.collector.add(
+            Collected(
+                request_id=request_id,
+                time=datetime.now(UTC),
+                deployment=live.name,
+                revision=live.revision,
+                variant=variant.name,
+                role=str(variant.variant.role),
+                status=200,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                inputs=columns,
+                predictions=output.predictions,
+                probabilities=output.probabilities,
+                rows=rows,
+            )
+        )
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -372,8 +415,15 @@ class ServingRuntime:
         task.add_done_callback(self._background.discard)
 
     async def _shadow(
-        self, live: LiveDeployment, shadow: LiveVariant, parsed: Parsed, answer: Output
+        self,
+        live: LiveDeployment,
+        shadow: LiveVariant,
+        parsed: Parsed,
+        answer: Output,
+        request_id: str,
+        sampled: bool,
     ) -> None:
+        started = time.perf_counter()
         if shadow.batcher.depth >= shadow.batcher.options.max_queue // 2:
             self.metrics.dropped_shadow.labels(live.name, shadow.name).inc()
             return  # shadows never take the capacity live traffic needs
@@ -383,6 +433,8 @@ class ServingRuntime:
         except ModelyardError:
             self.metrics.dropped_shadow.labels(live.name, shadow.name).inc()
             return
+        if sampled:  # recorded next to the live answer, under the same request id
+            self._collect(live, shadow, columns, output, parsed.rows, request_id, started)
         mine, theirs = np.asarray(output.predictions), np.asarray(answer.predictions)
         same = int(np.sum(mine == theirs)) if mine.shape == theirs.shape else 0
         counter = self.metrics.shadow
