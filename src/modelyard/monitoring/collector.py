@@ -142,56 +142,66 @@ class Collector:
 
 
 def to_table(part: list[Scored]) -> pa.Table:
-    """One row per scored input row; input columns in the order first seen."""
-    n = sum(s.rows for s in part)
-    meta: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "request_id",
-            "row",
-            "time",
-            "deployment",
-            "revision",
-            "variant",
-            "role",
-            "status",
-            "latency_ms",
-        )
+    """One row per scored input row; input columns in the order first seen. Built from
+    numpy columns, concatenated once per flush: this runs beside scoring, so it must hold
+    the GIL as briefly as possible."""
+    counts = np.fromiter((s.rows for s in part), dtype=np.int64, count=len(part))
+
+    def per_request(values: list[Any]) -> pa.Array:
+        return pa.array(np.repeat(np.asarray(values, dtype=object), counts).tolist())
+
+    arrays: dict[str, pa.Array] = {
+        "request_id": per_request([s.request_id for s in part]),
+        "row": pa.array(np.concatenate([np.arange(n) for n in counts])),
+        "time": pa.array(
+            np.repeat(np.array([_micros(s.time) for s in part], dtype=np.int64), counts),
+            type=pa.timestamp("us", tz="UTC"),
+        ),
+        "deployment": per_request([s.deployment for s in part]),
+        "revision": pa.array(np.repeat(np.array([s.revision for s in part]), counts)),
+        "variant": per_request([s.variant for s in part]),
+        "role": per_request([s.role for s in part]),
+        "status": pa.array(np.repeat(np.array([s.status for s in part]), counts)),
+        "latency_ms": pa.array(np.repeat(np.array([s.latency_ms for s in part]), counts)),
+        "prediction": _column([s.predictions for s in part], counts),
+        "probabilities": _probabilities(part, counts),
     }
-    predictions: list[Any] = []
-    probabilities: list[Any] = []
-    inputs: dict[str, list[Any]] = {}
-    offset = 0
+    names: list[str] = []
     for s in part:
-        for key, value in (
-            ("request_id", s.request_id),
-            ("time", s.time),
-            ("deployment", s.deployment),
-            ("revision", s.revision),
-            ("variant", s.variant),
-            ("role", s.role),
-            ("status", s.status),
-            ("latency_ms", s.latency_ms),
-        ):
-            meta[key].extend([value] * s.rows)
-        meta["row"].extend(range(s.rows))
-        predictions.extend(_plain(s.predictions))
-        probabilities.extend(
-            s.probabilities.tolist() if s.probabilities is not None else [None] * s.rows
-        )
-        for name, values in s.inputs.items():
-            column = inputs.setdefault(name, [None] * offset)
-            column.extend(_plain(values))
-        offset += s.rows
-        for column in inputs.values():  # columns this request did not have
-            column.extend([None] * (offset - len(column)))
-    arrays = {k: pa.array(v) for k, v in meta.items()}
-    arrays["prediction"] = _array(predictions)
-    arrays["probabilities"] = pa.array(probabilities, type=pa.list_(pa.float64()))
-    for name, values in inputs.items():
-        arrays[INPUT_PREFIX + name] = _array(values)
-    assert all(len(a) == n for a in arrays.values())
+        names.extend(n for n in s.inputs if n not in names)
+    for name in names:
+        arrays[INPUT_PREFIX + name] = _column([s.inputs.get(name) for s in part], counts)
     return pa.table(arrays)
+
+
+def _micros(moment: datetime) -> int:
+    return round(moment.timestamp() * 1_000_000)
+
+
+def _column(parts: list[Any], counts: np.ndarray) -> pa.Array:
+    """Concatenate per-request values; a request without the column gives nulls."""
+    if all(isinstance(p, np.ndarray) and p.dtype.kind in "fiub" for p in parts):
+        values = np.concatenate(parts)
+        if values.dtype.kind == "f":
+            return pa.array(values, mask=np.isnan(values))
+        return pa.array(values)
+    flat: list[Any] = []
+    for p, n in zip(parts, counts, strict=True):
+        flat.extend(_plain(p) if p is not None else [None] * int(n))
+    return _array(flat)
+
+
+def _probabilities(part: list[Scored], counts: np.ndarray) -> pa.Array:
+    shapes = {s.probabilities.shape[1] for s in part if s.probabilities is not None}
+    if len(shapes) == 1 and all(s.probabilities is not None for s in part):
+        flat = np.concatenate([np.asarray(s.probabilities, dtype=np.float64).ravel() for s in part])
+        width = shapes.pop()
+        offsets = np.arange(0, flat.size + 1, width, dtype=np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
+    rows: list[Any] = []
+    for s, n in zip(part, counts, strict=True):
+        rows.extend(s.probabilities.tolist() if s.probabilities is not None else [None] * int(n))
+    return pa.array(rows, type=pa.list_(pa.float64()))
 
 
 def _plain(values: Sequence[Any] | np.ndarray) -> list[Any]:
