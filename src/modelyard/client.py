@@ -385,7 +385,7 @@ class Client:
             classes = outputs.get("classes")
 
             def score(frame: pd.DataFrame) -> Output:
-                return remote.score_frame(deployment, chosen.name, frame)[0]
+                return remote.score_frame(deployment, chosen.name, frame)
 
         else:
             model, manifest = self._services.registry.load_package(chosen.package_digest)

@@ -126,11 +126,10 @@ class RemoteDeployments:
         deployment = self.get(name)
         return deployment, pick_batch_variant(deployment, variant)
 
-    def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> tuple[Output, Any]:
+    def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> Output:
         """Score checked rows through the server's scoring route, pinned to ``variant``."""
         predictions: list[Any] = []
         probabilities: list[Any] = []
-        classes = None
         for start in range(0, len(frame), REQUEST_ROWS):
             part = frame.iloc[start : start + REQUEST_ROWS]
             split = {
@@ -148,9 +147,8 @@ class RemoteDeployments:
             predictions.extend(answer["predictions"])
             if "probabilities" in answer:
                 probabilities.extend(answer["probabilities"])
-                classes = answer["classes"]
         proba = np.asarray(probabilities, dtype=np.float64) if probabilities else None
-        return Output(np.asarray(predictions), proba), classes
+        return Output(np.asarray(predictions), proba)
 
 
 def _rows(frame: pd.DataFrame) -> list[list[Any]]:

@@ -6,7 +6,6 @@ documented FastAPI routes (``api/scoring.py``, ``api/v2.py``) and the ASGI fast 
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
@@ -15,13 +14,12 @@ from dataclasses import dataclass
 
 import orjson
 
+from modelyard.api.errors import answer_error
 from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge
 from modelyard.serving import protocols
 from modelyard.serving.runtime import VARIANT_HEADER, LiveDeployment, ServingRuntime
 
-log = logging.getLogger("modelyard.api")
 PROTOCOLS = ("predict", "invocations", "v2")
-QUIET = {"overloaded", "not_ready", "model_timeout"}  # load, not faults: counted in /metrics
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 JSON = "application/json"
 
@@ -36,15 +34,11 @@ class Reply:
 
 
 def error_reply(exc: ModelyardError, extra: list[tuple[str, str]] | None = None) -> Reply:
-    """The canonical error body, as ``api/errors.py`` renders it for every other route."""
-    if exc.status >= 500 and exc.code not in QUIET:
-        log.error("%s: %s", exc.code, exc.message)
-    headers = [("content-type", JSON), *(extra or [])]
-    if exc.status == 401:
-        headers.append(("www-authenticate", "Bearer"))
-    if "retry_after" in exc.details:
-        headers.append(("retry-after", str(exc.details["retry_after"])))
-    return Reply(exc.status, headers, orjson.dumps(exc.to_dict()))
+    """The canonical error, exactly as ``api/errors.py`` answers it on every other route."""
+    status, headers, body = answer_error(exc)
+    return Reply(
+        status, [("content-type", JSON), *(extra or []), *headers.items()], orjson.dumps(body)
+    )
 
 
 def bearer(value: str | None) -> str | None:

@@ -41,14 +41,23 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
-async def _modelyard_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ModelyardError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+def answer_error(exc: ModelyardError) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and canonical body of an error (logged when it is a fault). Every
+    route answers errors through this, the scoring data plane included."""
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if "retry_after" in exc.details:
-        headers = {"Retry-After": str(exc.details["retry_after"])}
+        headers["Retry-After"] = str(exc.details["retry_after"])
     if exc.status >= 500 and exc.code not in QUIET:
         log.error("%s: %s", exc.code, exc.message)
-    return _json(exc.status, exc.to_dict(), headers)
+    return exc.status, headers, exc.to_dict()
+
+
+async def _modelyard_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ModelyardError)
+    status, headers, body = answer_error(exc)
+    return _json(status, body, headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -14,8 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from modelyard.api.dataplane import DataPlane, Reply, error_reply
-from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge
+from modelyard.api.dataplane import DataPlane, Reply
+from modelyard.domain.errors import InvalidInput, PayloadTooLarge
 
 _ROUTE = re.compile(
     r"^(?:/v1/deployments/(?P<v1>[^/]+)/(?P<protocol>predict|invocations)"
@@ -64,11 +64,7 @@ class ScoringFastPath:
                 if not message.get("more_body", False):
                     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-        try:
-            reply = await plane.handle(protocol, name, headers, read)
-        except ModelyardError as e:  # pragma: no cover - handle() answers its own errors
-            reply = error_reply(e)
-        await _send(send, reply)
+        await _send(send, await plane.handle(protocol, name, headers, read))
 
 
 async def _send(send: Send, reply: Reply) -> None:

@@ -46,7 +46,6 @@ class Batcher:
     def __init__(
         self,
         scorer: Scorer,
-        names: list[str],
         options: ServingOptions,
         executor: Executor,
         observe: BatchObserver | None = None,
@@ -54,7 +53,6 @@ class Batcher:
         inline: bool = True,
     ) -> None:
         self.scorer = scorer
-        self.names = names
         self.options = options
         self.executor = executor
         self.observe = observe
@@ -172,7 +170,7 @@ class Batcher:
                 p.future.set_result(part)
 
     def _score(self, columns: Columns) -> Output:
-        return self.scorer.score(self.scorer.frame(columns, self.names))
+        return self.scorer.score(self.scorer.frame(columns))
 
 
 def _slice(output: Output, start: int, rows: int) -> Output:

@@ -221,7 +221,6 @@ class ServingRuntime:
                 schema = InputSchema(loaded.scorer.signature, options.unseen_categories)
                 batcher = Batcher(
                     loaded.scorer,
-                    schema.names,
                     options,
                     loaded.executor,
                     self._observer(state.name, variant.name),

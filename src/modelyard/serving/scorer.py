@@ -33,7 +33,7 @@ class Scorer:
         self._derive_labels = False
         self.warmup_error: str | None = None
 
-    def frame(self, columns: Columns, names: list[str]) -> pd.DataFrame:
+    def frame(self, columns: Columns) -> pd.DataFrame:
         """One DataFrame per model call, built the public way so its dtypes are what a
         user's own frame would have. ``columns`` are already in signature order, so no
         ``columns=`` argument (which costs pandas a reindex: 322 vs 215 µs for 12 columns)."""
