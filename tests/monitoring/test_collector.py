@@ -11,11 +11,11 @@ import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 
-from modelyard.monitoring.collector import Collector, Scored
+from modelyard.monitoring.collector import Collector, Record
 
 
-def scored(i: int, *, deployment: str = "pay", hour: int = 10, rows: int = 2) -> Scored:
-    return Scored(
+def scored(i: int, *, deployment: str = "pay", hour: int = 10, rows: int = 2) -> Record:
+    return Record(
         request_id=f"r{i}",
         time=datetime(2026, 12, 2, hour, 5, tzinfo=UTC),
         deployment=deployment,

@@ -3,10 +3,7 @@ every request it answered 200 in its collected data, and every file is readable.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,9 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from modelyard import Client, Settings
 from tests.serving.conftest import ADMIN_TOKEN, records
-from tests.support.live import free_port
-
-EXE = str(Path(sys.executable).parent / "modelyard")
+from tests.support.live import ServerProcess, server_process
 
 
 def test_sigterm_under_load_loses_no_answered_request(
@@ -31,32 +26,32 @@ def test_sigterm_under_load_loses_no_answered_request(
     with Client(settings=settings) as c:
         c.log_model(models[0], "payments", input_example=x)
         key = c.create_deployment("pay", ["payments:1"]).new_keys["primary"]
-    port = free_port()
-    env = {**os.environ, "MODELYARD_HOME": str(settings.home), "MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN}
-    proc = subprocess.Popen(
-        [EXE, "server", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    ready = 0
-    while ready < 10:
-        assert time.monotonic() < deadline, "server did not become ready"
-        try:
-            ready = ready + 1 if httpx.get(f"{url}/readyz").status_code == 200 else 0
-        except httpx.TransportError:
-            ready = 0
-        time.sleep(0.05)
-    body = {"inputs": records(x.head(1))}
+    with server_process(settings.home, env={"MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN}) as server:
+        answered = scored_until_sigterm(server, key, records(x.head(1)))
+        err = server.stop()  # stopped already: what it wrote
+    assert "Traceback" not in err
+    assert len(answered) > 50
+    files = list((settings.home / "collected").rglob("*.parquet"))
+    assert not list((settings.home / "collected").rglob("*.tmp"))
+    ids = set()
+    for f in files:  # every file reads whole
+        ids |= set(pq.read_table(f, columns=["request_id"]).column("request_id").to_pylist())
+    missing = set(answered) - ids
+    assert not missing, f"{len(missing)} of {len(answered)} answered requests not collected"
+
+
+def scored_until_sigterm(
+    server: ServerProcess, key: str, rows: list[dict[str, object]]
+) -> list[str]:
+    """8 clients score one row at a time; after 2.5 s the server gets SIGTERM while they
+    keep sending. Returns the request ids it answered 200."""
+    body = {"inputs": rows}
     answered: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
 
     def load() -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as http:
             while not stop.is_set():
                 try:
                     r = http.post("/v1/deployments/pay/predict", json=body, timeout=10)
@@ -70,17 +65,8 @@ def test_sigterm_under_load_loses_no_answered_request(
     for t in threads:
         t.start()
     time.sleep(2.5)
-    proc.send_signal(signal.SIGTERM)  # while the clients keep sending
-    _, err = proc.communicate(timeout=60)
+    server.stop(signal.SIGTERM)  # while the clients keep sending
     stop.set()
     for t in threads:
         t.join(timeout=30)
-    assert "Traceback" not in err
-    assert len(answered) > 50
-    files = list((settings.home / "collected").rglob("*.parquet"))
-    assert not list((settings.home / "collected").rglob("*.tmp"))
-    ids = set()
-    for f in files:  # every file reads whole
-        ids |= set(pq.read_table(f, columns=["request_id"]).column("request_id").to_pylist())
-    missing = set(answered) - ids
-    assert not missing, f"{len(missing)} of {len(answered)} answered requests not collected"
+    return answered

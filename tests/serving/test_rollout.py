@@ -4,10 +4,6 @@ names the version that produced it, and both workers switch within 2 seconds."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,9 +17,8 @@ from sklearn.pipeline import Pipeline
 
 from modelyard import Client, Settings
 from tests.serving.conftest import ADMIN_TOKEN, records
-from tests.support.live import free_port
+from tests.support.live import server_process
 
-EXE = str(Path(sys.executable).parent / "modelyard")
 CLIENTS = 16
 
 
@@ -45,36 +40,11 @@ def server(
         c.log_model(models[0], "payments", input_example=x)
         c.log_model(models[1], "payments", input_example=x)
         key = c.create_deployment("pay", ["payments:1"]).new_keys["primary"]
-    port = free_port()
-    env = {
-        **os.environ,
-        "MODELYARD_HOME": str(settings.home),
-        "MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN,
-        "MODELYARD_POLL_SECONDS": "0.5",
-    }
-    proc = subprocess.Popen(
-        [EXE, "server", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        ready = 0
-        while ready < 10:  # several answers in a row: both workers have loaded
-            assert time.monotonic() < deadline, "server did not become ready"
-            try:
-                ready = ready + 1 if httpx.get(f"{url}/readyz").status_code == 200 else 0
-            except httpx.TransportError:
-                ready = 0
-            time.sleep(0.05)
-        yield url, key, settings
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        assert "Traceback" not in err, err[-3000:]
+    env = {"MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN, "MODELYARD_POLL_SECONDS": "0.5"}
+    with server_process(settings.home, env=env) as server:
+        yield server.url, key, settings
+        err = server.stop()
+    assert "Traceback" not in err, err[-3000:]
 
 
 def test_updates_weights_and_rollback_under_load(

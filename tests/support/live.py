@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from modelyard.api import create_app
@@ -45,3 +52,52 @@ def live_server(settings: Settings, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@dataclass
+class ServerProcess:
+    """``modelyard server`` as an operator runs it, in a subprocess."""
+
+    url: str
+    process: subprocess.Popen[str]
+    stderr: str | None = None
+
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> str:
+        """Signal it (once), wait for it to exit, return what it wrote to stderr."""
+        if self.stderr is None:
+            if self.process.poll() is None:
+                self.process.send_signal(sig)
+            self.stderr = self.process.communicate(timeout=60)[1]
+        return self.stderr
+
+
+@contextlib.contextmanager
+def server_process(
+    home: Path, *, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """Start ``modelyard server`` on a free loopback port for ``home``; yields once
+    ``/readyz`` has answered 200 ten times in a row (every worker has loaded); stops it."""
+    port = free_port()
+    exe = str(Path(sys.executable).parent / "modelyard")
+    process = subprocess.Popen(
+        [exe, "server", "--port", str(port), "--workers", str(workers)],
+        env={**os.environ, "MODELYARD_HOME": str(home), **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server = ServerProcess(f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + 60
+        ready = 0
+        while ready < 10:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the server did not become ready")
+            try:
+                ready = ready + 1 if httpx.get(f"{server.url}/readyz").status_code == 200 else 0
+            except httpx.TransportError:
+                ready = 0
+            time.sleep(0.05)
+        yield server
+    finally:
+        server.stop()

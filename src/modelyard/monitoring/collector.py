@@ -36,7 +36,7 @@ INPUT_PREFIX = "in."
 
 
 @dataclass(frozen=True, slots=True)
-class Scored:
+class Record:
     """One scored request (live or shadow), as the runtime hands it over."""
 
     request_id: str
@@ -68,13 +68,13 @@ class Collector:
         self.on_drop = on_drop
         self.dropped = 0
         self.written = 0
-        self._buffer: list[Scored] = []
+        self._buffer: list[Record] = []
         self._rows = 0
         self._lock = threading.Lock()  # add() runs on the loop, flush() in a thread
         self._task: asyncio.Task[None] | None = None
 
     # -- the request path -----------------------------------------------------------------
-    def add(self, scored: Scored) -> bool:
+    def add(self, scored: Record) -> bool:
         with self._lock:
             if self._rows + scored.rows > self.max_rows:
                 self._drop(scored.deployment, scored.rows)
@@ -111,7 +111,7 @@ class Collector:
             taken, self._buffer, self._rows = self._buffer, [], 0
         if not taken:
             return 0
-        groups: dict[tuple[str, str], list[Scored]] = {}
+        groups: dict[tuple[str, str], list[Record]] = {}
         for s in taken:
             groups.setdefault((s.deployment, s.time.strftime("%Y-%m-%dT%H")), []).append(s)
         written = 0
@@ -128,7 +128,7 @@ class Collector:
         self.written += written
         return written
 
-    def _write(self, deployment: str, hour: str, part: list[Scored]) -> None:
+    def _write(self, deployment: str, hour: str, part: list[Record]) -> None:
         table = to_table(part)
         folder = self.root / f"deployment={deployment}" / f"hour={hour}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +141,7 @@ class Collector:
             tmp.unlink(missing_ok=True)
 
 
-def to_table(part: list[Scored]) -> pa.Table:
+def to_table(part: list[Record]) -> pa.Table:
     """One row per scored input row; input columns in the order first seen. Built from
     numpy columns, concatenated once per flush: this runs beside scoring, so it must hold
     the GIL as briefly as possible."""
@@ -191,7 +191,7 @@ def _column(parts: list[Any], counts: np.ndarray) -> pa.Array:
     return _array(flat)
 
 
-def _probabilities(part: list[Scored], counts: np.ndarray) -> pa.Array:
+def _probabilities(part: list[Record], counts: np.ndarray) -> pa.Array:
     shapes = {s.probabilities.shape[1] for s in part if s.probabilities is not None}
     if len(shapes) == 1 and all(s.probabilities is not None for s in part):
         flat = np.concatenate([np.asarray(s.probabilities, dtype=np.float64).ravel() for s in part])

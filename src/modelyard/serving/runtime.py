@@ -36,8 +36,7 @@ from modelyard.domain.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from modelyard.monitoring.collector import Collector
-from modelyard.monitoring.collector import Scored as Collected
+from modelyard.monitoring.collector import Collector, Record
 from modelyard.services.auth import hash_secret
 from modelyard.services.container import Services
 from modelyard.services.deployments import KEY_PREFIX, key_matches
@@ -392,7 +391,7 @@ class ServingRuntime:
     ) -> None:
         assert self.collector is not None
         self.collector.add(
-            Collected(
+            Record(
                 request_id=request_id,
                 time=datetime.now(UTC),
                 deployment=live.name,
