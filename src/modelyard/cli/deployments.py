@@ -81,11 +81,14 @@ def create(
     json: JsonOpt = False,
 ) -> None:
     """Create a deployment serving the given model versions."""
-    if not model:
-        raise InvalidInput("give at least one --model NAME:VERSION")
-    with client() as c:
+    with client() as c:  # no --model: the service says what is missing
         d = c.create_deployment(
-            name, model, env=env, shadows=shadow, options=_options(option), description=description
+            name,
+            model or [],
+            env=env,
+            shadows=shadow,
+            options=_options(option),
+            description=description,
         )
     output.emit_json(d) if json else _show(d)
 
