@@ -27,7 +27,7 @@ from modelyard import Client
 CATEGORICAL = ["customer_group", "region", "currency"]
 
 
-def train() -> tuple[Pipeline, dict[str, float], object]:
+def train() -> tuple[Pipeline, dict[str, float], object, object]:
     data = invoices(customers())
     data = data.sort_values("invoice_date")
     cut = int(len(data) * 0.8)
@@ -46,7 +46,7 @@ def train() -> tuple[Pipeline, dict[str, float], object]:
         "f1_macro": float(f1_score(test_set["label"], predicted, average="macro")),
         "naive_accuracy": float((test_set["label"] == naive).mean()),
     }
-    return model, metrics, test_set
+    return model, metrics, train_set, test_set
 
 
 def deploy(client: Client, test_set: object) -> None:
@@ -74,9 +74,13 @@ def deploy(client: Client, test_set: object) -> None:
 
 def main() -> None:
     print("training the payment-outcome model on generated invoices...")
-    model, metrics, test_set = train()
+    model, metrics, train_set, test_set = train()
     print("  " + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
     with Client() as client:
+        training = client.register_dataset(
+            "payment-invoices", train_set, description="generated invoices, training split"
+        )
+        print(f"registered dataset {training.ref} ({training.rows} rows)")
         version = client.log_model(
             model,
             "payments",
@@ -84,7 +88,7 @@ def main() -> None:
             metrics=metrics,
             tags={"team": "finance", "label": "payment_bucket", "late_days": "30"},
             params={"algorithm": "HistGradientBoosting", "max_iter": 150},
-            datasets=["generated-invoices:11"],
+            datasets=[training.ref],
             description="Predicts on time / late / very late for open invoices.",
         )
         print(f"registered {version.ref}  ({version.package_digest[:19]}...)")

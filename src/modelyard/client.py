@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 from pydantic import SecretStr
 
 from modelyard.domain.auth import IssuedToken, Token, User, local_admin
+from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.deployments import Deployment, Revision
 from modelyard.domain.entities import (
     AliasChange,
@@ -26,6 +27,7 @@ from modelyard.domain.entities import (
     ModelVersion,
     Page,
 )
+from modelyard.domain.names import parse_ref
 from modelyard.flavors.base import LoadedModel
 from modelyard.remote import RemoteServices
 from modelyard.services.container import Services
@@ -49,6 +51,7 @@ class VersionMetadata(TypedDict, total=False):
     metrics: Mapping[str, float] | None
     params: Mapping[str, Any] | None
     datasets: Iterable[str]
+    baseline: pd.DataFrame | None
     description: str
     git_commit: str | None
     flavor: str | None
@@ -141,10 +144,20 @@ class Client:
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, Any] | None = None,
         datasets: Iterable[str] = (),
+        baseline: pd.DataFrame | None = None,
         description: str = "",
         git_commit: str | None = AUTO,
         flavor: str | None = None,
     ) -> ModelVersion:
+        if baseline is not None:  # stored as a dataset, so the baseline has lineage too
+            target = parse_ref(name, env, default=self.settings.environment)
+            training = self.register_dataset(
+                f"{target.name}-training",
+                baseline,
+                env=target.environment,
+                description=f"training data of {name}",
+            )
+            datasets = [training.ref, *datasets]
         return self._services.registry.register(
             name,
             source,
@@ -353,6 +366,38 @@ class Client:
         """Replace the ``primary`` or ``secondary`` scoring key; the new one is in
         ``new_keys``, shown this once."""
         return self._services.deployments.regenerate_key(name, slot, actor=self.actor)
+
+    # -- datasets -----------------------------------------------------------------------
+    def register_dataset(
+        self,
+        name: str,
+        source: str | Path | pd.DataFrame,
+        *,
+        env: str | None = None,
+        description: str = "",
+    ) -> DatasetVersion:
+        """Register a CSV or Parquet file, or a DataFrame, as the next version of ``name``."""
+        data = Path(source) if isinstance(source, str) else source
+        return self._services.datasets.register(
+            name, data, actor=self.actor, environment=env, description=description
+        )
+
+    def get_dataset(self, ref: str, *, env: str | None = None) -> DatasetVersion:
+        return self._services.datasets.get(ref, actor=self.actor, environment=env)
+
+    def list_datasets(self, *, env: str | None = None) -> list[DatasetVersion]:
+        return self._services.datasets.list_datasets(actor=self.actor, environment=env)
+
+    def dataset_versions(self, name: str, *, env: str | None = None) -> list[DatasetVersion]:
+        return self._services.datasets.versions(name, actor=self.actor, environment=env)
+
+    def load_dataset(self, ref: str, *, env: str | None = None) -> pd.DataFrame:
+        table = self._services.datasets.read(ref, actor=self.actor, environment=env)
+        return table.to_pandas()
+
+    def get_baseline(self, ref: str, *, env: str | None = None) -> dict[str, Any]:
+        """A version's baseline: the profile of its training data and of its predictions."""
+        return self._services.registry.baseline(ref, actor=self.actor, environment=env)
 
     def predict_file(
         self,

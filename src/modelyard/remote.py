@@ -293,6 +293,13 @@ class RemoteRegistry:
     ) -> ModelVersion:
         return version_from(self.http.json("GET", self._version_path(self._ref(ref, environment))))
 
+    def baseline(
+        self, ref: Any, *, actor: Any = None, environment: str | None = None
+    ) -> dict[str, Any]:
+        version = self.get_version(ref, environment=environment)
+        path = f"/api/v1/models/{version.environment}/{version.name}/versions/{version.version}"
+        return dict(self.http.json("GET", path + "/baseline"))
+
     def list_versions(
         self, ref: Any, *, actor: Any = None, environment: str | None = None
     ) -> list[ModelVersion]:
@@ -512,6 +519,9 @@ class RemoteServices:
         from modelyard.remote_deployments import RemoteDeployments  # imports this module
 
         self.deployments = RemoteDeployments(self.http)
+        from modelyard.remote_monitoring import RemoteDatasets
+
+        self.datasets = RemoteDatasets(self.http, settings.environment)
         self.local_actor = "remote"
 
     def audit_events(

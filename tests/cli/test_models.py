@@ -30,6 +30,7 @@ def model_file(
 
 def test_register_show_list_search(cli: Cli, model_file: tuple[Path, Path]) -> None:
     path, example = model_file
+    assert cli("datasets", "register", "invoices", example).code == 0
     r = cli(
         "models",
         "register",

@@ -6,6 +6,8 @@ import itertools
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from modelyard import Client, DependencyExists, InvalidInput, InvalidName, NotFound
@@ -34,6 +36,8 @@ def test_every_home_has_sandbox_and_production(yard: Client) -> None:
 def test_version_records_metadata_and_lineage(
     yard: Client, make_package: Callable[..., Path]
 ) -> None:
+    for rows in (10, 20, 30):
+        yard.register_dataset("invoices", pd.DataFrame({"amount": np.arange(rows, dtype=float)}))
     v = yard.register(
         "payments",
         make_package(),
@@ -49,7 +53,9 @@ def test_version_records_metadata_and_lineage(
     assert got.tags == {"team": "risk"}
     assert got.metrics == {"f1_macro": 0.71}
     assert got.params == {"C": "1.0"}
-    assert got.lineage.datasets == ("invoices:3",)
+    assert got.lineage.datasets == ("sandbox/invoices:3",)
+    assert yard.get_dataset("invoices:3").used_by == ("sandbox/payments:1 (training)",)
+    assert yard.get_baseline("payments:1")["rows"] == 30
     assert got.lineage.git_commit == "a" * 40
     assert got.created_by == "alice"
     assert got.flavor == "python"

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from modelyard import __version__
 from modelyard.api import (
+    datasets,
     deployments,
     errors,
     models,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(users.router)
     app.include_router(webhooks.router)
     app.include_router(deployments.router)
+    app.include_router(datasets.router)
     app.include_router(scoring.router)
     app.include_router(v2.router)
 

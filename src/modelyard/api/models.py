@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -81,6 +81,14 @@ def get_version(
     env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep
 ) -> VersionOut:
     return VersionOut.from_entity(svc.registry.get_version(_ref(env, name, version), actor=who))
+
+
+@router.get("/models/{env}/{name}/versions/{version}/baseline", response_model=dict[str, Any])
+def get_baseline(
+    env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep
+) -> dict[str, Any]:
+    """The profile of the version's training data and of its predictions on that data."""
+    return svc.registry.baseline(_ref(env, name, version), actor=who)
 
 
 @router.get("/models/{env}/{name}/aliases/{alias}", response_model=VersionOut)

@@ -47,6 +47,11 @@ KNOWN_ACTIONS: tuple[str, ...] = (
     "deployment.rolled_back",
     "deployment.deleted",
     "deployment.keys_regenerated",
+    "dataset.registered",
+    "alert.rule_created",
+    "alert.rule_deleted",
+    "alert.fired",
+    "alert.resolved",
 )
 # Families a pattern may name: today's, plus the ones later issues add events to.
 KNOWN_FAMILIES: frozenset[str] = frozenset(

@@ -226,3 +226,38 @@ def _as_categories(profile: FeatureProfile) -> CategoricalProfile:
     if isinstance(profile, CategoricalProfile):
         return profile
     return CategoricalProfile.of([repr(float(v)) for v in profile.sample])
+
+
+CHUNK_ROWS = 100_000
+TOP_CATEGORIES = 20
+
+
+def profile_table(table: Any, columns: list[str] | None = None, seed: int = 0) -> Profile:
+    """Profile a pyarrow Table chunk by chunk (bounded memory), merging the parts."""
+    if columns is not None:
+        table = table.select(columns)
+    profile = Profile()
+    for i, start in enumerate(range(0, max(table.num_rows, 1), CHUNK_ROWS)):
+        part = Profile.of(table.slice(start, CHUNK_ROWS).to_pandas(), seed=seed + i)
+        profile = profile.merge(part, seed=seed + i) if profile.features else part
+    return profile
+
+
+def summarize(profile: dict[str, Any]) -> dict[str, Any]:
+    """What a person reads of a profile: no samples, the most frequent categories only."""
+    out: dict[str, Any] = {"rows": profile["rows"], "features": {}}
+    for name, f in profile["features"].items():
+        total = f["count"] + f["nulls"]
+        item: dict[str, Any] = {
+            "kind": f["kind"],
+            "count": f["count"],
+            "null_rate": f["nulls"] / total if total else 0.0,
+        }
+        if f["kind"] == "numerical":
+            item.update({k: f[k] for k in ("min", "max", "mean", "std")}, quantiles=f["quantiles"])
+        else:
+            ranked = sorted(f["counts"].items(), key=lambda kv: (-kv[1], kv[0]))
+            item["categories"] = len(f["counts"])
+            item["top"] = dict(ranked[:TOP_CATEGORIES])
+        out["features"][name] = item
+    return out

@@ -9,6 +9,7 @@ from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal
 from modelyard.domain.entities import AuditEvent
 from modelyard.services.auth import AuthService, require_admin
+from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.doctor import DoctorService
 from modelyard.services.packages import PackageService
@@ -30,6 +31,7 @@ class Services:
     auth: AuthService
     webhooks: WebhookService
     deployments: DeploymentService
+    datasets: DatasetService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -44,6 +46,8 @@ class Services:
             raise
         packages = PackageService(artifacts, home / "tmp", settings.cache_dir)
         registry = RegistryService(db, packages, settings.environment)
+        datasets = DatasetService(db, artifacts, home / "tmp", settings.environment)
+        registry.datasets = datasets
         return cls(
             settings=settings,
             db=db,
@@ -54,6 +58,7 @@ class Services:
             auth=AuthService(db),
             webhooks=WebhookService(db),
             deployments=DeploymentService(db, registry),
+            datasets=datasets,
         )
 
     @property

@@ -17,6 +17,7 @@ from modelyard.domain.errors import IntegrityFailure, InvalidPackage, NotFound
 from modelyard.flavors.package import Manifest
 from modelyard.services.auth import require_admin
 from modelyard.store import audit
+from modelyard.store import datasets as datasets_q
 from modelyard.store import registry as q
 from modelyard.store.database import Database
 from modelyard.store.tables import utcnow
@@ -36,6 +37,7 @@ class DoctorService:
             packages = {p.digest: p for p in q.all_packages(session)}
             uses = q.package_use_counts(session)
             versions = q.all_version_digests(session)
+            dataset_files = datasets_q.all_digests(session)
             _, bad_seq = audit.verify_chain(session)
         if bad_seq is not None:
             findings.append(
@@ -109,8 +111,13 @@ class DoctorService:
                             f"{subject}: file {file!r} ({info.digest}) is {p}",
                         )
                     )
+        for digest in sorted(dataset_files):
+            if (p := problem(digest)) is not None:
+                findings.append(
+                    DoctorFinding("error", f"dataset_{p}", digest, f"dataset file {digest} is {p}")
+                )
 
-        reachable = set(packages)
+        reachable = set(packages) | dataset_files
         for manifest in manifests.values():
             reachable.update(info.digest for info in manifest.files.values())
         objects = 0
@@ -175,7 +182,7 @@ class DoctorService:
                     q.delete_package_row(session, digest)
                     removed.append(digest)
         with self.db.read() as session:
-            keep: set[str] = set()
+            keep: set[str] = datasets_q.all_digests(session)
             for row in q.all_packages(session):
                 keep.add(row.digest)
                 try:

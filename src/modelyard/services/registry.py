@@ -12,6 +12,7 @@ Order of a registration, so a crash at any point leaves nothing half-visible:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -39,12 +40,15 @@ from modelyard.flavors.registry import check_flavor
 from modelyard.services.auth import require
 from modelyard.services.packages import PackageService
 from modelyard.store import audit, search
+from modelyard.store import datasets as datasets_q
 from modelyard.store import registry as q
 from modelyard.store.database import Database
 from modelyard.store.tables import ModelRow, ModelVersionRow, utcnow
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from modelyard.services.datasets import DatasetService
 
 #: A dependents check returns human-readable reasons why a version must stay (empty: none).
 DependentsCheck = Callable[[Session, ModelVersion], list[str]]
@@ -63,6 +67,8 @@ class RegistryService:
         self.default_environment = default_environment
         self._dependents: list[DependentsCheck] = []
         self._manifests: dict[str, tuple[bytes, Manifest]] = {}
+        # set by the container: resolves lineage references and builds baselines
+        self.datasets: DatasetService | None = None
 
     def add_dependents_check(self, check: DependentsCheck) -> None:
         """Let another service (deployments, promotions...) protect the versions it uses."""
@@ -206,6 +212,7 @@ class RegistryService:
         actor: Principal,
     ) -> ModelVersion:
         """The one transaction that makes a version visible."""
+        lineage, baseline = self._lineage(env, digest, manifest, draft)
         with self.db.write() as session:
             self.check_environment(session, env)
             model_id, created = q.get_or_create_model(session, env, name)
@@ -215,7 +222,7 @@ class RegistryService:
                 )
             number = q.allocate_version(session, model_id)
             created_at = utcnow()
-            q.insert_version(
+            version_id = q.insert_version(
                 session,
                 model_id=model_id,
                 version=number,
@@ -236,8 +243,12 @@ class RegistryService:
                 tags=draft.tags,
                 metrics=draft.metrics,
                 params=draft.params,
-                datasets=[(d, "training") for d in draft.datasets],
+                datasets=[(d, "training") for d in lineage],
             )
+            if baseline is not None:
+                datasets_q.insert_baseline(
+                    session, version_id, baseline["dataset"], baseline["rows"], baseline
+                )
             q.mark_package_ready(session, digest)
             audit.append(
                 session,
@@ -267,7 +278,7 @@ class RegistryService:
             params=draft.params,
             aliases=(),
             lineage=Lineage(
-                tuple(sorted(set(draft.datasets))),
+                tuple(sorted(set(lineage))),
                 draft.source_uri,
                 draft.git_commit,
                 draft.promoted_from,
@@ -275,6 +286,35 @@ class RegistryService:
             created_by=actor.name,
             created_at=created_at,
         )
+
+    def _lineage(
+        self, env: str, digest: str, manifest: Manifest, draft: _Draft
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """The exact dataset versions named (``env/name:version``; one that does not exist
+        is refused) and the baseline built on the first: the training data."""
+        if not draft.datasets or self.datasets is None:
+            return list(draft.datasets), None
+        with self.db.read() as session:
+            refs = [self.datasets.resolve(session, d, env) for d in draft.datasets]
+        model, _ = self.load_package(digest)
+        with self.db.read() as session:
+            _, baseline = self.datasets.baseline(session, refs[0], model, manifest.signature)
+        return list(dict.fromkeys(refs)), baseline
+
+    def baseline(
+        self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
+    ) -> dict[str, Any]:
+        """A version's baseline profile (training data and predictions)."""
+        version = self.get_version(ref, actor=actor, environment=environment)
+        with self.db.read() as session:
+            _, row = self._version_row(session, self.ref(version.ref))
+            found = datasets_q.baseline(session, row.id)
+        if found is None:
+            raise NotFound(
+                f"version {version.ref} has no baseline: register it with --dataset NAME:VERSION",
+                version=version.ref,
+            )
+        return dict(json.loads(found.profile))
 
     # -- lookup -------------------------------------------------------------------------
     def ref(self, text: str | ModelRef, environment: str | None = None) -> ModelRef:

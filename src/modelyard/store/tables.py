@@ -373,6 +373,113 @@ class RevisionVariantRow(Base):
     )
 
 
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (sa.UniqueConstraint("environment", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(
+        sa.String(128), sa.ForeignKey("environments.name", ondelete="RESTRICT")
+    )
+    name: Mapped[str] = mapped_column(sa.String(128))
+    last_version: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetVersionRow(Base):
+    """An immutable dataset version: a file in the artifact store, its schema and profile."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (sa.UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(sa.ForeignKey("datasets.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column()
+    digest: Mapped[str] = mapped_column(sa.String(80), index=True)
+    format: Mapped[str] = mapped_column(sa.String(16))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    columns: Mapped[list[list[str]]] = mapped_column(sa.JSON)
+    profile: Mapped[str] = mapped_column(sa.Text)
+    source: Mapped[str] = mapped_column(sa.Text, default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VersionBaselineRow(Base):
+    """A model version's baseline: the profile of its training data and of its predictions
+    on that data, what monitoring compares production against."""
+
+    __tablename__ = "version_baselines"
+
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    dataset: Mapped[str] = mapped_column(sa.String(300))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    profile: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MonitoringReportRow(Base):
+    """A stored monitoring report: its summary numbers (for trends) and the whole report."""
+
+    __tablename__ = "monitoring_reports"
+    __table_args__ = (sa.Index("ix_monitoring_reports_deployment_id", "deployment", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment: Mapped[str] = mapped_column(sa.String(128))
+    environment: Mapped[str] = mapped_column(sa.String(128))
+    since: Mapped[datetime] = mapped_column()
+    until: Mapped[datetime] = mapped_column()
+    reference: Mapped[str] = mapped_column(sa.String(200))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    summary: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    report: Mapped[str] = mapped_column(sa.Text)
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertRuleRow(Base):
+    """A rule the server's scheduler evaluates every ``every_seconds`` over the last
+    ``window_seconds``; ``next_run_at`` is claimed with a guarded UPDATE, so one worker runs it."""
+
+    __tablename__ = "alert_rules"
+    __table_args__ = (sa.UniqueConstraint("deployment_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(sa.ForeignKey("deployments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(128))
+    signal: Mapped[str] = mapped_column(sa.String(64))
+    feature: Mapped[str | None] = mapped_column(sa.String(250), nullable=True)
+    op: Mapped[str] = mapped_column(sa.String(2))
+    threshold: Mapped[float] = mapped_column(sa.Float)
+    window_seconds: Mapped[int] = mapped_column()
+    every_seconds: Mapped[int] = mapped_column()
+    next_run_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertRow(Base):
+    """One firing of a rule: open while it fires, resolved when the signal clears."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (sa.Index("ix_alerts_rule_id_state", "rule_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(sa.String(16))
+    value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    last_value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
 def core(row: type[Base]) -> sa.Table:
     """The Core table behind a mapped class: hot paths skip the ORM's per-statement work."""
     table = row.__table__

@@ -1,0 +1,145 @@
+"""``/api/v1/datasets``: register (upload), list, show, versions, download."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from modelyard.api.deps import PrincipalDep, ServicesDep
+from modelyard.api.models import Env
+from modelyard.api.packages import SPOOL_IN_MEMORY
+from modelyard.api.schemas import errors
+from modelyard.artifacts.store import CHUNK
+from modelyard.domain.datasets import DatasetVersion
+from modelyard.domain.names import NAME_PATTERN
+
+router = APIRouter(
+    prefix="/api/v1/datasets", tags=["datasets"], responses=errors(400, 401, 403, 404, 422)
+)
+Name = Annotated[str, Path(pattern=NAME_PATTERN, description="Dataset name.")]
+Ver = Annotated[str, Path(pattern=r"^([1-9][0-9]{0,8}|latest)$", description="A number or latest.")]
+
+
+class ColumnOut(BaseModel):
+    name: str
+    type: str
+
+
+class DatasetOut(BaseModel):
+    environment: str
+    name: str
+    version: int
+    ref: str
+    digest: str
+    format: str
+    size_bytes: int
+    rows: int
+    columns: list[ColumnOut]
+    profile: dict[str, Any]
+    source: str
+    description: str
+    created_by: str
+    created_at: datetime
+    used_by: list[str]
+
+    @classmethod
+    def of(cls, d: DatasetVersion) -> DatasetOut:
+        return cls.model_validate(d.to_dict())
+
+
+def _ref(env: str, name: str, version: str) -> str:
+    return f"{env}/{name}" + ("" if version == "latest" else f":{version}")
+
+
+@router.get("", response_model=list[DatasetOut])
+def list_datasets(
+    svc: ServicesDep, who: PrincipalDep, env: Annotated[str | None, Query(max_length=128)] = None
+) -> list[DatasetOut]:
+    """The latest version of every dataset you may read."""
+    return [DatasetOut.of(d) for d in svc.datasets.list_datasets(actor=who, environment=env)]
+
+
+@router.post(
+    "/{env}/{name}/versions",
+    response_model=DatasetOut,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+            "required": True,
+        }
+    },
+)
+async def register(
+    env: Env,
+    name: Name,
+    request: Request,
+    svc: ServicesDep,
+    who: PrincipalDep,
+    format: Annotated[Literal["csv", "parquet"], Query()],
+    description: Annotated[str, Query(max_length=10_000)] = "",
+    source: Annotated[str | None, Query(max_length=2000)] = None,
+) -> DatasetOut:
+    """Register the body (a CSV or Parquet file) as the next version of a dataset."""
+    with tempfile.SpooledTemporaryFile(
+        max_size=SPOOL_IN_MEMORY, mode="w+b", dir=str(svc.settings.resolved_home)
+    ) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        found = await run_in_threadpool(
+            svc.datasets.register_stream,
+            f"{env}/{name}",
+            spool,
+            actor=who,
+            format=format,
+            description=description,
+            source_uri=source,
+        )
+    return DatasetOut.of(found)
+
+
+@router.get("/{env}/{name}/versions", response_model=list[DatasetOut])
+def versions(env: Env, name: Name, svc: ServicesDep, who: PrincipalDep) -> list[DatasetOut]:
+    return [DatasetOut.of(d) for d in svc.datasets.versions(f"{env}/{name}", actor=who)]
+
+
+@router.get("/{env}/{name}/versions/{version}", response_model=DatasetOut)
+def show(env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep) -> DatasetOut:
+    return DatasetOut.of(svc.datasets.get(_ref(env, name, version), actor=who))
+
+
+@router.get(
+    "/{env}/{name}/versions/{version}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def content(
+    env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep
+) -> StreamingResponse:
+    """The stored file, byte for byte (verified against its digest as it is read)."""
+    found, reader = svc.datasets.open(_ref(env, name, version), actor=who)
+
+    def chunks() -> Iterator[bytes]:
+        with reader:
+            while chunk := reader.read(CHUNK):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/octet-stream",
+        headers={
+            "Modelyard-Digest": found.digest,
+            "Modelyard-Format": found.format,
+            "Modelyard-Dataset": found.ref,
+        },
+    )

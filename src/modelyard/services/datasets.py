@@ -1,0 +1,290 @@
+"""Datasets: register a CSV or Parquet file (or a DataFrame) as a numbered, immutable
+version, with its schema, row count and profile; look versions up; read them back; and
+build a model version's baseline (the profile of its training data and of its predictions
+on that data).
+
+Order of a registration, as for models: the file is read and profiled first (a file that
+does not parse changes nothing), stored in the artifact store by its content digest, and
+only then does one transaction number the version, record it and append the audit event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from modelyard.artifacts.store import ArtifactStore
+from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.datasets import DatasetRef, DatasetVersion, parse_dataset_ref
+from modelyard.domain.errors import InvalidInput, InvalidName, NotFound
+from modelyard.flavors.base import LoadedModel
+from modelyard.monitoring.profile import CHUNK_ROWS, Profile, profile_table, summarize
+from modelyard.monitoring.tables import columns_of, format_of, read_table
+from modelyard.services.auth import require
+from modelyard.store import audit
+from modelyard.store import datasets as q
+from modelyard.store import registry as registry_q
+from modelyard.store.database import Database
+from modelyard.store.tables import DatasetRow, DatasetVersionRow, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PREDICTION = "prediction"
+
+
+class DatasetService:
+    def __init__(
+        self, db: Database, artifacts: ArtifactStore, work_dir: Path, default_environment: str
+    ) -> None:
+        self.db = db
+        self.artifacts = artifacts
+        self.work_dir = work_dir
+        self.default_environment = default_environment
+
+    def ref(self, text: str, environment: str | None = None) -> DatasetRef:
+        return parse_dataset_ref(text, environment, self.default_environment)
+
+    # -- registration ---------------------------------------------------------------------
+    def register(
+        self,
+        name: str,
+        source: Path | pd.DataFrame,
+        *,
+        actor: Principal,
+        environment: str | None = None,
+        format: str | None = None,
+        description: str = "",
+        source_uri: str | None = None,
+    ) -> DatasetVersion:
+        target = self.ref(name, environment)
+        if target.version is not None:
+            raise InvalidName(f"register takes a dataset name, not a version: {name!r}", name=name)
+        require(actor, Permission.REGISTER, target.environment)
+        if len(description) > 10_000:
+            raise InvalidInput("description is longer than 10,000 characters")
+        with self.db.read() as session:
+            self._check_environment(session, target.environment)
+        with self._as_file(source, format) as (path, fmt):
+            table = read_table(path, fmt)
+            if table.num_columns == 0 or table.num_rows == 0:
+                raise InvalidInput(f"{path.name!r} has no rows: a dataset needs at least one")
+            profile = profile_table(table)
+            stored = self.artifacts.put_file(path)
+        origin = source_uri or (str(source) if isinstance(source, Path) else "dataframe")
+        with self.db.write() as session:
+            self._check_environment(session, target.environment)
+            dataset_id, _ = q.get_or_create(session, target.environment, target.name, actor.name)
+            number = q.allocate_version(session, dataset_id)
+            q.insert_version(
+                session,
+                dataset_id,
+                number,
+                {
+                    "digest": stored.digest,
+                    "format": fmt,
+                    "size_bytes": stored.size,
+                    "rows": table.num_rows,
+                    "columns": columns_of(table),
+                    "profile": json.dumps(profile.to_dict()),
+                    "source": origin,
+                    "description": description,
+                    "created_by": actor.name,
+                    "created_at": utcnow(),
+                },
+            )
+            audit.append(
+                session,
+                actor=actor.name,
+                action="dataset.registered",
+                subject=f"dataset:{target.environment}/{target.name}:{number}",
+                after={"digest": stored.digest, "rows": table.num_rows, "format": fmt},
+            )
+        return self.get(f"{target.environment}/{target.name}:{number}", actor=actor)
+
+    @contextlib.contextmanager
+    def _as_file(self, source: Path | pd.DataFrame, fmt: str | None) -> Iterator[tuple[Path, str]]:
+        if isinstance(source, str | Path):
+            path = Path(source)
+            if not path.is_file():
+                raise InvalidInput(f"no such file: {str(path)!r}")
+            yield path, format_of(path, fmt)
+            return
+        import pyarrow.parquet as pq
+
+        scratch = self._scratch_path(".parquet")
+        try:
+            try:
+                table = pa.Table.from_pandas(source, preserve_index=False)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
+                raise InvalidInput(f"cannot store this DataFrame: {e}") from None
+            pq.write_table(table, scratch)
+            yield scratch, "parquet"
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    def _scratch_path(self, suffix: str) -> Path:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        return self.work_dir / f"dataset-{uuid.uuid4().hex}{suffix}"
+
+    def register_stream(
+        self,
+        name: str,
+        stream: IO[bytes],
+        *,
+        actor: Principal,
+        format: str,
+        environment: str | None = None,
+        description: str = "",
+        source_uri: str | None = None,
+    ) -> DatasetVersion:
+        """A remote registration: the uploaded bytes, spooled to a scratch file."""
+        target = self.ref(name, environment)
+        require(actor, Permission.REGISTER, target.environment)
+        format_of(Path("upload"), format)
+        scratch = self._scratch_path(f".{format}")
+        try:
+            with open(scratch, "wb") as out:
+                shutil.copyfileobj(stream, out, 1 << 20)
+            return self.register(
+                name,
+                scratch,
+                actor=actor,
+                environment=environment,
+                format=format,
+                description=description,
+                source_uri=source_uri or "upload",
+            )
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    # -- lookup ---------------------------------------------------------------------------
+    def _check_environment(self, session: Session, env: str) -> None:
+        if not registry_q.environment_exists(session, env):
+            known = ", ".join(e.name for e in registry_q.list_environments(session))
+            raise NotFound(f"unknown environment {env!r} (known: {known})", environment=env)
+
+    def _rows(self, session: Session, ref: DatasetRef) -> tuple[DatasetRow, DatasetVersionRow]:
+        self._check_environment(session, ref.environment)
+        dataset = q.find(session, ref.environment, ref.name)
+        if dataset is None:
+            raise NotFound(f"dataset {ref.environment}/{ref.name} does not exist", dataset=str(ref))
+        row = q.version_row(session, dataset.id, ref.version)
+        if row is None:
+            raise NotFound(f"dataset version {ref} does not exist", dataset=str(ref))
+        return dataset, row
+
+    def _entity(
+        self, session: Session, dataset: DatasetRow, row: DatasetVersionRow
+    ) -> DatasetVersion:
+        ref = f"{dataset.environment}/{dataset.name}:{row.version}"
+        used = q.used_by(session, [ref])[ref]
+        return q.entity(dataset, row, summarize(json.loads(row.profile)), used)
+
+    def get(self, ref: str, *, actor: Principal, environment: str | None = None) -> DatasetVersion:
+        target = self.ref(ref, environment)
+        require(actor, Permission.READ, target.environment)
+        with self.db.read() as session:
+            return self._entity(session, *self._rows(session, target))
+
+    def versions(
+        self, name: str, *, actor: Principal, environment: str | None = None
+    ) -> list[DatasetVersion]:
+        target = self.ref(name, environment)
+        require(actor, Permission.READ, target.environment)
+        with self.db.read() as session:
+            dataset, _ = self._rows(session, DatasetRef(target.environment, target.name, None))
+            return [self._entity(session, dataset, r) for r in q.version_rows(session, dataset.id)]
+
+    def list_datasets(
+        self, *, actor: Principal, environment: str | None = None
+    ) -> list[DatasetVersion]:
+        """The latest version of every dataset the caller may read."""
+        with self.db.read() as session:
+            return [
+                self._entity(session, d, v)
+                for d, v in q.latest_rows(session, environment)
+                if actor.can(Permission.READ, d.environment)
+            ]
+
+    def resolve(self, session: Session, text: str, environment: str) -> str:
+        """A lineage reference made exact (``env/name:version``), inside the caller's
+        transaction; a dataset that does not exist is ``NotFound``."""
+        dataset, row = self._rows(session, self.ref(text, None if "/" in text else environment))
+        return f"{dataset.environment}/{dataset.name}:{row.version}"
+
+    # -- content --------------------------------------------------------------------------
+    def open(self, ref: str, *, actor: Principal, environment: str | None = None) -> Any:
+        """The stored file as a verifying stream (for downloads)."""
+        version = self.get(ref, actor=actor, environment=environment)
+        return version, self.artifacts.open(version.digest)
+
+    def read(self, ref: str, *, actor: Principal, environment: str | None = None) -> pa.Table:
+        version = self.get(ref, actor=actor, environment=environment)
+        return self._read(version)
+
+    def _read(self, version: DatasetVersion) -> pa.Table:
+        scratch = self._scratch_path(f".{version.format}")
+        try:
+            self.artifacts.get_file(version.digest, scratch)
+            return read_table(scratch, version.format)
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    # -- baselines ------------------------------------------------------------------------
+    def baseline(
+        self, session: Session, ref: str, model: LoadedModel, signature: dict[str, Any] | None
+    ) -> tuple[int, dict[str, Any]]:
+        """The baseline of a model version trained on dataset ``ref`` (exact): the profile
+        of the model's input columns and of its predictions on every row, in chunks."""
+        dataset, row = self._rows(session, self.ref(ref))
+        version = q.entity(dataset, row, {}, [])
+        table = self._read(version)
+        wanted = [c["name"] for c in (signature or {}).get("inputs", [])]
+        present = set(table.column_names)
+        missing = [c for c in wanted if c not in present]
+        if missing:
+            raise InvalidInput(
+                f"dataset {ref} lacks the model's input column(s) {', '.join(missing[:5])}",
+                missing=missing,
+            )
+        inputs = wanted or table.column_names
+        features = profile_table(table, inputs)
+        predictions = Profile()
+        for i, start in enumerate(range(0, table.num_rows, CHUNK_ROWS)):
+            frame = table.slice(start, CHUNK_ROWS).select(inputs).to_pandas()
+            part = Profile.of(prediction_frame(model, frame), seed=i)
+            predictions = predictions.merge(part, seed=i) if predictions.features else part
+        return table.num_rows, {
+            "dataset": ref,
+            "rows": table.num_rows,
+            "features": features.to_dict()["features"],
+            "predictions": predictions.to_dict()["features"],
+        }
+
+
+def prediction_frame(model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Predictions as one column: text labels for classifiers (so they are profiled as
+    categories), numbers for regressors."""
+    import pandas as pd
+
+    try:
+        values = np.asarray(model.predict(frame))
+    except Exception as e:  # the model's own failure on the dataset: the caller's data
+        raise InvalidInput(
+            f"the model could not score the dataset to build its baseline: {type(e).__name__}"
+        ) from None
+    if values.ndim > 1:
+        values = values[:, 0]
+    if model.classes is not None or values.dtype.kind not in "fiu":
+        return pd.DataFrame({PREDICTION: values.astype(str)})
+    return pd.DataFrame({PREDICTION: values.astype(np.float64)})
