@@ -10,6 +10,7 @@ model = client.load_model("sandbox/payments@champion")
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
@@ -27,6 +28,7 @@ from modelyard.domain.entities import (
     ModelVersion,
     Page,
 )
+from modelyard.domain.monitoring import Alert, AlertRule
 from modelyard.domain.names import parse_ref
 from modelyard.flavors.base import LoadedModel
 from modelyard.remote import RemoteServices
@@ -398,6 +400,90 @@ class Client:
     def get_baseline(self, ref: str, *, env: str | None = None) -> dict[str, Any]:
         """A version's baseline: the profile of its training data and of its predictions."""
         return self._services.registry.baseline(ref, actor=self.actor, environment=env)
+
+    # -- monitoring ---------------------------------------------------------------------
+    def monitor(
+        self,
+        deployment: str,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        against: str | None = None,
+        store: bool = True,
+    ) -> dict[str, Any]:
+        """Drift, data quality and live performance of a deployment over a window
+        (default: the last 24 hours), against the served versions' baselines."""
+        return self._services.monitoring.report(
+            deployment, actor=self.actor, since=since, until=until, against=against, store=store
+        )
+
+    def monitoring_history(self, deployment: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        return self._services.monitoring.history(deployment, actor=self.actor, limit=limit)
+
+    def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
+        """Ground truth for scored rows: ``[{"request_id": ..., "actual": ..., "row": 0}]``."""
+        return self._services.monitoring.add_feedback(deployment, items, actor=self.actor)
+
+    def snapshot_dataset(
+        self,
+        name: str,
+        *,
+        deployment: str,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        with_feedback: bool = False,
+        env: str | None = None,
+    ) -> DatasetVersion:
+        """Register a deployment's collected live inputs as a dataset version."""
+        return self._services.monitoring.snapshot(
+            name,
+            deployment=deployment,
+            actor=self.actor,
+            since=since,
+            until=until,
+            with_feedback=with_feedback,
+            environment=env,
+        )
+
+    def create_alert_rule(
+        self,
+        deployment: str,
+        name: str,
+        signal: str,
+        threshold: float,
+        *,
+        op: str = ">",
+        feature: str | None = None,
+        window: str = "1h",
+        every: str = "5m",
+    ) -> AlertRule:
+        return self._services.alerts.create_rule(
+            deployment,
+            actor=self.actor,
+            name=name,
+            signal=signal,
+            threshold=threshold,
+            op=op,
+            feature=feature,
+            window=window,
+            every=every,
+        )
+
+    def alert_rules(self, *, deployment: str | None = None) -> list[AlertRule]:
+        return self._services.alerts.list_rules(actor=self.actor, deployment=deployment)
+
+    def delete_alert_rule(self, deployment: str, name: str) -> AlertRule:
+        return self._services.alerts.delete_rule(deployment, name, actor=self.actor)
+
+    def alerts(
+        self, *, deployment: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        return self._services.alerts.list_alerts(
+            actor=self.actor, deployment=deployment, state=state, limit=limit
+        )
+
+    def evaluate_alerts(self, deployment: str) -> list[dict[str, Any]]:
+        return self._services.alerts.evaluate(deployment, actor=self.actor)
 
     def predict_file(
         self,

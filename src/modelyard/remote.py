@@ -519,9 +519,11 @@ class RemoteServices:
         from modelyard.remote_deployments import RemoteDeployments  # imports this module
 
         self.deployments = RemoteDeployments(self.http)
-        from modelyard.remote_monitoring import RemoteDatasets
+        from modelyard.remote_monitoring import RemoteAlerts, RemoteDatasets, RemoteMonitoring
 
         self.datasets = RemoteDatasets(self.http, settings.environment)
+        self.monitoring = RemoteMonitoring(self.http, self.datasets)
+        self.alerts = RemoteAlerts(self.http)
         self.local_actor = "remote"
 
     def audit_events(

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from modelyard.domain.datasets import DatasetRef, DatasetVersion, parse_dataset_ref
 from modelyard.domain.errors import InvalidName
+from modelyard.domain.monitoring import Alert, AlertRule
 from modelyard.monitoring.tables import format_of, read_table
 from modelyard.remote import Http
 
@@ -99,3 +100,131 @@ class RemoteDatasets:
                     for chunk in response.iter_bytes(1 << 20):
                         out.write(chunk)
             return read_table(path, fmt)
+
+
+class RemoteMonitoring:
+    def __init__(self, http: Http, datasets: RemoteDatasets) -> None:
+        self.http = http
+        self.datasets = datasets
+
+    def report(
+        self,
+        deployment: str,
+        *,
+        actor: Any = None,
+        since: Any = None,
+        until: Any = None,
+        against: str | None = None,
+        store: bool = True,
+    ) -> dict[str, Any]:
+        params = {
+            k: (v.isoformat() if hasattr(v, "isoformat") else v)
+            for k, v in {"since": since, "until": until, "against": against}.items()
+            if v is not None
+        }
+        params["store"] = "true" if store else "false"
+        return dict(
+            self.http.json("GET", f"/api/v1/deployments/{deployment}/monitoring", params=params)
+        )
+
+    def history(self, deployment: str, *, actor: Any = None, limit: int = 100) -> list[Any]:
+        return list(
+            self.http.json(
+                "GET",
+                f"/api/v1/deployments/{deployment}/monitoring/history",
+                params={"limit": limit},
+            )
+        )
+
+    def stored(self, deployment: str, report_id: int, *, actor: Any = None) -> dict[str, Any]:
+        path = f"/api/v1/deployments/{deployment}/monitoring/reports/{report_id}"
+        return dict(self.http.json("GET", path))
+
+    def add_feedback(self, deployment: str, items: Any, *, actor: Any = None) -> int:
+        found = self.http.json("POST", f"/v1/deployments/{deployment}/feedback", json=items)
+        return int(found["accepted"])
+
+    def snapshot(
+        self,
+        name: str,
+        *,
+        deployment: str,
+        actor: Any = None,
+        since: Any = None,
+        until: Any = None,
+        with_feedback: bool = False,
+        environment: str | None = None,
+        description: str = "",
+    ) -> DatasetVersion:
+        if environment is None and "/" not in name:
+            environment = self.http.json("GET", f"/api/v1/deployments/{deployment}")["environment"]
+        target = self.datasets.ref(name, environment)
+        body = {
+            "deployment": deployment,
+            "since": since.isoformat() if hasattr(since, "isoformat") else since,
+            "until": until.isoformat() if hasattr(until, "isoformat") else until,
+            "with_feedback": with_feedback,
+            "description": description,
+        }
+        found = self.http.json(
+            "POST", f"/api/v1/datasets/{target.environment}/{target.name}/snapshot", json=body
+        )
+        return DatasetVersion.from_dict(found)
+
+
+class RemoteAlerts:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def create_rule(
+        self,
+        deployment: str,
+        *,
+        actor: Any = None,
+        name: str,
+        signal: str,
+        threshold: float,
+        op: str = ">",
+        feature: str | None = None,
+        window: str | int = "1h",
+        every: str | int = "5m",
+    ) -> AlertRule:
+        body = {
+            "deployment": deployment,
+            "name": name,
+            "signal": signal,
+            "threshold": threshold,
+            "op": op,
+            "feature": feature,
+            "window": str(window),
+            "every": str(every),
+        }
+        return AlertRule.from_dict(self.http.json("POST", "/api/v1/alerts/rules", json=body))
+
+    def list_rules(self, *, actor: Any = None, deployment: str | None = None) -> list[AlertRule]:
+        params = {"deployment": deployment} if deployment else {}
+        found = self.http.json("GET", "/api/v1/alerts/rules", params=params)
+        return [AlertRule.from_dict(r) for r in found]
+
+    def delete_rule(self, deployment: str, name: str, *, actor: Any = None) -> AlertRule:
+        found = self.http.json("DELETE", f"/api/v1/alerts/rules/{deployment}/{name}")
+        return AlertRule.from_dict(found)
+
+    def list_alerts(
+        self,
+        *,
+        actor: Any = None,
+        deployment: str | None = None,
+        state: str | None = None,
+        limit: int = 100,
+    ) -> list[Alert]:
+        params: dict[str, Any] = {"limit": limit}
+        if deployment:
+            params["deployment"] = deployment
+        if state:
+            params["state"] = state
+        return [Alert.from_dict(a) for a in self.http.json("GET", "/api/v1/alerts", params=params)]
+
+    def evaluate(self, deployment: str, *, actor: Any = None) -> list[dict[str, Any]]:
+        found = self.http.json("POST", "/api/v1/alerts/evaluate", json={"deployment": deployment})
+        return list(found)

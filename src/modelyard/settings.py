@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8600, description="Port the server listens on.")
     workers: int = Field(default=1, description="Server worker processes.")
+    alert_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How often each server worker looks for alert rules that are due.",
+    )
     poll_seconds: float = Field(
         default=0.5,
         gt=0,
@@ -84,6 +90,16 @@ class Settings(BaseSettings):
     @property
     def artifacts_url(self) -> str:
         return self.artifacts or str(self.resolved_home / "artifacts")
+
+    @property
+    def collected_dir(self) -> Path:
+        """Scored requests, as Parquet files partitioned by deployment and hour."""
+        return self.resolved_home / "collected"
+
+    @property
+    def feedback_dir(self) -> Path:
+        """Ground truth sent back for scored requests, as Parquet files per deployment."""
+        return self.resolved_home / "feedback"
 
     @property
     def cache_dir(self) -> Path:

@@ -16,6 +16,7 @@ from modelyard.api import (
     deployments,
     errors,
     models,
+    monitoring,
     packages,
     scoring,
     system,
@@ -26,6 +27,7 @@ from modelyard.api import (
 from modelyard.api.dataplane import DataPlane
 from modelyard.api.fastpath import ScoringFastPath
 from modelyard.monitoring.collector import Collector
+from modelyard.services.alerts import AlertScheduler
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
 from modelyard.serving.metrics import ServingMetrics
@@ -44,8 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         dispatcher = WebhookDispatcher(services.db)  # one per worker: rows are claimed
         dispatcher.start()
+        scheduler = AlertScheduler(services.alerts, settings.alert_seconds)
+        scheduler.start()
         collector = Collector(
-            settings.resolved_home / "collected",
+            settings.collected_dir,
             on_drop=lambda deployment, rows: metrics.collection_dropped.labels(deployment).inc(
                 rows
             ),
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.stop()
             await collector.stop()  # a graceful stop writes every buffered record
+            scheduler.stop()
             dispatcher.stop()
             services.close()
 
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(deployments.router)
     app.include_router(datasets.router)
+    app.include_router(monitoring.router)
     app.include_router(scoring.router)
     app.include_router(v2.router)
 

@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from modelyard.api.deps import PrincipalDep, ServicesDep
 from modelyard.api.models import Env
 from modelyard.api.packages import SPOOL_IN_MEMORY
-from modelyard.api.schemas import errors
+from modelyard.api.schemas import Strict, errors
 from modelyard.artifacts.store import CHUNK
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.names import NAME_PATTERN
@@ -105,6 +105,34 @@ async def register(
             description=description,
             source_uri=source,
         )
+    return DatasetOut.of(found)
+
+
+class SnapshotIn(Strict):
+    deployment: str = Field(max_length=128)
+    since: str | None = Field(None, max_length=64, description="ISO time or 1h, 7d...")
+    until: str | None = Field(None, max_length=64)
+    with_feedback: bool = False
+    description: str = Field("", max_length=10_000)
+
+
+@router.post("/{env}/{name}/snapshot", response_model=DatasetOut, status_code=201)
+async def snapshot(
+    env: Env, name: Name, body: SnapshotIn, svc: ServicesDep, who: PrincipalDep
+) -> DatasetOut:
+    """Register a deployment's collected live inputs (with ``actual`` labels from feedback
+    when asked) as the next version of a dataset: data for the next training round."""
+    found = await run_in_threadpool(
+        svc.monitoring.snapshot,
+        name,
+        deployment=body.deployment,
+        actor=who,
+        since=body.since,
+        until=body.until,
+        with_feedback=body.with_feedback,
+        environment=env,
+        description=body.description,
+    )
     return DatasetOut.of(found)
 
 

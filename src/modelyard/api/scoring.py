@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from modelyard.api.dataplane import JSON, DataPlane, bearer
-from modelyard.domain.errors import PayloadTooLarge
+from modelyard.domain.errors import InvalidInput, PayloadTooLarge
 from modelyard.serving.runtime import ServingRuntime
 
 router = APIRouter(tags=["scoring"])
@@ -144,3 +146,71 @@ async def predict(name: str, request: Request) -> Response:
 )
 async def invocations(name: str, request: Request) -> Response:
     return await reply_to(request, "invocations", name)
+
+
+FEEDBACK_LIMIT = 64 << 20
+
+
+@router.post(
+    "/v1/deployments/{name}/feedback",
+    summary="Send ground truth for scored rows, joined by request id",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                JSON: {
+                    "schema": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "request_id": {"type": "string"},
+                                "row": {"type": "integer", "minimum": 0},
+                                "actual": {},
+                            },
+                            "required": ["request_id", "actual"],
+                        },
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        200: {
+            "description": "Accepted",
+            "content": {
+                JSON: {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"accepted": {"type": "integer"}},
+                        "required": ["accepted"],
+                    }
+                }
+            },
+        },
+        **{k: v for k, v in SCORING_ERRORS.items() if k in (400, 401, 403, 404, 413)},
+    },
+    response_class=Response,
+)
+async def feedback(name: str, request: Request) -> Response:
+    """``[{"request_id": "...", "actual": "late", "row": 0}]``: ``row`` is the row's position
+    in its scoring request (default 0). Authorised like scoring: a scoring key of the
+    deployment, or a token allowed to score in its environment."""
+    runtime = runtime_of(request)
+    live = await runtime.get(name)
+    await runtime.authorize(live, secret_of(request))
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > FEEDBACK_LIMIT:
+        raise PayloadTooLarge(f"the body is {declared} bytes; feedback takes {FEEDBACK_LIMIT}")
+    body = await request.body()
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidInput(
+            "the body is not valid JSON: expected a list of {request_id, actual}"
+        ) from None
+    services = request.app.state.services
+    accepted = await run_in_threadpool(
+        services.monitoring.add_feedback, live.name, items, actor=None
+    )
+    return Response(orjson.dumps({"accepted": accepted}), media_type=JSON)

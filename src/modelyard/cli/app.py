@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from modelyard.cli import datasets, deployments, models, output
+from modelyard.cli import datasets, deployments, models, monitoring, output
 from modelyard.cli.common import JsonOpt, client
 from modelyard.cli.server import server
 from modelyard.cli.users import tokens_app, users_app
@@ -26,6 +26,9 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(monitoring.alerts_app, name="alerts")
+app.command("monitor")(monitoring.monitor)
+app.command("feedback")(monitoring.feedback)
 app.command("predict")(deployments.predict)
 app.command()(server)
 app.add_typer(users_app, name="users")

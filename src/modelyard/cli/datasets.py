@@ -151,3 +151,37 @@ def download(
         table = c._services.datasets.read(ref, actor=c.actor, environment=env)
     write_table(table, output_file, fmt)
     output.console.print(f"wrote {table.num_rows:,} rows to {output_file}")
+
+
+@app.command()
+def snapshot(
+    name: Annotated[str, typer.Argument(help="Dataset name to add a version to.")],
+    from_deployment: Annotated[
+        str, typer.Option("--from-deployment", help="Deployment whose live inputs to take.")
+    ],
+    since: Annotated[
+        str | None, typer.Option("--since", help="ISO time or duration before now (default 24h).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until")] = None,
+    with_feedback: Annotated[
+        bool, typer.Option("--with-feedback", help="Add an 'actual' column from feedback.")
+    ] = False,
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Register a deployment's collected live inputs as a dataset version (for retraining)."""
+    with client() as c:
+        d = c.snapshot_dataset(
+            name,
+            deployment=from_deployment,
+            since=since,
+            until=until,
+            with_feedback=with_feedback,
+            env=env,
+        )
+    if json:
+        output.emit_json(d)
+    else:
+        output.console.print(
+            f"registered [bold]{d.ref}[/] ({d.rows:,} rows from deployment {from_deployment})"
+        )

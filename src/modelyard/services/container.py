@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal
 from modelyard.domain.entities import AuditEvent
+from modelyard.services.alerts import AlertService
 from modelyard.services.auth import AuthService, require_admin
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.doctor import DoctorService
+from modelyard.services.monitoring import MonitoringService
 from modelyard.services.packages import PackageService
 from modelyard.services.registry import RegistryService
 from modelyard.services.webhooks import WebhookService
@@ -32,6 +34,8 @@ class Services:
     webhooks: WebhookService
     deployments: DeploymentService
     datasets: DatasetService
+    monitoring: MonitoringService
+    alerts: AlertService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -48,6 +52,10 @@ class Services:
         registry = RegistryService(db, packages, settings.environment)
         datasets = DatasetService(db, artifacts, home / "tmp", settings.environment)
         registry.datasets = datasets
+        deployments = DeploymentService(db, registry)
+        monitoring = MonitoringService(
+            db, registry, deployments, datasets, settings.collected_dir, settings.feedback_dir
+        )
         return cls(
             settings=settings,
             db=db,
@@ -57,8 +65,10 @@ class Services:
             doctor=DoctorService(db, artifacts),
             auth=AuthService(db),
             webhooks=WebhookService(db),
-            deployments=DeploymentService(db, registry),
+            deployments=deployments,
             datasets=datasets,
+            monitoring=monitoring,
+            alerts=AlertService(db, deployments, monitoring),
         )
 
     @property

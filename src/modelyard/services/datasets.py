@@ -58,7 +58,7 @@ class DatasetService:
     def register(
         self,
         name: str,
-        source: Path | pd.DataFrame,
+        source: Path | pd.DataFrame | pa.Table,
         *,
         actor: Principal,
         environment: str | None = None,
@@ -112,7 +112,9 @@ class DatasetService:
         return self.get(f"{target.environment}/{target.name}:{number}", actor=actor)
 
     @contextlib.contextmanager
-    def _as_file(self, source: Path | pd.DataFrame, fmt: str | None) -> Iterator[tuple[Path, str]]:
+    def _as_file(
+        self, source: Path | pd.DataFrame | pa.Table, fmt: str | None
+    ) -> Iterator[tuple[Path, str]]:
         if isinstance(source, str | Path):
             path = Path(source)
             if not path.is_file():
@@ -124,7 +126,11 @@ class DatasetService:
         scratch = self._scratch_path(".parquet")
         try:
             try:
-                table = pa.Table.from_pandas(source, preserve_index=False)
+                table = (
+                    source
+                    if isinstance(source, pa.Table)
+                    else pa.Table.from_pandas(source, preserve_index=False)
+                )
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
                 raise InvalidInput(f"cannot store this DataFrame: {e}") from None
             pq.write_table(table, scratch)

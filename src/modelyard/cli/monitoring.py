@@ -1,0 +1,311 @@
+"""``modelyard monitor``, ``modelyard feedback`` and ``modelyard alerts ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from modelyard.cli import output
+from modelyard.cli.common import JsonOpt, client
+from modelyard.domain.errors import InvalidInput
+from modelyard.domain.monitoring import SIGNALS
+
+alerts_app = typer.Typer(help="Alert rules on monitoring signals, and the alerts they raise.")
+
+Since = Annotated[
+    str | None,
+    typer.Option("--since", help="ISO time (UTC if no zone) or a duration before now: 1h, 7d."),
+]
+Until = Annotated[str | None, typer.Option("--until", help="ISO time or duration (default: now).")]
+
+
+def _num(value: Any, pct: bool = False, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if pct else f"{value:.{digits}g}"
+
+
+def monitor(
+    deployment: Annotated[str, typer.Argument(help="Deployment name.")],
+    since: Since = None,
+    until: Until = None,
+    against: Annotated[
+        str | None,
+        typer.Option("--against", help="baseline (default), previous, or SINCE..UNTIL."),
+    ] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="List stored reports' summaries instead.")
+    ] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Drift, data quality and live performance of a deployment's traffic (default: the
+    last 24 hours) against the baselines of the versions that served it. Stored, so
+    --history shows the trend."""
+    with client() as c:
+        if history:
+            found = c.monitoring_history(deployment)
+            if json:
+                output.emit_json(found)
+                return
+            output.table(
+                f"{deployment}: stored reports",
+                ["id", "window", "rows", "drift share", "prediction drift", "accuracy"],
+                [
+                    [
+                        h["id"],
+                        f"{h['since'][:16]} .. {h['until'][:16]}",
+                        h["summary"]["rows"],
+                        _num(h["summary"]["drift_share"], pct=True),
+                        _num(h["summary"]["prediction_drift"]),
+                        _num(h["summary"]["accuracy"], pct=True),
+                    ]
+                    for h in found
+                ],
+            )
+            return
+        report = c.monitor(deployment, since=since, until=until, against=against)
+    if json:
+        output.emit_json(report)
+        return
+    _render(report)
+
+
+def _render(report: dict[str, Any]) -> None:
+    output.console.print(
+        f"[bold]{report['deployment']}[/] ({report['environment']}): {report['rows']:,} live rows "
+        f"from {report['since'][:19]} to {report['until'][:19]} UTC, against {report['against']}"
+    )
+    if not report["variants"]:
+        output.console.print("no live rows were collected in this window")
+    for section in report["variants"]:
+        if "features" not in section:
+            output.console.print(
+                f"{section['variant']}: {section['rows']:,} rows; {section['note']}"
+            )
+            continue
+        rows = []
+        for f in [
+            *section["features"],
+            *([section["prediction"]] if section["prediction"] else []),
+        ]:
+            d = f["drift"] or {}
+            rows.append(
+                [
+                    f["feature"],
+                    f["kind"][:3],
+                    d.get("method", "-"),
+                    _num(d.get("score"), digits=3),
+                    _num(d.get("threshold")),
+                    "DRIFT" if d.get("drifted") else "ok",
+                    _num(f["null_rate"], pct=True),
+                    _num(f["type_error_rate"], pct=True),
+                    _num(f["out_of_bounds_rate"], pct=True),
+                ]
+            )
+        output.table(
+            f"{section['variant']}: {section['rows']:,} rows vs {section['reference']} — "
+            f"{len(section['drifted_features'])} of {len(section['features'])} features drifted",
+            [
+                "feature",
+                "kind",
+                "method",
+                "score",
+                "threshold",
+                "drift",
+                "nulls",
+                "type errors",
+                "out of bounds",
+            ],
+            rows,
+        )
+    perf = report["performance"]
+    if perf is None:
+        output.console.print("performance: no feedback for this window (modelyard feedback)")
+    elif perf["kind"] == "regression":
+        output.console.print(
+            f"performance on {perf['rows']:,} rows with feedback: MAE {perf['mae']:.4g}, "
+            f"RMSE {perf['rmse']:.4g}"
+        )
+    else:
+        output.console.print(
+            f"performance on {perf['rows']:,} rows with feedback: accuracy "
+            f"{perf['accuracy']:.1%}, F1 macro {perf['f1_macro']:.3f}"
+        )
+        output.table(
+            None,
+            ["class", "precision", "recall", "f1", "support"],
+            [
+                [k, _num(v["precision"]), _num(v["recall"]), _num(v["f1"]), v["support"]]
+                for k, v in perf["per_class"].items()
+            ],
+        )
+        labels = perf["confusion_matrix"]["labels"]
+        output.table(
+            "confusion matrix (rows: actual, columns: predicted)",
+            ["", *labels],
+            [
+                [label, *row]
+                for label, row in zip(labels, perf["confusion_matrix"]["matrix"], strict=True)
+            ],
+        )
+
+
+def feedback(
+    deployment: Annotated[str, typer.Argument(help="Deployment name.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV, Parquet, JSON or JSON lines with request_id, actual [, row]."),
+    ],
+    json: JsonOpt = False,
+) -> None:
+    """Send ground truth for scored rows (joined to them by request id and row)."""
+    items = _feedback_items(file)
+    with client() as c:
+        accepted = c.send_feedback(deployment, items)
+    if json:
+        output.emit_json({"accepted": accepted})
+    else:
+        output.console.print(f"accepted {accepted:,} feedback rows for {deployment}")
+
+
+def _feedback_items(file: Path) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {str(file)!r}")
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(file, dtype={"request_id": str})
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(file)
+        elif suffix == ".json":
+            frame = pd.read_json(file, dtype={"request_id": str})
+        elif suffix in (".jsonl", ".ndjson"):
+            frame = pd.read_json(file, lines=True, dtype={"request_id": str})
+        else:
+            raise InvalidInput(
+                f"unsupported file {file.name!r}: use .csv, .parquet, .json or .jsonl"
+            )
+    except (ValueError, OSError) as e:
+        raise InvalidInput(f"cannot read {file.name!r}: {str(e).splitlines()[0]}") from None
+    missing = [c for c in ("request_id", "actual") if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"{file.name!r} lacks column(s) {', '.join(missing)}")
+    keep = [c for c in ("request_id", "row", "actual") if c in frame.columns]
+    items = []
+    for record in frame[keep].to_dict("records"):
+        item = {k: (v.item() if hasattr(v, "item") else v) for k, v in record.items()}
+        if isinstance(item.get("actual"), float) and item["actual"] != item["actual"]:
+            item["actual"] = None
+        items.append(item)
+    return items
+
+
+# -- alerts ---------------------------------------------------------------------------------
+@alerts_app.command("list")
+def list_alerts(
+    deployment: Annotated[str | None, typer.Option("--deployment", "-d")] = None,
+    firing: Annotated[bool, typer.Option("--firing", help="Only alerts still firing.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Alerts, newest first."""
+    with client() as c:
+        found = c.alerts(deployment=deployment, state="firing" if firing else None)
+    if json:
+        output.emit_json(found)
+        return
+    output.table(
+        "alerts",
+        ["id", "state", "deployment", "rule", "value", "fired", "resolved", "message"],
+        [
+            [
+                a.id,
+                a.state,
+                a.deployment,
+                a.rule,
+                _num(a.last_value),
+                output.when(a.fired_at),
+                output.when(a.resolved_at) if a.resolved_at else "",
+                a.message,
+            ]
+            for a in found
+        ],
+    )
+
+
+@alerts_app.command("rules")
+def list_rules(
+    deployment: Annotated[str | None, typer.Option("--deployment", "-d")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Alert rules."""
+    with client() as c:
+        found = c.alert_rules(deployment=deployment)
+    if json:
+        output.emit_json(found)
+        return
+    output.table(
+        "alert rules",
+        ["deployment", "name", "rule", "every", "next run"],
+        [
+            [r.deployment, r.name, r.describe(), f"{r.every_seconds}s", output.when(r.next_run_at)]
+            for r in found
+        ],
+    )
+
+
+@alerts_app.command("add")
+def add_rule(
+    deployment: Annotated[str, typer.Argument(help="Deployment name.")],
+    name: Annotated[str, typer.Argument(help="Rule name, unique per deployment.")],
+    signal: Annotated[str, typer.Option("--signal", "-s", help=", ".join(SIGNALS))],
+    threshold: Annotated[float, typer.Option("--threshold", "-t")],
+    op: Annotated[str, typer.Option("--op", help=">, >=, < or <=")] = ">",
+    feature: Annotated[str | None, typer.Option("--feature", help="For feature_drift.")] = None,
+    window: Annotated[str, typer.Option("--window", "-w", help="e.g. 15m, 1h, 7d")] = "1h",
+    every: Annotated[str, typer.Option("--every", help="How often it is evaluated.")] = "5m",
+    json: JsonOpt = False,
+) -> None:
+    """Add an alert rule: the server evaluates it on schedule and fires webhooks."""
+    with client() as c:
+        rule = c.create_alert_rule(
+            deployment, name, signal, threshold, op=op, feature=feature, window=window, every=every
+        )
+    if json:
+        output.emit_json(rule)
+    else:
+        output.console.print(
+            f"rule {rule.name} on {rule.deployment}: {rule.describe()}, every {rule.every_seconds}s"
+        )
+
+
+@alerts_app.command("delete")
+def delete_rule(
+    deployment: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument()],
+) -> None:
+    """Delete an alert rule (its alerts go with it)."""
+    with client() as c:
+        rule = c.delete_alert_rule(deployment, name)
+    output.console.print(f"deleted rule {rule.name} of {rule.deployment}")
+
+
+@alerts_app.command("evaluate")
+def evaluate(
+    deployment: Annotated[str, typer.Argument()],
+    json: JsonOpt = False,
+) -> None:
+    """Evaluate a deployment's rules now, as the scheduler would."""
+    with client() as c:
+        found = c.evaluate_alerts(deployment)
+    if json:
+        output.emit_json(found)
+        return
+    output.table(
+        None,
+        ["rule", "value", "firing", "change"],
+        [[o["rule"], _num(o["value"]), o["firing"], o["change"] or ""] for o in found],
+    )

@@ -1,0 +1,203 @@
+"""Monitoring values: time windows, the signals a report yields, alert rules and alerts.
+Plain values, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from modelyard.domain.errors import InvalidInput
+
+DEFAULT_WINDOW = timedelta(hours=24)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+#: What a report's summary holds and an alert rule may watch. ``feature_drift`` needs a
+#: feature; the performance signals need feedback.
+SIGNALS: dict[str, str] = {
+    "rows": "live rows scored in the window",
+    "drift_share": "share of features that drifted (worst variant)",
+    "drifted_features": "number of features that drifted (worst variant)",
+    "feature_drift": "drift score of one feature (--feature)",
+    "prediction_drift": "drift score of the predictions",
+    "null_rate": "highest null rate of any feature",
+    "type_error_rate": "highest share of values of the wrong type",
+    "out_of_bounds_rate": "highest share outside the baseline's range or categories",
+    "feedback_rows": "rows with feedback in the window",
+    "accuracy": "accuracy on rows with feedback",
+    "f1_macro": "macro F1 on rows with feedback",
+    "mae": "mean absolute error on rows with feedback (regressors)",
+    "rmse": "root mean squared error on rows with feedback (regressors)",
+}
+OPERATORS = (">", ">=", "<", "<=")
+
+
+def parse_duration(text: str | int | float, what: str = "duration") -> timedelta:
+    """``90s``, ``15m``, ``1h``, ``7d``, ``2w``, or a number of seconds."""
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        found = _DURATION.match(str(text))
+        if not found:
+            raise InvalidInput(f"invalid {what} {text!r}: use e.g. 30s, 15m, 1h, 7d")
+        seconds = float(found.group(1)) * _UNITS[found.group(2)]
+    if seconds <= 0:
+        raise InvalidInput(f"invalid {what} {text!r}: it must be positive")
+    return timedelta(seconds=seconds)
+
+
+def parse_moment(text: str | datetime | None, now: datetime, what: str) -> datetime | None:
+    """An ISO time (UTC when it has no zone), or a duration meaning that long before now."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, datetime):
+        moment = text
+    elif _DURATION.match(str(text)):
+        return now - parse_duration(text, what)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(
+                f"invalid {what} {text!r}: use an ISO time (2026-12-01T08:00) or a duration "
+                "before now (1h, 7d)"
+            ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def window(
+    since: str | datetime | None, until: str | datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """``[since, until)``: until defaults to now, since to 24 hours before until."""
+    end = parse_moment(until, now, "--until") or now
+    start = parse_moment(since, now, "--since") or end - DEFAULT_WINDOW
+    if start >= end:
+        raise InvalidInput(
+            f"the window is empty: --since {start.isoformat()} is not before --until "
+            f"{end.isoformat()}"
+        )
+    return start, end
+
+
+def breaches(value: float, op: str, threshold: float) -> bool:
+    return {
+        ">": value > threshold,
+        ">=": value >= threshold,
+        "<": value < threshold,
+        "<=": value <= threshold,
+    }[op]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    id: int
+    deployment: str
+    environment: str
+    name: str
+    signal: str
+    feature: str | None
+    op: str
+    threshold: float
+    window_seconds: int
+    every_seconds: int
+    next_run_at: datetime
+    created_by: str
+    created_at: datetime
+
+    def describe(self) -> str:
+        what = f"{self.signal}[{self.feature}]" if self.feature else self.signal
+        return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "deployment": self.deployment,
+            "environment": self.environment,
+            "name": self.name,
+            "signal": self.signal,
+            "feature": self.feature,
+            "op": self.op,
+            "threshold": self.threshold,
+            "window_seconds": self.window_seconds,
+            "every_seconds": self.every_seconds,
+            "next_run_at": self.next_run_at.isoformat(),
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "description": self.describe(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AlertRule:
+        return cls(
+            id=d["id"],
+            deployment=d["deployment"],
+            environment=d["environment"],
+            name=d["name"],
+            signal=d["signal"],
+            feature=d["feature"],
+            op=d["op"],
+            threshold=d["threshold"],
+            window_seconds=d["window_seconds"],
+            every_seconds=d["every_seconds"],
+            next_run_at=datetime.fromisoformat(d["next_run_at"]),
+            created_by=d["created_by"],
+            created_at=datetime.fromisoformat(d["created_at"]),
+        )
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: int
+    rule_id: int
+    rule: str
+    deployment: str
+    environment: str
+    state: str  # firing | resolved
+    value: float | None  # when it fired
+    last_value: float | None
+    message: str
+    fired_at: datetime
+    last_evaluated_at: datetime
+    resolved_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rule_id": self.rule_id,
+            "rule": self.rule,
+            "deployment": self.deployment,
+            "environment": self.environment,
+            "state": self.state,
+            "value": self.value,
+            "last_value": self.last_value,
+            "message": self.message,
+            "fired_at": self.fired_at.isoformat(),
+            "last_evaluated_at": self.last_evaluated_at.isoformat(),
+            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Alert:
+        return cls(
+            id=d["id"],
+            rule_id=d["rule_id"],
+            rule=d["rule"],
+            deployment=d["deployment"],
+            environment=d["environment"],
+            state=d["state"],
+            value=d["value"],
+            last_value=d["last_value"],
+            message=d["message"],
+            fired_at=datetime.fromisoformat(d["fired_at"]),
+            last_evaluated_at=datetime.fromisoformat(d["last_evaluated_at"]),
+            resolved_at=datetime.fromisoformat(d["resolved_at"]) if d["resolved_at"] else None,
+        )

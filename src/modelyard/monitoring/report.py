@@ -1,0 +1,317 @@
+"""Monitoring signals for one deployment over one window, computed from the collected
+Parquet files: data drift per feature, prediction drift and data quality against a
+reference profile (the baseline of the version that served, or an earlier window), and
+live performance from the feedback joined by request id and row.
+
+DuckDB reads the files (only the hours in the window, only the columns needed); numpy and
+scipy do the statistics (``monitoring.drift``); scikit-learn the performance metrics.
+Nothing here touches the metadata store: ``services.monitoring`` decides what to compare
+and stores the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from modelyard.monitoring.collector import INPUT_PREFIX
+from modelyard.monitoring.drift import (
+    categorical_drift,
+    numerical_drift,
+    psi,
+    wasserstein_normalized,
+)
+from modelyard.monitoring.profile import OTHER, CategoricalProfile, NumericalProfile, Profile
+
+PREDICTION = "prediction"
+
+
+# -- reading --------------------------------------------------------------------------------
+def window_files(root: Path, deployment: str, since: datetime, until: datetime) -> list[str]:
+    """The collected files of the hours that overlap ``[since, until)``."""
+    folder = root / f"deployment={deployment}"
+    if not folder.is_dir():
+        return []
+    first, last = since.strftime("%Y-%m-%dT%H"), until.strftime("%Y-%m-%dT%H")
+    found: list[str] = []
+    for hour in folder.iterdir():
+        name = hour.name.removeprefix("hour=")
+        if hour.name.startswith("hour=") and first <= name <= last:
+            found.extend(str(p) for p in hour.glob("part-*.parquet"))
+    return sorted(found)
+
+
+def feedback_files(root: Path, deployment: str) -> list[str]:
+    folder = root / f"deployment={deployment}"
+    return sorted(str(p) for p in folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Window:
+    """The live rows of one deployment between two times, read through DuckDB."""
+
+    def __init__(self, files: list[str], since: datetime, until: datetime) -> None:
+        import duckdb
+
+        self.files = files
+        self.since = since
+        self.until = until
+        self.con = duckdb.connect()
+        self.columns: list[str] = []
+        if files:
+            described = self.con.execute(
+                "DESCRIBE SELECT * FROM read_parquet(?, union_by_name=true)", [files]
+            ).fetchall()
+            self.columns = [str(r[0]) for r in described]
+
+    _WHERE = "role = 'live' AND time >= ? AND time < ?"
+
+    def variants(self) -> dict[str, int]:
+        if not self.files:
+            return {}
+        rows = self.con.execute(
+            "SELECT variant, count(*) FROM read_parquet(?, union_by_name=true) "
+            f"WHERE {self._WHERE} GROUP BY variant ORDER BY 2 DESC",
+            [self.files, self.since, self.until],
+        ).fetchall()
+        return {str(v): int(n) for v, n in rows}
+
+    def inputs(self) -> list[str]:
+        return [c[len(INPUT_PREFIX) :] for c in self.columns if c.startswith(INPUT_PREFIX)]
+
+    def table(self, names: Iterable[str], variant: str | None = None) -> pa.Table:
+        """The chosen columns (inputs by their own name) of the window's live rows; an
+        input no file has comes back as nulls."""
+        wanted = list(dict.fromkeys(names))
+        select = []
+        for name in wanted:
+            column = name if name in (PREDICTION, "request_id", "row") else INPUT_PREFIX + name
+            select.append(
+                f"{_quote(column)} AS {_quote(name)}"
+                if column in self.columns
+                else f"NULL AS {_quote(name)}"
+            )
+        where, params = self._WHERE, [self.files, self.since, self.until]
+        if variant is not None:
+            where += " AND variant = ?"
+            params.append(variant)
+        return self.con.sql(
+            f"SELECT {', '.join(select) or '1'} FROM read_parquet(?, union_by_name=true) "
+            f"WHERE {where}",
+            params=params,
+        ).to_arrow_table()
+
+    def labelled(self, feedback: list[str]) -> pa.Table:
+        """(prediction, actual) for every live row that has feedback; the newest wins."""
+        if not self.files or not feedback or PREDICTION not in self.columns:
+            return pa.table(
+                {PREDICTION: pa.array([], pa.string()), "actual": pa.array([], pa.string())}
+            )
+        return self.con.sql(
+            'WITH fb AS (SELECT request_id, "row", arg_max(actual, time) AS actual '
+            'FROM read_parquet(?, union_by_name=true) GROUP BY request_id, "row") '
+            "SELECT d.prediction AS prediction, fb.actual AS actual "
+            "FROM read_parquet(?, union_by_name=true) d "
+            'JOIN fb ON d.request_id = fb.request_id AND d."row" = fb."row" '
+            f"WHERE d.{self._WHERE.replace(' AND ', ' AND d.')}",
+            params=[feedback, self.files, self.since, self.until],
+        ).to_arrow_table()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+# -- comparing --------------------------------------------------------------------------------
+def _numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """The column as float64 with NaN for nulls, and how many values were not numbers."""
+    if (
+        pa.types.is_integer(column.type)
+        or pa.types.is_floating(column.type)
+        or pa.types.is_boolean(column.type)
+        or pa.types.is_null(column.type)
+    ):
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), 0
+    import pandas as pd
+
+    raw = column.to_pandas()
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    errors = int((raw.notna().to_numpy() & np.isnan(values)).sum())
+    return values, errors
+
+
+def category_counts(column: pa.ChunkedArray) -> dict[str, int]:
+    if pa.types.is_null(column.type):
+        return {}
+    if pa.types.is_boolean(column.type):  # pandas spells them True/False, as baselines do
+        column = pc.if_else(column, "True", "False")
+    elif not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    counted = pc.value_counts(column.combine_chunks().drop_null())
+    return {
+        str(v): int(n)
+        for v, n in zip(
+            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
+        )
+    }
+
+
+def _rate(part: float, whole: float) -> float:
+    return float(part / whole) if whole else 0.0
+
+
+def compare_feature(name: str, reference: Any, column: pa.ChunkedArray) -> dict[str, Any]:
+    rows = len(column)
+    out: dict[str, Any] = {"feature": name, "kind": reference.kind, "rows": rows}
+    if isinstance(reference, NumericalProfile):
+        values, type_errors = _numbers(column)
+        present = values[~np.isnan(values)]
+        nulls = rows - present.size - type_errors
+        outside = 0
+        if reference.count and present.size:
+            outside = int(
+                np.count_nonzero((present < reference.minimum) | (present > reference.maximum))
+            )
+        out.update(
+            null_rate=_rate(nulls, rows),
+            type_error_rate=_rate(type_errors, rows),
+            out_of_bounds_rate=_rate(outside, present.size),
+            drift=None,
+        )
+        if present.size and reference.sample.size:
+            found = numerical_drift(name, reference.sample, present)
+            out["drift"] = found.to_dict()
+            out["wasserstein"] = (
+                found.score
+                if found.method == "wasserstein"
+                else wasserstein_normalized(reference.sample, present)
+            )
+            out["psi"] = psi(reference.sample, present)
+        return out
+    assert isinstance(reference, CategoricalProfile)
+    counts = category_counts(column)
+    present = sum(counts.values())
+    known = reference.counts
+    unseen = 0 if OTHER in known else sum(n for k, n in counts.items() if k not in known)
+    out.update(
+        null_rate=_rate(rows - present, rows),
+        type_error_rate=0.0,
+        out_of_bounds_rate=_rate(unseen, present),
+        drift=None,
+    )
+    if present and reference.count:
+        out["drift"] = categorical_drift(name, known, counts).to_dict()
+    return out
+
+
+def compare(reference: dict[str, Any], table: pa.Table, features: list[str]) -> dict[str, Any]:
+    """Drift and quality of each feature and of the predictions, against ``reference``
+    (a baseline: ``{"features": {...}, "predictions": {...}}`` of profile dicts)."""
+    ref_features = Profile.from_dict({"rows": 0, "features": reference["features"]}).features
+    results = [
+        compare_feature(f, ref_features[f], table.column(f)) for f in features if f in ref_features
+    ]
+    drifted = [r["feature"] for r in results if r["drift"] and r["drift"]["drifted"]]
+    prediction = None
+    ref_predictions = Profile.from_dict(
+        {"rows": 0, "features": reference.get("predictions") or {}}
+    ).features
+    if PREDICTION in ref_predictions and PREDICTION in table.column_names:
+        prediction = compare_feature(
+            PREDICTION, ref_predictions[PREDICTION], table.column(PREDICTION)
+        )
+    compared = [r for r in results if r["drift"] is not None]
+    return {
+        "features": results,
+        "drifted_features": drifted,
+        "drift_share": _rate(len(drifted), len(compared)),
+        "prediction": prediction,
+        "quality": {
+            key: max((r[key] for r in results), default=0.0)
+            for key in ("null_rate", "type_error_rate", "out_of_bounds_rate")
+        },
+    }
+
+
+def window_profile(table: pa.Table, features: list[str]) -> dict[str, Any]:
+    """A window of collected rows as a reference, shaped like a baseline."""
+    profile = Profile.of(table.select(features).to_pandas()) if features else Profile()
+    predictions: dict[str, Any] = {}
+    if PREDICTION in table.column_names:
+        column = table.column(PREDICTION)
+        numeric = pa.types.is_floating(column.type)
+        import pandas as pd
+
+        frame = pd.DataFrame({PREDICTION: column.to_numpy(zero_copy_only=False)})
+        if not numeric:
+            frame[PREDICTION] = frame[PREDICTION].astype(str)
+        predictions = Profile.of(frame).to_dict()["features"]
+    return {
+        "rows": table.num_rows,
+        "features": profile.to_dict()["features"],
+        "predictions": predictions,
+    }
+
+
+# -- performance --------------------------------------------------------------------------------
+def performance(labelled: pa.Table, regression: bool) -> dict[str, Any] | None:
+    """Live performance over the rows that have feedback."""
+    if labelled.num_rows == 0:
+        return None
+    if regression:
+        predicted = pc.cast(labelled.column(PREDICTION), pa.float64()).to_numpy(
+            zero_copy_only=False
+        )
+        import pandas as pd
+
+        actual = pd.to_numeric(labelled.column("actual").to_pandas(), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        ok = ~(np.isnan(predicted) | np.isnan(actual))
+        error = predicted[ok] - actual[ok]
+        if not error.size:
+            return None
+        return {
+            "kind": "regression",
+            "rows": int(error.size),
+            "mae": float(np.mean(np.abs(error))),
+            "rmse": float(math.sqrt(np.mean(error**2))),
+        }
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    predicted = np.asarray(
+        pc.cast(labelled.column(PREDICTION), pa.string()).to_pylist(), dtype=object
+    )
+    actual = np.asarray(pc.cast(labelled.column("actual"), pa.string()).to_pylist(), dtype=object)
+    labels = sorted(set(actual.tolist()) | set(predicted.tolist()))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        actual, predicted, labels=labels, zero_division=0
+    )
+    return {
+        "kind": "classification",
+        "rows": int(actual.size),
+        "accuracy": float(accuracy_score(actual, predicted)),
+        "f1_macro": float(np.mean(f1)),
+        "per_class": {
+            label: {
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+        },
+        "confusion_matrix": {
+            "labels": labels,
+            "matrix": confusion_matrix(actual, predicted, labels=labels).tolist(),
+        },
+    }

@@ -1,0 +1,395 @@
+"""Monitoring's rules: what a report compares, who may read it, how feedback is accepted,
+and how collected data goes back to training as a dataset.
+
+- A report covers one deployment's live rows in ``[since, until)`` (default: the last 24
+  hours), one section per model version that served them, each against that version's
+  baseline (or, with ``against``, against the same deployment's rows in another window).
+- Every report is stored (``monitoring_reports``), so trends can be drawn from the summaries.
+- Feedback is validated whole before anything is written; one call writes one Parquet file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.datasets import DatasetVersion
+from modelyard.domain.errors import InvalidInput, NotFound
+from modelyard.domain.monitoring import window
+from modelyard.monitoring import report as r
+from modelyard.services.auth import require
+from modelyard.services.datasets import DatasetService
+from modelyard.services.deployments import DeploymentService
+from modelyard.services.registry import RegistryService
+from modelyard.store.database import Database
+from modelyard.store.tables import MonitoringReportRow, utcnow
+
+MAX_FEEDBACK = 100_000
+MAX_REQUEST_ID = 200
+
+
+class MonitoringService:
+    def __init__(
+        self,
+        db: Database,
+        registry: RegistryService,
+        deployments: DeploymentService,
+        datasets: DatasetService,
+        collected: Path,
+        feedback: Path,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.deployments = deployments
+        self.datasets = datasets
+        self.collected = collected
+        self.feedback = feedback
+
+    # -- reports --------------------------------------------------------------------------
+    def report(
+        self,
+        deployment: str,
+        *,
+        actor: Principal,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        against: str | None = None,
+        store: bool = True,
+        now: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Drift, quality and performance of a deployment's live traffic over a window.
+        ``against``: ``baseline`` (default), ``previous`` (the window just before, of
+        the same length) or ``SINCE..UNTIL``."""
+        found = self.deployments.get(deployment, actor=actor)
+        now = now or datetime.now(UTC)
+        start, end = window(since, until, now)
+        reference_window = self._reference_window(against, start, end, now)
+        data = r.Window(r.window_files(self.collected, deployment, start, end), start, end)
+        try:
+            variants = data.variants()
+            reference = None
+            if reference_window is not None:
+                ref_start, ref_end = reference_window
+                before = r.Window(
+                    r.window_files(self.collected, deployment, ref_start, ref_end),
+                    ref_start,
+                    ref_end,
+                )
+                try:
+                    names = before.inputs()
+                    reference = r.window_profile(before.table([*names, r.PREDICTION]), names)
+                finally:
+                    before.close()
+            sections = [
+                self._section(found.environment, variant, rows, data, reference, actor)
+                for variant, rows in variants.items()
+            ]
+            labelled = data.labelled(r.feedback_files(self.feedback, deployment))
+            regression = pa.types.is_floating(labelled.schema.field(r.PREDICTION).type)
+            performance = r.performance(labelled, regression)
+        finally:
+            data.close()
+        result: dict[str, Any] = {
+            "deployment": found.name,
+            "environment": found.environment,
+            "since": start.isoformat(),
+            "until": end.isoformat(),
+            "against": (
+                "baseline"
+                if reference_window is None
+                else f"{reference_window[0].isoformat()}..{reference_window[1].isoformat()}"
+            ),
+            "rows": sum(variants.values()),
+            "variants": sections,
+            "performance": performance,
+        }
+        result["summary"] = summarize(result)
+        result["created_at"] = utcnow().isoformat()
+        if store:
+            result["id"] = self._store(result, actor)
+        return result
+
+    def _reference_window(
+        self, against: str | None, start: datetime, end: datetime, now: datetime
+    ) -> tuple[datetime, datetime] | None:
+        if against in (None, "", "baseline"):
+            return None
+        if against == "previous":
+            return start - (end - start), start
+        assert against is not None
+        since, sep, until = against.partition("..")
+        if not sep:
+            raise InvalidInput(
+                f"invalid --against {against!r}: use baseline, previous or SINCE..UNTIL"
+            )
+        return window(since, until, now)
+
+    def _section(
+        self,
+        environment: str,
+        variant: str,
+        rows: int,
+        data: r.Window,
+        reference: dict[str, Any] | None,
+        actor: Principal,
+    ) -> dict[str, Any]:
+        section: dict[str, Any] = {"variant": variant, "rows": rows, "reference": None}
+        if reference is None:
+            try:
+                reference = self.registry.baseline(f"{environment}/{variant}", actor=actor)
+            except NotFound:
+                section["note"] = (
+                    f"{environment}/{variant} has no baseline: register it with "
+                    "--dataset NAME:VERSION to see drift and data quality"
+                )
+                return section
+            section["reference"] = f"baseline of {environment}/{variant} on {reference['dataset']}"
+        else:
+            section["reference"] = "earlier window"
+        features = list(reference["features"])
+        table = data.table([*features, r.PREDICTION], variant=variant)
+        section.update(r.compare(reference, table, features))
+        return section
+
+    def _store(self, result: dict[str, Any], actor: Principal) -> int:
+        with self.db.write() as session:
+            row = MonitoringReportRow(
+                deployment=result["deployment"],
+                environment=result["environment"],
+                since=datetime.fromisoformat(result["since"]),
+                until=datetime.fromisoformat(result["until"]),
+                reference=result["against"][:200],
+                rows=result["rows"],
+                summary=result["summary"],
+                report=json.dumps(result, default=str),
+                created_by=actor.name,
+            )
+            session.add(row)
+            session.flush()
+            return int(row.id)
+
+    def history(
+        self, deployment: str, *, actor: Principal, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The summaries of stored reports, newest first: what trends are drawn from."""
+        self.deployments.get(deployment, actor=actor)
+        with self.db.read() as session:
+            rows = session.execute(
+                sa.select(
+                    MonitoringReportRow.id,
+                    MonitoringReportRow.since,
+                    MonitoringReportRow.until,
+                    MonitoringReportRow.reference,
+                    MonitoringReportRow.summary,
+                    MonitoringReportRow.created_at,
+                )
+                .where(MonitoringReportRow.deployment == deployment)
+                .order_by(MonitoringReportRow.id.desc())
+                .limit(max(1, min(limit, 10_000)))
+            ).all()
+        return [
+            {
+                "id": row.id,
+                "since": row.since.isoformat(),
+                "until": row.until.isoformat(),
+                "against": row.reference,
+                "created_at": row.created_at.isoformat(),
+                "summary": row.summary,
+            }
+            for row in rows
+        ]
+
+    def stored(self, deployment: str, report_id: int, *, actor: Principal) -> dict[str, Any]:
+        self.deployments.get(deployment, actor=actor)
+        with self.db.read() as session:
+            row = session.get(MonitoringReportRow, report_id)
+            if row is None or row.deployment != deployment:
+                raise NotFound(f"deployment {deployment!r} has no report {report_id}")
+            return dict(json.loads(row.report))
+
+    # -- feedback -------------------------------------------------------------------------
+    def add_feedback(self, deployment: str, items: Any, *, actor: Principal | None) -> int:
+        """Record ground truth for scored rows: ``[{request_id, actual, row?}]`` (``row``
+        defaults to 0: the first row of the request). ``actor`` None means a scoring key
+        already authorised the call."""
+        if actor is not None:
+            found = self.deployments.get(deployment, actor=actor)
+            require(actor, Permission.SCORE, found.environment)
+        if not isinstance(items, list) or not items:
+            raise InvalidInput("feedback must be a non-empty list of {request_id, actual}")
+        if len(items) > MAX_FEEDBACK:
+            raise InvalidInput(
+                f"at most {MAX_FEEDBACK:,} feedback items per call, got {len(items):,}"
+            )
+        ids: list[str] = []
+        rows: list[int] = []
+        actuals: list[str] = []
+        for i, item in enumerate(items):
+            ids.append(_request_id(item, i))
+            rows.append(_row(item, i))
+            actuals.append(_actual(item, i))
+        table = pa.table(
+            {
+                "request_id": pa.array(ids, pa.string()),
+                "row": pa.array(rows, pa.int64()),
+                "actual": pa.array(actuals, pa.string()),
+                "time": pa.array([utcnow()] * len(ids), pa.timestamp("us", tz="UTC")),
+            }
+        )
+        folder = self.feedback / f"deployment={deployment}"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        tmp = folder / f".{name}.tmp"
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, folder / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return len(ids)
+
+    # -- back to training -----------------------------------------------------------------
+    def snapshot(
+        self,
+        name: str,
+        *,
+        deployment: str,
+        actor: Principal,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        with_feedback: bool = False,
+        environment: str | None = None,
+        description: str = "",
+    ) -> DatasetVersion:
+        """Register a deployment's collected live inputs (and, with ``with_feedback``, an
+        ``actual`` column: the label where feedback exists, else null) as a dataset version."""
+        found = self.deployments.get(deployment, actor=actor)
+        env = environment or found.environment
+        require(actor, Permission.REGISTER, env)
+        start, end = window(since, until, datetime.now(UTC))
+        data = r.Window(r.window_files(self.collected, deployment, start, end), start, end)
+        try:
+            inputs = data.inputs()
+            if not inputs:
+                raise InvalidInput(
+                    f"deployment {deployment!r} collected no rows between {start.isoformat()} "
+                    f"and {end.isoformat()}"
+                )
+            table = data.table([*inputs, "request_id", "row"])
+            if with_feedback:
+                table = _with_labels(data, table, r.feedback_files(self.feedback, deployment))
+        finally:
+            data.close()
+        if table.num_rows == 0:
+            raise InvalidInput(
+                f"deployment {deployment!r} collected no live rows between {start.isoformat()} "
+                f"and {end.isoformat()}"
+            )
+        return self.datasets.register(
+            name,
+            table.drop_columns(["request_id", "row"]),
+            actor=actor,
+            environment=env,
+            description=description
+            or f"live inputs of deployment {deployment} from {start.isoformat()} "
+            f"to {end.isoformat()}"
+            + (" with feedback" if with_feedback else ""),
+            source_uri=f"deployment:{deployment}",
+        )
+
+
+def _with_labels(data: r.Window, table: pa.Table, feedback: list[str]) -> pa.Table:
+    """``table`` plus ``actual``: the newest feedback for each (request_id, row), or null."""
+    if not feedback:
+        return table.append_column("actual", pa.nulls(table.num_rows, pa.string()))
+    con = data.con
+    con.register("snapshot_rows", table)
+    try:
+        return con.sql(
+            'WITH fb AS (SELECT request_id, "row", arg_max(actual, time) AS actual '
+            'FROM read_parquet(?, union_by_name=true) GROUP BY request_id, "row") '
+            "SELECT s.*, fb.actual AS actual FROM snapshot_rows s "
+            'LEFT JOIN fb ON s.request_id = fb.request_id AND s."row" = fb."row"',
+            params=[feedback],
+        ).to_arrow_table()
+    finally:
+        con.unregister("snapshot_rows")
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    """The numbers an alert rule watches and a trend line draws (see ``SIGNALS``)."""
+    sections = [s for s in result["variants"] if "features" in s]
+
+    def worst(key: str) -> float | None:
+        values = [s[key] for s in sections]
+        return max(values) if values else None
+
+    feature_drift: dict[str, float] = {}
+    for s in sections:
+        for f in s["features"]:
+            if f["drift"] is not None:
+                score = float(f["drift"]["score"])
+                feature_drift[f["feature"]] = max(score, feature_drift.get(f["feature"], score))
+    predictions = [
+        s["prediction"]["drift"]["score"]
+        for s in sections
+        if s.get("prediction") and s["prediction"]["drift"]
+    ]
+    performance = result["performance"] or {}
+    return {
+        "rows": result["rows"],
+        "drift_share": worst("drift_share"),
+        "drifted_features": max((len(s["drifted_features"]) for s in sections), default=None),
+        "feature_drift": feature_drift,
+        "prediction_drift": max(predictions) if predictions else None,
+        "null_rate": max((s["quality"]["null_rate"] for s in sections), default=None),
+        "type_error_rate": max((s["quality"]["type_error_rate"] for s in sections), default=None),
+        "out_of_bounds_rate": max(
+            (s["quality"]["out_of_bounds_rate"] for s in sections), default=None
+        ),
+        "feedback_rows": performance.get("rows", 0),
+        "accuracy": performance.get("accuracy"),
+        "f1_macro": performance.get("f1_macro"),
+        "mae": performance.get("mae"),
+        "rmse": performance.get("rmse"),
+    }
+
+
+def _request_id(item: Any, i: int) -> str:
+    if not isinstance(item, dict):
+        raise InvalidInput(f"feedback item {i} must be an object with request_id and actual")
+    value = item.get("request_id")
+    if not isinstance(value, str) or not value or len(value) > MAX_REQUEST_ID:
+        raise InvalidInput(
+            f"feedback item {i}: request_id must be a non-empty string of at most "
+            f"{MAX_REQUEST_ID} characters"
+        )
+    unknown = set(item) - {"request_id", "actual", "row"}
+    if unknown:
+        raise InvalidInput(f"feedback item {i}: unexpected field {sorted(unknown)[0]!r}")
+    return value
+
+
+def _row(item: dict[str, Any], i: int) -> int:
+    value = item.get("row", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"feedback item {i}: row must be a non-negative integer")
+    return value
+
+
+def _actual(item: dict[str, Any], i: int) -> str:
+    value = item.get("actual")
+    if value is None or isinstance(value, dict | list):
+        raise InvalidInput(f"feedback item {i}: actual must be a label or a number")
+    if isinstance(value, float) and math.isnan(value):
+        raise InvalidInput(f"feedback item {i}: actual must not be NaN")
+    return str(value)
