@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from modelyard.domain.datasets import DatasetRef, DatasetVersion, parse_dataset_ref
-from modelyard.domain.errors import InvalidName
+from modelyard.domain.errors import InvalidInput, InvalidName
 from modelyard.domain.monitoring import Alert, AlertRule
 from modelyard.monitoring.tables import format_of, read_table
 from modelyard.remote import Http
@@ -47,6 +47,8 @@ class RemoteDatasets:
         with tempfile.TemporaryDirectory() as tmp:
             if isinstance(source, str | Path):
                 path = Path(source)
+                if not path.is_file():
+                    raise InvalidInput(f"no such file: {str(path)!r}")
                 fmt = format_of(path, format)
                 origin = source_uri or str(path.resolve())
             else:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from modelyard.domain.errors import InvalidName
-from modelyard.domain.names import check_name, parse_ref
+from modelyard.domain.names import check_name
 
 FORMATS = ("csv", "parquet")
 
@@ -27,14 +27,27 @@ class DatasetRef:
 def parse_dataset_ref(
     text: str, environment: str | None = None, default: str = "sandbox"
 ) -> DatasetRef:
-    """``[env/]name[:version]``; no version means the latest."""
-    ref = parse_ref(text, environment, default)
-    if ref.alias not in (None, "latest"):
+    """``[env/]name[:version]``; no version (or ``latest``) means the latest."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidName("empty dataset reference: expected [env/]NAME[:VERSION]", name="")
+    rest = text.strip()
+    env = environment or default
+    if "/" in rest:
+        given, rest = rest.split("/", 1)
+        if environment is not None and given != environment:
+            raise InvalidName(
+                f"reference {text!r} names environment {given!r} but {environment!r} was asked for",
+                name=text,
+            )
+        env = given
+    check_name(env, "environment name")
+    name, sep, ver = rest.partition(":")
+    check_name(name, "dataset name")
+    if sep and ver != "latest" and (not ver.isdigit() or int(ver) < 1):
         raise InvalidName(
-            f"invalid dataset reference {text!r}: expected [env/]NAME[:VERSION]", name=str(text)
+            f"invalid dataset reference {text!r}: expected [env/]NAME[:VERSION]", name=text
         )
-    check_name(ref.name, "dataset name")
-    return DatasetRef(ref.environment, ref.name, ref.version)
+    return DatasetRef(env, name, int(ver) if sep and ver != "latest" else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,9 @@ def format_of(path: Path, given: str | None = None) -> str:
     return fmt
 
 
-def read_table(path: Path, fmt: str) -> pa.Table:
-    """The whole file as an Arrow table; a file that does not parse is ``InvalidInput``."""
+def read_table(path: Path, fmt: str, shown: str | None = None) -> pa.Table:
+    """The whole file as an Arrow table; a file that does not parse is ``InvalidInput``,
+    naming the file as ``shown`` (never a server's local path)."""
     try:
         if fmt == "csv":
             import pyarrow.csv as pacsv
@@ -33,8 +34,10 @@ def read_table(path: Path, fmt: str) -> pa.Table:
 
         return pq.read_table(path)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as e:
+        label = shown or path.name
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InvalidInput(f"cannot read {path.name!r} as {fmt}: {first}") from None
+        first = first.replace(f"'{path}'", repr(label)).replace(str(path), label)
+        raise InvalidInput(f"cannot read {label!r} as {fmt}: {first}") from None
 
 
 def type_name(t: pa.DataType) -> str:

@@ -127,7 +127,7 @@ class AlertService:
             if deployment is not None:
                 self._deployment(session, deployment)
                 q = q.where(DeploymentRow.name == deployment)
-            rows = session.execute(q.order_by(DeploymentRow.name, AlertRuleRow.name)).tuples()
+            rows = session.execute(q.order_by(DeploymentRow.name, AlertRuleRow.name))
             return [_rule(r, d) for r, d in rows if actor.can(Permission.READ, d.environment)]
 
     def delete_rule(self, deployment: str, name: str, *, actor: Principal) -> AlertRule:
@@ -181,9 +181,7 @@ class AlertService:
                 q = q.where(DeploymentRow.name == deployment)
             if state is not None:
                 q = q.where(AlertRow.state == state)
-            rows = session.execute(
-                q.order_by(AlertRow.id.desc()).limit(max(1, min(limit, 10_000)))
-            ).tuples()
+            rows = session.execute(q.order_by(AlertRow.id.desc()).limit(max(1, min(limit, 10_000))))
             return [
                 _alert(a, r, d) for a, r, d in rows if actor.can(Permission.READ, d.environment)
             ]
@@ -198,7 +196,7 @@ class AlertService:
                     sa.select(AlertRuleRow.id, AlertRuleRow.next_run_at).where(
                         AlertRuleRow.next_run_at <= now
                     )
-                ).tuples()
+                )
             )
         outcomes = []
         for rule_id, planned in due:
@@ -239,15 +237,11 @@ class AlertService:
 
     def _evaluate(self, rule_id: int, now: datetime) -> dict[str, Any]:
         with self.db.read() as session:
-            found = (
-                session.execute(
-                    sa.select(AlertRuleRow, DeploymentRow)
-                    .join(DeploymentRow, DeploymentRow.id == AlertRuleRow.deployment_id)
-                    .where(AlertRuleRow.id == rule_id)
-                )
-                .tuples()
-                .one_or_none()
-            )
+            found = session.execute(
+                sa.select(AlertRuleRow, DeploymentRow)
+                .join(DeploymentRow, DeploymentRow.id == AlertRuleRow.deployment_id)
+                .where(AlertRuleRow.id == rule_id)
+            ).one_or_none()
             if found is None:
                 raise NotFound(f"alert rule {rule_id} does not exist")
             rule = _rule(*found)

@@ -65,7 +65,9 @@ class DatasetService:
         format: str | None = None,
         description: str = "",
         source_uri: str | None = None,
+        shown: str | None = None,
     ) -> DatasetVersion:
+        """``shown``: how errors name the file (an upload's original name)."""
         target = self.ref(name, environment)
         if target.version is not None:
             raise InvalidName(f"register takes a dataset name, not a version: {name!r}", name=name)
@@ -75,9 +77,10 @@ class DatasetService:
         with self.db.read() as session:
             self._check_environment(session, target.environment)
         with self._as_file(source, format) as (path, fmt):
-            table = read_table(path, fmt)
+            label = shown or path.name
+            table = read_table(path, fmt, label)
             if table.num_columns == 0 or table.num_rows == 0:
-                raise InvalidInput(f"{path.name!r} has no rows: a dataset needs at least one")
+                raise InvalidInput(f"{label!r} has no rows: a dataset needs at least one")
             profile = profile_table(table)
             stored = self.artifacts.put_file(path)
         origin = source_uri or (str(source) if isinstance(source, Path) else "dataframe")
@@ -169,6 +172,7 @@ class DatasetService:
                 format=format,
                 description=description,
                 source_uri=source_uri or "upload",
+                shown=Path(source_uri).name if source_uri else f"upload.{format}",
             )
         finally:
             scratch.unlink(missing_ok=True)

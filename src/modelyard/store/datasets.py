@@ -98,7 +98,7 @@ def latest_rows(
     )
     if environment is not None:
         q = q.where(DatasetRow.environment == environment)
-    return [(d, v) for d, v in session.execute(q).tuples()]
+    return [(d, v) for d, v in session.execute(q)]
 
 
 def all_digests(session: Session) -> set[str]:
