@@ -61,7 +61,7 @@ def register(
     with client() as c:
         d = c.register_dataset(name, file, env=env, description=description)
     if json:
-        output.emit_json(d)
+        output.emit_json(d.to_dict())
     else:
         output.console.print(
             f"registered [bold]{d.ref}[/] ({d.rows:,} rows, {len(d.columns)} columns, "
@@ -75,7 +75,7 @@ def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
     with client() as c:
         found = c.list_datasets(env=env)
     if json:
-        output.emit_json(found)
+        output.emit_json([d.to_dict() for d in found])
         return
     output.table(
         "datasets",
@@ -103,7 +103,7 @@ def show(
     with client() as c:
         d = c.get_dataset(ref, env=env)
     if json:
-        output.emit_json(d)
+        output.emit_json(d.to_dict())
     else:
         _show(d)
 
@@ -118,7 +118,7 @@ def versions(
     with client() as c:
         found = c.dataset_versions(name, env=env)
     if json:
-        output.emit_json(found)
+        output.emit_json([d.to_dict() for d in found])
         return
     output.table(
         None,
@@ -180,7 +180,7 @@ def snapshot(
             env=env,
         )
     if json:
-        output.emit_json(d)
+        output.emit_json(d.to_dict())
     else:
         output.console.print(
             f"registered [bold]{d.ref}[/] ({d.rows:,} rows from deployment {from_deployment})"

@@ -215,7 +215,7 @@ def list_alerts(
     with client() as c:
         found = c.alerts(deployment=deployment, state="firing" if firing else None)
     if json:
-        output.emit_json(found)
+        output.emit_json([a.to_dict() for a in found])
         return
     output.table(
         "alerts",
@@ -245,7 +245,7 @@ def list_rules(
     with client() as c:
         found = c.alert_rules(deployment=deployment)
     if json:
-        output.emit_json(found)
+        output.emit_json([r.to_dict() for r in found])
         return
     output.table(
         "alert rules",
@@ -275,7 +275,7 @@ def add_rule(
             deployment, name, signal, threshold, op=op, feature=feature, window=window, every=every
         )
     if json:
-        output.emit_json(rule)
+        output.emit_json(rule.to_dict())
     else:
         output.console.print(
             f"rule {rule.name} on {rule.deployment}: {rule.describe()}, every {rule.every_seconds}s"

@@ -107,7 +107,7 @@ class AlertRule:
     created_at: datetime
 
     def describe(self) -> str:
-        what = f"{self.signal}[{self.feature}]" if self.feature else self.signal
+        what = f"{self.signal}({self.feature})" if self.feature else self.signal
         return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -71,6 +71,7 @@ class Collector:
         self._buffer: list[Record] = []
         self._rows = 0
         self._lock = threading.Lock()  # add() runs on the loop, flush() in a thread
+        self._flushing = threading.Lock()  # one flush at a time: a second waits for the first
         self._task: asyncio.Task[None] | None = None
 
     # -- the request path -----------------------------------------------------------------
@@ -106,7 +107,12 @@ class Collector:
         await asyncio.to_thread(self.flush)
 
     def flush(self) -> int:
-        """Write what is buffered; returns the rows written."""
+        """Write what is buffered; returns the rows written. When it returns, every row
+        added before the call is on disk (or counted as dropped)."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             taken, self._buffer, self._rows = self._buffer, [], 0
         if not taken:
