@@ -33,11 +33,17 @@ ACTIONS: dict[str, list[str]] = {
         "delete_deployment",
         "regenerate_key",
     ],
-    "score a deployment with a token": ["score"],
+    "score a deployment or send it feedback with a token": ["score", "feedback"],
+    "register a dataset, or a snapshot of collected data": ["register_dataset", "snapshot"],
+    "add, delete or evaluate alert rules": [
+        "create_alert_rule",
+        "delete_alert_rule",
+        "evaluate_alerts",
+    ],
 }
 DEPLOYMENT_ACTIONS = {
     a for a in ACTIONS["create, update, roll back or delete a deployment; regenerate its keys"]
-} | {"score"}
+} | {"score", "feedback", "snapshot", "create_alert_rule", "delete_alert_rule", "evaluate_alerts"}
 
 
 def table() -> dict[str, dict[str, bool]]:
@@ -109,6 +115,35 @@ def attempt(
             return http.post(
                 f"/v1/deployments/d-{name}/predict", headers=auth, json={"inputs": [{"x": 1}]}
             ).status_code
+        case "feedback":
+            body = [{"request_id": "r1", "actual": "late"}]
+            return http.post(
+                f"/v1/deployments/d-{name}/feedback", headers=auth, json=body
+            ).status_code
+        case "register_dataset":
+            return http.post(
+                f"/api/v1/datasets/{env}/ds-{name}/versions",
+                params={"format": "csv"},
+                headers={**auth, "content-type": "application/octet-stream"},
+                content=b"a,b\n1,2\n",
+            ).status_code
+        case "snapshot":
+            r = http.post(
+                f"/api/v1/datasets/{env}/snap-{name}/snapshot",
+                headers=auth,
+                json={"deployment": f"d-{name}"},
+            )
+            # allowed, and refused only because this deployment has collected nothing yet
+            nothing = r.status_code == 400 and "collected no" in r.json()["error"]["message"]
+            return 201 if nothing else r.status_code
+        case "create_alert_rule":
+            body = {"deployment": f"d-{name}", "name": "new", "signal": "rows", "threshold": 1}
+            return http.post("/api/v1/alerts/rules", headers=auth, json=body).status_code
+        case "delete_alert_rule":
+            return http.delete(f"/api/v1/alerts/rules/d-{name}/old", headers=auth).status_code
+        case "evaluate_alerts":
+            body = {"deployment": f"d-{name}"}
+            return http.post("/api/v1/alerts/evaluate", headers=auth, json=body).status_code
     raise AssertionError(action)
 
 
@@ -152,6 +187,7 @@ def test_every_role_every_action_both_environments(
             if action in DEPLOYMENT_ACTIONS and action != "create_deployment":
                 embedded.create_deployment(f"d-{name}", [f"{target}/{name}:1"], env=target)
                 embedded.update_deployment(f"d-{name}", [f"{name}:2"])
+                embedded.create_alert_rule(f"d-{name}", "old", "rows", 1)
             if row.startswith("users,"):  # installation-wide: the column says it all
                 allowed = expected[row][role]
             else:  # a role counts in its own environment only
@@ -162,7 +198,7 @@ def test_every_role_every_action_both_environments(
             checked += 1
             if allowed != (status < 400) or (not allowed and status != 403):
                 mismatches.append((role, home_env, action, target, status))
-    assert checked == len(ROLES) * len(ENVIRONMENTS) * 17 * len(ENVIRONMENTS)
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 23 * len(ENVIRONMENTS)
     assert mismatches == []
 
 
