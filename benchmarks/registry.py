@@ -562,11 +562,11 @@ date, the machine, the versions and the exact command that produced it.
 """
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the ``## Registry`` section of ``path`` (up to the next ``## ``); keep the rest."""
+def write_section(path: Path, section: str, heading: str = SECTION) -> None:
+    """Replace the ``heading`` section of ``path`` (up to the next ``## ``); keep the rest."""
     text = path.read_text() if path.exists() else INTRO
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
     new = section.rstrip("\n").splitlines()
     if start is None:
         body = text.rstrip("\n") + "\n\n" + "\n".join(new) + "\n"

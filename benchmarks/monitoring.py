@@ -1,0 +1,412 @@
+"""Monitoring benchmark: what collection costs scoring, and how fast a full report is
+against Evidently 0.7 on the same data, in the same run.
+
+    make bench        # runs every benchmark
+    .venv/bin/python benchmarks/monitoring.py [--duration 20] [--rows 1000000] [--skip-overhead]
+
+1. Collection overhead. The serving benchmark's setup (``serving_workload.py``: the
+   one-hot + HistGradientBoosting pipeline on 12 features, one row per request, ``wrk``
+   with 16 connections on the same 2 cores, ``modelyard server --workers 2``). Two
+   deployments of the same version: ``collect`` (sampling 1.0, every request recorded)
+   and ``nocollect`` (sampling 0.0), measured alternately (on, off, off, on, on, off) so
+   a slow drift of the machine hits both equally. Overhead = 1 - mean(on) / mean(off).
+   Afterwards the collected rows are counted against the answered requests.
+2. Scale. A 100,000-row training set of the same 12 features is registered as a dataset
+   and the pipeline is registered with it (which stores its baseline). 1,000,000 rows of
+   traffic, with three features shifted, are scored in process and written as collected
+   Parquet files by the real collector (``Collector``/``Record``), 1,000 rows per
+   request, over two hours of a deployment. Timed: the full report
+   (``MonitoringService.report``: drift of all 12 features, prediction drift, null /
+   type-error / out-of-bounds rates, stored), median of 3 runs; and ``modelyard monitor
+   --json`` as a user runs it (process start included). Evidently 0.7's
+   ``Report([DataDriftPreset()]).run(current, reference)`` on the same 1,000,000 and
+   100,000 rows (its data drift report only: less than modelyard's), in its own venv
+   ``.bench/evidently-venv``, timed around ``run`` alone (reading the Parquet files into
+   pandas is not counted for it), median of 3. Both tools' drifted columns are listed.
+
+Results: the ``## Monitoring`` section of ``docs/benchmarks.md`` and
+``docs/benchmarks/monitoring.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from registry import REPO, RESULT_PREFIX, _command, _git_revision, log, machine_info, write_section
+from server import ADMIN_TOKEN, _clean_env, _tool_path, free_port, serve
+from serving import build_workload, run_wrk, wrk_version
+from serving_workload import CATEGORICAL, FEATURES, NUMERIC, SEED, generate
+
+DOCS = REPO / "docs" / "benchmarks.md"
+JSON_OUT = REPO / "docs" / "benchmarks" / "monitoring.json"
+SECTION = "## Monitoring"
+EVIDENTLY_PIN = "evidently==0.7.*"
+EVIDENTLY_SERIES = "0.7."
+EVIDENTLY_VENV = REPO / ".bench" / "evidently-venv"
+EVIDENTLY_SIDE = Path(__file__).resolve().with_name("evidently_side.py")
+OPTIONS = {"max_batch_size": 256, "max_wait_ms": 0}
+BASELINE_ROWS = 100_000
+ROWS_PER_REQUEST = 1_000
+SHIFTED = {"amount": "x 1.3", "distance_km": "+ 60 km", "carrier": "dhl 30% -> 10%"}
+OVERHEAD_GOAL = 0.10
+SCALE_GOAL_S = 5.0
+SCALE_GOAL_RATIO = 10.0
+RUNS = 3
+
+
+# -- 1. collection overhead -------------------------------------------------------------------
+def bench_overhead(tmp: Path, seconds: int) -> dict[str, Any]:
+    from modelyard import Client, Settings
+
+    workload, _ = build_workload(tmp)
+    home = tmp / "overhead-home"
+    import pandas as pd
+
+    example = pd.read_parquet(tmp / "example.parquet")
+    with Client(settings=Settings(home=home, actor="bench")) as c:
+        v = c.log_model(workload.model, "payments", input_example=example, git_commit=None)
+        keys = {}
+        for name, sampling in (("collect", 1.0), ("nocollect", 0.0)):
+            d = c.create_deployment(name, [v.ref], options={**OPTIONS, "sampling": sampling})
+            keys[name] = d.new_keys["primary"]
+    env = _clean_env(("MODELYARD_",))
+    env.update({"MODELYARD_HOME": str(home), "MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN})
+    port = free_port()
+    cmd = [
+        _tool_path(Path(sys.executable).parent, "modelyard"),
+        "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+    ]
+    runs: list[dict[str, Any]] = []
+    with serve(cmd, env, f"http://127.0.0.1:{port}", "/readyz", tmp / "server.log") as server:
+        for name in ("collect", "nocollect", "nocollect", "collect", "collect", "nocollect"):
+            # warm: the first requests of a deployment load nothing, but fill caches
+            run_wrk(server.url, f"/v1/deployments/{name}/predict", workload.native_bodies,
+                    connections=16, threads=2, seconds=2, auth=keys[name])
+            result = run_wrk(
+                server.url, f"/v1/deployments/{name}/predict", workload.native_bodies,
+                connections=16, threads=2, seconds=seconds, auth=keys[name],
+            )
+            result.pop("stdout", None)
+            result["deployment"] = name
+            runs.append(result)
+            log(f"  {name}: {result['per_second']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
+                f"non-2xx {result['non_2xx']}")
+    on = [r["per_second"] for r in runs if r["deployment"] == "collect"]
+    off = [r["per_second"] for r in runs if r["deployment"] == "nocollect"]
+    collected = count_collected(home / "collected" / "deployment=collect")
+    answered = sum(r["requests"] for r in runs if r["deployment"] == "collect")
+    return {
+        "runs": runs,
+        "on_per_second": statistics.mean(on),
+        "off_per_second": statistics.mean(off),
+        "overhead": 1 - statistics.mean(on) / statistics.mean(off),
+        "on_p99_ms": statistics.mean(r["p99_ms"] for r in runs if r["deployment"] == "collect"),
+        "off_p99_ms": statistics.mean(r["p99_ms"] for r in runs if r["deployment"] == "nocollect"),
+        "collected_rows": collected,
+        "answered_with_collection": answered,
+        "dropped_rows": dropped(server_log=tmp / "server.log"),
+        "wrk": wrk_version(),
+        "seconds_per_run": seconds,
+    }
+
+
+def count_collected(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("part-*.parquet"))
+
+
+def dropped(server_log: Path) -> int:
+    text = server_log.read_text(errors="replace") if server_log.exists() else ""
+    return text.count("could not write")
+
+
+# -- 2. scale ---------------------------------------------------------------------------------
+def shifted_traffic(rows: int) -> Any:
+    import numpy as np
+
+    frame = generate(rows, seed=SEED + 7)
+    rng = np.random.default_rng(SEED + 8)
+    frame["amount"] = np.round(frame["amount"] * 1.3, 2)
+    frame["distance_km"] = frame["distance_km"] + 60.0
+    carriers = ["dhl", "ups", "dpd", "gls", "postnl", "hermes", "fedex"]
+    frame["carrier"] = rng.choice(carriers, rows, p=[0.1, 0.25, 0.2, 0.17, 0.12, 0.1, 0.06])
+    return frame
+
+
+def write_collected(root: Path, deployment: str, variant: str, frame: Any, model: Any) -> float:
+    """The traffic as the server would have collected it: real ``Record``s through the real
+    collector, over the two hours before now."""
+    import numpy as np
+
+    from modelyard.monitoring.collector import Collector, Record
+
+    started = time.perf_counter()
+    predictions = model.predict(frame)
+    probabilities = model.predict_proba(frame)
+    collector = Collector(root, max_rows=len(frame) + 1)
+    now = datetime.now(UTC)
+    n = len(frame)
+    for i, start in enumerate(range(0, n, ROWS_PER_REQUEST)):
+        part = slice(start, min(n, start + ROWS_PER_REQUEST))
+        rows = part.stop - part.start
+        collector.add(
+            Record(
+                request_id=f"bench-{i}",
+                time=now - timedelta(minutes=110) + timedelta(seconds=6.5 * i * ROWS_PER_REQUEST / 1000),
+                deployment=deployment,
+                revision=1,
+                variant=variant,
+                role="live",
+                status=200,
+                latency_ms=5.0,
+                inputs={c: frame[c].to_numpy()[part] for c in FEATURES},
+                predictions=np.asarray(predictions[part]),
+                probabilities=probabilities[part],
+                rows=rows,
+            )
+        )
+        if collector._rows >= 100_000:  # noqa: SLF001  (files of 100k rows, as a busy server writes)
+            collector.flush()
+    collector.flush()
+    return time.perf_counter() - started
+
+
+def bench_scale(tmp: Path, rows: int) -> dict[str, Any]:
+    from modelyard import Client, Settings
+
+    workload, _ = build_workload(tmp)
+    home = tmp / "scale-home"
+    baseline = generate(BASELINE_ROWS, seed=SEED + 5)
+    traffic = shifted_traffic(rows)
+    baseline_path, traffic_path = tmp / "reference.parquet", tmp / "current.parquet"
+    baseline.to_parquet(baseline_path, index=False)
+    traffic.to_parquet(traffic_path, index=False)
+    settings = Settings(home=home, actor="bench")
+    with Client(settings=settings) as c:
+        t0 = time.perf_counter()
+        training = c.register_dataset("orders", baseline_path)
+        t1 = time.perf_counter()
+        version = c.log_model(
+            workload.model, "orders", input_example=baseline.head(50), datasets=[training.ref],
+            git_commit=None,
+        )
+        t2 = time.perf_counter()
+        c.create_deployment("orders", [version.ref])
+        log(f"registered {training.ref} ({t1 - t0:.1f} s) and {version.ref} with its baseline "
+            f"({t2 - t1:.1f} s)")
+        write_s = write_collected(
+            settings.collected_dir, "orders", f"orders:{version.version}", traffic, workload.model
+        )
+        log(f"wrote {rows:,} collected rows in {write_s:.1f} s")
+        times, reports = [], []
+        for _ in range(RUNS):
+            t = time.perf_counter()
+            report = c.monitor("orders", since="3h")
+            times.append(time.perf_counter() - t)
+            reports.append(report)
+            log(f"  modelyard report: {times[-1]:.2f} s, {report['rows']:,} rows")
+    section = reports[-1]["variants"][0]
+    cli_env = {**_clean_env(("MODELYARD_",)), "MODELYARD_HOME": str(home)}
+    exe = _tool_path(Path(sys.executable).parent, "modelyard")
+    t = time.perf_counter()
+    proc = subprocess.run([exe, "monitor", "orders", "--since", "3h", "--json"],
+                          capture_output=True, text=True, env=cli_env, check=False)
+    cli_s = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"modelyard monitor failed: {proc.stderr[-2000:]}")
+    cli_rows = json.loads(proc.stdout)["rows"]
+    log(f"  modelyard monitor (CLI, process start included): {cli_s:.2f} s")
+    evidently = run_evidently(baseline_path, traffic_path, tmp)
+    return {
+        "rows": rows,
+        "baseline_rows": BASELINE_ROWS,
+        "features": len(FEATURES),
+        "numerical": NUMERIC,
+        "categorical": CATEGORICAL,
+        "shifted": SHIFTED,
+        "collected_files": len(list(settings.collected_dir.rglob("part-*.parquet"))),
+        "collected_bytes": sum(f.stat().st_size for f in settings.collected_dir.rglob("*.parquet")),
+        "register_dataset_s": t1 - t0,
+        "register_with_baseline_s": t2 - t1,
+        "report_s": times,
+        "report_median_s": statistics.median(times),
+        "cli_s": cli_s,
+        "cli_rows": cli_rows,
+        "drifted": section["drifted_features"],
+        "prediction_drift": section["prediction"]["drift"],
+        "methods": {f["feature"]: f["drift"]["method"] for f in section["features"]},
+        "scores": {f["feature"]: f["drift"]["score"] for f in section["features"]},
+        "evidently": evidently,
+    }
+
+
+# -- Evidently --------------------------------------------------------------------------------
+def _evidently_python() -> Path:
+    return EVIDENTLY_VENV / "bin" / "python"
+
+
+def ensure_evidently_venv() -> str:
+    stamp = EVIDENTLY_VENV / ".installed"
+    if stamp.is_file() and stamp.read_text().startswith(EVIDENTLY_SERIES):
+        return stamp.read_text().strip()
+    log(f"creating {EVIDENTLY_VENV.relative_to(REPO)} with {EVIDENTLY_PIN} (first run only)")
+    if EVIDENTLY_VENV.exists():
+        shutil.rmtree(EVIDENTLY_VENV)
+    EVIDENTLY_VENV.parent.mkdir(parents=True, exist_ok=True)
+    base = getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
+    subprocess.run([base, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
+    pip = [str(_evidently_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, EVIDENTLY_PIN, "pyarrow"], check=True)
+    version = subprocess.run(
+        [str(_evidently_python()), "-c", "import importlib.metadata as m; print(m.version('evidently'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    if not version.startswith(EVIDENTLY_SERIES):
+        raise SystemExit(f"expected evidently {EVIDENTLY_SERIES}*, the venv has {version}")
+    stamp.write_text(version + "\n")
+    return version
+
+
+def run_evidently(reference: Path, current: Path, tmp: Path) -> dict[str, Any]:
+    version = ensure_evidently_venv()
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env.update({"DO_NOT_TRACK": "true", "EVIDENTLY_DISABLE_TELEMETRY": "1"})
+    proc = subprocess.run(
+        [str(_evidently_python()), str(EVIDENTLY_SIDE), "--reference", str(reference),
+         "--current", str(current), "--runs", str(RUNS)],
+        capture_output=True, text=True, env=env, check=False, cwd=str(tmp),
+    )
+    line = next((x for x in proc.stdout.splitlines() if x.startswith(RESULT_PREFIX)), None)
+    if proc.returncode != 0 or line is None:
+        raise SystemExit(f"the Evidently side failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    result = dict(json.loads(line[len(RESULT_PREFIX):]))
+    result["version"] = version
+    for t in result["run_s"]:
+        log(f"  Evidently {version} DataDriftPreset: {t:.2f} s")
+    return result
+
+
+# -- results ----------------------------------------------------------------------------------
+def render(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = [
+        SECTION,
+        "",
+        f"Run {result['date']} on {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB, "
+        f"{m['os']}, Python {m['python']}; git {result['git']}. Command: `{result['command']}`.",
+        "",
+    ]
+    o = result.get("overhead")
+    if o:
+        goal = "met" if o["overhead"] <= OVERHEAD_GOAL else "NOT met"
+        lines += [
+            "### Collection overhead",
+            "",
+            "`modelyard server --workers 2`, the serving benchmark's pipeline, one row per "
+            f"request, `{o['wrk']}` with 16 connections, {o['seconds_per_run']} s per run, "
+            "runs alternated (on, off, off, on, on, off).",
+            "",
+            "| deployment | sampling | req/s (mean) | p99 ms (mean) |",
+            "|---|---|---|---|",
+            f"| collect | 1.0 | {o['on_per_second']:,.0f} | {o['on_p99_ms']:.1f} |",
+            f"| nocollect | 0.0 | {o['off_per_second']:,.0f} | {o['off_p99_ms']:.1f} |",
+            "",
+            f"Overhead of collecting every request: **{o['overhead']:.1%}** of throughput "
+            f"(goal ≤ {OVERHEAD_GOAL:.0%}: **{goal}**). Rows collected: "
+            f"{o['collected_rows']:,} for {o['answered_with_collection']:,} requests answered "
+            "in the measured runs (the warm-up runs are collected too).",
+            "",
+            "| run | deployment | req/s | p50 ms | p99 ms | non-2xx |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| {i + 1} | {r['deployment']} | {r['per_second']:,.0f} | {r['p50_ms']:.1f} | "
+                f"{r['p99_ms']:.1f} | {r['non_2xx']} |"
+                for i, r in enumerate(o["runs"])
+            ],
+            "",
+        ]
+    s = result.get("scale")
+    if s:
+        e = s["evidently"]
+        ratio = statistics.median(e["run_s"]) / s["report_median_s"]
+        speed = "met" if s["report_median_s"] <= SCALE_GOAL_S else "NOT met"
+        versus = "met" if ratio >= SCALE_GOAL_RATIO else "NOT met"
+        lines += [
+            "### Report at scale",
+            "",
+            f"{s['rows']:,} collected rows × {s['features']} features ({len(s['numerical'])} "
+            f"numerical, {len(s['categorical'])} categorical) in {s['collected_files']} Parquet "
+            f"files ({s['collected_bytes'] / 1e6:.0f} MB) against a {s['baseline_rows']:,}-row "
+            f"baseline; shifted: {', '.join(f'{k} ({v})' for k, v in s['shifted'].items())}.",
+            "",
+            "| tool | what | seconds (median of 3) |",
+            "|---|---|---|",
+            f"| modelyard | full report: drift of 12 features, prediction drift, quality; stored | "
+            f"**{s['report_median_s']:.2f}** |",
+            f"| modelyard | `modelyard monitor --json`, process start included | {s['cli_s']:.2f} |",
+            f"| Evidently {e['version']} | `Report([DataDriftPreset()]).run(current, reference)` "
+            f"(data drift only; pandas frames already in memory) | "
+            f"{statistics.median(e['run_s']):.2f} |",
+            "",
+            f"Goal: ≤ {SCALE_GOAL_S:.0f} s — **{speed}**; ≥ {SCALE_GOAL_RATIO:.0f}× faster than "
+            f"Evidently — **{versus}** ({ratio:.1f}×). Evidently also took "
+            f"{e['read_s']:.1f} s to read the two Parquet files into pandas, not counted.",
+            "",
+            f"Drifted, modelyard: {', '.join(sorted(s['drifted'])) or 'none'}; Evidently: "
+            f"{', '.join(sorted(e['drifted'])) or 'none'}. Registering the 100,000-row dataset "
+            f"took {s['register_dataset_s']:.1f} s and the version with its baseline (profile "
+            f"and predictions on every row) {s['register_with_baseline_s']:.1f} s.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="modelyard monitoring benchmark")
+    p.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--skip-overhead", action="store_true")
+    p.add_argument("--skip-scale", action="store_true")
+    p.add_argument("--no-write", action="store_true")
+    args = p.parse_args()
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "git": _git_revision(),
+        "command": _command(),
+    }
+    with tempfile.TemporaryDirectory(prefix="modelyard-bench-monitoring-") as name:
+        tmp = Path(name)
+        result["machine"] = machine_info(tmp)
+        if not args.skip_overhead:
+            if shutil.which("wrk") is None:
+                raise SystemExit("wrk is not installed: run `make bench` (scripts/bench-deps.sh)")
+            log("collection overhead")
+            (tmp / "overhead").mkdir()
+            result["overhead"] = bench_overhead(tmp / "overhead", args.duration)
+        if not args.skip_scale:
+            log("report at scale")
+            (tmp / "scale").mkdir()
+            result["scale"] = bench_scale(tmp / "scale", args.rows)
+    text = render(result)
+    print(text)
+    if not args.no_write:
+        write_section(DOCS, text, SECTION)
+        JSON_OUT.parent.mkdir(parents=True, exist_ok=True)
+        JSON_OUT.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        log(f"wrote {DOCS.relative_to(REPO)} and {JSON_OUT.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
