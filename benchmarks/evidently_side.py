@@ -24,7 +24,11 @@ def drifted_columns(result: dict) -> list[str]:  # type: ignore[type-arg]
         name = str(metric.get("metric_id") or metric.get("metric_name") or "")
         value = metric.get("value")
         if "ValueDrift" in name and isinstance(value, int | float):
-            column = name.split("column=", 1)[1].split(",", 1)[0].rstrip(")") if "column=" in name else name
+            column = (
+                name.split("column=", 1)[1].split(",", 1)[0].rstrip(")")
+                if "column=" in name
+                else name
+            )
             threshold = 0.1
             if "threshold=" in name:
                 threshold = float(name.split("threshold=", 1)[1].split(",", 1)[0].rstrip(")"))
@@ -61,7 +65,10 @@ def main() -> None:
                 "run_s": times,
                 "drifted": drifted_columns(result),
                 "metrics": [
-                    {"name": str(m.get("metric_id") or m.get("metric_name")), "value": m.get("value")}
+                    {
+                        "name": str(m.get("metric_id") or m.get("metric_name")),
+                        "value": m.get("value"),
+                    }
                     for m in result.get("metrics", [])
                 ][:40],
             },

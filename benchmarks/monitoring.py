@@ -45,8 +45,9 @@ from typing import Any
 
 from registry import REPO, RESULT_PREFIX, _command, _git_revision, log, machine_info, write_section
 from server import ADMIN_TOKEN, _clean_env, _tool_path, free_port, serve
-from serving import build_workload, run_wrk, wrk_version
 from serving_workload import CATEGORICAL, FEATURES, NUMERIC, SEED, generate
+
+from serving import build_workload, run_wrk, wrk_version
 
 DOCS = REPO / "docs" / "benchmarks.md"
 JSON_OUT = REPO / "docs" / "benchmarks" / "monitoring.json"
@@ -85,23 +86,43 @@ def bench_overhead(tmp: Path, seconds: int) -> dict[str, Any]:
     port = free_port()
     cmd = [
         _tool_path(Path(sys.executable).parent, "modelyard"),
-        "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
     ]
     runs: list[dict[str, Any]] = []
     with serve(cmd, env, f"http://127.0.0.1:{port}", "/readyz", tmp / "server.log") as server:
         for name in ("collect", "nocollect", "nocollect", "collect", "collect", "nocollect"):
             # warm: the first requests of a deployment load nothing, but fill caches
-            run_wrk(server.url, f"/v1/deployments/{name}/predict", workload.native_bodies,
-                    connections=16, threads=2, seconds=2, auth=keys[name])
+            run_wrk(
+                server.url,
+                f"/v1/deployments/{name}/predict",
+                workload.native_bodies,
+                connections=16,
+                threads=2,
+                seconds=2,
+                auth=keys[name],
+            )
             result = run_wrk(
-                server.url, f"/v1/deployments/{name}/predict", workload.native_bodies,
-                connections=16, threads=2, seconds=seconds, auth=keys[name],
+                server.url,
+                f"/v1/deployments/{name}/predict",
+                workload.native_bodies,
+                connections=16,
+                threads=2,
+                seconds=seconds,
+                auth=keys[name],
             )
             result.pop("stdout", None)
             result["deployment"] = name
             runs.append(result)
-            log(f"  {name}: {result['per_second']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
-                f"non-2xx {result['non_2xx']}")
+            log(
+                f"  {name}: {result['per_second']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
+                f"non-2xx {result['non_2xx']}"
+            )
     on = [r["per_second"] for r in runs if r["deployment"] == "collect"]
     off = [r["per_second"] for r in runs if r["deployment"] == "nocollect"]
     collected = count_collected(home / "collected" / "deployment=collect")
@@ -156,6 +177,7 @@ def write_collected(root: Path, deployment: str, variant: str, frame: Any, model
     predictions = model.predict(frame)
     probabilities = model.predict_proba(frame)
     collector = Collector(root, max_rows=len(frame) + 1)
+    columns = {c: frame[c].to_numpy() for c in FEATURES}
     now = datetime.now(UTC)
     n = len(frame)
     for i, start in enumerate(range(0, n, ROWS_PER_REQUEST)):
@@ -164,20 +186,22 @@ def write_collected(root: Path, deployment: str, variant: str, frame: Any, model
         collector.add(
             Record(
                 request_id=f"bench-{i}",
-                time=now - timedelta(minutes=110) + timedelta(seconds=6.5 * i * ROWS_PER_REQUEST / 1000),
+                time=now
+                - timedelta(minutes=110)
+                + timedelta(seconds=6.5 * i * ROWS_PER_REQUEST / 1000),
                 deployment=deployment,
                 revision=1,
                 variant=variant,
                 role="live",
                 status=200,
                 latency_ms=5.0,
-                inputs={c: frame[c].to_numpy()[part] for c in FEATURES},
+                inputs={c: values[part] for c, values in columns.items()},
                 predictions=np.asarray(predictions[part]),
                 probabilities=probabilities[part],
                 rows=rows,
             )
         )
-        if collector._rows >= 100_000:  # noqa: SLF001  (files of 100k rows, as a busy server writes)
+        if collector._rows >= 100_000:
             collector.flush()
     collector.flush()
     return time.perf_counter() - started
@@ -199,13 +223,18 @@ def bench_scale(tmp: Path, rows: int) -> dict[str, Any]:
         training = c.register_dataset("orders", baseline_path)
         t1 = time.perf_counter()
         version = c.log_model(
-            workload.model, "orders", input_example=baseline.head(50), datasets=[training.ref],
+            workload.model,
+            "orders",
+            input_example=baseline.head(50),
+            datasets=[training.ref],
             git_commit=None,
         )
         t2 = time.perf_counter()
         c.create_deployment("orders", [version.ref])
-        log(f"registered {training.ref} ({t1 - t0:.1f} s) and {version.ref} with its baseline "
-            f"({t2 - t1:.1f} s)")
+        log(
+            f"registered {training.ref} ({t1 - t0:.1f} s) and {version.ref} with its baseline "
+            f"({t2 - t1:.1f} s)"
+        )
         write_s = write_collected(
             settings.collected_dir, "orders", f"orders:{version.version}", traffic, workload.model
         )
@@ -221,8 +250,13 @@ def bench_scale(tmp: Path, rows: int) -> dict[str, Any]:
     cli_env = {**_clean_env(("MODELYARD_",)), "MODELYARD_HOME": str(home)}
     exe = _tool_path(Path(sys.executable).parent, "modelyard")
     t = time.perf_counter()
-    proc = subprocess.run([exe, "monitor", "orders", "--since", "3h", "--json"],
-                          capture_output=True, text=True, env=cli_env, check=False)
+    proc = subprocess.run(
+        [exe, "monitor", "orders", "--since", "3h", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        check=False,
+    )
     cli_s = time.perf_counter() - t
     if proc.returncode != 0:
         raise SystemExit(f"modelyard monitor failed: {proc.stderr[-2000:]}")
@@ -267,11 +301,25 @@ def ensure_evidently_venv() -> str:
     EVIDENTLY_VENV.parent.mkdir(parents=True, exist_ok=True)
     base = getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
     subprocess.run([base, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
-    pip = [str(_evidently_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, EVIDENTLY_PIN, "pyarrow"], check=True)
+    pip = [
+        str(_evidently_python()),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
+    # Evidently 0.7 imports a pandas internal that pandas 3 removed
+    subprocess.run([*pip, EVIDENTLY_PIN, "pandas<3", "pyarrow"], check=True)
     version = subprocess.run(
-        [str(_evidently_python()), "-c", "import importlib.metadata as m; print(m.version('evidently'))"],
-        capture_output=True, text=True, check=True,
+        [
+            str(_evidently_python()),
+            "-c",
+            "import importlib.metadata as m; print(m.version('evidently'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     if not version.startswith(EVIDENTLY_SERIES):
         raise SystemExit(f"expected evidently {EVIDENTLY_SERIES}*, the venv has {version}")
@@ -284,14 +332,26 @@ def run_evidently(reference: Path, current: Path, tmp: Path) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env.update({"DO_NOT_TRACK": "true", "EVIDENTLY_DISABLE_TELEMETRY": "1"})
     proc = subprocess.run(
-        [str(_evidently_python()), str(EVIDENTLY_SIDE), "--reference", str(reference),
-         "--current", str(current), "--runs", str(RUNS)],
-        capture_output=True, text=True, env=env, check=False, cwd=str(tmp),
+        [
+            str(_evidently_python()),
+            str(EVIDENTLY_SIDE),
+            "--reference",
+            str(reference),
+            "--current",
+            str(current),
+            "--runs",
+            str(RUNS),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=str(tmp),
     )
     line = next((x for x in proc.stdout.splitlines() if x.startswith(RESULT_PREFIX)), None)
     if proc.returncode != 0 or line is None:
         raise SystemExit(f"the Evidently side failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    result = dict(json.loads(line[len(RESULT_PREFIX):]))
+    result = dict(json.loads(line[len(RESULT_PREFIX) :]))
     result["version"] = version
     for t in result["run_s"]:
         log(f"  Evidently {version} DataDriftPreset: {t:.2f} s")
@@ -346,7 +406,7 @@ def render(result: dict[str, Any]) -> str:
         lines += [
             "### Report at scale",
             "",
-            f"{s['rows']:,} collected rows × {s['features']} features ({len(s['numerical'])} "
+            f"{s['rows']:,} collected rows x {s['features']} features ({len(s['numerical'])} "
             f"numerical, {len(s['categorical'])} categorical) in {s['collected_files']} Parquet "
             f"files ({s['collected_bytes'] / 1e6:.0f} MB) against a {s['baseline_rows']:,}-row "
             f"baseline; shifted: {', '.join(f'{k} ({v})' for k, v in s['shifted'].items())}.",
@@ -355,13 +415,14 @@ def render(result: dict[str, Any]) -> str:
             "|---|---|---|",
             f"| modelyard | full report: drift of 12 features, prediction drift, quality; stored | "
             f"**{s['report_median_s']:.2f}** |",
-            f"| modelyard | `modelyard monitor --json`, process start included | {s['cli_s']:.2f} |",
+            "| modelyard | `modelyard monitor --json`, process start included | "
+            f"{s['cli_s']:.2f} |",
             f"| Evidently {e['version']} | `Report([DataDriftPreset()]).run(current, reference)` "
             f"(data drift only; pandas frames already in memory) | "
             f"{statistics.median(e['run_s']):.2f} |",
             "",
-            f"Goal: ≤ {SCALE_GOAL_S:.0f} s — **{speed}**; ≥ {SCALE_GOAL_RATIO:.0f}× faster than "
-            f"Evidently — **{versus}** ({ratio:.1f}×). Evidently also took "
+            f"Goal: ≤ {SCALE_GOAL_S:.0f} s — **{speed}**; ≥ {SCALE_GOAL_RATIO:.0f}x faster than "
+            f"Evidently — **{versus}** ({ratio:.1f}x). Evidently also took "
             f"{e['read_s']:.1f} s to read the two Parquet files into pandas, not counted.",
             "",
             f"Drifted, modelyard: {', '.join(sorted(s['drifted'])) or 'none'}; Evidently: "

@@ -31,6 +31,11 @@ from modelyard.monitoring.drift import (
 from modelyard.monitoring.profile import OTHER, CategoricalProfile, NumericalProfile, Profile
 
 PREDICTION = "prediction"
+#: Numerical drift is measured on a uniform sample of at most this many current values
+#: (the reference side is itself a sample of at most 10,000): the distance then differs
+#: from the full window's by about 1/sqrt(n) of a standard deviation (0.002 here),
+#: far below the 0.1 threshold, and a report over millions of rows stays fast.
+DISTANCE_SAMPLE = 200_000
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -149,6 +154,13 @@ def _numbers(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     return values, errors
 
 
+def _sample(values: np.ndarray) -> np.ndarray:
+    if values.size <= DISTANCE_SAMPLE:
+        return values
+    rng = np.random.default_rng(0)  # the same window gives the same report
+    return values[rng.choice(values.size, DISTANCE_SAMPLE, replace=False)]
+
+
 def category_counts(column: pa.ChunkedArray) -> dict[str, int]:
     if pa.types.is_null(column.type):
         return {}
@@ -188,14 +200,16 @@ def compare_feature(name: str, reference: Any, column: pa.ChunkedArray) -> dict[
             drift=None,
         )
         if present.size and reference.sample.size:
-            found = numerical_drift(name, reference.sample, present)
+            current = _sample(present)
+            found = numerical_drift(name, reference.sample, current)
             out["drift"] = found.to_dict()
             out["wasserstein"] = (
                 found.score
                 if found.method == "wasserstein"
-                else wasserstein_normalized(reference.sample, present)
+                else wasserstein_normalized(reference.sample, current)
             )
-            out["psi"] = psi(reference.sample, present)
+            out["psi"] = psi(reference.sample, current)
+            out["drift_sample"] = int(current.size)
         return out
     assert isinstance(reference, CategoricalProfile)
     counts = category_counts(column)
