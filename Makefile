@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/registry.py
 	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python benchmarks/monitoring.py
 
 clean:
 	rm -rf $(VENV) .modelyard .pytest_cache .mypy_cache .ruff_cache

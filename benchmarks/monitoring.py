@@ -105,7 +105,7 @@ def bench_overhead(tmp: Path, seconds: int) -> dict[str, Any]:
                 connections=16,
                 threads=2,
                 seconds=2,
-                auth=keys[name],
+                auth=f"Bearer {keys[name]}",
             )
             result = run_wrk(
                 server.url,
@@ -114,10 +114,15 @@ def bench_overhead(tmp: Path, seconds: int) -> dict[str, Any]:
                 connections=16,
                 threads=2,
                 seconds=seconds,
-                auth=keys[name],
+                auth=f"Bearer {keys[name]}",
             )
             result.pop("stdout", None)
             result["deployment"] = name
+            if result["non_2xx"] or result["socket_errors"]:
+                raise SystemExit(
+                    f"{name}: {result['non_2xx']} non-2xx answers, "
+                    f"{result['socket_errors']} socket errors: not a valid run"
+                )
             runs.append(result)
             log(
                 f"  {name}: {result['per_second']:.0f} req/s, p99 {result['p99_ms']:.1f} ms, "
