@@ -43,11 +43,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from registry import REPO, RESULT_PREFIX, _command, _git_revision, log, machine_info, write_section
-from server import ADMIN_TOKEN, _clean_env, _tool_path, free_port, serve
+from registry import (
+    REPO,
+    RESULT_PREFIX,
+    _command,
+    _git_revision,
+    ensure_venv,
+    log,
+    machine_info,
+    write_section,
+)
+from server import _clean_env, _tool_path
 from serving_workload import CATEGORICAL, FEATURES, NUMERIC, SEED, generate
 
-from serving import build_workload, run_wrk, wrk_version
+from serving import Target, build_workload, modelyard_server, run_wrk, wrk_version
 
 DOCS = REPO / "docs" / "benchmarks.md"
 JSON_OUT = REPO / "docs" / "benchmarks" / "monitoring.json"
@@ -81,21 +90,9 @@ def bench_overhead(tmp: Path, seconds: int) -> dict[str, Any]:
         for name, sampling in (("collect", 1.0), ("nocollect", 0.0)):
             d = c.create_deployment(name, [v.ref], options={**OPTIONS, "sampling": sampling})
             keys[name] = d.new_keys["primary"]
-    env = _clean_env(("MODELYARD_",))
-    env.update({"MODELYARD_HOME": str(home), "MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN})
-    port = free_port()
-    cmd = [
-        _tool_path(Path(sys.executable).parent, "modelyard"),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-    ]
     runs: list[dict[str, Any]] = []
-    with serve(cmd, env, f"http://127.0.0.1:{port}", "/readyz", tmp / "server.log") as server:
+    target = Target("collection", "modelyard", 2, "", "native")
+    with modelyard_server(target, home, tmp) as server:
         for name in ("collect", "nocollect", "nocollect", "collect", "collect", "nocollect"):
             # warm: the first requests of a deployment load nothing, but fill caches
             run_wrk(
@@ -141,7 +138,7 @@ def bench_overhead(tmp: Path, seconds: int) -> dict[str, Any]:
         "off_p99_ms": statistics.mean(r["p99_ms"] for r in runs if r["deployment"] == "nocollect"),
         "collected_rows": collected,
         "answered_with_collection": answered,
-        "dropped_rows": dropped(server_log=tmp / "server.log"),
+        "dropped_rows": dropped(server_log=server.log_path),
         "wrk": wrk_version(),
         "seconds_per_run": seconds,
     }
@@ -297,39 +294,10 @@ def _evidently_python() -> Path:
 
 
 def ensure_evidently_venv() -> str:
-    stamp = EVIDENTLY_VENV / ".installed"
-    if stamp.is_file() and stamp.read_text().startswith(EVIDENTLY_SERIES):
-        return stamp.read_text().strip()
-    log(f"creating {EVIDENTLY_VENV.relative_to(REPO)} with {EVIDENTLY_PIN} (first run only)")
-    if EVIDENTLY_VENV.exists():
-        shutil.rmtree(EVIDENTLY_VENV)
-    EVIDENTLY_VENV.parent.mkdir(parents=True, exist_ok=True)
-    base = getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
-    subprocess.run([base, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
-    pip = [
-        str(_evidently_python()),
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ]
     # Evidently 0.7 imports a pandas internal that pandas 3 removed
-    subprocess.run([*pip, EVIDENTLY_PIN, "pandas<3", "pyarrow"], check=True)
-    version = subprocess.run(
-        [
-            str(_evidently_python()),
-            "-c",
-            "import importlib.metadata as m; print(m.version('evidently'))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not version.startswith(EVIDENTLY_SERIES):
-        raise SystemExit(f"expected evidently {EVIDENTLY_SERIES}*, the venv has {version}")
-    stamp.write_text(version + "\n")
-    return version
+    return ensure_venv(
+        EVIDENTLY_VENV, "evidently", EVIDENTLY_SERIES, [EVIDENTLY_PIN, "pandas<3", "pyarrow"]
+    )
 
 
 def run_evidently(reference: Path, current: Path, tmp: Path) -> dict[str, Any]:

@@ -159,28 +159,37 @@ def _venv_python() -> Path:
     return MLFLOW_VENV / "bin" / "python"
 
 
-def ensure_mlflow_venv() -> None:
-    """Create ``.bench/mlflow-venv`` with ``mlflow==3.17.*`` unless it is already there."""
-    if MLFLOW_STAMP.is_file() and MLFLOW_STAMP.read_text().startswith(MLFLOW_SERIES):
-        return
-    log(f"creating {MLFLOW_VENV.relative_to(REPO)} and installing {MLFLOW_PIN} (first run only)")
-    if MLFLOW_VENV.exists():
-        shutil.rmtree(MLFLOW_VENV)
-    MLFLOW_VENV.parent.mkdir(parents=True, exist_ok=True)
-    # The same interpreter as the project's venv, so both sides run the same Python.
+def ensure_venv(venv: Path, package: str, series: str, pins: list[str]) -> str:
+    """Create ``venv`` with ``pins`` installed unless a venv with ``package`` ``series``*
+    is already there; returns the installed version. The same interpreter as the
+    project's venv, so both sides run the same Python."""
+    stamp = venv / ".installed"
+    if stamp.is_file() and stamp.read_text().startswith(series):
+        return stamp.read_text().strip()
+    log(f"creating {venv.relative_to(REPO)} and installing {' '.join(pins)} (first run only)")
+    if venv.exists():
+        shutil.rmtree(venv)
+    venv.parent.mkdir(parents=True, exist_ok=True)
     base = getattr(sys, "_base_executable", None) or shutil.which("python3") or sys.executable
-    subprocess.run([base, "-m", "venv", str(MLFLOW_VENV)], check=True)
-    pip = [str(_venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, MLFLOW_PIN], check=True)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, *pins], check=True)
     version = subprocess.run(
-        [str(_venv_python()), "-c", "import importlib.metadata as m; print(m.version('mlflow'))"],
+        [python, "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    if not version.startswith(MLFLOW_SERIES):
-        raise SystemExit(f"expected mlflow {MLFLOW_SERIES}*, the venv has {version}")
-    MLFLOW_STAMP.write_text(version + "\n")
+    if not version.startswith(series):
+        raise SystemExit(f"expected {package} {series}*, the venv has {version}")
+    stamp.write_text(version + "\n")
+    return version
+
+
+def ensure_mlflow_venv() -> None:
+    """Create ``.bench/mlflow-venv`` with ``mlflow==3.17.*`` unless it is already there."""
+    ensure_venv(MLFLOW_VENV, "mlflow", MLFLOW_SERIES, [MLFLOW_PIN])
 
 
 def run_mlflow_side(cfg: dict[str, Any], config_path: Path) -> dict[str, Any]:

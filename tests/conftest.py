@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from modelyard import Client, Settings
 from modelyard.flavors.package import write_manifest
 from tests.support.pgcluster import PgCluster
+from tests.support.receiver import Receiver
 from tests.support.s3server import S3Server
 
 PG_ENV = "MODELYARD_TEST_PG_URL"
@@ -157,3 +158,14 @@ def make_package(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback, stopped after the test."""
+    r = Receiver()
+    r.up()
+    try:
+        yield r
+    finally:
+        r.down()

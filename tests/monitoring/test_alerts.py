@@ -5,7 +5,6 @@ delivered to webhook subscribers as signed ``alert.fired`` / ``alert.resolved`` 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -16,16 +15,6 @@ from modelyard.domain.auth import Principal
 from modelyard.domain.webhooks import verify_signature
 from tests.monitoring.conftest import Watched, invoices
 from tests.support.receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.up()
-    try:
-        yield r
-    finally:
-        r.down()
 
 
 def wait_for(check, timeout: float = 20.0):  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,16 +26,6 @@ from modelyard.store.tables import WebhookOutboxRow, utcnow
 from tests.support.receiver import Received, Receiver
 
 # -- a real receiver on loopback ------------------------------------------------------------
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.up()
-    try:
-        yield r
-    finally:
-        r.down()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -12,9 +11,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from modelyard.api.deps import PrincipalDep, ServicesDep
+from modelyard.api.deps import PrincipalDep, ServicesDep, spooled_body
 from modelyard.api.models import Env
-from modelyard.api.packages import SPOOL_IN_MEMORY
 from modelyard.api.schemas import Strict, errors
 from modelyard.artifacts.store import CHUNK
 from modelyard.domain.datasets import DatasetVersion
@@ -90,12 +88,7 @@ async def register(
     source: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> DatasetOut:
     """Register the body (a CSV or Parquet file) as the next version of a dataset."""
-    with tempfile.SpooledTemporaryFile(
-        max_size=SPOOL_IN_MEMORY, mode="w+b", dir=str(svc.settings.resolved_home)
-    ) as spool:
-        async for chunk in request.stream():
-            spool.write(chunk)
-        spool.seek(0)
+    async with spooled_body(request, svc) as spool:
         found = await run_in_threadpool(
             svc.datasets.register_stream,
             f"{env}/{name}",

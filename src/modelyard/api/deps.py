@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from typing import IO, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -30,3 +33,19 @@ def principal(
 
 ServicesDep = Annotated[Services, Depends(services)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+
+
+SPOOL_IN_MEMORY = 8 << 20
+
+
+@contextlib.asynccontextmanager
+async def spooled_body(request: Request, svc: Services) -> AsyncIterator[IO[bytes]]:
+    """The request body in a temporary file (in memory up to 8 MiB): memory stays bounded
+    whatever the upload's size. Positioned at the start."""
+    with tempfile.SpooledTemporaryFile(
+        max_size=SPOOL_IN_MEMORY, mode="w+b", dir=str(svc.settings.resolved_home)
+    ) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool

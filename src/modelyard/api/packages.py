@@ -9,7 +9,6 @@ makes the version visible. An upload that stops half-way leaves a pending packag
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from modelyard.api.deps import PrincipalDep, ServicesDep
+from modelyard.api.deps import PrincipalDep, ServicesDep, spooled_body
 from modelyard.api.models import Env, Name, Ver, _ref
 from modelyard.api.schemas import Key, Strict, TagValue, VersionOut, errors
 from modelyard.artifacts.store import CHUNK
@@ -27,7 +26,6 @@ router = APIRouter(prefix="/api/v1", tags=["packages"], responses=errors(400, 40
 
 DIGEST = r"^sha256:[0-9a-f]{64}$"
 Digest = Annotated[str, Path(pattern=DIGEST, description="sha256:<64 hex digits>")]
-SPOOL_IN_MEMORY = 8 << 20
 
 
 class PackageIn(Strict):
@@ -76,12 +74,7 @@ async def upload(
     digest: Digest, file_digest: Digest, request: Request, svc: ServicesDep, who: PrincipalDep
 ) -> Response:
     # spooled: memory stays bounded whatever the size; the service hashes as it stores
-    with tempfile.SpooledTemporaryFile(
-        max_size=SPOOL_IN_MEMORY, mode="w+b", dir=str(svc.settings.resolved_home)
-    ) as spool:
-        async for chunk in request.stream():
-            spool.write(chunk)
-        spool.seek(0)
+    async with spooled_body(request, svc) as spool:
         await run_in_threadpool(
             svc.registry.upload_file,
             digest,

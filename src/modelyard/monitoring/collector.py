@@ -18,9 +18,7 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +27,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from modelyard.monitoring.tables import write_part
 
 log = logging.getLogger("modelyard.monitoring")
 INPUT_PREFIX = "in."
@@ -135,16 +134,7 @@ class Collector:
         return written
 
     def _write(self, deployment: str, hour: str, part: list[Record]) -> None:
-        table = to_table(part)
-        folder = self.root / f"deployment={deployment}" / f"hour={hour}"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"part-{uuid.uuid4().hex}.parquet"
-        tmp = folder / f".{name}.tmp"
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, folder / name)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_part(self.root / f"deployment={deployment}" / f"hour={hour}", to_table(part))
 
 
 def to_table(part: list[Record]) -> pa.Table:

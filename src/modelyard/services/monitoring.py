@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from modelyard.domain.auth import Permission, Principal
@@ -27,6 +24,7 @@ from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.monitoring import window
 from modelyard.monitoring import report as r
+from modelyard.monitoring.tables import write_part
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
@@ -246,15 +244,7 @@ class MonitoringService:
                 "time": pa.array([utcnow()] * len(ids), pa.timestamp("us", tz="UTC")),
             }
         )
-        folder = self.feedback / f"deployment={deployment}"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"part-{uuid.uuid4().hex}.parquet"
-        tmp = folder / f".{name}.tmp"
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, folder / name)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_part(self.feedback / f"deployment={deployment}", table)
         return len(ids)
 
     # -- back to training -----------------------------------------------------------------
