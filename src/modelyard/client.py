@@ -53,6 +53,7 @@ class VersionMetadata(TypedDict, total=False):
     metrics: Mapping[str, float] | None
     params: Mapping[str, Any] | None
     datasets: Iterable[str]
+    eval_datasets: Iterable[str]
     baseline: pd.DataFrame | None
     description: str
     git_commit: str | None
@@ -146,6 +147,7 @@ class Client:
         metrics: Mapping[str, float] | None = None,
         params: Mapping[str, Any] | None = None,
         datasets: Iterable[str] = (),
+        eval_datasets: Iterable[str] = (),
         baseline: pd.DataFrame | None = None,
         description: str = "",
         git_commit: str | None = AUTO,
@@ -169,6 +171,7 @@ class Client:
             metrics=metrics,
             params=params,
             datasets=datasets,
+            eval_datasets=eval_datasets,
             description=description,
             source_uri=source_uri,
             git_commit=detect_git_commit() if git_commit == AUTO else git_commit,

@@ -273,6 +273,7 @@ class RemoteRegistry:
                 "metrics": dict(metadata.get("metrics") or {}),
                 "params": {k: str(v) for k, v in (metadata.get("params") or {}).items()},
                 "datasets": list(metadata.get("datasets") or ()),
+                "eval_datasets": list(metadata.get("eval_datasets") or ()),
                 "description": metadata.get("description") or "",
                 "source": metadata.get("source_uri"),
                 "git_commit": metadata.get("git_commit"),

@@ -122,11 +122,11 @@ def test_lineage_names_exact_versions_and_stores_the_baseline(yard: Client) -> N
     holdout = yard.register_dataset("holdout", data.fillna(0).tail(500))
 
     v = yard.log_model(
-        model, "payments", input_example=x.head(), datasets=["invoices", "holdout:1"]
+        model, "payments", input_example=x.head(), datasets=["invoices"], eval_datasets=["holdout"]
     )
     assert v.lineage.datasets == ("sandbox/holdout:1", "sandbox/invoices:1")
     assert yard.get_dataset("invoices:1").used_by == ("sandbox/payments:1 (training)",)
-    assert holdout.ref in [d.ref for d in yard.list_datasets()]
+    assert yard.get_dataset(holdout.ref).used_by == ("sandbox/payments:1 (evaluation)",)
 
     baseline = yard.get_baseline("payments:1")
     assert baseline["dataset"] == "sandbox/invoices:1" and baseline["rows"] == 3000

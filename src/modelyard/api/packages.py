@@ -44,6 +44,7 @@ class CommitIn(Strict):
     metrics: dict[Key, Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=dict)
     params: dict[Key, TagValue] = Field(default_factory=dict)
     datasets: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list)
+    eval_datasets: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list)
     description: str = Field(default="", max_length=10_000)
     source: str | None = Field(default=None, max_length=4000)
     git_commit: str | None = Field(default=None, max_length=64)
@@ -101,6 +102,7 @@ def commit(env: Env, name: Name, body: CommitIn, svc: ServicesDep, who: Principa
         metrics=body.metrics,
         params=body.params,
         datasets=body.datasets,
+        eval_datasets=body.eval_datasets,
         description=body.description,
         source_uri=body.source,
         git_commit=body.git_commit,

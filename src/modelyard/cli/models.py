@@ -68,7 +68,12 @@ def register(
     metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="KEY=NUMBER")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE")] = None,
     dataset: Annotated[
-        list[str] | None, typer.Option("--dataset", help="NAME:VERSION it was trained on")
+        list[str] | None,
+        typer.Option("--dataset", help="NAME[:VERSION] it was trained on (the first: baseline)"),
+    ] = None,
+    eval_dataset: Annotated[
+        list[str] | None,
+        typer.Option("--eval-dataset", help="NAME[:VERSION] it was evaluated on"),
     ] = None,
     input_example: Annotated[
         Path | None,
@@ -92,6 +97,7 @@ def register(
             metrics=numbers(metric, "metric"),
             params=pairs(param, "param"),
             datasets=dataset or (),
+            eval_datasets=eval_dataset or (),
             description=description,
             flavor=flavor,
         )

@@ -87,7 +87,8 @@ class RegistryService:
         **metadata: Any,
     ) -> ModelVersion:
         """Register a package folder, MLflow folder, score.py folder, model file or object.
-        ``metadata``: tags, metrics, params, datasets, description, source_uri, git_commit,
+        ``metadata``: tags, metrics, params, datasets (trained on), eval_datasets
+        (evaluated on), description, source_uri, git_commit,
         promoted_from."""
         env, name = self._target(name, environment, actor)
         draft = _draft(**metadata)
@@ -243,7 +244,7 @@ class RegistryService:
                 tags=draft.tags,
                 metrics=draft.metrics,
                 params=draft.params,
-                datasets=[(d, "training") for d in lineage],
+                datasets=lineage,
             )
             if baseline is not None:
                 datasets_q.insert_baseline(
@@ -278,7 +279,7 @@ class RegistryService:
             params=draft.params,
             aliases=(),
             lineage=Lineage(
-                tuple(sorted(set(lineage))),
+                tuple(sorted({ref for ref, _ in lineage})),
                 draft.source_uri,
                 draft.git_commit,
                 draft.promoted_from,
@@ -289,17 +290,27 @@ class RegistryService:
 
     def _lineage(
         self, env: str, digest: str, manifest: Manifest, draft: _Draft
-    ) -> tuple[list[str], dict[str, Any] | None]:
-        """The exact dataset versions named (``env/name:version``; one that does not exist
-        is refused) and the baseline built on the first: the training data."""
-        if not draft.datasets or self.datasets is None:
-            return list(draft.datasets), None
+    ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
+        """The exact dataset versions named, with their role (``env/name:version``; one
+        that does not exist is refused), and the baseline built on the first training
+        dataset."""
+        named = [(d, "training") for d in draft.datasets] + [
+            (d, "evaluation") for d in draft.eval_datasets
+        ]
+        if not named or self.datasets is None:
+            return named, None
+        exact: dict[str, str] = {}  # a dataset named twice keeps its first role
         with self.db.read() as session:
-            refs = [self.datasets.resolve(session, d, env) for d in draft.datasets]
+            for d, role in named:
+                exact.setdefault(self.datasets.resolve(session, d, env), role)
+        lineage = list(exact.items())
+        training = [ref for ref, role in lineage if role == "training"]
+        if not training:
+            return lineage, None
         model, _ = self.load_package(digest)
         with self.db.read() as session:
-            _, baseline = self.datasets.baseline(session, refs[0], model, manifest.signature)
-        return list(dict.fromkeys(refs)), baseline
+            _, baseline = self.datasets.baseline(session, training[0], model, manifest.signature)
+        return lineage, baseline
 
     def baseline(
         self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None
@@ -765,6 +776,7 @@ class _Draft:
     metrics: dict[str, float]
     params: dict[str, str]
     datasets: list[str]
+    eval_datasets: list[str]
     description: str
     source_uri: str | None
     git_commit: str | None
@@ -777,6 +789,7 @@ def _draft(
     metrics: Mapping[str, float] | None = None,
     params: Mapping[str, Any] | None = None,
     datasets: Iterable[str] = (),
+    eval_datasets: Iterable[str] = (),
     description: str = "",
     source_uri: str | None = None,
     git_commit: str | None = None,
@@ -789,6 +802,7 @@ def _draft(
         metrics=_clean_metrics(metrics),
         params={check_key(k, "param name"): str(v) for k, v in (params or {}).items()},
         datasets=[_check_dataset_ref(d) for d in datasets],
+        eval_datasets=[_check_dataset_ref(d) for d in eval_datasets],
         description=description,
         source_uri=source_uri,
         git_commit=git_commit,
