@@ -21,6 +21,15 @@ Since = Annotated[
 Until = Annotated[str | None, typer.Option("--until", help="ISO time or duration (default: now).")]
 
 
+SHORT = {
+    "wasserstein": "W1",
+    "psi": "PSI",
+    "ks": "KS",
+    "jensen_shannon": "JS",
+    "chi_squared": "chi2",
+}
+
+
 def _num(value: Any, pct: bool = False, digits: int = 4) -> str:
     if value is None:
         return "-"
@@ -58,7 +67,7 @@ def monitor(
                         f"{h['since'][:16]} .. {h['until'][:16]}",
                         h["summary"]["rows"],
                         _num(h["summary"]["drift_share"], pct=True),
-                        _num(h["summary"]["prediction_drift"]),
+                        _num(h["summary"]["prediction_drift"], digits=3),
                         _num(h["summary"]["accuracy"], pct=True),
                     ]
                     for h in found
@@ -94,9 +103,8 @@ def _render(report: dict[str, Any]) -> None:
             rows.append(
                 [
                     f["feature"],
-                    f["kind"][:3],
-                    d.get("method", "-"),
-                    _num(d.get("score"), digits=3),
+                    SHORT.get(d.get("method", ""), "-"),
+                    "-" if d.get("score") is None else f"{d['score']:.3f}",
                     _num(d.get("threshold")),
                     "DRIFT" if d.get("drifted") else "ok",
                     _num(f["null_rate"], pct=True),
@@ -107,18 +115,14 @@ def _render(report: dict[str, Any]) -> None:
         output.table(
             f"{section['variant']}: {section['rows']:,} rows vs {section['reference']} — "
             f"{len(section['drifted_features'])} of {len(section['features'])} features drifted",
-            [
-                "feature",
-                "kind",
-                "method",
-                "score",
-                "threshold",
-                "drift",
-                "nulls",
-                "type errors",
-                "out of bounds",
-            ],
+            ["feature", "test", "score", "limit", "drift", "nulls", "type", "out"],
             rows,
+        )
+    if report["variants"]:
+        output.console.print(
+            "tests: W1 normalized Wasserstein, JS Jensen-Shannon (drift at score >= limit); "
+            "KS, chi2 (drift at p-value < limit); type: values of the wrong type; out: "
+            "beyond the baseline's range or categories"
         )
     perf = report["performance"]
     if perf is None:
@@ -219,7 +223,7 @@ def list_alerts(
         return
     output.table(
         "alerts",
-        ["id", "state", "deployment", "rule", "value", "fired", "resolved", "message"],
+        ["id", "state", "deployment", "rule", "value", "fired", "resolved"],
         [
             [
                 a.id,
@@ -229,7 +233,6 @@ def list_alerts(
                 _num(a.last_value),
                 output.when(a.fired_at),
                 output.when(a.resolved_at) if a.resolved_at else "",
-                a.message,
             ]
             for a in found
         ],
