@@ -52,6 +52,13 @@ KNOWN_ACTIONS: tuple[str, ...] = (
     "alert.rule_deleted",
     "alert.fired",
     "alert.resolved",
+    "evaluation.created",
+    "environment.gates_changed",
+    "promotion.requested",
+    "promotion.approved",
+    "promotion.rejected",
+    "promotion.blocked",
+    "promotion.completed",
 )
 # Families a pattern may name: today's, plus the ones later issues add events to.
 KNOWN_FAMILIES: frozenset[str] = frozenset(

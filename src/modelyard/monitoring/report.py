@@ -11,7 +11,6 @@ and stores the result.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from modelyard.monitoring import metrics
 from modelyard.monitoring.collector import INPUT_PREFIX
 from modelyard.monitoring.drift import (
     categorical_drift,
@@ -282,50 +282,14 @@ def performance(labelled: pa.Table, regression: bool) -> dict[str, Any] | None:
     if labelled.num_rows == 0:
         return None
     if regression:
+        import pandas as pd
+
         predicted = pc.cast(labelled.column(PREDICTION), pa.float64()).to_numpy(
             zero_copy_only=False
         )
-        import pandas as pd
-
-        actual = pd.to_numeric(labelled.column("actual").to_pandas(), errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
-        ok = ~(np.isnan(predicted) | np.isnan(actual))
-        error = predicted[ok] - actual[ok]
-        if not error.size:
-            return None
-        return {
-            "kind": "regression",
-            "rows": int(error.size),
-            "mae": float(np.mean(np.abs(error))),
-            "rmse": float(math.sqrt(np.mean(error**2))),
-        }
-    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-
-    predicted = np.asarray(
-        pc.cast(labelled.column(PREDICTION), pa.string()).to_pylist(), dtype=object
+        actual = pd.to_numeric(labelled.column("actual").to_pandas(), errors="coerce")
+        return metrics.regression(actual.to_numpy(dtype=np.float64, na_value=np.nan), predicted)
+    return metrics.classification(
+        pc.cast(labelled.column("actual"), pa.string()).to_pylist(),
+        pc.cast(labelled.column(PREDICTION), pa.string()).to_pylist(),
     )
-    actual = np.asarray(pc.cast(labelled.column("actual"), pa.string()).to_pylist(), dtype=object)
-    labels = sorted(set(actual.tolist()) | set(predicted.tolist()))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        actual, predicted, labels=labels, zero_division=0
-    )
-    return {
-        "kind": "classification",
-        "rows": int(actual.size),
-        "accuracy": float(accuracy_score(actual, predicted)),
-        "f1_macro": float(np.mean(f1)),
-        "per_class": {
-            label: {
-                "precision": float(p),
-                "recall": float(r),
-                "f1": float(f),
-                "support": int(s),
-            }
-            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
-        },
-        "confusion_matrix": {
-            "labels": labels,
-            "matrix": confusion_matrix(actual, predicted, labels=labels).tolist(),
-        },
-    }

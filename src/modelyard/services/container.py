@@ -13,8 +13,10 @@ from modelyard.services.auth import AuthService, require_admin
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.doctor import DoctorService
+from modelyard.services.evaluations import EvaluationService
 from modelyard.services.monitoring import MonitoringService
 from modelyard.services.packages import PackageService
+from modelyard.services.promotions import PromotionService
 from modelyard.services.registry import RegistryService
 from modelyard.services.webhooks import WebhookService
 from modelyard.settings import Settings
@@ -36,6 +38,8 @@ class Services:
     datasets: DatasetService
     monitoring: MonitoringService
     alerts: AlertService
+    evaluations: EvaluationService
+    promotions: PromotionService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -56,6 +60,7 @@ class Services:
         monitoring = MonitoringService(
             db, registry, deployments, datasets, settings.collected_dir, settings.feedback_dir
         )
+        evaluations = EvaluationService(db, registry, datasets)
         return cls(
             settings=settings,
             db=db,
@@ -69,6 +74,8 @@ class Services:
             datasets=datasets,
             monitoring=monitoring,
             alerts=AlertService(db, deployments, monitoring),
+            evaluations=evaluations,
+            promotions=PromotionService(db, registry, evaluations),
         )
 
     @property

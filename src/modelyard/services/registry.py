@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from modelyard.artifacts.store import VerifyingReader, digest_bytes
@@ -43,7 +44,7 @@ from modelyard.store import audit, search
 from modelyard.store import datasets as datasets_q
 from modelyard.store import registry as q
 from modelyard.store.database import Database
-from modelyard.store.tables import ModelRow, ModelVersionRow, utcnow
+from modelyard.store.tables import ModelRow, ModelVersionRow, VersionDatasetRow, utcnow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -211,9 +212,12 @@ class RegistryService:
         manifest: Manifest,
         draft: _Draft,
         actor: Principal,
+        baseline: dict[str, Any] | None = None,
     ) -> ModelVersion:
-        """The one transaction that makes a version visible."""
-        lineage, baseline = self._lineage(env, digest, manifest, draft)
+        """The one transaction that makes a version visible. ``baseline``: one already
+        built (a promoted copy keeps its source's), else built here from the datasets."""
+        lineage, built = self._lineage(env, digest, manifest, draft, build=baseline is None)
+        baseline = baseline or built
         with self.db.write() as session:
             self.check_environment(session, env)
             model_id, created = q.get_or_create_model(session, env, name)
@@ -289,7 +293,7 @@ class RegistryService:
         )
 
     def _lineage(
-        self, env: str, digest: str, manifest: Manifest, draft: _Draft
+        self, env: str, digest: str, manifest: Manifest, draft: _Draft, *, build: bool = True
     ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
         """The exact dataset versions named, with their role (``env/name:version``; one
         that does not exist is refused), and the baseline built on the first training
@@ -305,12 +309,46 @@ class RegistryService:
                 exact.setdefault(self.datasets.resolve(session, d, env), role)
         lineage = list(exact.items())
         training = [ref for ref, role in lineage if role == "training"]
-        if not training:
+        if not training or not build:
             return lineage, None
         model, _ = self.load_package(digest)
         with self.db.read() as session:
             _, baseline = self.datasets.baseline(session, training[0], model, manifest.signature)
         return lineage, baseline
+
+    def copy_version(
+        self, source: ModelVersion, environment: str, *, actor: Principal
+    ) -> ModelVersion:
+        """``source`` as the next version of the same name in ``environment``: the same
+        package (shared by digest), metadata, lineage and baseline, ``promoted_from`` the
+        source. The caller (a promotion) has checked who may do this."""
+        with self.db.read() as session:
+            self.check_environment(session, environment)
+            _, row = self._version_row(session, self.ref(source.ref))
+            roles = dict(
+                session.execute(
+                    sa.select(VersionDatasetRow.dataset, VersionDatasetRow.role).where(
+                        VersionDatasetRow.version_id == row.id
+                    )
+                ).all()
+            )
+            found = datasets_q.baseline(session, row.id)
+        _, manifest = self._package_manifest(source.package_digest)
+        draft = _draft(
+            tags=source.tags,
+            metrics=source.metrics,
+            params=source.params,
+            datasets=[d for d, role in roles.items() if role == "training"],
+            eval_datasets=[d for d, role in roles.items() if role != "training"],
+            description=source.description,
+            source_uri=source.lineage.source,
+            git_commit=source.lineage.git_commit,
+            promoted_from=source.ref,
+        )
+        baseline = None if found is None else dict(json.loads(found.profile))
+        return self._commit_version(
+            environment, source.name, source.package_digest, manifest, draft, actor, baseline
+        )
 
     def baseline(
         self, ref: str | ModelRef, *, actor: Principal, environment: str | None = None

@@ -52,6 +52,8 @@ class EnvironmentRow(Base):
     name: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # what a promotion into this environment must pass (see domain/promotions.py)
+    gates: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
 
 
 class ModelRow(Base):
@@ -478,6 +480,52 @@ class AlertRow(Base):
     fired_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class EvaluationRow(Base):
+    """A version scored on a dataset version: its metrics, kept with both."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (sa.Index("ix_evaluations_version_id", "version_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("model_versions.id", ondelete="CASCADE"))
+    dataset: Mapped[str] = mapped_column(sa.String(300), index=True)
+    label: Mapped[str] = mapped_column(sa.String(250))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # classification | regression
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    metrics: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromotionRequestRow(Base):
+    """A request to copy a version into another environment, with its gates' results and
+    approvals; ``state``: pending, blocked (a gate failed), rejected, promoted."""
+
+    __tablename__ = "promotion_requests"
+    __table_args__ = (sa.Index("ix_promotion_requests_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(300))  # env/name:version
+    source_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="SET NULL"), nullable=True
+    )
+    target_environment: Mapped[str] = mapped_column(
+        sa.String(128), sa.ForeignKey("environments.name", ondelete="RESTRICT")
+    )
+    state: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    gates: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    approvals: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    required_approvals: Mapped[int] = mapped_column(default=0)
+    requested_by: Mapped[str] = mapped_column(sa.String(200))
+    decided_by: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    decision_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    result: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def core(row: type[Base]) -> sa.Table:

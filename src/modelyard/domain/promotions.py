@@ -1,0 +1,178 @@
+"""Evaluations, the gates of an environment, and promotion requests. Plain values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from modelyard.domain.errors import InvalidInput
+from modelyard.domain.monitoring import OPERATORS, breaches
+
+_THRESHOLD = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=|<=|>|<)\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\s*$")
+STATES = ("pending", "blocked", "rejected", "promoted")
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    id: int
+    version: str  # env/name:ver
+    dataset: str  # env/name:ver
+    label: str
+    kind: str  # classification | regression
+    rows: int
+    metrics: dict[str, float]
+    details: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "dataset": self.dataset,
+            "label": self.label,
+            "kind": self.kind,
+            "rows": self.rows,
+            "metrics": self.metrics,
+            "details": self.details,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Evaluation:
+        return cls(
+            **{k: d[k] for k in ("id", "version", "dataset", "label", "kind", "rows")},
+            metrics=dict(d["metrics"]),
+            details=dict(d["details"]),
+            created_by=d["created_by"],
+            created_at=datetime.fromisoformat(d["created_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    metric: str
+    op: str
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+    def passes(self, found: float) -> bool:
+        return breaches(found, self.op, self.value)
+
+
+def parse_threshold(text: str) -> Threshold:
+    """``f1_macro >= 0.6``."""
+    found = _THRESHOLD.match(str(text))
+    if not found or found.group(2) not in OPERATORS:
+        raise InvalidInput(f"invalid metric threshold {text!r}: use e.g. 'f1_macro >= 0.6'")
+    return Threshold(found.group(1), found.group(2), float(found.group(3)))
+
+
+@dataclass(frozen=True, slots=True)
+class Gates:
+    """What a version must pass to be promoted into an environment."""
+
+    evaluation: str | None = None  # a dataset name (``[env/]name``) it must be evaluated on
+    thresholds: tuple[Threshold, ...] = ()
+    beat_champion: str | None = None  # a metric the champion's value must be beaten on
+    approvals: int = 0
+    self_approval: bool = False  # may the requester approve their own request?
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "evaluation": self.evaluation,
+            "thresholds": [str(t) for t in self.thresholds],
+            "beat_champion": self.beat_champion,
+            "approvals": self.approvals,
+            "self_approval": self.self_approval,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> Gates:
+        if not d:
+            return cls()
+        approvals = d.get("approvals", 0)
+        if (
+            not isinstance(approvals, int)
+            or isinstance(approvals, bool)
+            or not 0 <= approvals <= 10
+        ):
+            raise InvalidInput(f"approvals must be a whole number from 0 to 10, got {approvals!r}")
+        return cls(
+            evaluation=d.get("evaluation") or None,
+            thresholds=tuple(parse_threshold(t) for t in d.get("thresholds") or ()),
+            beat_champion=d.get("beat_champion") or None,
+            approvals=approvals,
+            self_approval=bool(d.get("self_approval", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    gate: str  # evaluation | threshold | champion | approvals
+    passed: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gate": self.gate, "passed": self.passed, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRequest:
+    id: int
+    source: str
+    target_environment: str
+    state: str
+    note: str
+    gates: tuple[GateResult, ...]
+    approvals: tuple[dict[str, Any], ...]
+    required_approvals: int
+    requested_by: str
+    decided_by: str | None
+    decision_comment: str
+    result: str | None  # the promoted version, env/name:ver
+    created_at: datetime
+    updated_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "target_environment": self.target_environment,
+            "state": self.state,
+            "note": self.note,
+            "gates": [g.to_dict() for g in self.gates],
+            "approvals": list(self.approvals),
+            "required_approvals": self.required_approvals,
+            "requested_by": self.requested_by,
+            "decided_by": self.decided_by,
+            "decision_comment": self.decision_comment,
+            "result": self.result,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PromotionRequest:
+        return cls(
+            id=d["id"],
+            source=d["source"],
+            target_environment=d["target_environment"],
+            state=d["state"],
+            note=d["note"],
+            gates=tuple(GateResult(**g) for g in d["gates"]),
+            approvals=tuple(d["approvals"]),
+            required_approvals=d["required_approvals"],
+            requested_by=d["requested_by"],
+            decided_by=d["decided_by"],
+            decision_comment=d["decision_comment"],
+            result=d["result"],
+            created_at=datetime.fromisoformat(d["created_at"]),
+            updated_at=datetime.fromisoformat(d["updated_at"]),
+        )

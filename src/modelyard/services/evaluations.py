@@ -1,0 +1,244 @@
+"""Evaluations: a version scored on a dataset version, its metrics stored with both.
+
+The dataset must hold the model's input columns and a label column (``label=``, else a
+column named ``label``, else the one column that is not an input). Rows without a label
+are left out. The evaluation is recorded in the version's lineage (role ``evaluation``)
+and audited (``evaluation.created``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.errors import InvalidInput, NotFound
+from modelyard.domain.promotions import Evaluation
+from modelyard.monitoring import metrics
+from modelyard.services.auth import require
+from modelyard.services.datasets import DatasetService
+from modelyard.services.registry import RegistryService
+from modelyard.store import audit
+from modelyard.store.database import Database
+from modelyard.store.tables import (
+    EvaluationRow,
+    ModelRow,
+    ModelVersionRow,
+    VersionDatasetRow,
+)
+
+SCALARS = (
+    "accuracy",
+    "naive_accuracy",
+    "f1_macro",
+    "roc_auc_ovr",
+    "log_loss",
+    "mae",
+    "rmse",
+    "r2",
+)
+
+
+class EvaluationService:
+    def __init__(self, db: Database, registry: RegistryService, datasets: DatasetService) -> None:
+        self.db = db
+        self.registry = registry
+        self.datasets = datasets
+
+    def evaluate(
+        self,
+        ref: str,
+        dataset: str,
+        *,
+        actor: Principal,
+        label: str | None = None,
+        environment: str | None = None,
+    ) -> Evaluation:
+        version = self.registry.get_version(ref, actor=actor, environment=environment)
+        require(actor, Permission.REGISTER, version.environment)
+        data = self.datasets.get(
+            dataset, actor=actor, environment=None if "/" in dataset else version.environment
+        )
+        frame = self.datasets.read(data.ref, actor=actor).to_pandas()
+        inputs = [c["name"] for c in (version.signature or {}).get("inputs", [])]
+        label = label or _label_column(list(frame.columns), inputs, data.ref)
+        if label not in frame.columns:
+            raise InvalidInput(f"dataset {data.ref} has no column {label!r}", column=label)
+        missing = [c for c in inputs if c not in frame.columns]
+        if missing:
+            raise InvalidInput(
+                f"dataset {data.ref} lacks the model's input column(s) {', '.join(missing[:5])}",
+                missing=missing,
+            )
+        frame = frame[frame[label].notna()]
+        if frame.empty:
+            raise InvalidInput(f"dataset {data.ref} has no rows with a {label!r} value")
+        features = frame[inputs] if inputs else frame.drop(columns=[label])
+        model = self.registry.load_model(version.ref, actor=actor)
+        try:
+            predicted = np.asarray(model.predict(features))
+            probabilities = model.predict_proba(features) if model.classes is not None else None
+        except Exception as e:  # the model's own failure on this data: the caller's data
+            raise InvalidInput(
+                f"{version.ref} could not score dataset {data.ref}: {type(e).__name__}"
+            ) from None
+        if model.classes is not None or predicted.dtype.kind not in "fc":
+            found = metrics.classification(frame[label], predicted, probabilities, model.classes)
+        else:
+            actual = np.asarray(frame[label], dtype=np.float64)
+            result = metrics.regression(actual, predicted)
+            if result is None:
+                raise InvalidInput(f"dataset {data.ref} has no numeric {label!r} values")
+            found = result
+        scalars = {k: float(found[k]) for k in SCALARS if k in found}
+        details = {k: v for k, v in found.items() if k not in SCALARS}
+        with self.db.write() as session:
+            _, row = self.registry._version_row(session, self.registry.ref(version.ref))
+            evaluation = EvaluationRow(
+                version_id=row.id,
+                dataset=data.ref,
+                label=label,
+                kind=str(found["kind"]),
+                rows=int(found["rows"]),
+                metrics=scalars,
+                details=details,
+                created_by=actor.name,
+            )
+            session.add(evaluation)
+            session.flush()
+            if session.get(VersionDatasetRow, (row.id, data.ref)) is None:
+                session.add(
+                    VersionDatasetRow(version_id=row.id, dataset=data.ref, role="evaluation")
+                )
+            audit.append(
+                session,
+                actor=actor.name,
+                action="evaluation.created",
+                subject=f"model_version:{version.ref}",
+                after={"evaluation_id": evaluation.id, "dataset": data.ref, "metrics": scalars},
+            )
+            return _entity(evaluation, version.ref)
+
+    def list_evaluations(
+        self, ref: str | None = None, *, actor: Principal, environment: str | None = None
+    ) -> list[Evaluation]:
+        with self.db.read() as session:
+            q = _SELECT
+            if ref is not None:
+                version = self.registry.get_version(ref, actor=actor, environment=environment)
+                _, row = self.registry._version_row(session, self.registry.ref(version.ref))
+                q = q.where(EvaluationRow.version_id == row.id)
+            rows = session.execute(q.order_by(EvaluationRow.id))
+            return [
+                _entity(e, f"{env}/{name}:{number}")
+                for e, env, name, number in rows
+                if actor.can(Permission.READ, env)
+            ]
+
+    def get(self, evaluation_id: int, *, actor: Principal) -> Evaluation:
+        with self.db.read() as session:
+            found = session.execute(_SELECT.where(EvaluationRow.id == evaluation_id)).first()
+        if found is None:
+            raise NotFound(f"evaluation {evaluation_id} does not exist")
+        e, env, name, number = found
+        require(actor, Permission.READ, env)
+        return _entity(e, f"{env}/{name}:{number}")
+
+    def latest(self, session: Session, version_id: int, dataset_name: str) -> EvaluationRow | None:
+        """The newest evaluation of a version on any version of ``[env/]name``."""
+        name = dataset_name.split(":", 1)[0]
+        match = (
+            EvaluationRow.dataset.startswith(f"{name}:", autoescape=True)
+            if "/" in name
+            else EvaluationRow.dataset.like(f"%/{_escape(name)}:%", escape="\\")
+        )
+        return session.scalar(
+            sa.select(EvaluationRow)
+            .where(EvaluationRow.version_id == version_id, match)
+            .order_by(EvaluationRow.id.desc())
+            .limit(1)
+        )
+
+    def compare(
+        self, refs: list[str], *, actor: Principal, dataset: str | None = None
+    ) -> dict[str, Any]:
+        """The newest evaluation of each version (on ``dataset`` when given, else on the
+        newest dataset they were all evaluated on), metrics side by side."""
+        if len(refs) < 2:
+            raise InvalidInput("compare needs at least two versions")
+        found = {r: self.list_evaluations(r, actor=actor) for r in refs}
+        names = [self.registry.get_version(r, actor=actor).ref for r in refs]
+        if dataset is None:
+            common = set.intersection(*({e.dataset for e in v} for v in found.values()))
+            if not common:
+                raise InvalidInput(
+                    "these versions share no evaluation dataset: evaluate them on the same "
+                    "dataset, or name one with --dataset"
+                )
+            newest = {
+                d: max(e.id for v in found.values() for e in v if e.dataset == d) for d in common
+            }
+            dataset = max(newest, key=newest.__getitem__)
+        chosen: dict[str, Evaluation] = {}
+        for ref, name in zip(refs, names, strict=True):
+            matching = [e for e in found[ref] if same_dataset(e.dataset, dataset)]
+            if not matching:
+                raise InvalidInput(f"{name} has no evaluation on {dataset}")
+            chosen[name] = matching[-1]
+        metric_names = sorted({m for e in chosen.values() for m in e.metrics})
+        return {
+            "dataset": dataset,
+            "versions": list(chosen),
+            "metrics": {m: {v: e.metrics.get(m) for v, e in chosen.items()} for m in metric_names},
+            "evaluations": {v: e.to_dict() for v, e in chosen.items()},
+        }
+
+
+_SELECT = (
+    sa.select(EvaluationRow, ModelRow.environment, ModelRow.name, ModelVersionRow.version)
+    .join(ModelVersionRow, ModelVersionRow.id == EvaluationRow.version_id)
+    .join(ModelRow, ModelRow.id == ModelVersionRow.model_id)
+)
+
+
+def same_dataset(found: str, wanted: str) -> bool:
+    """Does evaluation dataset ``found`` (``env/name:ver``) match ``wanted``
+    (``[env/]name[:ver]``)?"""
+    if ":" in wanted:
+        return found == wanted or found.endswith(f"/{wanted}")
+    base = found.rsplit(":", 1)[0]
+    return base == wanted or base.endswith(f"/{wanted}")
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _label_column(columns: list[str], inputs: list[str], ref: str) -> str:
+    if "label" in columns:
+        return "label"
+    rest = [c for c in columns if c not in inputs]
+    if len(rest) == 1:
+        return rest[0]
+    raise InvalidInput(
+        f"which column of {ref} is the label? name it with --label (candidates: "
+        f"{', '.join(rest[:8]) or 'none'})"
+    )
+
+
+def _entity(row: EvaluationRow, version: str) -> Evaluation:
+    return Evaluation(
+        id=row.id,
+        version=version,
+        dataset=row.dataset,
+        label=row.label,
+        kind=row.kind,
+        rows=row.rows,
+        metrics=dict(row.metrics),
+        details=dict(row.details),
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
