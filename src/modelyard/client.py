@@ -30,6 +30,7 @@ from modelyard.domain.entities import (
 )
 from modelyard.domain.monitoring import Alert, AlertRule
 from modelyard.domain.names import parse_ref
+from modelyard.domain.promotions import Evaluation, Gates, PromotionRequest
 from modelyard.flavors.base import LoadedModel
 from modelyard.remote import RemoteServices
 from modelyard.services.container import Services
@@ -487,6 +488,58 @@ class Client:
 
     def evaluate_alerts(self, deployment: str) -> list[dict[str, Any]]:
         return self._services.alerts.evaluate(deployment, actor=self.actor)
+
+    # -- evaluations and promotions -------------------------------------------------------
+    def evaluate(
+        self, ref: str, dataset: str, *, label: str | None = None, env: str | None = None
+    ) -> Evaluation:
+        """Score a version on a dataset version; the metrics are stored with both."""
+        return self._services.evaluations.evaluate(
+            ref, dataset, actor=self.actor, label=label, environment=env
+        )
+
+    def evaluations(self, ref: str | None = None, *, env: str | None = None) -> list[Evaluation]:
+        return self._services.evaluations.list_evaluations(ref, actor=self.actor, environment=env)
+
+    def compare(self, refs: list[str], *, dataset: str | None = None) -> dict[str, Any]:
+        """The versions' newest evaluations on one dataset, metrics side by side."""
+        return self._services.evaluations.compare(refs, actor=self.actor, dataset=dataset)
+
+    def get_gates(self, env: str) -> Gates:
+        return self._services.promotions.get_gates(env, actor=self.actor)
+
+    def set_gates(
+        self,
+        env: str,
+        *,
+        evaluation: str | None = None,
+        thresholds: Iterable[str] = (),
+        beat_champion: str | None = None,
+        approvals: int = 0,
+        self_approval: bool = False,
+    ) -> Gates:
+        """Replace what a promotion into ``env`` must pass."""
+        gates = {
+            "evaluation": evaluation,
+            "thresholds": list(thresholds),
+            "beat_champion": beat_champion,
+            "approvals": approvals,
+            "self_approval": self_approval,
+        }
+        return self._services.promotions.set_gates(env, gates, actor=self.actor)
+
+    def promote(self, ref: str, *, to: str, note: str = "") -> PromotionRequest:
+        """Request a version's promotion into ``to``: gates checked now, approvals later."""
+        return self._services.promotions.promote(ref, to=to, actor=self.actor, note=note)
+
+    def approve(self, request_id: int, *, comment: str = "") -> PromotionRequest:
+        return self._services.promotions.approve(request_id, actor=self.actor, comment=comment)
+
+    def reject(self, request_id: int, *, comment: str = "") -> PromotionRequest:
+        return self._services.promotions.reject(request_id, actor=self.actor, comment=comment)
+
+    def promotion_requests(self, *, state: str | None = None) -> list[PromotionRequest]:
+        return self._services.promotions.list_requests(actor=self.actor, state=state)
 
     def predict_file(
         self,

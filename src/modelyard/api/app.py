@@ -18,6 +18,7 @@ from modelyard.api import (
     models,
     monitoring,
     packages,
+    promotions,
     scoring,
     system,
     users,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(deployments.router)
     app.include_router(datasets.router)
     app.include_router(monitoring.router)
+    app.include_router(promotions.router)
     app.include_router(scoring.router)
     app.include_router(v2.router)
 

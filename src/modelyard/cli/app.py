@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from modelyard.cli import datasets, deployments, models, monitoring, output
+from modelyard.cli import datasets, deployments, models, monitoring, output, promotions
 from modelyard.cli.common import JsonOpt, client
 from modelyard.cli.server import server
 from modelyard.cli.users import tokens_app, users_app
@@ -29,6 +29,16 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(monitoring.alerts_app, name="alerts")
 app.command("monitor")(monitoring.monitor)
 app.command("feedback")(monitoring.feedback)
+app.add_typer(promotions.gates_app, name="gates")
+for command in (
+    promotions.evaluate,
+    promotions.compare,
+    promotions.promote,
+    promotions.requests,
+    promotions.approve,
+    promotions.reject,
+):
+    app.command()(command)
 app.command("predict")(deployments.predict)
 app.command()(server)
 app.add_typer(users_app, name="users")
