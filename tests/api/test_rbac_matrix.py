@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,8 +18,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 ROLES = ["viewer", "developer", "deployer", "approver", "admin", "installation admin"]
 ENVIRONMENTS = ["sandbox", "production"]
 
-# the doc's rows, and the requests that exercise each (approve arrives with its release;
-# its row is checked then)
+# the doc's rows, and the requests that exercise each
 ACTIONS: dict[str, list[str]] = {
     "register a version": ["register"],
     "set tags / log metrics / update a model": ["tags", "metrics", "update_model"],
@@ -40,7 +40,11 @@ ACTIONS: dict[str, list[str]] = {
         "delete_alert_rule",
         "evaluate_alerts",
     ],
+    "approve or reject a promotion into it": ["approve_promotion", "reject_promotion"],
+    "evaluate a version, or request its promotion out of it": ["evaluate", "promote"],
+    "change its promotion gates": ["set_gates"],
 }
+OTHER = {"sandbox": "production", "production": "sandbox"}
 DEPLOYMENT_ACTIONS = {
     a for a in ACTIONS["create, update, roll back or delete a deployment; regenerate its keys"]
 } | {"score", "feedback", "snapshot", "create_alert_rule", "delete_alert_rule", "evaluate_alerts"}
@@ -56,6 +60,9 @@ def table() -> dict[str, dict[str, bool]]:
             }
     assert set(rows) == set(ACTIONS), "docs/security.md lost a row the test checks"
     return rows
+
+
+pending: dict[str, int] = {}  # promotion request id per attempt name
 
 
 def attempt(
@@ -141,6 +148,21 @@ def attempt(
             return http.post("/api/v1/alerts/rules", headers=auth, json=body).status_code
         case "delete_alert_rule":
             return http.delete(f"/api/v1/alerts/rules/d-{name}/old", headers=auth).status_code
+        case "approve_promotion" | "reject_promotion":
+            verb = action.split("_", maxsplit=1)[0]
+            return http.post(
+                f"/api/v1/promotions/{pending[name]}/{verb}", headers=auth, json={}
+            ).status_code
+        case "evaluate":
+            body = {"version": f"{env}/{name}:1", "dataset": f"{env}/ds-{name}"}
+            return http.post("/api/v1/evaluations", headers=auth, json=body).status_code
+        case "promote":
+            body = {"version": f"{env}/{name}:1", "to": OTHER[env]}
+            return http.post("/api/v1/promotions", headers=auth, json=body).status_code
+        case "set_gates":
+            return http.put(
+                f"/api/v1/environments/{env}/gates", headers=auth, json={"approvals": 1}
+            ).status_code
         case "evaluate_alerts":
             body = {"deployment": f"d-{name}"}
             return http.post("/api/v1/alerts/evaluate", headers=auth, json=body).status_code
@@ -172,6 +194,8 @@ def test_every_role_every_action_both_environments(
         secret = api.post("/api/v1/tokens", json={"name": "t", "user": user}).json()["secret"]
         tokens[(role, home_env)] = {"Authorization": f"Bearer {secret}"}
 
+    for env in ENVIRONMENTS:  # requests wait for one approval
+        embedded.set_gates(env, approvals=1)
     mismatches = []
     checked = 0
     for n, ((role, home_env), row, target) in enumerate(
@@ -188,6 +212,13 @@ def test_every_role_every_action_both_environments(
                 embedded.create_deployment(f"d-{name}", [f"{target}/{name}:1"], env=target)
                 embedded.update_deployment(f"d-{name}", [f"{name}:2"])
                 embedded.create_alert_rule(f"d-{name}", "old", "rows", 1)
+            if action in ("approve_promotion", "reject_promotion"):
+                embedded.register(f"{OTHER[target]}/{name}", pkg, git_commit=None)
+                request = embedded.promote(f"{OTHER[target]}/{name}:1", to=target)
+                pending[name] = request.id
+            if action == "evaluate":
+                frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "label": ["0", "0", "1"]})
+                embedded.register_dataset(f"{target}/ds-{name}", frame)
             if row.startswith("users,"):  # installation-wide: the column says it all
                 allowed = expected[row][role]
             else:  # a role counts in its own environment only
@@ -198,7 +229,7 @@ def test_every_role_every_action_both_environments(
             checked += 1
             if allowed != (status < 400) or (not allowed and status != 403):
                 mismatches.append((role, home_env, action, target, status))
-    assert checked == len(ROLES) * len(ENVIRONMENTS) * 23 * len(ENVIRONMENTS)
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 28 * len(ENVIRONMENTS)
     assert mismatches == []
 
 
