@@ -127,6 +127,7 @@ def version_from(d: dict[str, Any]) -> ModelVersion:
         ),
         created_by=d["created_by"],
         created_at=datetime.fromisoformat(d["created_at"]),
+        locked=bool(d.get("locked", False)),
     )
 
 

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8600, description="Port the server listens on.")
     workers: int = Field(default=1, description="Server worker processes.")
+    bundle_max_bytes: int = Field(
+        default=16 << 30,
+        gt=0,
+        description="Largest bundle an import unpacks (all members together, decompressed).",
+    )
     alert_seconds: float = Field(
         default=15.0,
         gt=0,

@@ -68,6 +68,7 @@ class VersionOut(BaseModel):
     lineage: LineageOut
     created_by: str
     created_at: datetime
+    locked: bool = False
 
     @classmethod
     def from_entity(cls, v: entities.ModelVersion) -> VersionOut:
@@ -95,6 +96,7 @@ class VersionOut(BaseModel):
             ),
             created_by=v.created_by,
             created_at=v.created_at,
+            locked=v.locked,
         )
 
 

@@ -63,6 +63,7 @@ class ModelVersion:
     lineage: Lineage
     created_by: str
     created_at: datetime
+    locked: bool = False  # imported from a signed bundle: metadata not editable here
 
     @property
     def ref(self) -> str:

@@ -59,6 +59,8 @@ KNOWN_ACTIONS: tuple[str, ...] = (
     "promotion.rejected",
     "promotion.blocked",
     "promotion.completed",
+    "key.trusted",
+    "bundle.imported",
 )
 # Families a pattern may name: today's, plus the ones later issues add events to.
 KNOWN_FAMILIES: frozenset[str] = frozenset(

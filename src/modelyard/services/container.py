@@ -10,6 +10,7 @@ from modelyard.domain.auth import Principal
 from modelyard.domain.entities import AuditEvent
 from modelyard.services.alerts import AlertService
 from modelyard.services.auth import AuthService, require_admin
+from modelyard.services.bundles import BundleService
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.doctor import DoctorService
@@ -40,6 +41,7 @@ class Services:
     alerts: AlertService
     evaluations: EvaluationService
     promotions: PromotionService
+    bundles: BundleService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -76,6 +78,9 @@ class Services:
             alerts=AlertService(db, deployments, monitoring),
             evaluations=evaluations,
             promotions=PromotionService(db, registry, evaluations),
+            bundles=BundleService(
+                db, registry, datasets, evaluations, artifacts, home, settings.bundle_max_bytes
+            ),
         )
 
     @property

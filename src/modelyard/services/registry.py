@@ -26,6 +26,7 @@ from modelyard.artifacts.store import VerifyingReader, digest_bytes
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.entities import AliasChange, Lineage, Model, ModelVersion, Page
 from modelyard.domain.errors import (
+    Conflict,
     DependencyExists,
     IntegrityFailure,
     InvalidInput,
@@ -213,10 +214,17 @@ class RegistryService:
         draft: _Draft,
         actor: Principal,
         baseline: dict[str, Any] | None = None,
+        *,
+        imported: Imported | None = None,
     ) -> ModelVersion:
         """The one transaction that makes a version visible. ``baseline``: one already
-        built (a promoted copy keeps its source's), else built here from the datasets."""
-        lineage, built = self._lineage(env, digest, manifest, draft, build=baseline is None)
+        built (a promoted copy keeps its source's), else built here from the datasets.
+        ``imported``: a bundle's version: its lineage as given (the datasets are another
+        installation's), locked, and the bundle's own rows written in the same transaction."""
+        if imported is not None:
+            lineage, built = imported.lineage, None
+        else:
+            lineage, built = self._lineage(env, digest, manifest, draft, build=baseline is None)
         baseline = baseline or built
         with self.db.write() as session:
             self.check_environment(session, env)
@@ -242,6 +250,7 @@ class RegistryService:
                     "source": draft.source_uri,
                     "git_commit": draft.git_commit,
                     "promoted_from": draft.promoted_from,
+                    "locked": imported is not None,
                     "created_by": actor.name,
                     "created_at": created_at,
                 },
@@ -255,6 +264,8 @@ class RegistryService:
                     session, version_id, baseline["dataset"], baseline["rows"], baseline
                 )
             q.mark_package_ready(session, digest)
+            if imported is not None:
+                imported.record(session, version_id)
             audit.append(
                 session,
                 actor=actor.name,
@@ -290,6 +301,31 @@ class RegistryService:
             ),
             created_by=actor.name,
             created_at=created_at,
+            locked=imported is not None,
+        )
+
+    def import_version(
+        self,
+        env: str,
+        name: str,
+        manifest_bytes: bytes,
+        metadata: dict[str, Any],
+        baseline: dict[str, Any] | None,
+        imported: Imported,
+        *,
+        actor: Principal,
+    ) -> ModelVersion:
+        """A version from a verified bundle whose objects are already stored: the package
+        recorded, then one transaction makes the version visible, locked."""
+        check_name(name)
+        manifest = Manifest.from_bytes(manifest_bytes, "bundle manifest")
+        digest = digest_bytes(manifest_bytes)
+        with self.db.write() as session:
+            self.check_environment(session, env)
+            self._record(session, digest, manifest_bytes, manifest)
+        draft = _draft(**metadata)
+        return self._commit_version(
+            env, name, digest, manifest, draft, actor, baseline, imported=imported
         )
 
     def _lineage(
@@ -614,6 +650,7 @@ class RegistryService:
         require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             _, row = self._version_row(session, r)
+            _refuse_locked(row, r)
             before = q.version_entities(session, [row.id])[0].tags
             q.set_version_tags(session, row.id, clean)
             for key in remove:
@@ -643,6 +680,7 @@ class RegistryService:
         require(actor, Permission.REGISTER, r.environment)
         with self.db.write() as session:
             _, row = self._version_row(session, r)
+            _refuse_locked(row, r)
             q.set_version_metrics(session, row.id, clean)
             after = q.version_entities(session, [row.id])[0]
             audit.append(
@@ -798,12 +836,29 @@ def _clean_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
     return out
 
 
+def _refuse_locked(row: ModelVersionRow, ref: ModelRef) -> None:
+    if row.locked:
+        raise Conflict(
+            f"{ref} was imported from a signed bundle and is locked: its metadata cannot be "
+            "edited here (change it at the source and export a new bundle)",
+            version=str(ref),
+        )
+
+
 def _check_dataset_ref(ref: str) -> str:
     name, _, version = str(ref).partition(":")
     check_name(name.split("/")[-1], "dataset name")
     if version and not version.isdigit():
         raise InvalidInput(f"invalid dataset reference {ref!r}: expected NAME[:VERSION]")
     return str(ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What ``import_version`` adds to the version's transaction."""
+
+    lineage: list[tuple[str, str]]
+    record: Callable[[Session, int], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -351,6 +351,7 @@ def version_entities(session: Session, ids: Sequence[int]) -> list[ModelVersion]
             ),
             created_by=row.created_by,
             created_at=row.created_at,
+            locked=bool(row.locked),
         )
         for row in rows
     }

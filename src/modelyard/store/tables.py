@@ -121,6 +121,8 @@ class ModelVersionRow(Base):
     source: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     git_commit: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     promoted_from: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    # imported from a signed bundle: its package and metadata cannot be edited here
+    locked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_by: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -526,6 +528,47 @@ class PromotionRequestRow(Base):
     result: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InstallationRow(Base):
+    """One row: this installation's identity, named in the bundles it exports."""
+
+    __tablename__ = "installation"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    installation_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrustedKeyRow(Base):
+    """A public Ed25519 key whose bundles this installation imports."""
+
+    __tablename__ = "trusted_keys"
+    __table_args__ = (sa.UniqueConstraint("name"), sa.UniqueConstraint("key_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128))
+    key_id: Mapped[str] = mapped_column(sa.String(64))
+    public_key: Mapped[str] = mapped_column(sa.String(128))  # base64 of the 32 raw bytes
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BundleImportRow(Base):
+    """A bundle imported here (by the sha256 of its signed metadata): importing it again
+    reports this version and writes nothing."""
+
+    __tablename__ = "bundle_imports"
+
+    bundle_digest: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(sa.String(400))
+    key_id: Mapped[str] = mapped_column(sa.String(64))
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def core(row: type[Base]) -> sa.Table:
