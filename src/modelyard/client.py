@@ -28,11 +28,13 @@ from modelyard.domain.entities import (
     ModelVersion,
     Page,
 )
+from modelyard.domain.errors import InvalidInput
 from modelyard.domain.monitoring import Alert, AlertRule
 from modelyard.domain.names import parse_ref
 from modelyard.domain.promotions import Evaluation, Gates, PromotionRequest
 from modelyard.flavors.base import LoadedModel
 from modelyard.remote import RemoteServices
+from modelyard.services.bundles import ImportResult, TrustedKey
 from modelyard.services.container import Services
 from modelyard.services.lineage import detect_git_commit
 from modelyard.settings import Settings
@@ -540,6 +542,38 @@ class Client:
 
     def promotion_requests(self, *, state: str | None = None) -> list[PromotionRequest]:
         return self._services.promotions.list_requests(actor=self.actor, state=state)
+
+    # -- keys and bundles -----------------------------------------------------------------
+    def create_key(self, name: str) -> TrustedKey:
+        """A new Ed25519 signing key kept in the home (or by the server); its public half
+        (``public_key``) is what other installations trust."""
+        return self._services.bundles.create_key(name, actor=self.actor)
+
+    def trust_key(self, name: str, public_key: str) -> TrustedKey:
+        return self._services.bundles.trust(name, public_key, actor=self.actor)
+
+    def keys(self) -> list[TrustedKey]:
+        return self._services.bundles.list_keys(actor=self.actor)
+
+    def export_bundle(self, ref: str, path: str | Path, *, key: str) -> dict[str, Any]:
+        """Write the signed bundle of ``ref`` to ``path`` (complete, or not at all)."""
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.part")
+        try:
+            with open(tmp, "wb") as out:
+                info = self._services.bundles.export(ref, out, key=key, actor=self.actor)
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return info
+
+    def import_bundle(self, path: str | Path, *, env: str | None = None) -> ImportResult:
+        """Verify and import a bundle; importing it again reports the existing version."""
+        source = Path(path)
+        if not source.is_file():
+            raise InvalidInput(f"no such file: {str(source)!r}")
+        with open(source, "rb") as fh:
+            return self._services.bundles.import_bundle(fh, actor=self.actor, environment=env)
 
     def predict_file(
         self,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 from modelyard.domain.promotions import Evaluation, Gates, PromotionRequest
 from modelyard.remote import Http
+from modelyard.services.bundles import ImportResult, TrustedKey
 
 
 class RemoteEvaluations:
@@ -78,3 +80,57 @@ class RemotePromotions:
             params["state"] = state
         found = self.http.json("GET", "/api/v1/promotions", params=params)
         return [PromotionRequest.from_dict(p) for p in found]
+
+
+class RemoteBundles:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def create_key(self, name: str, *, actor: Any = None) -> TrustedKey:
+        return _key(self.http.json("POST", "/api/v1/keys", json={"name": name}))
+
+    def trust(self, name: str, public_key: str, *, actor: Any = None) -> TrustedKey:
+        body = {"name": name, "public_key": public_key}
+        return _key(self.http.json("POST", "/api/v1/keys/trusted", json=body))
+
+    def list_keys(self, *, actor: Any = None) -> list[TrustedKey]:
+        return [_key(k) for k in self.http.json("GET", "/api/v1/keys")]
+
+    def export(self, ref: str, out: IO[bytes], *, key: str, actor: Any = None) -> dict[str, Any]:
+        params = {"version": ref, "key": key}
+        with self.http.client.stream("GET", "/api/v1/bundles/export", params=params) as response:
+            if response.status_code >= 400:
+                response.read()
+                self.http.check(response)
+            for chunk in response.iter_bytes(1 << 20):
+                out.write(chunk)
+            return {
+                "source": response.headers.get("Modelyard-Bundle-Source", ref),
+                "key_id": response.headers.get("Modelyard-Key-Id", ""),
+            }
+
+    def import_bundle(
+        self, source: IO[bytes], *, actor: Any = None, environment: str | None = None
+    ) -> ImportResult:
+        from modelyard.remote import version_from
+
+        params = {"environment": environment} if environment else {}
+        found = self.http.json(
+            "POST",
+            "/api/v1/bundles",
+            params=params,
+            content=_chunks(source),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return ImportResult(
+            version_from(found["version"]), found["created"], found["source"], found["key_id"]
+        )
+
+
+def _chunks(source: IO[bytes]) -> Iterator[bytes]:
+    while chunk := source.read(1 << 20):
+        yield chunk
+
+
+def _key(d: dict[str, Any]) -> TrustedKey:
+    return TrustedKey(d["name"], d["key_id"], d["public_key"], d["created_by"])

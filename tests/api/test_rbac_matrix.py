@@ -3,6 +3,8 @@ docs/security.md: allowed where the table has a tick, 403 with a clear message e
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import re
 from collections.abc import Callable
@@ -25,7 +27,11 @@ ACTIONS: dict[str, list[str]] = {
     "set, move or delete an alias": ["set_alias", "delete_alias"],
     "archive / restore a version": ["archive"],
     "delete a version or a model": ["delete_version", "delete_model"],
-    "users, roles, other users' tokens, audit log, doctor, webhooks": ["create_user", "audit"],
+    "users, roles, other users' tokens, audit log, doctor, webhooks, signing and trusted keys": [
+        "create_user",
+        "audit",
+        "trust_key",
+    ],
     "create, update, roll back or delete a deployment; regenerate its keys": [
         "create_deployment",
         "update_deployment",
@@ -100,6 +106,10 @@ def attempt(
             return http.delete(base, headers=auth).status_code
         case "create_user":
             return http.post("/api/v1/users", headers=auth, json={"name": f"u-{name}"}).status_code
+        case "trust_key":
+            public = base64.b64encode(hashlib.sha256(name.encode()).digest()).decode()
+            body = {"name": f"k-{name}", "public_key": public}
+            return http.post("/api/v1/keys/trusted", headers=auth, json=body).status_code
         case "audit":
             return http.get("/api/v1/audit", headers=auth).status_code
         case "create_deployment":
@@ -229,7 +239,7 @@ def test_every_role_every_action_both_environments(
             checked += 1
             if allowed != (status < 400) or (not allowed and status != 403):
                 mismatches.append((role, home_env, action, target, status))
-    assert checked == len(ROLES) * len(ENVIRONMENTS) * 28 * len(ENVIRONMENTS)
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 29 * len(ENVIRONMENTS)
     assert mismatches == []
 
 

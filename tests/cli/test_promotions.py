@@ -111,3 +111,31 @@ def test_promotion_from_the_command_line(
     r = cli("promote", "sandbox/payments:1", "--to", "production")
     assert r.code == 1 and "blocked" in r.out and "NO" in r.out
     assert "f1_macro >= 0.99" in cli("gates", "show", "production").out
+
+
+def test_bundles_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    from tests.services.test_bundles import seeded
+
+    a, b = tmp_path / "site-a", tmp_path / "site-b"
+    seeded(a).close()
+    created = cli("--home", a, "keys", "create", "release", "--json")
+    assert created.code == 0, created.err
+    public = created.json()["public_key"]
+    assert cli("--home", b, "keys", "trust", "site-a", public).code == 0
+    assert "site-a" in cli("--home", b, "keys", "list").out
+    bundle = tmp_path / "payments.bundle"
+    r = cli("--home", a, "bundle", "export", "payments:1", "-o", bundle, "--key", "release")
+    assert r.code == 0, r.err
+    r = cli("--home", b, "bundle", "import", bundle, "--env", "production")
+    assert r.code == 0 and "imported production/payments:1" in r.out and "locked" in r.out
+    r = cli("--home", b, "bundle", "import", bundle, "--env", "production")
+    assert r.code == 0 and "already imported as production/payments:1" in r.out
+    data = bundle.read_bytes()
+    tampered = tmp_path / "tampered.bundle"
+    tampered.write_bytes(
+        data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 1]) + data[len(data) // 2 + 1 :]
+    )
+    r = cli("--home", b, "bundle", "import", tampered, "--env", "production")
+    assert r.code == 1 and r.err.startswith("error: ") and r.err.count("\n") == 1
+    r = cli("--home", b, "models", "tag", "production/payments:1", "team=x")
+    assert r.code == 1 and "is locked" in r.err

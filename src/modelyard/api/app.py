@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from modelyard import __version__
 from modelyard.api import (
+    bundles,
     datasets,
     deployments,
     errors,
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(datasets.router)
     app.include_router(monitoring.router)
     app.include_router(promotions.router)
+    app.include_router(bundles.router)
     app.include_router(scoring.router)
     app.include_router(v2.router)
 

@@ -402,6 +402,12 @@ class BundleService:
                     if copied != member.size:
                         raise InvalidInput(f"the bundle is truncated in member {name!r}")
                     staged[name] = path
+                # read to the end, so a cut stream fails its checksum; refuse a long tail
+                rest = tar.fileobj.read(1 << 20) if tar.fileobj is not None else b""
+                if len(rest) > 10 * tarfile.RECORDSIZE:
+                    raise InvalidInput("the bundle has data after its last member")
+                if tar.fileobj is not None and tar.fileobj.read(1):
+                    raise InvalidInput("the bundle has data after its last member")
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
             raise InvalidInput(
                 f"not a readable bundle (truncated or corrupt): {type(e).__name__}"
