@@ -434,13 +434,29 @@ class Client:
         self,
         name: str,
         *,
-        deployment: str,
+        deployment: str | None = None,
+        dataset: str | None = None,
         since: str | datetime | None = None,
         until: str | datetime | None = None,
         with_feedback: bool = False,
         env: str | None = None,
+        drop: Iterable[str] = (),
+        mask: Iterable[str] = (),
     ) -> DatasetVersion:
-        """Register a deployment's collected live inputs as a dataset version."""
+        """Register a deployment's collected live inputs, or a copy of dataset version
+        ``dataset`` (e.g. production data into the sandbox), as a dataset version, with
+        ``drop`` columns removed and ``mask`` columns replaced by keyed hashes."""
+        if (deployment is None) == (dataset is None):
+            raise InvalidInput("a snapshot copies either a deployment's rows or a dataset version")
+        if dataset is not None:
+            if isinstance(self._services, RemoteServices):
+                return self._services.monitoring.snapshot(
+                    name, dataset=dataset, environment=env, drop=drop, mask=mask
+                )
+            return self._services.datasets.snapshot(
+                name, dataset, actor=self.actor, environment=env, drop=drop, mask=mask
+            )
+        assert deployment is not None
         return self._services.monitoring.snapshot(
             name,
             deployment=deployment,
@@ -449,6 +465,8 @@ class Client:
             until=until,
             with_feedback=with_feedback,
             environment=env,
+            drop=drop,
+            mask=mask,
         )
 
     def create_alert_rule(

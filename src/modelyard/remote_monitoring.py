@@ -150,19 +150,25 @@ class RemoteMonitoring:
         self,
         name: str,
         *,
-        deployment: str,
+        deployment: str | None = None,
+        dataset: str | None = None,
         actor: Any = None,
         since: Any = None,
         until: Any = None,
         with_feedback: bool = False,
         environment: str | None = None,
         description: str = "",
+        drop: Any = (),
+        mask: Any = (),
     ) -> DatasetVersion:
-        if environment is None and "/" not in name:
+        if environment is None and "/" not in name and deployment is not None:
             environment = self.http.json("GET", f"/api/v1/deployments/{deployment}")["environment"]
         target = self.datasets.ref(name, environment)
         body = {
             "deployment": deployment,
+            "dataset": dataset,
+            "drop": list(drop),
+            "mask": list(mask),
             "since": since.isoformat() if hasattr(since, "isoformat") else since,
             "until": until.isoformat() if hasattr(until, "isoformat") else until,
             "with_feedback": with_feedback,

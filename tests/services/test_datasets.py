@@ -167,3 +167,55 @@ def test_doctor_checks_dataset_files(client: Client, tmp_path: Path) -> None:
     pq.write_table(table.slice(0, 50), stored)  # same name, other bytes
     codes = {f.kind for f in client.doctor().findings}
     assert "dataset_corrupt" in codes
+
+
+def test_production_data_reaches_the_sandbox_dropped_and_masked(yard: Client) -> None:
+    data = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c1", None, "c3"],
+            "email": ["a@x", "b@x", "a@x", "d@x", "e@x"],
+            "amount": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    source = yard.register_dataset("production/invoices", data)
+    before = state(yard)
+    for kwargs, message in [
+        ({"drop": ["phone"]}, "no column 'phone' to drop or mask"),
+        ({"drop": ["email"], "mask": ["email"]}, "both dropped and masked"),
+        ({"drop": ["customer_id", "email", "amount"]}, "every column would be dropped"),
+    ]:
+        with pytest.raises(InvalidInput, match=message):
+            yard.snapshot_dataset("invoices", dataset=source.ref, **kwargs)  # type: ignore[arg-type]
+    assert state(yard) == before
+
+    copy = yard.snapshot_dataset(
+        "invoices", dataset=source.ref, drop=["email"], mask=["customer_id"]
+    )
+    assert copy.ref == "sandbox/invoices:1" and copy.source == "dataset:production/invoices:1"
+    assert "dropped email" in copy.description and "masked customer_id" in copy.description
+    frame = yard.load_dataset(copy.ref)
+    assert list(frame.columns) == ["customer_id", "amount"]
+    ids = frame["customer_id"].tolist()
+    assert ids[0] == ids[2] != ids[1] and pd.isna(ids[3])
+    assert all(i.startswith("h_") and len(i) == 22 for i in ids if isinstance(i, str))
+    assert "c1" not in ids
+    again = yard.snapshot_dataset("invoices", dataset=source.ref, mask=["customer_id"])
+    same = yard.load_dataset(again.ref)["customer_id"].tolist()
+    assert same[:3] == ids[:3] and same[4] == ids[4]  # the same key, the same hashes
+
+
+def test_copying_needs_read_at_the_source_and_register_at_the_target(client: Client) -> None:
+    from modelyard import PermissionDenied
+    from modelyard.domain.auth import Principal, Role
+
+    client.register_dataset("production/invoices", frame(20))
+    sandbox_only = Principal("dev", roles={"sandbox": frozenset({Role.DEVELOPER})})
+    with pytest.raises(PermissionDenied, match="may not read in 'production'"):
+        client._services.datasets.snapshot("x", "production/invoices:1", actor=sandbox_only)
+    reader = Principal(
+        "ops",
+        roles={"production": frozenset({Role.VIEWER}), "sandbox": frozenset({Role.VIEWER})},
+    )
+    with pytest.raises(PermissionDenied, match="may not register in 'sandbox'"):
+        client._services.datasets.snapshot("x", "production/invoices:1", actor=reader)
+    assert [d.ref for d in client.list_datasets()] == ["production/invoices:1"]

@@ -16,6 +16,7 @@ from modelyard.api.models import Env
 from modelyard.api.schemas import Strict, errors
 from modelyard.artifacts.store import CHUNK
 from modelyard.domain.datasets import DatasetVersion
+from modelyard.domain.errors import InvalidInput
 from modelyard.domain.names import NAME_PATTERN
 
 router = APIRouter(
@@ -101,11 +102,17 @@ async def register(
     return DatasetOut.of(found)
 
 
+Columns = Annotated[list[Annotated[str, Field(max_length=250)]], Field(max_length=1000)]
+
+
 class SnapshotIn(Strict):
-    deployment: str = Field(max_length=128)
+    deployment: str | None = Field(None, max_length=128, description="copy collected rows")
+    dataset: str | None = Field(None, max_length=300, description="or copy a dataset version")
     since: str | None = Field(None, max_length=64, description="ISO time or 1h, 7d...")
     until: str | None = Field(None, max_length=64)
     with_feedback: bool = False
+    drop: Columns = Field(default_factory=list, description="columns left out")
+    mask: Columns = Field(default_factory=list, description="columns replaced by keyed hashes")
     description: str = Field("", max_length=10_000)
 
 
@@ -114,18 +121,35 @@ async def snapshot(
     env: Env, name: Name, body: SnapshotIn, svc: ServicesDep, who: PrincipalDep
 ) -> DatasetOut:
     """Register a deployment's collected live inputs (with ``actual`` labels from feedback
-    when asked) as the next version of a dataset: data for the next training round."""
-    found = await run_in_threadpool(
-        svc.monitoring.snapshot,
-        name,
-        deployment=body.deployment,
-        actor=who,
-        since=body.since,
-        until=body.until,
-        with_feedback=body.with_feedback,
-        environment=env,
-        description=body.description,
-    )
+    when asked), or a copy of a dataset version, as the next version of a dataset in
+    ``env``, with columns dropped or masked."""
+    if (body.deployment is None) == (body.dataset is None):
+        raise InvalidInput("a snapshot copies either a deployment's rows or a dataset version")
+    if body.dataset is not None:
+        found = await run_in_threadpool(
+            svc.datasets.snapshot,
+            f"{env}/{name}",
+            body.dataset,
+            actor=who,
+            drop=body.drop,
+            mask=body.mask,
+            description=body.description,
+        )
+    else:
+        assert body.deployment is not None
+        found = await run_in_threadpool(
+            svc.monitoring.snapshot,
+            name,
+            deployment=body.deployment,
+            actor=who,
+            since=body.since,
+            until=body.until,
+            with_feedback=body.with_feedback,
+            environment=env,
+            description=body.description,
+            drop=body.drop,
+            mask=body.mask,
+        )
     return DatasetOut.of(found)
 
 

@@ -157,8 +157,13 @@ def download(
 def snapshot(
     name: Annotated[str, typer.Argument(help="Dataset name to add a version to.")],
     from_deployment: Annotated[
-        str, typer.Option("--from-deployment", help="Deployment whose live inputs to take.")
-    ],
+        str | None,
+        typer.Option("--from-deployment", help="Deployment whose live inputs to take."),
+    ] = None,
+    from_dataset: Annotated[
+        str | None,
+        typer.Option("--from-dataset", help="Or a dataset version to copy, e.g. production/x:3."),
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="ISO time or duration before now (default 24h).")
     ] = None,
@@ -166,22 +171,32 @@ def snapshot(
     with_feedback: Annotated[
         bool, typer.Option("--with-feedback", help="Add an 'actual' column from feedback.")
     ] = False,
+    drop: Annotated[
+        list[str] | None, typer.Option("--drop", help="Leave this column out; repeatable.")
+    ] = None,
+    mask: Annotated[
+        list[str] | None,
+        typer.Option("--mask", help="Replace this column's values by keyed hashes; repeatable."),
+    ] = None,
     env: EnvOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Register a deployment's collected live inputs as a dataset version (for retraining)."""
+    """Register a deployment's collected live inputs, or a copy of a dataset version (e.g.
+    production data into the sandbox), as a dataset version, with columns dropped or
+    masked."""
     with client() as c:
         d = c.snapshot_dataset(
             name,
             deployment=from_deployment,
+            dataset=from_dataset,
             since=since,
             until=until,
             with_feedback=with_feedback,
             env=env,
+            drop=drop or (),
+            mask=mask or (),
         )
     if json:
         output.emit_json(d.to_dict())
     else:
-        output.console.print(
-            f"registered [bold]{d.ref}[/] ({d.rows:,} rows from deployment {from_deployment})"
-        )
+        output.console.print(f"registered [bold]{d.ref}[/] ({d.rows:,} rows from {d.source})")

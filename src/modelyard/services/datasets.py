@@ -11,10 +11,13 @@ only then does one transaction number the version, record it and append the audi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
+import secrets
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -177,6 +180,89 @@ class DatasetService:
         finally:
             scratch.unlink(missing_ok=True)
 
+    # -- safe copies ----------------------------------------------------------------------
+    def snapshot(
+        self,
+        name: str,
+        source: str,
+        *,
+        actor: Principal,
+        environment: str | None = None,
+        drop: Iterable[str] = (),
+        mask: Iterable[str] = (),
+        description: str = "",
+    ) -> DatasetVersion:
+        """Copy dataset version ``source`` (e.g. ``production/invoices:7``) into
+        ``environment`` (default: the default environment, the sandbox) with the columns in
+        ``drop`` removed and those in ``mask`` replaced by keyed hashes."""
+        found = self.get(source, actor=actor)
+        return self.register_copy(
+            name,
+            self._read(found),
+            actor=actor,
+            environment=environment or self.default_environment,
+            drop=drop,
+            mask=mask,
+            description=description or f"copy of {found.ref}",
+            source_uri=f"dataset:{found.ref}",
+        )
+
+    def register_copy(
+        self,
+        name: str,
+        table: pa.Table,
+        *,
+        actor: Principal,
+        environment: str,
+        drop: Iterable[str] = (),
+        mask: Iterable[str] = (),
+        description: str,
+        source_uri: str,
+    ) -> DatasetVersion:
+        drop, mask = list(drop), list(mask)
+        require(actor, Permission.REGISTER, environment)
+        for column in [*drop, *mask]:
+            if column not in table.column_names:
+                raise InvalidInput(
+                    f"no column {column!r} to drop or mask (columns: "
+                    f"{', '.join(table.column_names[:12])})",
+                    column=column,
+                )
+        both = set(drop) & set(mask)
+        if both:
+            raise InvalidInput(f"column {sorted(both)[0]!r} is both dropped and masked")
+        table = table.drop_columns(drop)
+        if mask:
+            key = self._mask_key()
+            for column in mask:
+                index = table.column_names.index(column)
+                table = table.set_column(index, column, masked(table.column(column), key))
+        if table.num_columns == 0:
+            raise InvalidInput("every column would be dropped")
+        rule = (f"; dropped {', '.join(drop)}" if drop else "") + (
+            f"; masked {', '.join(mask)}" if mask else ""
+        )
+        return self.register(
+            name,
+            table,
+            actor=actor,
+            environment=environment,
+            description=description + rule,
+            source_uri=source_uri,
+        )
+
+    def _mask_key(self) -> bytes:
+        """The home's secret for masking: the same value masks the same way in every copy
+        (joins still work), and nobody without the key can test guesses against it."""
+        path = self.work_dir.parent / "keys" / "mask.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(secrets.token_bytes(32))
+        return path.read_bytes()
+
     # -- lookup ---------------------------------------------------------------------------
     def _check_environment(self, session: Session, env: str) -> None:
         if not registry_q.environment_exists(session, env):
@@ -280,6 +366,21 @@ class DatasetService:
             "features": features.to_dict()["features"],
             "predictions": predictions.to_dict()["features"],
         }
+
+
+def masked(column: Any, key: bytes) -> pa.Array:
+    """Each value replaced by ``h_`` + the first 20 hex digits of its HMAC-SHA256 under
+    ``key``; nulls stay null. Computed once per distinct value."""
+    import hmac
+
+    import pyarrow.compute as pc
+
+    text = pc.cast(column, pa.string())
+    distinct = pc.unique(text).drop_null().to_pylist()
+    mapping = {
+        v: "h_" + hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:20] for v in distinct
+    }
+    return pa.array([None if v is None else mapping[v] for v in text.to_pylist()], pa.string())
 
 
 def prediction_frame(model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -259,9 +260,13 @@ class MonitoringService:
         with_feedback: bool = False,
         environment: str | None = None,
         description: str = "",
+        drop: Iterable[str] = (),
+        mask: Iterable[str] = (),
     ) -> DatasetVersion:
         """Register a deployment's collected live inputs (and, with ``with_feedback``, an
-        ``actual`` column: the label where feedback exists, else null) as a dataset version."""
+        ``actual`` column: the label where feedback exists, else null) as a dataset version,
+        in ``environment`` (default: the deployment's), with ``drop`` columns removed and
+        ``mask`` columns hashed (``DatasetService.register_copy``)."""
         found = self.deployments.get(deployment, actor=actor)
         env = environment or found.environment
         require(actor, Permission.REGISTER, env)
@@ -284,11 +289,13 @@ class MonitoringService:
                 f"deployment {deployment!r} collected no live rows between {start.isoformat()} "
                 f"and {end.isoformat()}"
             )
-        return self.datasets.register(
+        return self.datasets.register_copy(
             name,
             table.drop_columns(["request_id", "row"]),
             actor=actor,
             environment=env,
+            drop=drop,
+            mask=mask,
             description=description
             or f"live inputs of deployment {deployment} from {start.isoformat()} "
             f"to {end.isoformat()}"
