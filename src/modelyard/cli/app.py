@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from modelyard.cli import bundles, datasets, deployments, models, monitoring, output, promotions
+from modelyard.cli import (
+    bundles,
+    datasets,
+    deployments,
+    lifecycle,
+    models,
+    monitoring,
+    output,
+    promotions,
+)
 from modelyard.cli.common import JsonOpt, client
 from modelyard.cli.server import server
 from modelyard.cli.users import tokens_app, users_app
@@ -32,6 +41,7 @@ app.command("feedback")(monitoring.feedback)
 app.add_typer(promotions.gates_app, name="gates")
 app.add_typer(bundles.keys_app, name="keys")
 app.add_typer(bundles.bundle_app, name="bundle")
+app.command("apply")(lifecycle.apply)
 for command in (
     promotions.evaluate,
     promotions.compare,

@@ -1,0 +1,1 @@
+"""The lifecycle file runner (``modelyard apply``); bundles live in ``services.bundles``."""
