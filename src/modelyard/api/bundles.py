@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from modelyard.api.deps import PrincipalDep, ServicesDep, spooled_body
-from modelyard.api.schemas import Strict, VersionOut, errors
+from modelyard.api.schemas import BINARY_BODY, Strict, VersionOut, errors
 from modelyard.services.bundles import TrustedKey
 
 router = APIRouter(prefix="/api/v1", tags=["bundles"], responses=errors(400, 401, 403, 404, 422))
@@ -99,14 +99,7 @@ async def export(
     "/bundles",
     response_model=ImportOut,
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-            "required": True,
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def import_bundle(
     request: Request,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from modelyard.api.deps import PrincipalDep, ServicesDep, spooled_body
 from modelyard.api.models import Env
-from modelyard.api.schemas import Strict, errors
+from modelyard.api.schemas import BINARY_BODY, Strict, errors
 from modelyard.artifacts.store import CHUNK
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.errors import InvalidInput
@@ -69,14 +69,7 @@ def list_datasets(
     "/{env}/{name}/versions",
     response_model=DatasetOut,
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-            "required": True,
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def register(
     env: Env,

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from modelyard.api.deps import PrincipalDep, ServicesDep, spooled_body
 from modelyard.api.models import Env, Name, Ver, _ref
-from modelyard.api.schemas import Key, Strict, TagValue, VersionOut, errors
+from modelyard.api.schemas import BINARY_BODY, Key, Strict, TagValue, VersionOut, errors
 from modelyard.artifacts.store import CHUNK
 
 router = APIRouter(prefix="/api/v1", tags=["packages"], responses=errors(400, 401, 403, 404, 422))
@@ -62,14 +62,7 @@ def begin(body: PackageIn, svc: ServicesDep, who: PrincipalDep) -> PackageOut:
     "/packages/{digest}/files/{file_digest}",
     status_code=204,
     response_class=Response,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-            "required": True,
-        }
-    },
+    openapi_extra=BINARY_BODY,
 )
 async def upload(
     digest: Digest, file_digest: Digest, request: Request, svc: ServicesDep, who: PrincipalDep

@@ -35,6 +35,15 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+#: The OpenAPI request body of a route that takes raw bytes (an upload, a bundle).
+BINARY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "required": True,
+    }
+}
+
+
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": "error"} for s in statuses}
 
