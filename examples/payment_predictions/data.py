@@ -1,9 +1,12 @@
 """A deterministic generator of customers and invoices for the payment-prediction example.
 
-Each settled invoice carries its payment outcome bucket: ``on_time`` (paid by the due
-date), ``late`` (1 to ``late_days`` days after) or ``very_late`` (more than that). The
-relationships are realistic and noisy: payment history, terms, amount relative to the
-credit limit and the customer group drive lateness, plus chance.
+Each settled invoice carries its payment date and its outcome bucket: ``on_time`` (paid by
+the due date), ``late`` (1 to ``late_days`` days after) or ``very_late`` (more than that;
+``late_days=0`` collapses the buckets to on time / late). Invoices not yet paid on
+``as_of`` are open: no payment date, no label. The relationships are realistic and noisy:
+payment history, terms, amount relative to the credit limit and the customer group drive
+lateness, plus chance. ``drifted`` makes a later period where small businesses pay worse
+and invoice amounts grow: what monitoring should notice.
 """
 
 from __future__ import annotations
@@ -54,14 +57,34 @@ def customers(n: int = 400, seed: int = 7) -> pd.DataFrame:
     )
 
 
+START = pd.Timestamp("2025-01-01")
+AS_OF = pd.Timestamp("2026-06-25")  # invoices unpaid on this day are open
+
+
 def invoices(
-    cust: pd.DataFrame, n: int = 6000, seed: int = 11, late_days: int = 30
+    cust: pd.DataFrame,
+    n: int = 6000,
+    seed: int = 11,
+    late_days: int = 30,
+    *,
+    start: pd.Timestamp = START,
+    days: int = 540,
+    as_of: pd.Timestamp | None = None,
+    amount_factor: float = 1.0,
+    worse_group: str | None = None,
 ) -> pd.DataFrame:
+    """``n`` invoices issued over ``days`` days from ``start``. With ``as_of``, those not
+    paid by then are open (``settled`` false, no payment date, no label)."""
+    if late_days < 0:
+        raise ValueError("late_days must be 0 or more")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(cust), n)
     c = cust.iloc[idx].reset_index(drop=True)
-    invoice_date = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 540, n), "D")
-    amount = (c["credit_limit"] * rng.beta(1.2, 8, n)).round(2)
+    if worse_group is not None:  # this group's customers now pay much worse
+        worse = c["customer_group"] == worse_group
+        c.loc[worse, "reliability"] = (c.loc[worse, "reliability"] - 0.35).clip(0.02, 0.99)
+    invoice_date = start + pd.to_timedelta(rng.integers(0, days, n), "D")
+    amount = (c["credit_limit"] * rng.beta(1.2, 8, n) * amount_factor).round(2)
     discount = rng.random(n) < 0.2
     ratio = amount / c["credit_limit"]
     # Days past due: the less reliable, the more owed relative to the limit, the longer
@@ -82,7 +105,9 @@ def invoices(
     if late_days == 0:
         label = np.where(delay <= 0, "on_time", "late")
     due = invoice_date + pd.to_timedelta(c["payment_terms_days"], "D")
-    return pd.DataFrame(
+    payment_date = due + pd.to_timedelta(delay, "D")
+    settled = np.ones(n, dtype=bool) if as_of is None else (payment_date <= as_of).to_numpy()
+    frame = pd.DataFrame(
         {
             "invoice_id": [f"INV{i:06d}" for i in range(n)],
             "customer_id": c["customer_id"],
@@ -99,7 +124,24 @@ def invoices(
             "invoice_month": invoice_date.month,
             "invoice_date": invoice_date,
             "due_date": due,
-            "payment_date": due + pd.to_timedelta(delay, "D"),
+            "payment_date": payment_date,
+            "settled": settled,
             "label": label,
         }
+    )
+    frame.loc[~settled, ["payment_date", "label"]] = None
+    return frame.sort_values(["invoice_date", "invoice_id"], ignore_index=True)
+
+
+def drifted(cust: pd.DataFrame, n: int = 3000, seed: int = 23, late_days: int = 30) -> pd.DataFrame:
+    """A later quarter where small businesses pay much worse and amounts grow by half."""
+    return invoices(
+        cust,
+        n,
+        seed,
+        late_days,
+        start=AS_OF,
+        days=90,
+        amount_factor=1.5,
+        worse_group="small_business",
     )

@@ -12,44 +12,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import accuracy_score, f1_score
+import pandas as pd
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from examples.payment_predictions.data import FEATURES, customers, invoices
+from examples.payment_predictions.data import FEATURES
+from examples.payment_predictions.pipeline import finance_view, generate, split, train
+from examples.payment_predictions.report import render, report
 
 from modelyard import Client
 
-CATEGORICAL = ["customer_group", "region", "currency"]
+
+def train_and_split() -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    data = generate()
+    train_set, test_set = split(data)
+    return train(train_set), train_set, test_set, data[~data["settled"]]
 
 
-def train() -> tuple[Pipeline, dict[str, float], object, object]:
-    data = invoices(customers())
-    data = data.sort_values("invoice_date")
-    cut = int(len(data) * 0.8)
-    train_set, test_set = data.iloc[:cut], data.iloc[cut:]
-    pre = ColumnTransformer(
-        [("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)], remainder="passthrough"
-    )
-    model = Pipeline(
-        [("prep", pre), ("clf", HistGradientBoostingClassifier(max_iter=150, random_state=0))]
-    )
-    model.fit(train_set[FEATURES], train_set["label"])
-    predicted = model.predict(test_set[FEATURES])
-    naive = test_set["label"].value_counts().index[0]
-    metrics = {
-        "accuracy": float(accuracy_score(test_set["label"], predicted)),
-        "f1_macro": float(f1_score(test_set["label"], predicted, average="macro")),
-        "naive_accuracy": float((test_set["label"] == naive).mean()),
-    }
-    return model, metrics, train_set, test_set
-
-
-def deploy(client: Client, test_set: object) -> None:
+def deploy(client: Client, open_set: pd.DataFrame) -> None:
     """Serve the champion as the `payments` deployment (a new revision when it changed),
     then score the held-out invoices as a batch job, as `modelyard predict` does."""
     names = {d.name for d in client.list_deployments()}
@@ -66,46 +47,58 @@ def deploy(client: Client, test_set: object) -> None:
         for slot, secret in d.new_keys.items():
             print(f"  {slot}: {secret}")
     batch = client.settings.resolved_home / "open-invoices.parquet"
-    test_set[FEATURES].to_parquet(batch)  # type: ignore[attr-defined]
-    test_set[FEATURES].head(3).to_csv(batch.with_suffix(".csv"), index=False)  # type: ignore[attr-defined]
-    result = client.predict_file("payments", batch, batch.with_name("open-invoices.scored.parquet"))
-    print(f"batch: scored {result.scored} invoices with {result.model_version} -> {result.output}")
+    open_set[FEATURES].to_parquet(batch)
+    open_set[FEATURES].head(3).to_csv(batch.with_suffix(".csv"), index=False)
+    scored = batch.with_name("open-invoices.scored.parquet")
+    result = client.predict_file("payments", batch, scored)
+    print(f"batch: scored {result.scored} open invoices with {result.model_version} -> {scored}")
+    out = pd.read_parquet(scored)
+    classes = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
+    probabilities = out[[f"probability_{c}" for c in classes]].to_numpy()
+    per_invoice, per_customer = finance_view(open_set, probabilities, classes)
+    home = client.settings.resolved_home
+    per_invoice.to_csv(home / "open-invoices.buckets.csv", index=False)
+    per_customer.to_csv(home / "customers.expected.csv")
+    target = home / "customers.expected.csv"
+    print(f"per customer: open balance and expected amount per bucket -> {target}")
+    print(per_customer.head(5).to_string())
 
 
 def main() -> None:
     print("training the payment-outcome model on generated invoices...")
-    model, metrics, train_set, test_set = train()
-    print("  " + ", ".join(f"{k}={v:.3f}" for k, v in metrics.items()))
+    model, train_set, test_set, open_set = train_and_split()
     with Client() as client:
         training = client.register_dataset(
             "payment-invoices", train_set, description="generated invoices, training split"
         )
-        print(f"registered dataset {training.ref} ({training.rows} rows)")
+        holdout = client.register_dataset(
+            "payment-holdout", test_set, description="the latest settled invoices, held out"
+        )
+        print(f"registered datasets {training.ref} ({training.rows} rows), {holdout.ref}")
         version = client.log_model(
             model,
             "payments",
             input_example=test_set[FEATURES].head(50),
-            metrics=metrics,
             tags={"team": "finance", "label": "payment_bucket", "late_days": "30"},
             params={"algorithm": "HistGradientBoosting", "max_iter": 150},
             datasets=[training.ref],
             description="Predicts on time / late / very late for open invoices.",
         )
         print(f"registered {version.ref}  ({version.package_digest[:19]}...)")
-        model_info = client.get_model("payments")
-        champion = model_info.aliases.get("champion")
-        best = (
-            client.get_version(f"payments:{champion}").metrics.get("f1_macro", 0)
-            if champion
-            else -1.0
+        evaluation = client.evaluate(version.ref, holdout.ref)
+        metrics = evaluation.metrics
+        print(
+            render(
+                report(metrics, evaluation.details, model, test_set[FEATURES], test_set["label"])
+            )
         )
+        champion = client.get_model("payments").aliases.get("champion")
+        earlier = client.evaluations(f"payments:{champion}") if champion else []
+        best = earlier[-1].metrics["f1_macro"] if earlier else -1.0
         if metrics["f1_macro"] >= best:
             client.set_alias("payments", "champion", version.version)
             print(f"payments@champion -> {version.version}")
-        loaded = client.load_model("sandbox/payments@champion")
-        open_invoices = test_set[FEATURES].tail(5)
-        print("predictions for five open invoices:", list(loaded.predict(open_invoices)))
-        deploy(client, test_set)
+        deploy(client, open_set)
     cli = [sys.executable, "-m", "modelyard.cli.app"]
     subprocess.run([*cli, "models", "show", "payments@champion"], check=True)
     subprocess.run(
