@@ -36,6 +36,7 @@ from modelyard.flavors.base import LoadedModel
 from modelyard.remote import RemoteServices
 from modelyard.services.bundles import ImportResult, TrustedKey
 from modelyard.services.container import Services
+from modelyard.services.experiments import ExperimentRun
 from modelyard.services.lineage import detect_git_commit
 from modelyard.settings import Settings
 
@@ -560,6 +561,37 @@ class Client:
 
     def promotion_requests(self, *, state: str | None = None) -> list[PromotionRequest]:
         return self._services.promotions.list_requests(actor=self.actor, state=state)
+
+    # -- experiments ----------------------------------------------------------------------
+    def record_run(
+        self,
+        experiment: str,
+        name: str,
+        *,
+        params: dict[str, Any],
+        data_fingerprint: str,
+        rows: int,
+        metrics: dict[str, float],
+        env: str | None = None,
+    ) -> ExperimentRun:
+        """Record one experiment run; runs touch no version and no deployment."""
+        return self._services.experiments.record(
+            experiment,
+            name,
+            params=params,
+            data_fingerprint=data_fingerprint,
+            rows=rows,
+            metrics=metrics,
+            actor=self.actor,
+            environment=env,
+        )
+
+    def experiment_runs(
+        self, experiment: str, *, env: str | None = None, rank_by: str | None = None
+    ) -> list[ExperimentRun]:
+        return self._services.experiments.runs(
+            experiment, actor=self.actor, environment=env, rank_by=rank_by
+        )
 
     # -- keys and bundles -----------------------------------------------------------------
     def create_key(self, name: str) -> TrustedKey:

@@ -526,11 +526,17 @@ class RemoteServices:
         self.datasets = RemoteDatasets(self.http, settings.environment)
         self.monitoring = RemoteMonitoring(self.http, self.datasets)
         self.alerts = RemoteAlerts(self.http)
-        from modelyard.remote_promotions import RemoteBundles, RemoteEvaluations, RemotePromotions
+        from modelyard.remote_promotions import (
+            RemoteBundles,
+            RemoteEvaluations,
+            RemoteExperiments,
+            RemotePromotions,
+        )
 
         self.evaluations = RemoteEvaluations(self.http)
         self.promotions = RemotePromotions(self.http)
         self.bundles = RemoteBundles(self.http)
+        self.experiments = RemoteExperiments(self.http)
         self.local_actor = "remote"
 
     def audit_events(

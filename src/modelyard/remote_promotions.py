@@ -8,6 +8,7 @@ from typing import IO, Any
 from modelyard.domain.promotions import Evaluation, Gates, PromotionRequest
 from modelyard.remote import Http
 from modelyard.services.bundles import ImportResult, TrustedKey
+from modelyard.services.experiments import ExperimentRun
 
 
 class RemoteEvaluations:
@@ -134,3 +135,43 @@ def _chunks(source: IO[bytes]) -> Iterator[bytes]:
 
 def _key(d: dict[str, Any]) -> TrustedKey:
     return TrustedKey(d["name"], d["key_id"], d["public_key"], d["created_by"])
+
+
+class RemoteExperiments:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def record(
+        self,
+        experiment: str,
+        name: str,
+        *,
+        params: dict[str, Any],
+        data_fingerprint: str,
+        rows: int,
+        metrics: dict[str, float],
+        actor: Any = None,
+        environment: str | None = None,
+    ) -> ExperimentRun:
+        body = {
+            "name": name,
+            "params": params,
+            "data_fingerprint": data_fingerprint,
+            "rows": rows,
+            "metrics": metrics,
+            "environment": environment,
+        }
+        found = self.http.json("POST", f"/api/v1/experiments/{experiment}/runs", json=body)
+        return ExperimentRun.from_dict(found)
+
+    def runs(
+        self,
+        experiment: str,
+        *,
+        actor: Any = None,
+        environment: str | None = None,
+        rank_by: str | None = None,
+    ) -> list[ExperimentRun]:
+        params = {k: v for k, v in {"environment": environment, "rank_by": rank_by}.items() if v}
+        found = self.http.json("GET", f"/api/v1/experiments/{experiment}/runs", params=params)
+        return [ExperimentRun.from_dict(r) for r in found]

@@ -204,3 +204,53 @@ async def approve(
 )
 def reject(request_id: Id, body: DecisionIn, svc: ServicesDep, who: PrincipalDep) -> PromotionOut:
     return PromotionOut.of(svc.promotions.reject(request_id, actor=who, comment=body.comment))
+
+
+class RunIn(Strict):
+    name: str = Field(max_length=300)
+    params: dict[str, Any] = Field(default_factory=dict)
+    data_fingerprint: str = Field(max_length=80)
+    rows: int = Field(ge=0)
+    metrics: dict[Annotated[str, Field(max_length=250)], float] = Field(default_factory=dict)
+    environment: str | None = Field(None, max_length=128)
+
+
+@router.post(
+    "/experiments/{experiment}/runs",
+    response_model=dict[str, Any],
+    status_code=201,
+    tags=["experiments"],
+)
+def record_run(
+    experiment: Annotated[str, Path(max_length=128)],
+    body: RunIn,
+    svc: ServicesDep,
+    who: PrincipalDep,
+) -> dict[str, Any]:
+    """Record one run of an experiment (parameters, data fingerprint, metrics)."""
+    run = svc.experiments.record(
+        experiment,
+        body.name,
+        params=body.params,
+        data_fingerprint=body.data_fingerprint,
+        rows=body.rows,
+        metrics=body.metrics,
+        actor=who,
+        environment=body.environment,
+    )
+    return run.to_dict()
+
+
+@router.get(
+    "/experiments/{experiment}/runs", response_model=list[dict[str, Any]], tags=["experiments"]
+)
+def list_runs(
+    experiment: Annotated[str, Path(max_length=128)],
+    svc: ServicesDep,
+    who: PrincipalDep,
+    environment: Annotated[str | None, Query(max_length=128)] = None,
+    rank_by: Annotated[str | None, Query(max_length=250)] = None,
+) -> list[dict[str, Any]]:
+    """The runs, newest first, or best first by ``rank_by``."""
+    found = svc.experiments.runs(experiment, actor=who, environment=environment, rank_by=rank_by)
+    return [r.to_dict() for r in found]

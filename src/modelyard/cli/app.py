@@ -42,6 +42,7 @@ app.add_typer(promotions.gates_app, name="gates")
 app.add_typer(bundles.keys_app, name="keys")
 app.add_typer(bundles.bundle_app, name="bundle")
 app.command("apply")(lifecycle.apply)
+app.add_typer(lifecycle.experiment_app, name="experiment")
 for command in (
     promotions.evaluate,
     promotions.compare,

@@ -15,6 +15,7 @@ from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.doctor import DoctorService
 from modelyard.services.evaluations import EvaluationService
+from modelyard.services.experiments import ExperimentService
 from modelyard.services.monitoring import MonitoringService
 from modelyard.services.packages import PackageService
 from modelyard.services.promotions import PromotionService
@@ -42,6 +43,7 @@ class Services:
     evaluations: EvaluationService
     promotions: PromotionService
     bundles: BundleService
+    experiments: ExperimentService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -78,6 +80,7 @@ class Services:
             alerts=AlertService(db, deployments, monitoring),
             evaluations=evaluations,
             promotions=PromotionService(db, registry, evaluations),
+            experiments=ExperimentService(db, settings.environment),
             bundles=BundleService(
                 db, registry, datasets, evaluations, artifacts, home, settings.bundle_max_bytes
             ),

@@ -571,6 +571,27 @@ class BundleImportRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ExperimentRunRow(Base):
+    """One training run of an experiment: its parameters, the fingerprint of the data it
+    saw, and its metrics on the holdout."""
+
+    __tablename__ = "experiment_runs"
+    __table_args__ = (sa.Index("ix_experiment_runs_experiment", "environment", "experiment", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    environment: Mapped[str] = mapped_column(
+        sa.String(128), sa.ForeignKey("environments.name", ondelete="RESTRICT")
+    )
+    experiment: Mapped[str] = mapped_column(sa.String(128))
+    name: Mapped[str] = mapped_column(sa.String(300))
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    data_fingerprint: Mapped[str] = mapped_column(sa.String(80))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    metrics: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_by: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def core(row: type[Base]) -> sa.Table:
     """The Core table behind a mapped class: hot paths skip the ORM's per-statement work."""
     table = row.__table__
