@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import itertools
 import re
 from collections.abc import Callable
@@ -49,6 +50,7 @@ ACTIONS: dict[str, list[str]] = {
     "approve or reject a promotion into it": ["approve_promotion", "reject_promotion"],
     "evaluate a version, or request its promotion out of it": ["evaluate", "promote"],
     "change its promotion gates": ["set_gates"],
+    "import a signed bundle into it": ["import_bundle"],
 }
 OTHER = {"sandbox": "production", "production": "sandbox"}
 DEPLOYMENT_ACTIONS = {
@@ -69,6 +71,7 @@ def table() -> dict[str, dict[str, bool]]:
 
 
 pending: dict[str, int] = {}  # promotion request id per attempt name
+bundle: dict[str, bytes] = {}  # one signed bundle, imported (or re-imported) by every attempt
 
 
 def attempt(
@@ -169,6 +172,13 @@ def attempt(
         case "promote":
             body = {"version": f"{env}/{name}:1", "to": OTHER[env]}
             return http.post("/api/v1/promotions", headers=auth, json=body).status_code
+        case "import_bundle":
+            return http.post(
+                "/api/v1/bundles",
+                params={"environment": env},
+                headers={**auth, "content-type": "application/octet-stream"},
+                content=bundle["data"],
+            ).status_code
         case "set_gates":
             return http.put(
                 f"/api/v1/environments/{env}/gates", headers=auth, json={"approvals": 1}
@@ -206,6 +216,11 @@ def test_every_role_every_action_both_environments(
 
     for env in ENVIRONMENTS:  # requests wait for one approval
         embedded.set_gates(env, approvals=1)
+    embedded.register("sandbox/bundled", pkg, git_commit=None)
+    embedded.create_key("rbac")
+    buf = io.BytesIO()
+    embedded._services.bundles.export("sandbox/bundled:1", buf, key="rbac", actor=embedded.actor)
+    bundle["data"] = buf.getvalue()
     mismatches = []
     checked = 0
     for n, ((role, home_env), row, target) in enumerate(
@@ -239,7 +254,7 @@ def test_every_role_every_action_both_environments(
             checked += 1
             if allowed != (status < 400) or (not allowed and status != 403):
                 mismatches.append((role, home_env, action, target, status))
-    assert checked == len(ROLES) * len(ENVIRONMENTS) * 29 * len(ENVIRONMENTS)
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 30 * len(ENVIRONMENTS)
     assert mismatches == []
 
 
