@@ -16,6 +16,7 @@ from modelyard.api import (
     datasets,
     deployments,
     errors,
+    home,
     models,
     monitoring,
     packages,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(ScoringFastPath)
     app.include_router(system.router)
+    app.include_router(home.router)
     app.include_router(models.router)
     app.include_router(packages.router)
     app.include_router(users.router)

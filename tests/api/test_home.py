@@ -1,0 +1,72 @@
+"""The landing page: a sign-in form without credentials; with a token (header, or the
+cookie ``POST /login`` sets) the deployments, models, pending requests and alerts."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from modelyard import Client, Settings
+from modelyard.api import create_app
+from tests.api.conftest import ADMIN_TOKEN
+from tests.serving.conftest import wait_ready
+
+
+def test_the_landing_page(tmp_path, trained_model, payments_frame) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1)
+    x = payments_frame.drop(columns="label")
+    with Client(settings=settings) as c:
+        c._services.auth.bootstrap(ADMIN_TOKEN)
+        c.log_model(trained_model, "payments", input_example=x.head())
+        c.set_alias("payments", "champion", 1)
+        c.create_deployment("pay", ["payments:1"])
+        c.set_gates("production", approvals=1)
+        c.promote("sandbox/payments:1", to="production")
+    with TestClient(create_app(settings)) as http:
+        http.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        wait_ready(http)
+        del http.headers["Authorization"]
+        anonymous = http.get("/")
+        assert anonymous.status_code == 200 and 'action="/login"' in anonymous.text
+        assert "payments" not in anonymous.text  # nothing without credentials
+
+        bad = http.post(
+            "/login",
+            content=b"token=myd_wrong",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert (
+            bad.status_code == 401
+            and "not valid" in bad.text
+            and "modelyard_token" not in bad.headers.get("set-cookie", "")
+        )
+
+        ok = http.post(
+            "/login",
+            content=f"token={ADMIN_TOKEN}".encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
+        assert ok.status_code == 303
+        cookie = ok.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        page = http.get("/")
+        assert page.status_code == 200
+        for shown in (
+            "sandbox/payments",
+            "champion→1",
+            "pay",
+            "payments:1=100%",
+            "ready",
+            "sandbox/payments:1",
+            "0 of 1",
+            "/docs",
+            "/metrics",
+        ):
+            assert shown in page.text, shown
+        assert page.headers["cache-control"] == "no-store"
+        # the API itself never accepts the cookie
+        assert http.get("/api/v1/models").status_code == 401
+        out = http.post("/logout", follow_redirects=False)
+        assert out.status_code == 303
+        http.cookies.clear()
+        assert 'action="/login"' in http.get("/").text
