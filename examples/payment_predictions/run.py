@@ -1,128 +1,241 @@
-"""`make run`: the registry part of the payment-prediction flow, on the local home.
+"""`make run`: seed a live system with the payment-prediction flow, then keep serving it.
 
-Generates customers and invoices, trains a model that predicts whether an invoice will be
-paid on time, late or very late, registers it in `sandbox/payments` with its metrics and
-input example, makes it the champion if it beats the current one, and shows it.
-Everything goes through modelyard's public SDK and CLI.
+On a fresh home (``MODELYARD_HOME``, default ``./.modelyard``), through modelyard's public
+SDK against a real server on 127.0.0.1:
+
+generate data → check → train → register the datasets and the model (with its baseline)
+→ evaluate on the holdout → deploy to ``payments-sandbox`` → smoke test → promotion
+request by ``dana`` → approval by ``alex`` (another user) → the ``payments`` production
+deployment → a day of scored invoices with a drift episode (small businesses pay worse,
+amounts grow) and feedback → alert rules evaluated: they fire → the per-customer view.
+
+Then the server keeps running at http://127.0.0.1:8600/ (the admin token is printed). A
+second run finds the seeded home and only starts the server. ``--seed-only`` stops the
+server after seeding (tests and CI).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import secrets
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from examples.payment_predictions.data import FEATURES
+from examples.payment_predictions.data import FEATURES, customers, drifted, invoices
 from examples.payment_predictions.pipeline import finance_view, generate, split, train
 from examples.payment_predictions.report import render, report
 
-from modelyard import Client
+from modelyard import Client, Settings
+
+STATE = "demo.json"
+REQUEST_ROWS = 25
 
 
-def train_and_split() -> tuple[Pipeline, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def server(home: Path, port: int, token: str) -> subprocess.Popen[bytes]:
+    exe = Path(sys.executable).with_name("modelyard")
+    env = {
+        **os.environ,
+        "MODELYARD_HOME": str(home),
+        "MODELYARD_ADMIN_TOKEN": token,
+        "MODELYARD_ALERT_SECONDS": "5",
+    }
+    process = subprocess.Popen(
+        [str(exe), "server", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the server did not start on port {port} (is the port in use?)")
+        time.sleep(0.2)
+
+
+def client(url: str, token: str, home: Path) -> Client:
+    return Client(settings=Settings(home=home / "client", url=url, token=token))
+
+
+def step(text: str) -> None:
+    print(f"• {text}", flush=True)
+
+
+def seed(home: Path, url: str, token: str) -> dict[str, Any]:
+    admin = client(url, token, home)
+    step("generating customers and invoices; checking and training the model")
     data = generate()
     train_set, test_set = split(data)
-    return train(train_set), train_set, test_set, data[~data["settled"]]
-
-
-def deploy(client: Client, open_set: pd.DataFrame) -> None:
-    """Serve the champion as the `payments` deployment (a new revision when it changed),
-    then score the held-out invoices as a batch job, as `modelyard predict` does."""
-    names = {d.name for d in client.list_deployments()}
-    if "payments" in names:
-        current = client.get_deployment("payments").revision.live[0].name
-        champion = client.get_version("payments@champion")
-        if current != f"payments:{champion.version}":
-            d = client.update_deployment("payments", ["payments@champion"])
-            served = d.revision.live[0].name
-            print(f"deployment payments: revision {d.revision.number} serves {served}")
-    else:
-        d = client.create_deployment("payments", ["payments@champion"])
-        print(f"deployment payments serves {d.revision.live[0].name}; scoring keys (shown once):")
-        for slot, secret in d.new_keys.items():
-            print(f"  {slot}: {secret}")
-    batch = client.settings.resolved_home / "open-invoices.parquet"
-    open_set[FEATURES].to_parquet(batch)
-    open_set[FEATURES].head(3).to_csv(batch.with_suffix(".csv"), index=False)
-    scored = batch.with_name("open-invoices.scored.parquet")
-    result = client.predict_file("payments", batch, scored)
-    print(f"batch: scored {result.scored} open invoices with {result.model_version} -> {scored}")
-    out = pd.read_parquet(scored)
-    classes = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
-    probabilities = out[[f"probability_{c}" for c in classes]].to_numpy()
-    per_invoice, per_customer = finance_view(open_set, probabilities, classes)
-    home = client.settings.resolved_home
-    per_invoice.to_csv(home / "open-invoices.buckets.csv", index=False)
-    per_customer.to_csv(home / "customers.expected.csv")
-    target = home / "customers.expected.csv"
-    print(f"per customer: open balance and expected amount per bucket -> {target}")
-    print(per_customer.head(5).to_string())
-
-
-def main() -> None:
-    print("training the payment-outcome model on generated invoices...")
-    model, train_set, test_set, open_set = train_and_split()
-    with Client() as client:
-        training = client.register_dataset(
-            "payment-invoices", train_set, description="generated invoices, training split"
-        )
-        holdout = client.register_dataset(
-            "payment-holdout", test_set, description="the latest settled invoices, held out"
-        )
-        print(f"registered datasets {training.ref} ({training.rows} rows), {holdout.ref}")
-        version = client.log_model(
-            model,
-            "payments",
-            input_example=test_set[FEATURES].head(50),
-            tags={"team": "finance", "label": "payment_bucket", "late_days": "30"},
-            params={"algorithm": "HistGradientBoosting", "max_iter": 150},
-            datasets=[training.ref],
-            description="Predicts on time / late / very late for open invoices.",
-        )
-        print(f"registered {version.ref}  ({version.package_digest[:19]}...)")
-        evaluation = client.evaluate(version.ref, holdout.ref)
-        metrics = evaluation.metrics
-        print(
-            render(
-                report(metrics, evaluation.details, model, test_set[FEATURES], test_set["label"])
+    open_set = data[~data["settled"]]
+    model = train(train_set)
+    training = admin.register_dataset("payment-invoices", train_set, description="training split")
+    holdout = admin.register_dataset("payment-holdout", test_set, description="latest settled")
+    version = admin.log_model(
+        model,
+        "payments",
+        input_example=test_set[FEATURES].head(50),
+        tags={"team": "finance", "label": "payment_bucket", "late_days": "30"},
+        params={"algorithm": "HistGradientBoosting", "max_iter": 150},
+        datasets=[training.ref],
+        description="Predicts on time / late / very late for open invoices.",
+    )
+    evaluation = admin.evaluate(version.ref, holdout.ref)
+    print(
+        render(
+            report(
+                evaluation.metrics, evaluation.details, model, test_set[FEATURES], test_set["label"]
             )
         )
-        champion = client.get_model("payments").aliases.get("champion")
-        earlier = client.evaluations(f"payments:{champion}") if champion else []
-        best = earlier[-1].metrics["f1_macro"] if earlier else -1.0
-        if metrics["f1_macro"] >= best:
-            client.set_alias("payments", "champion", version.version)
-            print(f"payments@champion -> {version.version}")
-        deploy(client, open_set)
-    cli = [sys.executable, "-m", "modelyard.cli.app"]
-    subprocess.run([*cli, "models", "show", "payments@champion"], check=True)
-    subprocess.run(
+    )
+    admin.set_alias("payments", "champion", version.version)
+
+    step("users: dana (sandbox developer) and alex (production approver)")
+    tokens = {}
+    for user, grants in (
+        ("dana", [("sandbox", "developer")]),
+        ("alex", [("production", "approver")]),
+    ):
+        admin.create_user(user)
+        for env, role in grants:
+            admin.grant(user, env, role)
+        tokens[user] = admin.create_token("demo", user=user).secret
+    admin.set_gates(
+        "production", evaluation="payment-holdout", thresholds=["f1_macro >= 0.5"], approvals=1
+    )
+
+    step("sandbox deployment and smoke test")
+    admin.create_deployment("payments-sandbox", [version.ref])
+    smoke = home / "open-invoices.parquet"
+    open_set[FEATURES].to_parquet(smoke)
+    open_set[FEATURES].head(3).to_csv(smoke.with_suffix(".csv"), index=False)
+    scored = admin.predict_file("payments-sandbox", smoke, home / "open-invoices.scored.parquet")
+    print(f"  smoke test: {scored.scored} of {scored.rows} open invoices scored")
+
+    step("promotion: requested by dana, approved by alex")
+    dana, alex = client(url, tokens["dana"], home), client(url, tokens["alex"], home)
+    request = dana.promote(version.ref, to="production", note="first release")
+    done = alex.approve(request.id, comment="evaluation and gates look right")
+    print(f"  request {done.id}: {done.state} as {done.result}")
+    production = admin.create_deployment("payments", [done.result or ""], env="production")
+    key = production.new_keys["primary"]
+
+    step("a day of invoices scored in production, the last third from a drifting period")
+    cust = customers()
+    normal = invoices(cust, n=1600, seed=31, start=pd.Timestamp("2026-03-01"), days=90)
+    later = drifted(cust, n=800)
+    day = pd.concat([normal, later], ignore_index=True)
+    answered = score(url, key, day)
+    admin.send_feedback(
+        "payments",
         [
-            *cli,
-            "models",
-            "search",
-            "metrics.f1_macro > 0.4",
-            "--order-by",
-            "metrics.f1_macro DESC",
-            "-n",
-            "5",
+            {"request_id": rid, "row": i, "actual": label}
+            for rid, labels in answered
+            for i, label in enumerate(labels)
         ],
-        check=True,
     )
-    print(
-        "\nnext: `.venv/bin/modelyard models --help`, `.venv/bin/modelyard audit`, "
-        "`.venv/bin/modelyard doctor`"
+    time.sleep(1.5)  # the collector writes every second
+    admin.create_alert_rule(
+        "payments", "feature-drift", "drift_share", 0.15, window="1h", every="5m"
     )
-    print(
-        "serve it: `MODELYARD_AUTH=false .venv/bin/modelyard server`, then score three "
-        "invoices:\n  curl -s localhost:8600/v1/deployments/payments/predict "
-        "-H 'content-type: text/csv' --data-binary @.modelyard/open-invoices.csv"
+    admin.create_alert_rule(
+        "payments", "accuracy-drop", "accuracy", 0.6, op="<", window="1h", every="5m"
     )
+    outcomes = admin.evaluate_alerts("payments")
+    summary = admin.monitor("payments", since="1h")
+    section = summary["variants"][0]
+    print(f"  drifted features: {', '.join(section['drifted_features']) or 'none'}")
+    live = summary["summary"]
+    print(f"  live accuracy {live['accuracy']:.1%} on {live['feedback_rows']} rows with feedback")
+    for o in outcomes:
+        print(f"  alert {o['rule']}: value {o['value']:.3f} -> {o['change'] or 'no change'}")
+
+    step("what the finance team reads: expected amounts per customer")
+    out = pd.read_parquet(home / "open-invoices.scored.parquet")
+    classes = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
+    _, per_customer = finance_view(
+        open_set, out[[f"probability_{c}" for c in classes]].to_numpy(), classes
+    )
+    per_customer.to_csv(home / "customers.expected.csv")
+    print(per_customer.head(5).to_string())
+    for c in (admin, dana, alex):
+        c.close()
+    return {"production_key": key, "drifted": section["drifted_features"]}
+
+
+def score(url: str, key: str, frame: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """Score ``frame`` through the production deployment, ``REQUEST_ROWS`` per request;
+    returns (request id, actual labels) for the feedback."""
+    answered = []
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
+        for start in range(0, len(frame), REQUEST_ROWS):
+            part = frame.iloc[start : start + REQUEST_ROWS]
+            body = part[FEATURES].to_json(orient="records", date_format="iso")
+            r = http.post(
+                "/v1/deployments/payments/predict",
+                content=f'{{"inputs": {body}}}',
+                headers={"content-type": "application/json"},
+            )
+            r.raise_for_status()
+            answered.append((r.json()["request_id"], part["label"].tolist()))
+    return answered
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=8600)
+    parser.add_argument("--seed-only", action="store_true", help="stop the server after seeding")
+    args = parser.parse_args(argv)
+    home = Settings().resolved_home
+    home.mkdir(parents=True, exist_ok=True)
+    state_file = home / STATE
+    url = f"http://127.0.0.1:{args.port}"
+    started = time.monotonic()
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        process = server(home, args.port, state["admin_token"])
+        print(f"the home {home} is seeded already: serving it ({time.monotonic() - started:.1f} s)")
+    else:
+        token = "myd_" + secrets.token_urlsafe(32)
+        process = server(home, args.port, token)
+        try:
+            seeded = seed(home, url, token)
+        except BaseException:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+            raise
+        state = {"admin_token": token, **seeded}
+        fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(state, out)
+        print(f"seeded in {time.monotonic() - started:.1f} s")
+    print(f"\nmodelyard is serving {url}/  (API docs {url}/docs, metrics {url}/metrics)")
+    print(f"admin token: {state['admin_token']}")
+    print(f"  export MODELYARD_URL={url} MODELYARD_TOKEN={state['admin_token']}")
+    print("  .venv/bin/modelyard monitor payments --since 1h ; .venv/bin/modelyard alerts list")
+    if args.seed_only:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        return
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ def test_monitoring_from_the_command_line(cli: Cli, watched: Watched, tmp_path: 
     assert r.code == 0, r.err
     assert "feature_drift(amount) > 0.2 over 1h" in r.out
     r = cli("alerts", "evaluate", "pay", "--json")
-    assert [o["change"] for o in r.json()] == ["fired"]
+    # fired now, or a moment ago by the server's own scheduler: one alert either way
+    assert [o["firing"] for o in r.json()] == [True]
     firing = cli("alerts", "list", "--firing", "--json").json()
     assert [a["rule"] for a in firing] == ["amount-drift"]
     assert "amount-drift" in cli("alerts", "list").out

@@ -1,0 +1,57 @@
+"""`make run`'s seeding, as a newcomer gets it: a real server, the whole flow, a drift
+episode that monitoring finds on the features that changed, and alerts that fire. A
+second run reuses the home."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from modelyard import Client, Settings
+from tests.support.live import free_port
+
+RUN = Path(__file__).resolve().parents[2] / "examples" / "payment_predictions" / "run.py"
+
+
+def seed(home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(RUN), "--seed-only", "--port", str(free_port())],
+        env={**os.environ, "MODELYARD_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = seed(home)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "admin token: myd_" in first.stdout and "seeded in" in first.stdout
+    with Client(settings=Settings(home=home, actor="check")) as c:
+        assert c.get_deployment("payments").environment == "production"
+        assert c.get_deployment("payments-sandbox").environment == "sandbox"
+        (request,) = c.promotion_requests()
+        assert request.state == "promoted" and request.requested_by == "dana"
+        assert [a["user"] for a in request.approvals] == ["alex"]
+        firing = {a.rule for a in c.alerts(state="firing")}
+        assert firing == {"feature-drift", "accuracy-drop"}
+        report = c.monitor("payments", since="1h", store=False)
+        drifted = set(report["variants"][0]["drifted_features"])
+        # the drift episode changed amounts (and the calendar); nothing else moved
+        assert (
+            {"amount", "amount_to_limit"}
+            <= drifted
+            <= {"amount", "amount_to_limit", "invoice_month"}
+        )
+        assert report["performance"]["rows"] == 2400
+        assert (home / "customers.expected.csv").exists()
+
+    second = seed(home)  # reuses the seeded home: serves it, seeds nothing again
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "is seeded already" in second.stdout
+    with Client(settings=Settings(home=home, actor="check")) as c:
+        assert [v.version for v in c.list_versions("payments")] == [1]
