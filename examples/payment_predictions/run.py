@@ -167,9 +167,10 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     step("what the finance team reads: expected amounts per customer")
     out = pd.read_parquet(home / "open-invoices.scored.parquet")
     classes = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
-    _, per_customer = finance_view(
+    per_invoice, per_customer = finance_view(
         open_set, out[[f"probability_{c}" for c in classes]].to_numpy(), classes
     )
+    per_invoice.to_csv(home / "open-invoices.buckets.csv", index=False)
     per_customer.to_csv(home / "customers.expected.csv")
     print(per_customer.head(5).to_string())
     for c in (admin, dana, alex):

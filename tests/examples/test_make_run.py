@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from modelyard import Client, Settings
 from tests.support.live import free_port
 
@@ -48,6 +50,8 @@ def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
             <= {"amount", "amount_to_limit", "invoice_month"}
         )
         assert report["performance"]["rows"] == 2400
+        buckets = pd.read_csv(home / "open-invoices.buckets.csv")
+        assert {"p_on_time", "p_late", "p_very_late"} <= set(buckets.columns)
         assert (home / "customers.expected.csv").exists()
 
     second = seed(home)  # reuses the seeded home: serves it, seeds nothing again
