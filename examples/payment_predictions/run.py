@@ -57,15 +57,21 @@ def server(home: Path, port: int, token: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the server did not start on port {port} (is the port in use?)")
-        time.sleep(0.2)
+    try:
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start on port {port} (is the port in use?)")
+            time.sleep(0.2)
+    except BaseException:  # interrupted or failed while starting: leave no server behind
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+        raise
 
 
 def client(url: str, token: str, home: Path) -> Client:
