@@ -51,14 +51,13 @@ from registry import (
     ensure_venv,
     log,
     machine_info,
-    write_section,
+    publish,
 )
 from server import _clean_env, _tool_path
 from serving_workload import CATEGORICAL, FEATURES, NUMERIC, SEED, generate
 
 from serving import Target, build_workload, modelyard_server, run_wrk, wrk_version
 
-DOCS = REPO / "docs" / "benchmarks.md"
 JSON_OUT = REPO / "docs" / "benchmarks" / "monitoring.json"
 SECTION = "## Monitoring"
 EVIDENTLY_PIN = "evidently==0.7.*"
@@ -433,13 +432,7 @@ def main() -> None:
             log("report at scale")
             (tmp / "scale").mkdir()
             result["scale"] = bench_scale(tmp / "scale", args.rows)
-    text = render(result)
-    print(text)
-    if not args.no_write:
-        write_section(DOCS, text, SECTION)
-        JSON_OUT.parent.mkdir(parents=True, exist_ok=True)
-        JSON_OUT.write_text(json.dumps(result, indent=2, default=str) + "\n")
-        log(f"wrote {DOCS.relative_to(REPO)} and {JSON_OUT.relative_to(REPO)}")
+    publish(render(result), result, SECTION, JSON_OUT, no_write=args.no_write)
 
 
 if __name__ == "__main__":

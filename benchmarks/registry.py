@@ -590,6 +590,19 @@ def write_section(path: Path, section: str, heading: str = SECTION) -> None:
     path.write_text(body)
 
 
+def publish(
+    section: str, result: dict[str, Any], heading: str, json_out: Path, *, no_write: bool
+) -> None:
+    """Print the section; unless ``no_write``, put it in docs/benchmarks.md under
+    ``heading`` (other sections kept) and the whole result in ``json_out``."""
+    if not no_write:
+        write_section(DOCS, section, heading)
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        log(f"wrote {DOCS.relative_to(REPO)} and {json_out.relative_to(REPO)}")
+    print(section)
+
+
 def _command() -> str:
     exe = Path(sys.executable)
     try:
@@ -700,15 +713,7 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    section = render_section(result)
-    if args.no_write:
-        print(section)
-    else:
-        write_section(DOCS, section)
-        JSON_OUT.parent.mkdir(parents=True, exist_ok=True)
-        JSON_OUT.write_text(json.dumps(result, indent=2) + "\n")
-        log(f"wrote {DOCS.relative_to(REPO)} and {JSON_OUT.relative_to(REPO)}")
-        print(section)
+    publish(render_section(result), result, SECTION, JSON_OUT, no_write=args.no_write)
     return 0
 
 

@@ -56,7 +56,6 @@ from mlflow_server_side import (
     wait_idle,
 )
 from registry import (
-    INTRO,
     MLFLOW_PIN,
     PAYLOAD_BYTES,
     REGISTRATION_GOAL_RATIO,
@@ -72,6 +71,7 @@ from registry import (
     machine_info,
     make_package,
     pct,
+    publish,
 )
 
 MLFLOW_SERVER_SIDE = Path(__file__).resolve().with_name("mlflow_server_side.py")
@@ -914,25 +914,6 @@ def _large_row(step: str, r: dict[str, Any]) -> str:
     )
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the ``## Server`` section of ``path`` (up to the next ``## ``); keep the rest."""
-    text = path.read_text() if path.exists() else INTRO
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        body = text.rstrip("\n") + "\n\n" + "\n".join(new) + "\n"
-    else:
-        end = next(
-            (j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines)
-        )
-        rest = lines[end:]
-        merged = lines[:start] + new + (["", *rest] if rest else [])
-        body = "\n".join(merged).rstrip("\n") + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body)
-
-
 # -- main ---------------------------------------------------------------------------------
 def _int_list(text: str) -> list[int]:
     """``"1,2"`` → ``[1, 2]``; ``""`` → ``[]`` (skip)."""
@@ -1057,15 +1038,7 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    section = render_section(result)
-    if args.no_write:
-        print(section)
-    else:
-        write_section(DOCS, section)
-        JSON_OUT.parent.mkdir(parents=True, exist_ok=True)
-        JSON_OUT.write_text(json.dumps(result, indent=2) + "\n")
-        log(f"wrote {DOCS.relative_to(REPO)} and {JSON_OUT.relative_to(REPO)}")
-        print(section)
+    publish(render_section(result), result, SECTION, JSON_OUT, no_write=args.no_write)
     return 0
 
 

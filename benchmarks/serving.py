@@ -76,7 +76,6 @@ from mlflow_server_side import (
     wait_idle,
 )
 from registry import (
-    INTRO,
     MLFLOW_PIN,
     REPO,
     RESULT_PREFIX,
@@ -88,6 +87,7 @@ from registry import (
     log,
     machine_info,
     pct,
+    publish,
 )
 from server import (
     ADMIN_TOKEN,
@@ -95,6 +95,7 @@ from server import (
     Server,
     _clean_env,
     _git_revision,
+    _int_list,
     _mlflow_env,
     _own_cpu_seconds,
     _tool_path,
@@ -1830,36 +1831,7 @@ def _mlflow_notes(result: dict[str, Any]) -> list[str]:
     return notes
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the ``## Serving`` section of ``path`` (up to the next ``## ``); keep the rest."""
-    text = path.read_text() if path.exists() else INTRO
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        body = text.rstrip("\n") + "\n\n" + "\n".join(new) + "\n"
-    else:
-        end = next(
-            (j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines)
-        )
-        rest = lines[end:]
-        merged = lines[:start] + new + (["", *rest] if rest else [])
-        body = "\n".join(merged).rstrip("\n") + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body)
-
-
 # -- main ------------------------------------------------------------------------------------
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = [0]
-    if values and min(values) < 1:
-        raise argparse.ArgumentTypeError("a comma-separated list of positive integers")
-    return values
-
-
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description="modelyard serving vs mlflow models serve")
     p.add_argument("--duration", type=int, default=20, help="seconds per 16-connection run")
@@ -1972,15 +1944,7 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    section = render_section(result)
-    if args.no_write:
-        print(section)
-    else:
-        write_section(DOCS, section)
-        JSON_OUT.parent.mkdir(parents=True, exist_ok=True)
-        JSON_OUT.write_text(json.dumps(result, indent=2) + "\n")
-        log(f"wrote {DOCS.relative_to(REPO)} and {JSON_OUT.relative_to(REPO)}")
-        print(section)
+    publish(render_section(result), result, SECTION, JSON_OUT, no_write=args.no_write)
     return 0
 
 
