@@ -42,6 +42,7 @@ from modelyard.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
     from modelyard.serving.batch import BatchResult
     from modelyard.serving.scorer import Output
@@ -182,6 +183,19 @@ class Client:
             input_example=input_example,
             flavor=flavor,
         )
+
+    def package_digest(
+        self,
+        path: str | Path,
+        *,
+        input_example: pd.DataFrame | str | Path | None = None,
+        flavor: str | None = None,
+    ) -> str:
+        """The digest the package built from ``path`` would have, without registering it
+        (identical content gives the same digest: a version with it is this package)."""
+        example = Path(input_example) if isinstance(input_example, str) else input_example
+        with self._services.packages.stage(Path(path), input_example=example, flavor=flavor) as s:
+            return s.digest
 
     # -- reading ------------------------------------------------------------------------
     def get_model(self, name: str, *, env: str | None = None) -> Model:
@@ -400,9 +414,12 @@ class Client:
     def dataset_versions(self, name: str, *, env: str | None = None) -> list[DatasetVersion]:
         return self._services.datasets.versions(name, actor=self.actor, environment=env)
 
+    def read_dataset(self, ref: str, *, env: str | None = None) -> pa.Table:
+        """A dataset version's rows as an Arrow table, exactly as stored."""
+        return self._services.datasets.read(ref, actor=self.actor, environment=env)
+
     def load_dataset(self, ref: str, *, env: str | None = None) -> pd.DataFrame:
-        table = self._services.datasets.read(ref, actor=self.actor, environment=env)
-        return table.to_pandas()
+        return self.read_dataset(ref, env=env).to_pandas()
 
     def get_baseline(self, ref: str, *, env: str | None = None) -> dict[str, Any]:
         """A version's baseline: the profile of its training data and of its predictions."""

@@ -148,7 +148,7 @@ def download(
 
     fmt = format_of(output_file)
     with client() as c:
-        table = c._services.datasets.read(ref, actor=c.actor, environment=env)
+        table = c.read_dataset(ref, env=env)
     write_table(table, output_file, fmt)
     output.console.print(f"wrote {table.num_rows:,} rows to {output_file}")
 

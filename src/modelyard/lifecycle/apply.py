@@ -178,8 +178,7 @@ class Runner:
         m = self.spec.model
         path = self.file(m.path)
         example = self.file(m.input_example) if m.input_example else None
-        with self.c._services.packages.stage(path, input_example=example) as staged:
-            digest = staged.digest
+        digest = self.c.package_digest(path, input_example=example)
         try:
             versions = self.c.list_versions(m.name, env=self.env)
         except NotFound:

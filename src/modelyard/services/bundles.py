@@ -218,7 +218,7 @@ class BundleService:
         raw = private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        manifest_bytes, manifest = self.registry._package_manifest(version.package_digest)
+        manifest_bytes, manifest = self.registry.package_manifest(version.package_digest)
         objects = {version.package_digest: len(manifest_bytes)}
         for info in manifest.files.values():
             objects[info.digest] = info.size

@@ -96,7 +96,7 @@ class EvaluationService:
         scalars = {k: float(found[k]) for k in SCALARS if k in found}
         details = {k: v for k, v in found.items() if k not in SCALARS}
         with self.db.write() as session:
-            _, row = self.registry._version_row(session, self.registry.ref(version.ref))
+            row = self.registry.version_row(session, version.ref)
             evaluation = EvaluationRow(
                 version_id=row.id,
                 dataset=data.ref,
@@ -129,7 +129,7 @@ class EvaluationService:
             q = _SELECT
             if ref is not None:
                 version = self.registry.get_version(ref, actor=actor, environment=environment)
-                _, row = self.registry._version_row(session, self.registry.ref(version.ref))
+                row = self.registry.version_row(session, version.ref)
                 q = q.where(EvaluationRow.version_id == row.id)
             rows = session.execute(q.order_by(EvaluationRow.id))
             return [

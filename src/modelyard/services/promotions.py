@@ -86,7 +86,7 @@ class PromotionService:
         """Every gate but approvals, evaluated now."""
         results: list[GateResult] = []
         with self.db.read() as session:
-            _, row = self.registry._version_row(session, self.registry.ref(source.ref))
+            row = self.registry.version_row(session, source.ref)
             values = dict(source.metrics)
             if gates.evaluation:
                 found = self.evaluations.latest(session, row.id, gates.evaluation)
@@ -141,7 +141,7 @@ class PromotionService:
             if ref is None or not gates.evaluation:
                 continue
             try:
-                _, row = self.registry._version_row(session, self.registry.ref(ref))
+                row = self.registry.version_row(session, ref)
             except NotFound:
                 continue
             found = self.evaluations.latest(session, row.id, gates.evaluation)
@@ -176,7 +176,7 @@ class PromotionService:
             GateResult("approvals", gates.approvals == 0, f"0 of {gates.approvals} approvals")
         )
         with self.db.write() as session:
-            _, version_row = self.registry._version_row(session, self.registry.ref(source.ref))
+            version_row = self.registry.version_row(session, source.ref)
             row = PromotionRequestRow(
                 source=source.ref,
                 source_version_id=version_row.id,

@@ -135,7 +135,7 @@ class RegistryService:
         """Store one file of a pending package, checked against its digest as it streams."""
         if not any(actor.can(Permission.REGISTER, e) for e in self._environment_names()):
             require(actor, Permission.REGISTER, self.default_environment)
-        _, manifest = self._package_manifest(package_digest)
+        _, manifest = self.package_manifest(package_digest)
         if file_digest not in {i.digest for i in manifest.files.values()}:
             raise NotFound(f"package {package_digest} has no file {file_digest}")
         try:
@@ -158,7 +158,7 @@ class RegistryService:
         """Last step of a remote registration: every file present, the version made visible."""
         env, name = self._target(name, environment, actor)
         draft = _draft(**metadata)
-        data, manifest = self._package_manifest(package_digest)
+        data, manifest = self.package_manifest(package_digest)
         absent = sorted(
             path
             for path, info in manifest.files.items()
@@ -184,7 +184,7 @@ class RegistryService:
     def _record(self, session: Session, digest: str, data: bytes, manifest: Manifest) -> None:
         q.record_package(session, digest, data.decode(), manifest.size_bytes, len(manifest.files))
 
-    def _package_manifest(self, digest: str) -> tuple[bytes, Manifest]:
+    def package_manifest(self, digest: str) -> tuple[bytes, Manifest]:
         """A pending package's manifest bytes and their parse. Content-addressed, so the
         parse is cached: an upload's PUTs and its commit do not parse the YAML again."""
         cached = self._manifests.get(digest)
@@ -369,7 +369,7 @@ class RegistryService:
                 ).all()
             )
             found = datasets_q.baseline(session, row.id)
-        _, manifest = self._package_manifest(source.package_digest)
+        _, manifest = self.package_manifest(source.package_digest)
         draft = _draft(
             tags=source.tags,
             metrics=source.metrics,
@@ -427,6 +427,11 @@ class RegistryService:
                 model=f"{ref.environment}/{ref.name}",
             )
         return row
+
+    def version_row(self, session: Session, ref: str | ModelRef) -> ModelVersionRow:
+        """A version's row, in the caller's transaction: what other services key their own
+        rows on (evaluations, promotion requests)."""
+        return self._version_row(session, self.ref(ref))[1]
 
     def _version_row(self, session: Session, ref: ModelRef) -> tuple[ModelRow, ModelVersionRow]:
         model = self._model_row(session, ref)
