@@ -464,20 +464,10 @@ class Client:
         """Register a deployment's collected live inputs, or a copy of dataset version
         ``dataset`` (e.g. production data into the sandbox), as a dataset version, with
         ``drop`` columns removed and ``mask`` columns replaced by keyed hashes."""
-        if (deployment is None) == (dataset is None):
-            raise InvalidInput("a snapshot copies either a deployment's rows or a dataset version")
-        if dataset is not None:
-            if isinstance(self._services, RemoteServices):
-                return self._services.monitoring.snapshot(
-                    name, dataset=dataset, environment=env, drop=drop, mask=mask
-                )
-            return self._services.datasets.snapshot(
-                name, dataset, actor=self.actor, environment=env, drop=drop, mask=mask
-            )
-        assert deployment is not None
         return self._services.monitoring.snapshot(
             name,
             deployment=deployment,
+            dataset=dataset,
             actor=self.actor,
             since=since,
             until=until,

@@ -16,7 +16,6 @@ from modelyard.api.models import Env
 from modelyard.api.schemas import BINARY_BODY, Strict, errors
 from modelyard.artifacts.store import CHUNK
 from modelyard.domain.datasets import DatasetVersion
-from modelyard.domain.errors import InvalidInput
 from modelyard.domain.names import NAME_PATTERN
 
 router = APIRouter(
@@ -116,33 +115,20 @@ async def snapshot(
     """Register a deployment's collected live inputs (with ``actual`` labels from feedback
     when asked), or a copy of a dataset version, as the next version of a dataset in
     ``env``, with columns dropped or masked."""
-    if (body.deployment is None) == (body.dataset is None):
-        raise InvalidInput("a snapshot copies either a deployment's rows or a dataset version")
-    if body.dataset is not None:
-        found = await run_in_threadpool(
-            svc.datasets.snapshot,
-            f"{env}/{name}",
-            body.dataset,
-            actor=who,
-            drop=body.drop,
-            mask=body.mask,
-            description=body.description,
-        )
-    else:
-        assert body.deployment is not None
-        found = await run_in_threadpool(
-            svc.monitoring.snapshot,
-            name,
-            deployment=body.deployment,
-            actor=who,
-            since=body.since,
-            until=body.until,
-            with_feedback=body.with_feedback,
-            environment=env,
-            description=body.description,
-            drop=body.drop,
-            mask=body.mask,
-        )
+    found = await run_in_threadpool(
+        svc.monitoring.snapshot,
+        name,
+        deployment=body.deployment,
+        dataset=body.dataset,
+        actor=who,
+        since=body.since,
+        until=body.until,
+        with_feedback=body.with_feedback,
+        environment=env,
+        description=body.description,
+        drop=body.drop,
+        mask=body.mask,
+    )
     return DatasetOut.of(found)
 
 

@@ -253,7 +253,8 @@ class MonitoringService:
         self,
         name: str,
         *,
-        deployment: str,
+        deployment: str | None = None,
+        dataset: str | None = None,
         actor: Principal,
         since: str | datetime | None = None,
         until: str | datetime | None = None,
@@ -266,7 +267,21 @@ class MonitoringService:
         """Register a deployment's collected live inputs (and, with ``with_feedback``, an
         ``actual`` column: the label where feedback exists, else null) as a dataset version,
         in ``environment`` (default: the deployment's), with ``drop`` columns removed and
-        ``mask`` columns hashed (``DatasetService.register_copy``)."""
+        ``mask`` columns hashed (``DatasetService.register_copy``). With ``dataset`` instead
+        of ``deployment``: a copy of that dataset version (``DatasetService.snapshot``)."""
+        if (deployment is None) == (dataset is None):
+            raise InvalidInput("a snapshot copies either a deployment's rows or a dataset version")
+        if dataset is not None:
+            return self.datasets.snapshot(
+                name,
+                dataset,
+                actor=actor,
+                environment=environment,
+                drop=drop,
+                mask=mask,
+                description=description,
+            )
+        assert deployment is not None
         found = self.deployments.get(deployment, actor=actor)
         env = environment or found.environment
         require(actor, Permission.REGISTER, env)
