@@ -80,6 +80,11 @@ class Window:
             self.columns = [str(r[0]) for r in described]
 
     _WHERE = "role = 'live' AND time >= ? AND time < ?"
+    # the newest feedback for each scored row (a correction sent later wins)
+    _FEEDBACK = (
+        'WITH fb AS (SELECT request_id, "row", arg_max(actual, time) AS actual '
+        'FROM read_parquet(?, union_by_name=true) GROUP BY request_id, "row") '
+    )
 
     def variants(self) -> dict[str, int]:
         if not self.files:
@@ -123,14 +128,27 @@ class Window:
                 {PREDICTION: pa.array([], pa.string()), "actual": pa.array([], pa.string())}
             )
         return self.con.sql(
-            'WITH fb AS (SELECT request_id, "row", arg_max(actual, time) AS actual '
-            'FROM read_parquet(?, union_by_name=true) GROUP BY request_id, "row") '
-            "SELECT d.prediction AS prediction, fb.actual AS actual "
+            self._FEEDBACK + "SELECT d.prediction AS prediction, fb.actual AS actual "
             "FROM read_parquet(?, union_by_name=true) d "
             'JOIN fb ON d.request_id = fb.request_id AND d."row" = fb."row" '
-            f"WHERE d.{self._WHERE.replace(' AND ', ' AND d.')}",
+            "WHERE d.role = 'live' AND d.time >= ? AND d.time < ?",
             params=[feedback, self.files, self.since, self.until],
         ).to_arrow_table()
+
+    def with_labels(self, table: pa.Table, feedback: list[str]) -> pa.Table:
+        """``table`` (with ``request_id`` and ``row``) plus ``actual``: the newest feedback
+        for each row, or null."""
+        if not feedback:
+            return table.append_column("actual", pa.nulls(table.num_rows, pa.string()))
+        self.con.register("labelled_rows", table)
+        try:
+            return self.con.sql(
+                self._FEEDBACK + "SELECT s.*, fb.actual AS actual FROM labelled_rows s "
+                'LEFT JOIN fb ON s.request_id = fb.request_id AND s."row" = fb."row"',
+                params=[feedback],
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("labelled_rows")
 
     def close(self) -> None:
         self.con.close()

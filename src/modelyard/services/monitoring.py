@@ -296,7 +296,7 @@ class MonitoringService:
                 )
             table = data.table([*inputs, "request_id", "row"])
             if with_feedback:
-                table = _with_labels(data, table, r.feedback_files(self.feedback, deployment))
+                table = data.with_labels(table, r.feedback_files(self.feedback, deployment))
         finally:
             data.close()
         if table.num_rows == 0:
@@ -317,24 +317,6 @@ class MonitoringService:
             + (" with feedback" if with_feedback else ""),
             source_uri=f"deployment:{deployment}",
         )
-
-
-def _with_labels(data: r.Window, table: pa.Table, feedback: list[str]) -> pa.Table:
-    """``table`` plus ``actual``: the newest feedback for each (request_id, row), or null."""
-    if not feedback:
-        return table.append_column("actual", pa.nulls(table.num_rows, pa.string()))
-    con = data.con
-    con.register("snapshot_rows", table)
-    try:
-        return con.sql(
-            'WITH fb AS (SELECT request_id, "row", arg_max(actual, time) AS actual '
-            'FROM read_parquet(?, union_by_name=true) GROUP BY request_id, "row") '
-            "SELECT s.*, fb.actual AS actual FROM snapshot_rows s "
-            'LEFT JOIN fb ON s.request_id = fb.request_id AND s."row" = fb."row"',
-            params=[feedback],
-        ).to_arrow_table()
-    finally:
-        con.unregister("snapshot_rows")
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
