@@ -4,7 +4,6 @@ bundle is refused with nothing written."""
 from __future__ import annotations
 
 import base64
-import gzip
 import io
 import json
 import tarfile
@@ -251,7 +250,6 @@ def test_truncated_and_oversized_bundles_are_refused(
         max_bytes=50 << 20,
     )
     refused(b, bomb.getvalue(), "too large", small)
-    assert gzip.decompress(data)[:1]  # the good one is a gzip stream
 
 
 def _sized(name: str, size: int) -> tarfile.TarInfo:
