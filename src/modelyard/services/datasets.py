@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from modelyard.artifacts.store import ArtifactStore
+from modelyard.artifacts.store import ArtifactStore, VerifyingReader
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.datasets import DatasetRef, DatasetVersion, parse_dataset_ref
 from modelyard.domain.errors import InvalidInput, InvalidName, NotFound
@@ -319,8 +319,10 @@ class DatasetService:
         return f"{dataset.environment}/{dataset.name}:{row.version}"
 
     # -- content --------------------------------------------------------------------------
-    def open(self, ref: str, *, actor: Principal, environment: str | None = None) -> Any:
-        """The stored file as a verifying stream (for downloads)."""
+    def open(
+        self, ref: str, *, actor: Principal, environment: str | None = None
+    ) -> tuple[DatasetVersion, VerifyingReader]:
+        """The version and its stored file as a verifying stream (for downloads)."""
         version = self.get(ref, actor=actor, environment=environment)
         return version, self.artifacts.open(version.digest)
 
