@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
 from modelyard import Client, Settings
+from modelyard.services.container import Services
 from modelyard.flavors.package import write_manifest
 from tests.support.pgcluster import PgCluster
 from tests.support.receiver import Receiver
@@ -101,17 +102,25 @@ def yard(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> 
         return
     from pydantic import SecretStr
 
-    from modelyard.domain.auth import Principal
     from tests.support.live import live_server
 
     with Client(settings=settings) as c:
-        root = Principal("root", is_admin=True)
-        c._services.auth.create_user("alice", by=root, is_admin=True)
-        secret = c._services.auth.create_token(by=root, user="alice", name="tests").secret
+        c.create_user("alice", is_admin=True)
+        secret = c.create_token("tests", user="alice").secret
     with live_server(settings) as url:
         remote = Settings(home=tmp_path / "client-home", url=url, token=SecretStr(secret))
         with Client(settings=remote) as c:
             yield c
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    """The installation's shared services, for tests of rules at the service layer."""
+    found = Services.open(settings)
+    try:
+        yield found
+    finally:
+        found.close()
 
 
 @pytest.fixture

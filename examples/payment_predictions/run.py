@@ -52,7 +52,7 @@ def server(home: Path, port: int, token: str) -> subprocess.Popen[bytes]:
     }
     process = subprocess.Popen(
         [str(exe), "server", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
+        environment=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -137,7 +137,7 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     request = dana.promote(version.ref, to="production", note="first release")
     done = alex.approve(request.id, comment="evaluation and gates look right")
     print(f"  request {done.id}: {done.state} as {done.result}")
-    production = admin.create_deployment("payments", [done.result or ""], env="production")
+    production = admin.create_deployment("payments", [done.result or ""], environment="production")
     key = production.new_keys["primary"]
 
     step("a day of invoices scored in production, the last third from a drifting period")

@@ -1,6 +1,5 @@
 """modelyard: a self-hosted ML model lifecycle manager."""
 
-from modelyard.client import Client
 from modelyard.domain.entities import AliasChange, AuditEvent, Model, ModelVersion, Page
 from modelyard.domain.errors import (
     AlreadyExists,
@@ -18,6 +17,7 @@ from modelyard.domain.errors import (
     Unauthenticated,
 )
 from modelyard.domain.webhooks import verify_signature
+from modelyard.sdk.client import Client
 from modelyard.settings import Settings
 
 __version__ = "0.1.0"

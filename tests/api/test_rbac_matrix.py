@@ -234,7 +234,7 @@ def test_every_role_every_action_both_environments(
             if action == "delete_model":
                 embedded.delete_alias(f"{target}/{name}", "old")
             if action in DEPLOYMENT_ACTIONS and action != "create_deployment":
-                embedded.create_deployment(f"d-{name}", [f"{target}/{name}:1"], env=target)
+                embedded.create_deployment(f"d-{name}", [f"{target}/{name}:1"], environment=target)
                 embedded.update_deployment(f"d-{name}", [f"{name}:2"])
                 embedded.create_alert_rule(f"d-{name}", "old", "rows", 1)
             if action in ("approve_promotion", "reject_promotion"):

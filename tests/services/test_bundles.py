@@ -66,13 +66,13 @@ def test_two_servers_exchange_a_bundle(tmp_path: Path) -> None:
         info = a.export_bundle("sandbox/payments:1", bundle, key="release")
         assert info["key_id"] == key.key_id and bundle.stat().st_size > 1000
 
-        first = b.import_bundle(bundle, env="production")
+        first = b.import_bundle(bundle, environment="production")
         assert first.created and first.version.ref == "production/payments:1"
         assert first.version.locked
         # the lineage names the source installation and version
         assert first.version.lineage.promoted_from == f"{installation}/sandbox/payments:1"
         assert first.version.tags == {"team": "finance"}
-        again = b.import_bundle(bundle, env="production")
+        again = b.import_bundle(bundle, environment="production")
         assert not again.created and again.version.ref == "production/payments:1"
         assert [v.version for v in b.list_versions("production/payments")] == [1]
         got = b.load_model("production/payments:1").predict_proba(data)
@@ -128,7 +128,7 @@ def exchange(tmp_path: Path) -> tuple[bytes, Client]:
 
 def state(b: Client) -> tuple[int, int, int]:
     objects = sum(1 for _ in b._services.artifacts.iter_digests())
-    return len(b.audit(limit=10_000)), len(b.list_models(env="production")), objects
+    return len(b.audit(limit=10_000)), len(b.list_models(environment="production")), objects
 
 
 def refused(b: Client, data: bytes, message: str, service: BundleService | None = None) -> None:

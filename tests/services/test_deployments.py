@@ -112,7 +112,7 @@ def test_bad_specs_change_nothing(
     c = three
     before = c.audit()
     with pytest.raises(error, match=words):
-        c.create_deployment("pay", models, env="sandbox", shadows=shadows)
+        c.create_deployment("pay", models, environment="sandbox", shadows=shadows)
     assert c.list_deployments() == []
     c.create_deployment("ok", ["payments:1"])
     with pytest.raises(error, match=words):

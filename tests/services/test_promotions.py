@@ -101,7 +101,7 @@ def test_gates_pass_then_an_approver_promotes(yard_with_versions: Client) -> Non
         ("champion", True),
         ("approvals", False),
     ]
-    assert c.list_models(env="production") == []  # nothing happens before approval
+    assert c.list_models(environment="production") == []  # nothing happens before approval
     done = p.approve(request.id, actor=ANN, comment="ok")
     assert done.state == "promoted" and done.result == "production/payments:1"
     copy = c.get_version("production/payments:1")
@@ -135,7 +135,7 @@ def test_a_threshold_blocks(yard_with_versions: Client) -> None:
     assert len(failed) == 1 and failed[0].startswith("f1_macro >= 0.99: f1_macro = 0.")
     with pytest.raises(Conflict, match="blocked by its gates: f1_macro >= 0.99"):
         yard_with_versions._services.promotions.approve(r.id, actor=ANN)
-    assert yard_with_versions.list_models(env="production") == []
+    assert yard_with_versions.list_models(environment="production") == []
 
 
 def test_a_missing_evaluation_blocks(yard_with_versions: Client) -> None:
@@ -188,7 +188,7 @@ def test_a_rejected_request_is_final(yard_with_versions: Client) -> None:
     assert rejected.state == "rejected" and rejected.decision_comment == "not this quarter"
     with pytest.raises(Conflict, match="is rejected"):
         p.approve(r.id, actor=BOB)
-    assert c.list_models(env="production") == []
+    assert c.list_models(environment="production") == []
     assert [x.state for x in c.promotion_requests()] == ["rejected"]
 
 

@@ -27,10 +27,10 @@ def test_versions_number_from_one_per_environment_and_name(
 
 
 def test_every_home_has_sandbox_and_production(yard: Client) -> None:
-    assert yard.list_models(env="sandbox") == []
-    assert yard.list_models(env="production") == []
+    assert yard.list_models(environment="sandbox") == []
+    assert yard.list_models(environment="production") == []
     with pytest.raises(NotFound, match="unknown environment 'staging'"):
-        yard.list_models(env="staging")
+        yard.list_models(environment="staging")
 
 
 def test_version_records_metadata_and_lineage(

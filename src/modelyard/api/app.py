@@ -30,7 +30,7 @@ from modelyard.api import (
 from modelyard.api.dataplane import DataPlane
 from modelyard.api.fastpath import ScoringFastPath
 from modelyard.monitoring.collector import Collector
-from modelyard.services.alerts import AlertScheduler
+from modelyard.services.alerts import SCHEDULER, AlertScheduler
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
 from modelyard.serving.metrics import ServingMetrics
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         dispatcher = WebhookDispatcher(services.db)  # one per worker: rows are claimed
         dispatcher.start()
-        scheduler = AlertScheduler(services.alerts, settings.alert_seconds)
+        scheduler = AlertScheduler(services.bind(SCHEDULER).alerts, settings.alert_seconds)
         scheduler.start()
         collector = Collector(
             settings.collected_dir,

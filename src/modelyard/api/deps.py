@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from modelyard.domain.auth import Principal
 from modelyard.services.container import Services
+from modelyard.services.scope import Scope
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer myd_…`")
 
@@ -28,11 +29,17 @@ def principal(
     svc = services(request)
     if not svc.settings.auth:
         return Principal(name="anonymous", is_admin=True)
-    return svc.auth.authenticate(credentials.credentials if credentials else None)
+    return svc.authenticator.authenticate(credentials.credentials if credentials else None)
+
+
+def scope(request: Request, caller: Annotated[Principal, Depends(principal)]) -> Scope:
+    """Every service, bound to the caller of this request."""
+    return services(request).bind(caller)
 
 
 ServicesDep = Annotated[Services, Depends(services)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+ScopeDep = Annotated[Scope, Depends(scope)]
 
 
 SPOOL_IN_MEMORY = 8 << 20

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from modelyard.domain.errors import ModelyardError
+from modelyard.wire.errors import invalid_body
 
 log = logging.getLogger("modelyard.api")
 
@@ -62,12 +63,7 @@ async def _modelyard_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        {"location": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
-        for e in exc.errors()
-    ]
-    first = problems[0] if problems else {"location": "request", "problem": "invalid"}
-    message = f"{first['location']}: {first['problem']}"
+    message, problems = invalid_body(list(exc.errors()))
     return _json(422, error_body("invalid_input", message, {"problems": problems}))
 
 

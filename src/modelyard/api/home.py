@@ -59,7 +59,7 @@ def _principal(request: Request) -> Principal | None:
     if not secret:
         return None
     try:
-        return svc.auth.authenticate(secret)
+        return svc.authenticator.authenticate(secret)
     except ModelyardError:
         return None
 
@@ -73,11 +73,11 @@ def _table(columns: list[str], rows: list[list[str]], empty: str) -> str:
 
 
 def _content(request: Request, who: Principal) -> str:
-    svc = _services(request)
+    api = _services(request).bind(who)
     runtime = getattr(request.app.state, "runtime", None)
     e = html.escape
     deployments = []
-    for d in svc.deployments.list_deployments(actor=who):
+    for d in api.deployments.list_deployments():
         live = runtime.deployments.get(d.name) if runtime is not None else None
         ready = live is not None and live.revision == d.revision.number
         state = '<span class="ok">ready</span>' if ready else '<span class="bad">loading</span>'
@@ -89,7 +89,7 @@ def _content(request: Request, who: Principal) -> str:
             str(m.latest_version or "-"),
             e(", ".join(f"{a}→{v}" for a, v in sorted(m.aliases.items()))),
         ]
-        for m in svc.registry.list_models(actor=who)
+        for m in api.registry.list_models()
     ]
     pending = [
         [
@@ -99,11 +99,10 @@ def _content(request: Request, who: Principal) -> str:
             f"{len(r.approvals)} of {r.required_approvals}",
             e(r.requested_by),
         ]
-        for r in svc.promotions.list_requests(actor=who, state="pending")
+        for r in api.promotions.list_promotion_requests(state="pending")
     ]
     alerts = [
-        [e(a.deployment), e(a.rule), e(a.message)]
-        for a in svc.alerts.list_alerts(actor=who, state="firing")
+        [e(a.deployment), e(a.rule), e(a.message)] for a in api.alerts.list_alerts(state="firing")
     ]
     return (
         f"<p>signed in as {e(who.name)}</p>"
@@ -149,7 +148,7 @@ async def login(request: Request) -> Response:
     token = parse_qs(raw[:MAX_FORM].decode(errors="replace")).get("token", [""])[0].strip()
     svc = _services(request)
     try:
-        await run_in_threadpool(svc.auth.authenticate, token)
+        await run_in_threadpool(svc.authenticator.authenticate, token)
     except ModelyardError:
         error = '<p class="bad">That token is not valid.</p>'
         return _page(_LOGIN.format(error=error), signed_in=False, status=401)

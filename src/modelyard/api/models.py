@@ -6,22 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from modelyard.api.deps import PrincipalDep, ServicesDep
-from modelyard.api.schemas import (
-    AliasChangeOut,
-    AliasIn,
-    ArchiveIn,
-    MetricsIn,
-    ModelDetailOut,
-    ModelOut,
-    ModelUpdateIn,
-    SearchIn,
-    TagsIn,
-    VersionOut,
-    VersionPage,
-    errors,
+from modelyard.api.deps import ScopeDep
+from modelyard.api.schemas import errors
+from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
+from modelyard.domain.names import ALIAS_PATTERN, NAME_PATTERN, ModelRef, check_name
+from modelyard.wire.registry import (
+    AliasBody,
+    ArchiveBody,
+    MetricsBody,
+    ModelDetail,
+    ModelUpdateBody,
+    SearchBody,
+    TagsBody,
 )
-from modelyard.domain.names import ALIAS_PATTERN, NAME_PATTERN, ModelRef
 
 router = APIRouter(prefix="/api/v1", tags=["registry"], responses=errors(400, 401, 403, 404, 422))
 
@@ -29,140 +26,105 @@ Env = Annotated[str, Path(pattern=NAME_PATTERN, description="Environment, e.g. s
 Name = Annotated[str, Path(pattern=NAME_PATTERN, description="Model name.")]
 Ver = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number.")]
 Alias = Annotated[str, Path(pattern=ALIAS_PATTERN, description="Alias, e.g. champion.")]
+MODEL = "/models/{environment}/{name}"
+VERSION = MODEL + "/versions/{version}"
 
 
-def _ref(env: str, name: str, version: int | None = None, alias: str | None = None) -> ModelRef:
-    from modelyard.domain.names import check_name
-
-    check_name(env, "environment name")
+def ref(
+    environment: str, name: str, version: int | None = None, alias: str | None = None
+) -> ModelRef:
+    check_name(environment, "environment name")
     check_name(name)
-    return ModelRef(env, name, version, alias)
+    return ModelRef(environment, name, version, alias)
 
 
-@router.get("/models", response_model=list[ModelOut])
+@router.get("/models", response_model=list[Model])
 def list_models(
-    svc: ServicesDep,
-    who: PrincipalDep,
-    environment: Annotated[str | None, Query(max_length=128)] = None,
-) -> list[ModelOut]:
-    return [
-        ModelOut.from_entity(m)
-        for m in svc.registry.list_models(actor=who, environment=environment)
-    ]
+    api: ScopeDep, environment: Annotated[str | None, Query(max_length=128)] = None
+) -> list[Model]:
+    return api.registry.list_models(environment=environment)
 
 
-@router.get("/models/{env}/{name}", response_model=ModelDetailOut)
-def get_model(env: Env, name: Name, svc: ServicesDep, who: PrincipalDep) -> ModelDetailOut:
-    ref = _ref(env, name)
-    model = svc.registry.get_model(ref, actor=who)
-    versions = svc.registry.list_versions(ref, actor=who)
-    return ModelDetailOut(
-        model=ModelOut.from_entity(model), versions=[VersionOut.from_entity(v) for v in versions]
+@router.get(MODEL, response_model=ModelDetail)
+def get_model(environment: Env, name: Name, api: ScopeDep) -> ModelDetail:
+    r = ref(environment, name)
+    return ModelDetail(api.registry.get_model(r), api.registry.list_versions(r))
+
+
+@router.patch(MODEL, response_model=Model, responses=errors(409))
+def update_model(environment: Env, name: Name, body: ModelUpdateBody, api: ScopeDep) -> Model:
+    return api.registry.set_model_tags(
+        ref(environment, name), body.set, remove=body.remove, description=body.description
     )
 
 
-@router.patch("/models/{env}/{name}", response_model=ModelOut, responses=errors(409))
-def update_model(
-    env: Env, name: Name, body: ModelUpdateIn, svc: ServicesDep, who: PrincipalDep
-) -> ModelOut:
-    model = svc.registry.set_model_tags(
-        _ref(env, name), body.set, actor=who, remove=body.remove, description=body.description
-    )
-    return ModelOut.from_entity(model)
+@router.delete(MODEL, response_model=Model, responses=errors(409))
+def delete_model(environment: Env, name: Name, api: ScopeDep) -> Model:
+    return api.registry.delete_model(ref(environment, name))
 
 
-@router.delete("/models/{env}/{name}", response_model=ModelOut, responses=errors(409))
-def delete_model(env: Env, name: Name, svc: ServicesDep, who: PrincipalDep) -> ModelOut:
-    return ModelOut.from_entity(svc.registry.delete_model(_ref(env, name), actor=who))
+@router.get(VERSION, response_model=ModelVersion)
+def get_version(environment: Env, name: Name, version: Ver, api: ScopeDep) -> ModelVersion:
+    return api.registry.get_version(ref(environment, name, version))
 
 
-@router.get("/models/{env}/{name}/versions/{version}", response_model=VersionOut)
-def get_version(
-    env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep
-) -> VersionOut:
-    return VersionOut.from_entity(svc.registry.get_version(_ref(env, name, version), actor=who))
-
-
-@router.get("/models/{env}/{name}/versions/{version}/baseline", response_model=dict[str, Any])
-def get_baseline(
-    env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep
-) -> dict[str, Any]:
+@router.get(VERSION + "/baseline", response_model=dict[str, Any])
+def get_baseline(environment: Env, name: Name, version: Ver, api: ScopeDep) -> dict[str, Any]:
     """The profile of the version's training data and of its predictions on that data."""
-    return svc.registry.baseline(_ref(env, name, version), actor=who)
+    return api.registry.get_baseline(ref(environment, name, version))
 
 
-@router.get("/models/{env}/{name}/aliases/{alias}", response_model=VersionOut)
-def get_by_alias(
-    env: Env, name: Name, alias: Alias, svc: ServicesDep, who: PrincipalDep
-) -> VersionOut:
-    ref = _ref(env, name, alias=alias)
-    return VersionOut.from_entity(svc.registry.get_version(ref, actor=who))
+@router.get(MODEL + "/aliases/{alias}", response_model=ModelVersion)
+def get_by_alias(environment: Env, name: Name, alias: Alias, api: ScopeDep) -> ModelVersion:
+    """The version an alias points to (``latest``: the newest version)."""
+    return api.registry.get_version(ref(environment, name, alias=alias))
 
 
-@router.put("/models/{env}/{name}/aliases/{alias}", response_model=AliasChangeOut)
+@router.put(MODEL + "/aliases/{alias}", response_model=AliasChange)
 def set_alias(
-    env: Env, name: Name, alias: Alias, body: AliasIn, svc: ServicesDep, who: PrincipalDep
-) -> AliasChangeOut:
-    change = svc.registry.set_alias(_ref(env, name), alias, body.version, actor=who)
-    return AliasChangeOut.from_entity(change)
+    environment: Env, name: Name, alias: Alias, body: AliasBody, api: ScopeDep
+) -> AliasChange:
+    return api.registry.set_alias(ref(environment, name), alias, body.version)
 
 
-@router.delete("/models/{env}/{name}/aliases/{alias}", response_model=AliasChangeOut)
-def delete_alias(
-    env: Env, name: Name, alias: Alias, svc: ServicesDep, who: PrincipalDep
-) -> AliasChangeOut:
-    return AliasChangeOut.from_entity(svc.registry.delete_alias(_ref(env, name), alias, actor=who))
+@router.delete(MODEL + "/aliases/{alias}", response_model=AliasChange)
+def delete_alias(environment: Env, name: Name, alias: Alias, api: ScopeDep) -> AliasChange:
+    return api.registry.delete_alias(ref(environment, name), alias)
 
 
-@router.patch("/models/{env}/{name}/versions/{version}/tags", response_model=VersionOut)
-def set_tags(
-    env: Env, name: Name, version: Ver, body: TagsIn, svc: ServicesDep, who: PrincipalDep
-) -> VersionOut:
-    v = svc.registry.set_version_tags(
-        _ref(env, name, version), body.set, actor=who, remove=body.remove
-    )
-    return VersionOut.from_entity(v)
+@router.patch(VERSION + "/tags", response_model=ModelVersion)
+def set_version_tags(
+    environment: Env, name: Name, version: Ver, body: TagsBody, api: ScopeDep
+) -> ModelVersion:
+    r = ref(environment, name, version)
+    return api.registry.set_version_tags(r, body.set, remove=body.remove)
 
 
-@router.post("/models/{env}/{name}/versions/{version}/metrics", response_model=VersionOut)
+@router.post(VERSION + "/metrics", response_model=ModelVersion)
 def log_metrics(
-    env: Env, name: Name, version: Ver, body: MetricsIn, svc: ServicesDep, who: PrincipalDep
-) -> VersionOut:
-    v = svc.registry.set_version_metrics(_ref(env, name, version), body.metrics, actor=who)
-    return VersionOut.from_entity(v)
+    environment: Env, name: Name, version: Ver, body: MetricsBody, api: ScopeDep
+) -> ModelVersion:
+    return api.registry.log_metrics(ref(environment, name, version), body.metrics)
 
 
-@router.post(
-    "/models/{env}/{name}/versions/{version}/archive",
-    response_model=VersionOut,
-    responses=errors(409),
-)
+@router.post(VERSION + "/archive", response_model=ModelVersion, responses=errors(409))
 def archive(
-    env: Env, name: Name, version: Ver, body: ArchiveIn, svc: ServicesDep, who: PrincipalDep
-) -> VersionOut:
-    v = svc.registry.archive(_ref(env, name, version), actor=who, restore=body.restore)
-    return VersionOut.from_entity(v)
+    environment: Env, name: Name, version: Ver, body: ArchiveBody, api: ScopeDep
+) -> ModelVersion:
+    return api.registry.archive(ref(environment, name, version), restore=body.restore)
 
 
-@router.delete(
-    "/models/{env}/{name}/versions/{version}", response_model=VersionOut, responses=errors(409)
-)
-def delete_version(
-    env: Env, name: Name, version: Ver, svc: ServicesDep, who: PrincipalDep
-) -> VersionOut:
-    return VersionOut.from_entity(svc.registry.delete_version(_ref(env, name, version), actor=who))
+@router.delete(VERSION, response_model=ModelVersion, responses=errors(409))
+def delete_version(environment: Env, name: Name, version: Ver, api: ScopeDep) -> ModelVersion:
+    return api.registry.delete_version(ref(environment, name, version))
 
 
-@router.post("/versions/search", response_model=VersionPage)
-def search(body: SearchIn, svc: ServicesDep, who: PrincipalDep) -> VersionPage:
-    page = svc.registry.search_versions(
+@router.post("/versions/search", response_model=Page[ModelVersion])
+def search_versions(body: SearchBody, api: ScopeDep) -> Page[ModelVersion]:
+    return api.registry.search_versions(
         body.filter,
         order_by=body.order_by,
         max_results=body.max_results,
         page_token=body.page_token,
         environment=body.environment,
-        actor=who,
-    )
-    return VersionPage(
-        items=[VersionOut.from_entity(v) for v in page.items], next_page_token=page.next_page_token
     )

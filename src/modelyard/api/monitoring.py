@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
-from modelyard.api.deps import PrincipalDep, ServicesDep
-from modelyard.api.schemas import Strict, errors
+from modelyard.api.deps import ScopeDep
+from modelyard.api.schemas import errors
 from modelyard.domain.monitoring import Alert, AlertRule
+from modelyard.wire.monitoring import EvaluateAlertsBody, RuleBody
 
 router = APIRouter(prefix="/api/v1", responses=errors(400, 401, 403, 404, 422))
 Deployment = Annotated[str, Path(max_length=128)]
@@ -23,10 +22,9 @@ Moment = Annotated[
 
 
 @router.get("/deployments/{name}/monitoring", response_model=dict[str, Any], tags=["monitoring"])
-async def report(
+async def monitor(
     name: Deployment,
-    svc: ServicesDep,
-    who: PrincipalDep,
+    api: ScopeDep,
     since: Moment = None,
     until: Moment = None,
     against: Annotated[
@@ -39,9 +37,8 @@ async def report(
     deployment's live traffic over ``[since, until)`` (default: the last 24 hours). The
     report is stored, so ``/monitoring/history`` can draw trends."""
     return await run_in_threadpool(
-        svc.monitoring.report,
+        api.monitoring.monitor,
         name,
-        actor=who,
         since=since,
         until=until,
         against=against,
@@ -54,14 +51,11 @@ async def report(
     response_model=list[dict[str, Any]],
     tags=["monitoring"],
 )
-def history(
-    name: Deployment,
-    svc: ServicesDep,
-    who: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+def list_monitoring_reports(
+    name: Deployment, api: ScopeDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
 ) -> list[dict[str, Any]]:
     """Stored reports' summaries, newest first."""
-    return svc.monitoring.history(name, actor=who, limit=limit)
+    return api.monitoring.list_monitoring_reports(name, limit=limit)
 
 
 @router.get(
@@ -69,126 +63,59 @@ def history(
     response_model=dict[str, Any],
     tags=["monitoring"],
 )
-def stored(
-    name: Deployment,
-    report_id: Annotated[int, Path(ge=1, le=2**62)],
-    svc: ServicesDep,
-    who: PrincipalDep,
+def get_monitoring_report(
+    name: Deployment, report_id: Annotated[int, Path(ge=1, le=2**62)], api: ScopeDep
 ) -> dict[str, Any]:
-    return svc.monitoring.stored(name, report_id, actor=who)
+    return api.monitoring.get_monitoring_report(name, report_id)
 
 
 # -- alerts ---------------------------------------------------------------------------------
-class RuleIn(Strict):
-    deployment: str = Field(max_length=128)
-    name: str = Field(max_length=128)
-    signal: str = Field(max_length=64)
-    threshold: float
-    op: Literal[">", ">=", "<", "<="] = ">"
-    feature: str | None = Field(None, max_length=250)
-    window: str = Field("1h", max_length=32, description="e.g. 15m, 1h, 7d")
-    every: str = Field("5m", max_length=32, description="how often the scheduler evaluates")
-
-
-class RuleOut(BaseModel):
-    id: int
-    deployment: str
-    environment: str
-    name: str
-    signal: str
-    feature: str | None
-    op: str
-    threshold: float
-    window_seconds: int
-    every_seconds: int
-    next_run_at: datetime
-    created_by: str
-    created_at: datetime
-    description: str
-
-    @classmethod
-    def of(cls, rule: AlertRule) -> RuleOut:
-        return cls.model_validate(rule.to_dict())
-
-
-class AlertOut(BaseModel):
-    id: int
-    rule_id: int
-    rule: str
-    deployment: str
-    environment: str
-    state: str
-    value: float | None
-    last_value: float | None
-    message: str
-    fired_at: datetime
-    last_evaluated_at: datetime
-    resolved_at: datetime | None
-
-    @classmethod
-    def of(cls, alert: Alert) -> AlertOut:
-        return cls.model_validate(alert.to_dict())
-
-
-class EvaluateIn(Strict):
-    deployment: str = Field(max_length=128)
-
-
-@router.get("/alerts", response_model=list[AlertOut], tags=["alerts"])
+@router.get("/alerts", response_model=list[Alert], tags=["alerts"])
 def list_alerts(
-    svc: ServicesDep,
-    who: PrincipalDep,
+    api: ScopeDep,
     deployment: Annotated[str | None, Query(max_length=128)] = None,
     state: Annotated[Literal["firing", "resolved"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-) -> list[AlertOut]:
+) -> list[Alert]:
     """Alerts, newest first: firing ones stay one alert until they resolve."""
-    found = svc.alerts.list_alerts(actor=who, deployment=deployment, state=state, limit=limit)
-    return [AlertOut.of(a) for a in found]
+    return api.alerts.list_alerts(deployment=deployment, state=state, limit=limit)
 
 
-@router.get("/alerts/rules", response_model=list[RuleOut], tags=["alerts"])
-def list_rules(
-    svc: ServicesDep,
-    who: PrincipalDep,
-    deployment: Annotated[str | None, Query(max_length=128)] = None,
-) -> list[RuleOut]:
-    return [RuleOut.of(r) for r in svc.alerts.list_rules(actor=who, deployment=deployment)]
+@router.get("/alerts/rules", response_model=list[AlertRule], tags=["alerts"])
+def list_alert_rules(
+    api: ScopeDep, deployment: Annotated[str | None, Query(max_length=128)] = None
+) -> list[AlertRule]:
+    return api.alerts.list_alert_rules(deployment=deployment)
 
 
 @router.post(
     "/alerts/rules",
-    response_model=RuleOut,
+    response_model=AlertRule,
     status_code=201,
     tags=["alerts"],
     responses=errors(409),
 )
-def create_rule(body: RuleIn, svc: ServicesDep, who: PrincipalDep) -> RuleOut:
-    rule = svc.alerts.create_rule(
+def create_alert_rule(body: RuleBody, api: ScopeDep) -> AlertRule:
+    return api.alerts.create_alert_rule(
         body.deployment,
-        actor=who,
-        name=body.name,
-        signal=body.signal,
-        threshold=body.threshold,
+        body.name,
+        body.signal,
+        body.threshold,
         op=body.op,
         feature=body.feature,
         window=body.window,
         every=body.every,
     )
-    return RuleOut.of(rule)
 
 
-@router.delete("/alerts/rules/{deployment}/{name}", response_model=RuleOut, tags=["alerts"])
-def delete_rule(
-    deployment: Deployment,
-    name: Annotated[str, Path(max_length=128)],
-    svc: ServicesDep,
-    who: PrincipalDep,
-) -> RuleOut:
-    return RuleOut.of(svc.alerts.delete_rule(deployment, name, actor=who))
+@router.delete("/alerts/rules/{deployment}/{name}", response_model=AlertRule, tags=["alerts"])
+def delete_alert_rule(
+    deployment: Deployment, name: Annotated[str, Path(max_length=128)], api: ScopeDep
+) -> AlertRule:
+    return api.alerts.delete_alert_rule(deployment, name)
 
 
 @router.post("/alerts/evaluate", response_model=list[dict[str, Any]], tags=["alerts"])
-async def evaluate(body: EvaluateIn, svc: ServicesDep, who: PrincipalDep) -> list[dict[str, Any]]:
+async def evaluate_alerts(body: EvaluateAlertsBody, api: ScopeDep) -> list[dict[str, Any]]:
     """Evaluate a deployment's rules now, as the scheduler would."""
-    return await run_in_threadpool(svc.alerts.evaluate, body.deployment, actor=who)
+    return await run_in_threadpool(api.alerts.evaluate_alerts, body.deployment)

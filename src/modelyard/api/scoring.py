@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from modelyard.api.dataplane import JSON, DataPlane, bearer
+from modelyard.domain.auth import SYSTEM
 from modelyard.domain.errors import InvalidInput, PayloadTooLarge
 from modelyard.serving.runtime import ServingRuntime
 
@@ -209,8 +210,7 @@ async def feedback(name: str, request: Request) -> Response:
         raise InvalidInput(
             "the body is not valid JSON: expected a list of {request_id, actual}"
         ) from None
-    services = request.app.state.services
-    accepted = await run_in_threadpool(
-        services.monitoring.add_feedback, live.name, items, actor=None
-    )
+    # the scoring key or token was checked above, as for scoring
+    monitoring = request.app.state.services.bind(SYSTEM).monitoring
+    accepted = await run_in_threadpool(monitoring.record_feedback, live.name, items)
     return Response(orjson.dumps({"accepted": accepted}), media_type=JSON)

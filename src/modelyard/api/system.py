@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from modelyard.api.deps import PrincipalDep, ServicesDep
-from modelyard.api.schemas import AuditEventOut, DoctorOut, Health, WhoAmI, errors
+from modelyard.api.deps import ScopeDep, ServicesDep
+from modelyard.api.schemas import Health, errors
+from modelyard.domain.auth import Principal
+from modelyard.domain.entities import AuditEvent, DoctorReport
 from modelyard.domain.errors import ModelyardError
 
 router = APIRouter(tags=["system"])
@@ -42,35 +44,22 @@ def readyz(svc: ServicesDep, request: Request) -> Health | JSONResponse:
     return JSONResponse(status_code=503, content={"status": "unavailable", "checks": checks})
 
 
-@router.get("/api/v1/whoami", response_model=WhoAmI, responses=errors(401))
-def whoami(who: PrincipalDep) -> WhoAmI:
-    return WhoAmI(
-        name=who.name,
-        is_admin=who.is_admin,
-        roles={env: sorted(r.value for r in roles) for env, roles in who.roles.items()},
-    )
+@router.get("/api/v1/whoami", response_model=Principal, responses=errors(401))
+def whoami(api: ScopeDep) -> Principal:
+    return api.access.whoami()
 
 
-@router.get("/api/v1/audit", response_model=list[AuditEventOut], responses=errors(401, 403, 422))
+@router.get("/api/v1/audit", response_model=list[AuditEvent], responses=errors(401, 403, 422))
 def audit(
-    svc: ServicesDep,
-    who: PrincipalDep,
+    api: ScopeDep,
     subject: Annotated[str | None, Query(max_length=400)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-) -> list[AuditEventOut]:
-    events = svc.audit_events(
-        by=who, subject_prefix=subject, action=action, after_seq=after, limit=limit
-    )
-    return [AuditEventOut.from_entity(e) for e in events]
+) -> list[AuditEvent]:
+    return api.operations.audit(subject=subject, action=action, after=after, limit=limit)
 
 
-@router.post("/api/v1/doctor", response_model=DoctorOut, responses=errors(401, 403, 422))
-def doctor(
-    svc: ServicesDep,
-    who: PrincipalDep,
-    quick: bool = False,
-    gc: bool = False,
-) -> DoctorOut:
-    return DoctorOut.from_entity(svc.doctor.check(by=who, deep=not quick, gc=gc))
+@router.post("/api/v1/doctor", response_model=DoctorReport, responses=errors(401, 403, 422))
+def doctor(api: ScopeDep, quick: bool = False, gc: bool = False) -> DoctorReport:
+    return api.operations.doctor(deep=not quick, gc=gc)

@@ -6,67 +6,53 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from modelyard.api.deps import PrincipalDep, ServicesDep
-from modelyard.api.schemas import (
-    GrantIn,
-    IssuedTokenOut,
-    TokenIn,
-    TokenOut,
-    UserIn,
-    UserOut,
-    errors,
-)
+from modelyard.api.deps import ScopeDep
+from modelyard.api.schemas import errors
+from modelyard.domain.auth import IssuedToken, Token, User
+from modelyard.wire.access import GrantBody, TokenBody, UserBody
 
 router = APIRouter(prefix="/api/v1", tags=["users"], responses=errors(400, 401, 403, 404, 422))
 
 UserName = Annotated[str, Path(max_length=128)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201, responses=errors(409))
-def create_user(body: UserIn, svc: ServicesDep, who: PrincipalDep) -> UserOut:
-    return UserOut.from_entity(svc.auth.create_user(body.name, by=who, is_admin=body.is_admin))
+@router.post("/users", response_model=User, status_code=201, responses=errors(409))
+def create_user(body: UserBody, api: ScopeDep) -> User:
+    return api.access.create_user(body.name, is_admin=body.is_admin)
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(svc: ServicesDep, who: PrincipalDep) -> list[UserOut]:
-    return [UserOut.from_entity(u) for u in svc.auth.list_users(by=who)]
+@router.get("/users", response_model=list[User])
+def list_users(api: ScopeDep) -> list[User]:
+    return api.access.list_users()
 
 
-@router.post("/users/{name}/roles", response_model=UserOut)
-def grant(name: UserName, body: GrantIn, svc: ServicesDep, who: PrincipalDep) -> UserOut:
-    return UserOut.from_entity(svc.auth.grant(name, body.environment, body.role, by=who))
+@router.post("/users/{user}/roles", response_model=User)
+def grant(user: UserName, body: GrantBody, api: ScopeDep) -> User:
+    return api.access.grant(user, body.environment, body.role)
 
 
-@router.delete("/users/{name}/roles/{environment}/{role}", response_model=UserOut)
+@router.delete("/users/{user}/roles/{environment}/{role}", response_model=User)
 def revoke(
-    name: UserName,
+    user: UserName,
     environment: Annotated[str, Path(max_length=128)],
     role: Annotated[str, Path(max_length=16)],
-    svc: ServicesDep,
-    who: PrincipalDep,
-) -> UserOut:
-    return UserOut.from_entity(svc.auth.revoke(name, environment, role, by=who))
+    api: ScopeDep,
+) -> User:
+    return api.access.revoke(user, environment, role)
 
 
-@router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
-def create_token(body: TokenIn, svc: ServicesDep, who: PrincipalDep) -> IssuedTokenOut:
-    issued = svc.auth.create_token(
-        by=who, name=body.name, user=body.user, expires_in_days=body.expires_in_days
-    )
-    return IssuedTokenOut(token=TokenOut.from_entity(issued.token), secret=issued.secret)
+@router.post("/tokens", response_model=IssuedToken, status_code=201)
+def create_token(body: TokenBody, api: ScopeDep) -> IssuedToken:
+    return api.access.create_token(body.name, user=body.user, expires_in_days=body.expires_in_days)
 
 
-@router.get("/tokens", response_model=list[TokenOut])
+@router.get("/tokens", response_model=list[Token])
 def list_tokens(
-    svc: ServicesDep,
-    who: PrincipalDep,
-    user: Annotated[str | None, Query(max_length=128)] = None,
-) -> list[TokenOut]:
-    return [TokenOut.from_entity(t) for t in svc.auth.list_tokens(by=who, user=user)]
+    api: ScopeDep, user: Annotated[str | None, Query(max_length=128)] = None
+) -> list[Token]:
+    return api.access.list_tokens(user=user)
 
 
-@router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**62)], svc: ServicesDep, who: PrincipalDep
-) -> TokenOut:
-    return TokenOut.from_entity(svc.auth.revoke_token(token_id, by=who))
+@router.delete("/tokens/{token_id}", response_model=Token)
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**62)], api: ScopeDep) -> Token:
+    return api.access.revoke_token(token_id)

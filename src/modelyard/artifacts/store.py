@@ -29,6 +29,7 @@ from modelyard.domain.errors import (
 )
 
 CHUNK = 1 << 20
+BACKENDS_GROUP = "modelyard.artifacts"
 PREFIX = "sha256:"
 _HEXDIGITS = frozenset("0123456789abcdef")
 
@@ -295,14 +296,6 @@ class ArtifactStore:
             self.fs.ls(self.root) if self.fs.exists(self.root) else None
 
 
-_BACKENDS: dict[str, type[ArtifactStore]] = {}
-
-
-def register_backend(scheme: str, cls: type[ArtifactStore]) -> None:
-    """Let a third party plug in a store for a URL scheme (the built-in uses fsspec)."""
-    _BACKENDS[scheme] = cls
-
-
 class LocalArtifactStore(ArtifactStore):
     """A folder: plain os calls on the write path (fsspec's file layer costs a few
     hundred microseconds a call), fdatasync before the rename that publishes."""
@@ -326,8 +319,12 @@ class LocalArtifactStore(ArtifactStore):
 
 
 def open_store(url: str, options: dict[str, Any] | None = None) -> ArtifactStore:
+    """The store for ``url``: the class the entry point group ``modelyard.artifacts`` names
+    for its scheme (the built-in ``file``/``local`` folder store registers there like a
+    third party's would), else fsspec's implementation of the scheme (s3, gs, az, ...)."""
+    from importlib.metadata import entry_points
+
     scheme = url.split("://", 1)[0] if "://" in url else "file"
-    cls = _BACKENDS.get(scheme)
-    if cls is None:
-        cls = LocalArtifactStore if scheme in ("file", "local") else ArtifactStore
+    found = [ep for ep in entry_points(group=BACKENDS_GROUP) if ep.name == scheme]
+    cls: type[ArtifactStore] = found[0].load() if found else ArtifactStore
     return cls(url, options)

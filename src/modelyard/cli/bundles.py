@@ -24,7 +24,7 @@ def create_key(
     with client() as c:
         k = c.create_key(name)
     if json:
-        output.emit_json(k.to_dict())
+        output.emit_json(k)
     else:
         output.console.print(f"key {k.name} ({k.key_id}) created; its public key:")
         output.console.print(k.public_key, markup=False)
@@ -40,7 +40,7 @@ def trust_key(
     with client() as c:
         k = c.trust_key(name, public_key)
     if json:
-        output.emit_json(k.to_dict())
+        output.emit_json(k)
     else:
         output.console.print(f"trusting key {k.name} ({k.key_id})")
 
@@ -49,9 +49,9 @@ def trust_key(
 def list_keys(json: JsonOpt = False) -> None:
     """Trusted keys (this installation's own signing keys are among them)."""
     with client() as c:
-        found = c.keys()
+        found = c.list_keys()
     if json:
-        output.emit_json([k.to_dict() for k in found])
+        output.emit_json(found)
         return
     output.table(
         "trusted keys",
@@ -88,11 +88,11 @@ def import_(
     """Verify a bundle (every digest, the signature against trusted keys) and import its
     version, locked. Importing the same bundle again changes nothing."""
     with client() as c:
-        found = c.import_bundle(file, env=env)
+        found = c.import_bundle(file, environment=env)
     if json:
         output.emit_json(
             {
-                "version": output.plain(found.version),
+                "version": found.version,
                 "created": found.created,
                 "source": found.source,
                 "key_id": found.key_id,

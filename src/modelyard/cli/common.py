@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from modelyard.client import Client
 from modelyard.domain.errors import InvalidInput
+from modelyard.sdk.client import Client
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 EnvOpt = Annotated[

@@ -36,7 +36,8 @@ def _show(d: DatasetVersion) -> None:
         ],
     )
     rows = []
-    for name, kind in d.columns:
+    for column in d.columns:
+        name, kind = column.name, column.type
         f = d.profile["features"].get(name, {})
         if f.get("kind") == "numerical":
             detail = f"min {f['min']:.4g}, mean {f['mean']:.4g}, max {f['max']:.4g}"
@@ -59,9 +60,9 @@ def register(
 ) -> None:
     """Register a file as the next version of a dataset (schema, rows and profile kept)."""
     with client() as c:
-        d = c.register_dataset(name, file, env=env, description=description)
+        d = c.register_dataset(name, file, environment=env, description=description)
     if json:
-        output.emit_json(d.to_dict())
+        output.emit_json(d)
     else:
         output.console.print(
             f"registered [bold]{d.ref}[/] ({d.rows:,} rows, {len(d.columns)} columns, "
@@ -73,9 +74,9 @@ def register(
 def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
     """List datasets (their latest versions)."""
     with client() as c:
-        found = c.list_datasets(env=env)
+        found = c.list_datasets(environment=env)
     if json:
-        output.emit_json([d.to_dict() for d in found])
+        output.emit_json(found)
         return
     output.table(
         "datasets",
@@ -101,9 +102,9 @@ def show(
 ) -> None:
     """Show a dataset version: schema, profile, and the model versions trained on it."""
     with client() as c:
-        d = c.get_dataset(ref, env=env)
+        d = c.get_dataset(ref, environment=env)
     if json:
-        output.emit_json(d.to_dict())
+        output.emit_json(d)
     else:
         _show(d)
 
@@ -116,9 +117,9 @@ def versions(
 ) -> None:
     """List every version of a dataset."""
     with client() as c:
-        found = c.dataset_versions(name, env=env)
+        found = c.list_dataset_versions(name, environment=env)
     if json:
-        output.emit_json([d.to_dict() for d in found])
+        output.emit_json(found)
         return
     output.table(
         None,
@@ -148,7 +149,7 @@ def download(
 
     fmt = format_of(output_file)
     with client() as c:
-        table = c.read_dataset(ref, env=env)
+        table = c.read_dataset(ref, environment=env)
     write_table(table, output_file, fmt)
     output.console.print(f"wrote {table.num_rows:,} rows to {output_file}")
 
@@ -192,11 +193,11 @@ def snapshot(
             since=since,
             until=until,
             with_feedback=with_feedback,
-            env=env,
+            environment=env,
             drop=drop or (),
             mask=mask or (),
         )
     if json:
-        output.emit_json(d.to_dict())
+        output.emit_json(d)
     else:
         output.console.print(f"registered [bold]{d.ref}[/] ({d.rows:,} rows from {d.source})")

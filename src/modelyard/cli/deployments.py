@@ -85,7 +85,7 @@ def create(
         d = c.create_deployment(
             name,
             model or [],
-            env=env,
+            environment=env,
             shadows=shadow,
             options=_options(option),
             description=description,
@@ -128,7 +128,7 @@ def list_deployments(
 ) -> None:
     """List deployments."""
     with client() as c:
-        found = c.list_deployments(env=env)
+        found = c.list_deployments(environment=env)
     if json:
         output.emit_json(found)
         return
@@ -157,7 +157,7 @@ def show(
     """Show a deployment (and its revisions)."""
     with client() as c:
         d = c.get_deployment(name)
-        history = c.deployment_revisions(name) if revisions else []
+        history = c.list_revisions(name) if revisions else []
     if json:
         output.emit_json({"deployment": d, "revisions": history} if revisions else d)
         return

@@ -107,9 +107,9 @@ def experiment_runs(
 ) -> None:
     """The recorded runs of an experiment, newest first or best first."""
     with client() as c:
-        found = c.experiment_runs(experiment, env=env, rank_by=rank_by)
+        found = c.list_experiment_runs(experiment, environment=env, rank_by=rank_by)
     if json:
-        output.emit_json([r.to_dict() for r in found])
+        output.emit_json(found)
         return
     output.table(
         experiment,

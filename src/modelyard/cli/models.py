@@ -91,7 +91,7 @@ def register(
         v = c.register(
             name,
             path,
-            env=env,
+            environment=env,
             input_example=input_example,
             tags=pairs(tag, "tag"),
             metrics=numbers(metric, "metric"),
@@ -111,7 +111,7 @@ def register(
 def list_(env: EnvOpt = None, json: JsonOpt = False) -> None:
     """List models."""
     with client() as c:
-        models = c.list_models(env=env)
+        models = c.list_models(environment=env)
     if json:
         output.emit_json(models)
         return
@@ -140,8 +140,8 @@ def show(
     """Show a model and its versions, or one version."""
     with client() as c:
         if not names_version(ref):
-            model: Model = c.get_model(ref, env=env)
-            versions = c.list_versions(ref, env=env)
+            model: Model = c.get_model(ref, environment=env)
+            versions = c.list_versions(ref, environment=env)
             if json:
                 output.emit_json({"model": model, "versions": versions})
                 return
@@ -155,7 +155,7 @@ def show(
             )
             output.table(None, VERSION_COLUMNS, _version_rows(versions))
             return
-        v = c.get_version(ref, env=env)
+        v = c.get_version(ref, environment=env)
     if json:
         output.emit_json(v)
     else:
@@ -178,7 +178,11 @@ def search(
     """Search versions with a filter."""
     with client() as c:
         page = c.search_versions(
-            filter, order_by=order_by, max_results=max_results, page_token=page_token, env=env
+            filter,
+            order_by=order_by,
+            max_results=max_results,
+            page_token=page_token,
+            environment=env,
         )
     if json:
         output.emit_json(page)
@@ -200,11 +204,11 @@ def alias(
     """Point an alias at a version (the previous version is recorded)."""
     with client() as c:
         if delete:
-            change = c.delete_alias(name, alias, env=env)
+            change = c.delete_alias(name, alias, environment=env)
         else:
             if version is None:
                 raise typer.BadParameter("give the VERSION the alias should point to")
-            change = c.set_alias(name, alias, version, env=env)
+            change = c.set_alias(name, alias, version, environment=env)
     if json:
         output.emit_json(change)
     elif change.version is None:
@@ -228,10 +232,12 @@ def tag(
     with client() as c:
         if not names_version(ref):
             result: Model | ModelVersion = c.set_model_tags(
-                ref, pairs(tags, "tag"), remove=remove or (), env=env
+                ref, pairs(tags, "tag"), remove=remove or (), environment=env
             )
         else:
-            result = c.set_tags(ref, pairs(tags, "tag"), remove=remove or (), env=env)
+            result = c.set_version_tags(
+                ref, pairs(tags, "tag"), remove=remove or (), environment=env
+            )
     if json:
         output.emit_json(result)
     else:
@@ -247,7 +253,7 @@ def archive(
 ) -> None:
     """Archive a version (refused while something depends on it)."""
     with client() as c:
-        v = c.archive(ref, env=env, restore=restore)
+        v = c.archive(ref, environment=env, restore=restore)
     if json:
         output.emit_json(v)
     else:
@@ -263,11 +269,11 @@ def delete(
     """Delete a version or a whole model (refused while something depends on it)."""
     with client() as c:
         if not names_version(ref):
-            model = c.delete_model(ref, env=env)
+            model = c.delete_model(ref, environment=env)
             deleted: Model | ModelVersion = model
             label = f"model {model.full_name}"
         else:
-            version = c.delete_version(ref, env=env)
+            version = c.delete_version(ref, environment=env)
             deleted, label = version, version.ref
     if json:
         output.emit_json(deleted)

@@ -54,7 +54,7 @@ def monitor(
     --history shows the trend."""
     with client() as c:
         if history:
-            found = c.monitoring_history(deployment)
+            found = c.list_monitoring_reports(deployment)
             if json:
                 output.emit_json(found)
                 return
@@ -217,9 +217,9 @@ def list_alerts(
 ) -> None:
     """Alerts, newest first."""
     with client() as c:
-        found = c.alerts(deployment=deployment, state="firing" if firing else None)
+        found = c.list_alerts(deployment=deployment, state="firing" if firing else None)
     if json:
-        output.emit_json([a.to_dict() for a in found])
+        output.emit_json(found)
         return
     output.table(
         "alerts",
@@ -246,15 +246,15 @@ def list_rules(
 ) -> None:
     """Alert rules."""
     with client() as c:
-        found = c.alert_rules(deployment=deployment)
+        found = c.list_alert_rules(deployment=deployment)
     if json:
-        output.emit_json([r.to_dict() for r in found])
+        output.emit_json(found)
         return
     output.table(
         "alert rules",
         ["deployment", "name", "rule", "every", "next run"],
         [
-            [r.deployment, r.name, r.describe(), f"{r.every_seconds}s", output.when(r.next_run_at)]
+            [r.deployment, r.name, r.description, f"{r.every_seconds}s", output.when(r.next_run_at)]
             for r in found
         ],
     )
@@ -278,10 +278,11 @@ def add_rule(
             deployment, name, signal, threshold, op=op, feature=feature, window=window, every=every
         )
     if json:
-        output.emit_json(rule.to_dict())
+        output.emit_json(rule)
     else:
         output.console.print(
-            f"rule {rule.name} on {rule.deployment}: {rule.describe()}, every {rule.every_seconds}s"
+            f"rule {rule.name} on {rule.deployment}: {rule.description}, "
+            f"every {rule.every_seconds}s"
         )
 
 

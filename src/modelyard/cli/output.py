@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from rich.console import Console
@@ -28,27 +26,12 @@ def error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
 
-def plain(value: Any) -> Any:
-    """Entities and containers as JSON-ready values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for prop in ("ref", "full_name", "ok"):
-            if hasattr(type(value), prop):
-                out[prop] = getattr(value, prop)
-        return out
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(plain(value), indent=2, sort_keys=False, default=str) + "\n")
+    """``value`` in the very shape the HTTP API answers with (``wire.Codec``)."""
+    from modelyard.wire.codec import Codec
+
+    text = json.dumps(Codec().encode(value), indent=2, sort_keys=False, default=str)
+    sys.stdout.write(text + "\n")
 
 
 def when(value: datetime) -> str:

@@ -27,9 +27,9 @@ def evaluate(
 ) -> None:
     """Score a version on a dataset version and store the metrics with both."""
     with client() as c:
-        e = c.evaluate(ref, dataset, label=label, env=env)
+        e = c.evaluate(ref, dataset, label=label, environment=env)
     if json:
-        output.emit_json(e.to_dict())
+        output.emit_json(e)
         return
     output.console.print(
         f"evaluation {e.id}: {e.version} on {e.dataset} ({e.rows:,} rows, label {e.label!r})"
@@ -44,7 +44,7 @@ def compare(
 ) -> None:
     """The versions' newest evaluations on one dataset, side by side."""
     with client() as c:
-        found = c.compare(refs, dataset=dataset)
+        found = c.compare_versions(refs, dataset=dataset)
     if json:
         output.emit_json(found)
         return
@@ -78,7 +78,7 @@ def show_gates(
     with client() as c:
         g = c.get_gates(env)
     if json:
-        output.emit_json(g.to_dict())
+        output.emit_json(g)
     else:
         _show_gates(env, g)
 
@@ -114,7 +114,7 @@ def set_gates(
             self_approval=allow_self_approval,
         )
     if json:
-        output.emit_json(g.to_dict())
+        output.emit_json(g)
     else:
         _show_gates(env, g)
 
@@ -142,7 +142,7 @@ def promote(
     with client() as c:
         r = c.promote(ref, to=to, note=note)
     if json:
-        output.emit_json(r.to_dict())
+        output.emit_json(r)
     else:
         _show_request(r)
     if r.state == "blocked":
@@ -157,9 +157,9 @@ def requests(
 ) -> None:
     """Promotion requests, newest first."""
     with client() as c:
-        found = c.promotion_requests(state=state)
+        found = c.list_promotion_requests(state=state)
     if json:
-        output.emit_json([r.to_dict() for r in found])
+        output.emit_json(found)
         return
     output.table(
         "promotion requests",
@@ -188,7 +188,7 @@ def approve(
     with client() as c:
         r = c.approve(request_id, comment=comment)
     if json:
-        output.emit_json(r.to_dict())
+        output.emit_json(r)
     else:
         _show_request(r)
 
@@ -202,6 +202,6 @@ def reject(
     with client() as c:
         r = c.reject(request_id, comment=comment)
     if json:
-        output.emit_json(r.to_dict())
+        output.emit_json(r)
     else:
         _show_request(r)

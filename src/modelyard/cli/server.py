@@ -31,7 +31,7 @@ def server(
     services = Services.open(settings)  # migrate once, before any worker starts
     try:
         admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
-        secret = services.auth.bootstrap(admin_token) if settings.auth else None
+        secret = services.authenticator.bootstrap(admin_token) if settings.auth else None
     finally:
         services.close()
     if secret is not None:

@@ -59,6 +59,10 @@ class Principal:
         return any(permission in GRANTS[r] for r in self.roles.get(environment, ()))
 
 
+#: The server acting on its own behalf: schedulers, and writes a scoring key authorised.
+SYSTEM = Principal(name="system", is_admin=True)
+
+
 def local_admin(name: str) -> Principal:
     """The single user of an embedded home with no server."""
     return Principal(name=name, is_admin=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import computed_field
+
 from modelyard.domain.errors import InvalidName
 from modelyard.domain.names import check_name
 
@@ -51,6 +53,12 @@ def parse_dataset_ref(
 
 
 @dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetVersion:
     environment: str
     name: str
@@ -59,7 +67,7 @@ class DatasetVersion:
     format: str  # csv | parquet
     size_bytes: int
     rows: int
-    columns: tuple[tuple[str, str], ...]  # (name, type)
+    columns: tuple[Column, ...]
     profile: dict[str, Any]  # summary per column (see monitoring.profile.summarize)
     source: str
     description: str
@@ -67,44 +75,7 @@ class DatasetVersion:
     created_at: datetime
     used_by: tuple[str, ...] = ()  # model versions that name it in their lineage
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ref(self) -> str:
         return f"{self.environment}/{self.name}:{self.version}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "environment": self.environment,
-            "name": self.name,
-            "version": self.version,
-            "ref": self.ref,
-            "digest": self.digest,
-            "format": self.format,
-            "size_bytes": self.size_bytes,
-            "rows": self.rows,
-            "columns": [{"name": n, "type": t} for n, t in self.columns],
-            "profile": self.profile,
-            "source": self.source,
-            "description": self.description,
-            "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
-            "used_by": list(self.used_by),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DatasetVersion:
-        return cls(
-            environment=d["environment"],
-            name=d["name"],
-            version=d["version"],
-            digest=d["digest"],
-            format=d["format"],
-            size_bytes=d["size_bytes"],
-            rows=d["rows"],
-            columns=tuple((c["name"], c["type"]) for c in d["columns"]),
-            profile=d["profile"],
-            source=d["source"],
-            description=d["description"],
-            created_by=d["created_by"],
-            created_at=datetime.fromisoformat(d["created_at"]),
-            used_by=tuple(d.get("used_by", ())),
-        )

@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import computed_field
+
 from modelyard.domain.errors import InvalidInput
 
 MAX_SHADOW = 50
@@ -129,6 +131,11 @@ class Variant:
     weight: float
     role: Role
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ref(self) -> str:
+        return f"{self.environment}/{self.model}:{self.version}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -234,5 +241,19 @@ class Deployment:
     updated_at: datetime
     new_keys: dict[str, str] = field(default_factory=dict)  # secrets, only when just made
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def scoring_url(self) -> str:
+        return f"/v1/deployments/{self.name}/predict"
+
     def with_new_keys(self, keys: dict[str, str]) -> Deployment:
         return replace(self, new_keys=keys)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTarget:
+    """What a batch job scores a file with: one live variant of a deployment (a file is
+    scored by one version, not split like traffic)."""
+
+    deployment: Deployment
+    variant: Variant

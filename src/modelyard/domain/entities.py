@@ -1,10 +1,15 @@
-"""The registry's entities as plain, immutable values (no ORM, no I/O)."""
+"""The registry's entities as plain, immutable values (no ORM, no I/O).
+
+Each is also its JSON shape on the wire (``modelyard.wire``): pydantic reads the fields,
+and ``computed_field`` adds a derived value (``ref``) to what is sent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import computed_field
 
 T = TypeVar("T")
 
@@ -29,6 +34,7 @@ class Model:
     created_at: datetime
     updated_at: datetime
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def full_name(self) -> str:
         return f"{self.environment}/{self.name}"
@@ -65,6 +71,7 @@ class ModelVersion:
     created_at: datetime
     locked: bool = False  # imported from a signed bundle: metadata not editable here
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ref(self) -> str:
         return f"{self.environment}/{self.name}:{self.version}"
@@ -113,6 +120,7 @@ class DoctorReport:
     versions_checked: int = 0
     objects_checked: int = 0
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return not any(f.severity == "error" for f in self.findings)

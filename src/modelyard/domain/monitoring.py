@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import computed_field
+
 from modelyard.domain.errors import InvalidInput
 
 DEFAULT_WINDOW = timedelta(hours=24)
@@ -106,7 +108,9 @@ class AlertRule:
     created_by: str
     created_at: datetime
 
-    def describe(self) -> str:
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def description(self) -> str:
         what = f"{self.signal}({self.feature})" if self.feature else self.signal
         return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}"
 
@@ -125,7 +129,7 @@ class AlertRule:
             "next_run_at": self.next_run_at.isoformat(),
             "created_by": self.created_by,
             "created_at": self.created_at.isoformat(),
-            "description": self.describe(),
+            "description": self.description,
         }
 
     @classmethod

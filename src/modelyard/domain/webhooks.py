@@ -15,10 +15,11 @@ import hashlib
 import hmac
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import NamedTuple
+
+from pydantic import computed_field
 
 from modelyard.domain.errors import InvalidInput
 
@@ -107,20 +108,18 @@ class Delivery:
     duration_ms: float
     created_at: datetime
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class CreatedWebhook(NamedTuple):
-    """What ``create`` returns: the subscription and its secret (shown this once).
-    A pair: ``webhook, secret = service.create(...)``."""
+@dataclass(frozen=True, slots=True)
+class CreatedWebhook:
+    """A new subscription and its signing secret (shown this once)."""
 
     webhook: Webhook
-    secret: str
-
-    def __repr__(self) -> str:
-        return f"CreatedWebhook(webhook={self.webhook!r}, secret=<hidden>)"
+    secret: str = field(repr=False)
 
 
 def environment_of(subject: str) -> str | None:

@@ -17,7 +17,6 @@ import numpy as np
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.txt"
@@ -133,7 +132,3 @@ class LightGBMFlavor:
         booster = load_booster(folder / entrypoint)
         classes = options.get("classes")
         return LightGBMModel(booster, list(classes) if classes is not None else None)
-
-
-def register() -> None:
-    register_flavor(LightGBMFlavor())

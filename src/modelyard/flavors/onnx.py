@@ -18,7 +18,6 @@ import pandas as pd
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.onnx"
@@ -201,7 +200,3 @@ class OnnxFlavor:
         if classes is None:
             classes = graph_classes(path.read_bytes())
         return OnnxModel(session, list(classes) if classes is not None else None)
-
-
-def register() -> None:
-    register_flavor(OnnxFlavor())

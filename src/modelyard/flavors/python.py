@@ -28,7 +28,6 @@ import numpy as np
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import MANIFEST
-from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins_for_modules
 
 ENTRYPOINT = "score.py"
@@ -191,7 +190,3 @@ class PythonFlavor:
                 raise InvalidPackage(f"{entrypoint} init() failed: {describe(e)}") from None
         classes = options.get("classes")
         return ScriptModel(module, run, list(classes) if classes is not None else None)
-
-
-def register() -> None:
-    register_flavor(PythonFlavor())

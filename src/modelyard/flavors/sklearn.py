@@ -16,7 +16,6 @@ import numpy as np
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.joblib"
@@ -98,7 +97,3 @@ class SklearnFlavor:
         if not callable(getattr(model, "predict", None)):
             raise InvalidPackage(f"{entrypoint} holds no model: the object has no predict method")
         return SklearnModel(model)
-
-
-def register() -> None:
-    register_flavor(SklearnFlavor())

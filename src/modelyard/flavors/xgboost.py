@@ -15,7 +15,6 @@ from typing import Any
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.registry import register_flavor
 from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.ubj"
@@ -163,7 +162,3 @@ class XGBoostFlavor:
         if wrapper in CLASSIFIERS and classes is None:
             classes = [int(c) for c in model.classes_]
         return XGBoostModel(model, wrapper, list(classes) if classes is not None else None)
-
-
-def register() -> None:
-    register_flavor(XGBoostFlavor())

@@ -19,8 +19,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from modelyard.client import Client
 from modelyard.domain.errors import InvalidInput, ModelyardError, NotFound
+from modelyard.sdk.client import Client
 
 Status = Literal["unchanged", "changed", "would change", "waiting", "failed", "passed"]
 
@@ -164,14 +164,16 @@ class Runner:
     def dataset(self, d: DatasetSpec) -> None:
         path = self.file(d.file)
         try:
-            latest = self.c.get_dataset(d.name, env=self.env)
+            latest = self.c.get_dataset(d.name, environment=self.env)
         except NotFound:
             latest = None
         if latest is not None and latest.digest == _sha256(path):
             self.plan.add("dataset", "unchanged", f"{latest.ref} holds {d.file}")
             return
         if self.change("dataset", f"register {d.file} as {self.env}/{d.name}"):
-            found = self.c.register_dataset(d.name, path, env=self.env, description=d.description)
+            found = self.c.register_dataset(
+                d.name, path, environment=self.env, description=d.description
+            )
             self.plan.steps[-1].detail = f"registered {found.ref} ({found.rows:,} rows)"
 
     def model(self) -> str | None:
@@ -180,7 +182,7 @@ class Runner:
         example = self.file(m.input_example) if m.input_example else None
         digest = self.c.package_digest(path, input_example=example)
         try:
-            versions = self.c.list_versions(m.name, env=self.env)
+            versions = self.c.list_versions(m.name, environment=self.env)
         except NotFound:
             versions = []
         same = [v for v in versions if v.package_digest == digest]
@@ -204,8 +206,8 @@ class Runner:
     def evaluate(self, version: str) -> None:
         e = self.spec.evaluate
         assert e is not None
-        dataset = self.c.get_dataset(e.dataset, env=self.env)
-        if any(x.dataset == dataset.ref for x in self.c.evaluations(version)):
+        dataset = self.c.get_dataset(e.dataset, environment=self.env)
+        if any(x.dataset == dataset.ref for x in self.c.list_evaluations(version)):
             self.plan.add("evaluate", "unchanged", f"{version} is evaluated on {dataset.ref}")
             return
         if self.change("evaluate", f"evaluate {version} on {dataset.ref}"):
@@ -224,7 +226,7 @@ class Runner:
             self.plan.add(stage, "unchanged", f"deployment {d.deployment} serves {version}")
         elif self.change(stage, f"deployment {d.deployment} to serve {version}"):
             if current is None:
-                self.c.create_deployment(d.deployment, [version], env=env)
+                self.c.create_deployment(d.deployment, [version], environment=env)
             else:
                 self.c.update_deployment(d.deployment, [version])
         if d.smoke_test and not self.dry:
@@ -254,7 +256,7 @@ class Runner:
     def promote(self, version: str, p: PromoteSpec) -> str | None:
         mine = [
             r
-            for r in self.c.promotion_requests()
+            for r in self.c.list_promotion_requests()
             if r.source == version and r.target_environment == p.to
         ]
         latest = mine[0] if mine else None

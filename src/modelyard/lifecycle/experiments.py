@@ -39,9 +39,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from modelyard.client import Client
 from modelyard.domain.errors import InvalidInput
 from modelyard.monitoring import metrics
+from modelyard.sdk.client import Client
 
 MIN_ROWS = 30
 
@@ -160,8 +160,8 @@ def run(
 ) -> tuple[ExperimentSpec, list[Outcome], str | None]:
     spec = load(path)
     train_fn = trainer_of(spec.trainer, path.parent.resolve())
-    training = client.load_dataset(spec.dataset, env=spec.environment)
-    holdout = client.load_dataset(spec.holdout, env=spec.environment)
+    training = client.load_dataset(spec.dataset, environment=spec.environment)
+    holdout = client.load_dataset(spec.holdout, environment=spec.environment)
     for frame, which in ((training, spec.dataset), (holdout, spec.holdout)):
         if spec.label not in frame.columns:
             raise InvalidInput(f"dataset {which} has no label column {spec.label!r}")
@@ -205,7 +205,7 @@ def run(
             data_fingerprint=fingerprint(rows[[*features, spec.label]]),
             rows=len(rows),
             metrics=outcome.metrics,
-            env=spec.environment,
+            environment=spec.environment,
         )
         outcome.run_id = recorded.id
     lower = spec.rank_by in ("log_loss", "mae", "rmse")
@@ -222,12 +222,12 @@ def run(
         if best.model is None:
             raise InvalidInput("no run succeeded: nothing to register")
         features = best.params["feature_list"]
-        dataset = client.get_dataset(spec.dataset, env=spec.environment)
+        dataset = client.get_dataset(spec.dataset, environment=spec.environment)
         version = client.log_model(
             best.model,
             register_best,
             input_example=training[features].head(50),
-            env=spec.environment,
+            environment=spec.environment,
             datasets=[dataset.ref],
             tags={"experiment": spec.experiment, "run": best.name},
             params={"features": best.params["features"], "filter": best.params["filter"]},

@@ -43,28 +43,32 @@ MIN_EVERY = timedelta(seconds=10)
 
 class AlertService:
     def __init__(
-        self, db: Database, deployments: DeploymentService, monitoring: MonitoringService
+        self,
+        db: Database,
+        deployments: DeploymentService,
+        monitoring: MonitoringService,
+        principal: Principal,
     ) -> None:
+        self.principal = principal
         self.db = db
         self.deployments = deployments
         self.monitoring = monitoring
 
     # -- rules ----------------------------------------------------------------------------
-    def create_rule(
+    def create_alert_rule(
         self,
         deployment: str,
-        *,
-        actor: Principal,
         name: str,
         signal: str,
         threshold: float,
+        *,
         op: str = ">",
         feature: str | None = None,
         window: str | int = "1h",
         every: str | int = "5m",
     ) -> AlertRule:
-        found = self.deployments.get(deployment, actor=actor)
-        require(actor, Permission.DEPLOY, found.environment)
+        found = self.deployments.get_deployment(deployment)
+        require(self.principal, Permission.DEPLOY, found.environment)
         check_name(name, "alert rule name")
         if signal not in SIGNALS:
             raise InvalidInput(f"unknown signal {signal!r}: {', '.join(SIGNALS)}")
@@ -105,21 +109,21 @@ class AlertService:
                 window_seconds=int(span.total_seconds()),
                 every_seconds=int(period.total_seconds()),
                 next_run_at=utcnow(),
-                created_by=actor.name,
+                created_by=self.principal.name,
             )
             session.add(row)
             session.flush()
             rule = _rule(row, dep)
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="alert.rule_created",
                 subject=_subject(rule),
                 after=rule.to_dict(),
             )
         return rule
 
-    def list_rules(self, *, actor: Principal, deployment: str | None = None) -> list[AlertRule]:
+    def list_alert_rules(self, *, deployment: str | None = None) -> list[AlertRule]:
         with self.db.read() as session:
             q = sa.select(AlertRuleRow, DeploymentRow).join(
                 DeploymentRow, DeploymentRow.id == AlertRuleRow.deployment_id
@@ -128,11 +132,13 @@ class AlertService:
                 self._deployment(session, deployment)
                 q = q.where(DeploymentRow.name == deployment)
             rows = session.execute(q.order_by(DeploymentRow.name, AlertRuleRow.name))
-            return [_rule(r, d) for r, d in rows if actor.can(Permission.READ, d.environment)]
+            return [
+                _rule(r, d) for r, d in rows if self.principal.can(Permission.READ, d.environment)
+            ]
 
-    def delete_rule(self, deployment: str, name: str, *, actor: Principal) -> AlertRule:
-        found = self.deployments.get(deployment, actor=actor)
-        require(actor, Permission.DEPLOY, found.environment)
+    def delete_alert_rule(self, deployment: str, name: str) -> AlertRule:
+        found = self.deployments.get_deployment(deployment)
+        require(self.principal, Permission.DEPLOY, found.environment)
         with self.db.write() as session:
             dep = self._deployment(session, deployment)
             row = session.scalar(
@@ -146,7 +152,7 @@ class AlertService:
             session.delete(row)
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="alert.rule_deleted",
                 subject=_subject(rule),
                 before=rule.to_dict(),
@@ -163,7 +169,6 @@ class AlertService:
     def list_alerts(
         self,
         *,
-        actor: Principal,
         deployment: str | None = None,
         state: str | None = None,
         limit: int = 100,
@@ -183,7 +188,9 @@ class AlertService:
                 q = q.where(AlertRow.state == state)
             rows = session.execute(q.order_by(AlertRow.id.desc()).limit(max(1, min(limit, 10_000))))
             return [
-                _alert(a, r, d) for a, r, d in rows if actor.can(Permission.READ, d.environment)
+                _alert(a, r, d)
+                for a, r, d in rows
+                if self.principal.can(Permission.READ, d.environment)
             ]
 
     # -- evaluation -----------------------------------------------------------------------
@@ -208,16 +215,15 @@ class AlertService:
                 log.warning("alert rule %s could not be evaluated", rule_id, exc_info=True)
         return outcomes
 
-    def evaluate(
-        self, deployment: str, *, actor: Principal, now: datetime | None = None
+    def evaluate_alerts(
+        self, deployment: str, *, now: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Evaluate every rule of a deployment now (``modelyard alerts evaluate``)."""
-        found = self.deployments.get(deployment, actor=actor)
-        require(actor, Permission.DEPLOY, found.environment)
+        found = self.deployments.get_deployment(deployment)
+        require(self.principal, Permission.DEPLOY, found.environment)
         now = now or datetime.now(UTC)
         return [
-            self._evaluate(rule.id, now)
-            for rule in self.list_rules(actor=actor, deployment=deployment)
+            self._evaluate(rule.id, now) for rule in self.list_alert_rules(deployment=deployment)
         ]
 
     def _claim(self, rule_id: int, planned: datetime, now: datetime) -> bool:
@@ -245,9 +251,8 @@ class AlertService:
             if found is None:
                 raise NotFound(f"alert rule {rule_id} does not exist")
             rule = _rule(*found)
-        report = self.monitoring.report(
+        report = self.monitoring.monitor(
             rule.deployment,
-            actor=SCHEDULER,
             since=now - timedelta(seconds=rule.window_seconds),
             until=now,
             now=now,
@@ -275,7 +280,7 @@ class AlertService:
             )
             if value is None:  # no data for this signal in the window: nothing changes
                 return outcome
-            message = f"{rule.deployment}: {rule.describe()} (value {float(value):.4g})"
+            message = f"{rule.deployment}: {rule.description} (value {float(value):.4g})"
             if firing and open_alert is None:
                 alert = AlertRow(
                     rule_id=rule.id,

@@ -91,7 +91,9 @@ def check_bind(host: str, auth: bool) -> None:
         )
 
 
-class AuthService:
+class Authenticator:
+    """Who a token belongs to, and the first admin of a new server (no caller yet)."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -155,9 +157,20 @@ class AuthService:
             )
             return secret
 
+
+class AccessService:
+    """Users, roles and tokens, as one caller manages them."""
+
+    def __init__(self, db: Database, principal: Principal) -> None:
+        self.db = db
+        self.principal = principal
+
+    def whoami(self) -> Principal:
+        return self.principal
+
     # -- users --------------------------------------------------------------------------
-    def create_user(self, name: str, *, by: Principal, is_admin: bool = False) -> User:
-        require_admin(by, "create users")
+    def create_user(self, name: str, *, is_admin: bool = False) -> User:
+        require_admin(self.principal, "create users")
         check_name(name, "user name")
         with self.db.write() as session:
             if q.find_user(session, name) is not None:
@@ -165,28 +178,26 @@ class AuthService:
             row = q.add_user(session, name, is_admin)
             audit.append(
                 session,
-                actor=by.name,
+                actor=self.principal.name,
                 action="user.created",
                 subject=f"user:{name}",
                 after={"is_admin": is_admin},
             )
             return q.user_entities(session, [row])[0]
 
-    def list_users(self, *, by: Principal) -> list[User]:
-        require_admin(by, "list users")
+    def list_users(self) -> list[User]:
+        require_admin(self.principal, "list users")
         with self.db.read() as session:
             return q.user_entities(session, q.list_users(session))
 
-    def grant(self, name: str, environment: str, role: str, *, by: Principal) -> User:
-        return self._binding(name, environment, role, by=by, grant=True)
+    def grant(self, user: str, environment: str, role: str) -> User:
+        return self._binding(user, environment, role, grant=True)
 
-    def revoke(self, name: str, environment: str, role: str, *, by: Principal) -> User:
-        return self._binding(name, environment, role, by=by, grant=False)
+    def revoke(self, user: str, environment: str, role: str) -> User:
+        return self._binding(user, environment, role, grant=False)
 
-    def _binding(
-        self, name: str, environment: str, role: str, *, by: Principal, grant: bool
-    ) -> User:
-        require_admin(by, "grant or revoke roles")
+    def _binding(self, name: str, environment: str, role: str, *, grant: bool) -> User:
+        require_admin(self.principal, "grant or revoke roles")
         try:
             chosen = Role(role)
         except ValueError:
@@ -204,7 +215,7 @@ class AuthService:
             if changed:
                 audit.append(
                     session,
-                    actor=by.name,
+                    actor=self.principal.name,
                     action="role.granted" if grant else "role.revoked",
                     subject=f"user:{name}",
                     after={"environment": environment, "role": chosen.value},
@@ -214,15 +225,14 @@ class AuthService:
     # -- tokens -------------------------------------------------------------------------
     def create_token(
         self,
-        *,
-        by: Principal,
         name: str,
+        *,
         user: str | None = None,
         expires_in_days: int | None = None,
     ) -> IssuedToken:
-        owner = user or by.name
-        if owner != by.name:
-            require_admin(by, "create tokens for another user")
+        owner = user or self.principal.name
+        if owner != self.principal.name:
+            require_admin(self.principal, "create tokens for another user")
         if not name or len(name) > 128:
             raise InvalidInput("a token needs a name of 1-128 characters")
         if expires_in_days is not None and expires_in_days < 1:
@@ -238,26 +248,26 @@ class AuthService:
             token = q.add_token(session, row.id, name, secret[:12], hash_secret(secret), expires)
             audit.append(
                 session,
-                actor=by.name,
+                actor=self.principal.name,
                 action="token.created",
                 subject=f"token:{token.id}",
                 after={"user": owner, "name": name},
             )
             return IssuedToken(q.token_entity(token, owner), secret)
 
-    def list_tokens(self, *, by: Principal, user: str | None = None) -> list[Token]:
+    def list_tokens(self, *, user: str | None = None) -> list[Token]:
         with self.db.read() as session:
-            if by.is_admin and user is None:
+            if self.principal.is_admin and user is None:
                 return q.list_tokens(session, None)
-            owner = user or by.name
-            if owner != by.name:
-                require_admin(by, "list another user's tokens")
+            owner = user or self.principal.name
+            if owner != self.principal.name:
+                require_admin(self.principal, "list another user's tokens")
             row = q.find_user(session, owner)
             if row is None:
                 raise NotFound(f"user {owner!r} does not exist", user=owner)
             return q.list_tokens(session, row.id)
 
-    def revoke_token(self, token_id: int, *, by: Principal) -> Token:
+    def revoke_token(self, token_id: int) -> Token:
         with self.db.write() as session:
             from modelyard.store.tables import TokenRow, UserRow
 
@@ -265,12 +275,15 @@ class AuthService:
             owner = session.get(UserRow, token.user_id) if token is not None else None
             if token is None or owner is None:
                 raise NotFound(f"token {token_id} does not exist", token=token_id)
-            if owner.name != by.name:
-                require_admin(by, "revoke another user's token")
+            if owner.name != self.principal.name:
+                require_admin(self.principal, "revoke another user's token")
             if token.revoked_at is None:
                 token.revoked_at = utcnow()
                 audit.append(
-                    session, actor=by.name, action="token.revoked", subject=f"token:{token_id}"
+                    session,
+                    actor=self.principal.name,
+                    action="token.revoked",
+                    subject=f"token:{token_id}",
                 )
             session.flush()
             return q.token_entity(token, owner.name)

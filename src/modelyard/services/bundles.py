@@ -36,7 +36,6 @@ import tarfile
 import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,14 +44,16 @@ from sqlalchemy.orm import Session
 
 from modelyard.artifacts.store import ArtifactStore, digest_bytes
 from modelyard.domain.auth import Permission, Principal
-from modelyard.domain.entities import ModelVersion
+from modelyard.domain.bundles import ImportResult, TrustedKey
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.domain.names import check_name
 from modelyard.flavors.package import Manifest
+from modelyard.services import lookup
 from modelyard.services.auth import require, require_admin
 from modelyard.services.datasets import DatasetService
 from modelyard.services.evaluations import EvaluationService
-from modelyard.services.registry import Imported, RegistryService
+from modelyard.services.registry import RegistryService
+from modelyard.services.versions import Imported
 from modelyard.store import audit
 from modelyard.store.database import Database
 from modelyard.store.tables import (
@@ -71,30 +72,6 @@ MAX_MEMBERS = 10_000
 DEFAULT_MAX_BYTES = 16 << 30  # every member together, decompressed
 
 
-@dataclass(frozen=True, slots=True)
-class TrustedKey:
-    name: str
-    key_id: str
-    public_key: str  # base64 of the raw 32 bytes
-    created_by: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "key_id": self.key_id,
-            "public_key": self.public_key,
-            "created_by": self.created_by,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ImportResult:
-    version: ModelVersion
-    created: bool  # False: this bundle was imported before; nothing was written
-    source: str
-    key_id: str
-
-
 def key_id_of(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -108,8 +85,10 @@ class BundleService:
         evaluations: EvaluationService,
         artifacts: ArtifactStore,
         home: Path,
+        principal: Principal,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
+        self.principal = principal
         self.db = db
         self.registry = registry
         self.datasets = datasets
@@ -123,12 +102,12 @@ class BundleService:
     def keys_dir(self) -> Path:
         return self.home / "keys"
 
-    def create_key(self, name: str, *, actor: Principal) -> TrustedKey:
+    def create_key(self, name: str) -> TrustedKey:
         """A new Ed25519 signing key, kept in the home; its public half is trusted here."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        require_admin(actor, "create signing keys")
+        require_admin(self.principal, "create signing keys")
         check_name(name, "key name")
         path = self.keys_dir / f"{name}.key"
         if path.exists():
@@ -137,7 +116,7 @@ class BundleService:
         raw = private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        trusted = self.trust(name, base64.b64encode(raw).decode(), actor=actor)
+        trusted = self.trust_key(name, base64.b64encode(raw).decode())
         self.keys_dir.mkdir(parents=True, exist_ok=True)
         pem = private.private_bytes(
             serialization.Encoding.PEM,
@@ -149,9 +128,9 @@ class BundleService:
             out.write(pem)
         return trusted
 
-    def trust(self, name: str, public_key: str, *, actor: Principal) -> TrustedKey:
+    def trust_key(self, name: str, public_key: str) -> TrustedKey:
         """Trust another installation's public key (base64 of its 32 raw bytes)."""
-        require_admin(actor, "trust signing keys")
+        require_admin(self.principal, "trust signing keys")
         check_name(name, "key name")
         try:
             raw = base64.b64decode(public_key.strip(), validate=True)
@@ -175,19 +154,19 @@ class BundleService:
                     name=name,
                     key_id=key_id,
                     public_key=base64.b64encode(raw).decode(),
-                    created_by=actor.name,
+                    created_by=self.principal.name,
                 )
             )
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="key.trusted",
                 subject=f"key:{name}",
                 after={"key_id": key_id},
             )
-        return TrustedKey(name, key_id, base64.b64encode(raw).decode(), actor.name)
+        return TrustedKey(name, key_id, base64.b64encode(raw).decode(), self.principal.name)
 
-    def list_keys(self, *, actor: Principal) -> list[TrustedKey]:
+    def list_keys(self) -> list[TrustedKey]:
         with self.db.read() as session:
             rows = session.scalars(sa.select(TrustedKeyRow).order_by(TrustedKeyRow.name))
             return [TrustedKey(r.name, r.key_id, r.public_key, r.created_by) for r in rows]
@@ -208,27 +187,25 @@ class BundleService:
             return row.installation_id if row is not None else "unknown"
 
     # -- export ---------------------------------------------------------------------------
-    def export(self, ref: str, out: IO[bytes], *, key: str, actor: Principal) -> dict[str, Any]:
+    def write_bundle(self, ref: str, out: IO[bytes], *, key: str) -> dict[str, Any]:
         """Write the bundle of version ``ref`` to ``out``, signed with key ``key``."""
         from cryptography.hazmat.primitives import serialization
 
-        version = self.registry.get_version(ref, actor=actor)
-        require(actor, Permission.READ, version.environment)
+        version = self.registry.get_version(ref)
+        require(self.principal, Permission.READ, version.environment)
         private = self._private_key(key)
         raw = private.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        manifest_bytes, manifest = self.registry.package_manifest(version.package_digest)
+        manifest_bytes, manifest = self.registry.versions.package_manifest(version.package_digest)
         objects = {version.package_digest: len(manifest_bytes)}
         for info in manifest.files.values():
             objects[info.digest] = info.size
         try:
-            baseline: dict[str, Any] | None = self.registry.baseline(version.ref, actor=actor)
+            baseline: dict[str, Any] | None = self.registry.get_baseline(version.ref)
         except NotFound:
             baseline = None
-        evaluations = [
-            e.to_dict() for e in self.evaluations.list_evaluations(version.ref, actor=actor)
-        ]
+        evaluations = [e.to_dict() for e in self.evaluations.list_evaluations(version.ref)]
         metadata = {
             "format": FORMAT,
             "installation": self.installation(),
@@ -272,17 +249,15 @@ class BundleService:
         return {"source": version.ref, "key_id": signature["key_id"], "objects": len(objects)}
 
     # -- import ---------------------------------------------------------------------------
-    def import_bundle(
-        self, source: IO[bytes], *, actor: Principal, environment: str | None = None
-    ) -> ImportResult:
+    def import_bundle(self, source: IO[bytes], *, environment: str | None = None) -> ImportResult:
         with self._staging() as staging:
             body, signature, staged = self._unpack(source, staging)
             metadata, key_id = self._verify(body, signature, staged)
             env = environment or str(metadata["source"]).split("/", 1)[0]
-            require(actor, Permission.REGISTER, env)
+            require(self.principal, Permission.REGISTER, env)
             bundle_digest = digest_bytes(body)
             with self.db.read() as session:
-                self.registry.check_environment(session, env)
+                lookup.check_environment(session, env)
                 done = session.get(BundleImportRow, bundle_digest)
                 if done is not None:
                     from modelyard.store import registry as q
@@ -305,7 +280,7 @@ class BundleService:
                         version_id=version_id,
                         source=origin[:400],
                         key_id=key_id,
-                        created_by=actor.name,
+                        created_by=self.principal.name,
                     )
                 )
                 for e in metadata.get("evaluations") or []:
@@ -323,13 +298,13 @@ class BundleService:
                     )
                 audit.append(
                     session,
-                    actor=actor.name,
+                    actor=self.principal.name,
                     action="bundle.imported",
                     subject=f"model_version:{env}/{info['name']}",
                     after={"source": origin, "key_id": key_id, "bundle": bundle_digest},
                 )
 
-            version = self.registry.import_version(
+            version = self.registry.versions.import_version(
                 env,
                 str(info["name"]),
                 manifest_bytes,
@@ -338,13 +313,12 @@ class BundleService:
                     "metrics": info.get("metrics") or {},
                     "params": info.get("params") or {},
                     "description": info.get("description") or "",
-                    "source_uri": lineage.get("source"),
+                    "source": lineage.get("source"),
                     "git_commit": lineage.get("git_commit"),
                     "promoted_from": origin,
                 },
                 metadata.get("baseline"),
                 Imported([(str(d), "training") for d in lineage.get("datasets") or []], record),
-                actor=actor,
             )
             return ImportResult(version, True, origin, key_id)
 

@@ -1,4 +1,6 @@
-"""Build every service from one ``Settings``; the CLI, the SDK and the server share this."""
+"""What every caller of an installation shares, built once from ``Settings`` in dependency
+order; ``bind`` gives one caller's view of the services (``Scope``). The CLI, the SDK and
+the server all start here."""
 
 from __future__ import annotations
 
@@ -6,24 +8,23 @@ import getpass
 from dataclasses import dataclass
 
 from modelyard.artifacts.store import ArtifactStore, open_store
-from modelyard.domain.auth import Principal
-from modelyard.domain.entities import AuditEvent
-from modelyard.services.alerts import AlertService
-from modelyard.services.auth import AuthService, require_admin
-from modelyard.services.bundles import BundleService
-from modelyard.services.datasets import DatasetService
-from modelyard.services.deployments import DeploymentService
-from modelyard.services.doctor import DoctorService
-from modelyard.services.evaluations import EvaluationService
-from modelyard.services.experiments import ExperimentService
-from modelyard.services.monitoring import MonitoringService
-from modelyard.services.packages import PackageService
-from modelyard.services.promotions import PromotionService
-from modelyard.services.registry import RegistryService
-from modelyard.services.webhooks import WebhookService
+from modelyard.domain.auth import Principal, local_admin
+from modelyard.domain.errors import NotFound
+from modelyard.flavors.base import LoadedModel
+from modelyard.flavors.package import Manifest
+from modelyard.flavors.registry import Flavors
+from modelyard.flavors.staging import Packager, PackageSource
+from modelyard.services.auth import Authenticator
+from modelyard.services.deployments import Scorers
+from modelyard.services.packages import PackageStore
+from modelyard.services.scope import Scope
+from modelyard.services.versions import ManifestCache
 from modelyard.settings import Settings
-from modelyard.store import audit, migrate
+from modelyard.store import deployments as deployments_q
+from modelyard.store import migrate
+from modelyard.store import registry as registry_q
 from modelyard.store.database import Database
+from modelyard.store.deployments import ServingState
 
 
 @dataclass
@@ -31,19 +32,12 @@ class Services:
     settings: Settings
     db: Database
     artifacts: ArtifactStore
-    packages: PackageService
-    registry: RegistryService
-    doctor: DoctorService
-    auth: AuthService
-    webhooks: WebhookService
-    deployments: DeploymentService
-    datasets: DatasetService
-    monitoring: MonitoringService
-    alerts: AlertService
-    evaluations: EvaluationService
-    promotions: PromotionService
-    bundles: BundleService
-    experiments: ExperimentService
+    flavors: Flavors
+    packager: Packager
+    packages: PackageStore
+    manifests: ManifestCache
+    scorers: Scorers
+    authenticator: Authenticator
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -56,35 +50,26 @@ class Services:
         except BaseException:
             db.dispose()
             raise
-        packages = PackageService(artifacts, home / "tmp", settings.cache_dir)
-        registry = RegistryService(db, packages, settings.environment)
-        datasets = DatasetService(db, artifacts, home / "tmp", settings.environment)
-        registry.datasets = datasets
-        deployments = DeploymentService(db, registry)
-        monitoring = MonitoringService(
-            db, registry, deployments, datasets, settings.collected_dir, settings.feedback_dir
-        )
-        evaluations = EvaluationService(db, registry, datasets)
+        flavors = Flavors()
         return cls(
             settings=settings,
             db=db,
             artifacts=artifacts,
-            packages=packages,
-            registry=registry,
-            doctor=DoctorService(db, artifacts),
-            auth=AuthService(db),
-            webhooks=WebhookService(db),
-            deployments=deployments,
-            datasets=datasets,
-            monitoring=monitoring,
-            alerts=AlertService(db, deployments, monitoring),
-            evaluations=evaluations,
-            promotions=PromotionService(db, registry, evaluations),
-            experiments=ExperimentService(db, settings.environment),
-            bundles=BundleService(
-                db, registry, datasets, evaluations, artifacts, home, settings.bundle_max_bytes
-            ),
+            flavors=flavors,
+            packager=Packager(flavors, home / "tmp", settings.cache_dir),
+            packages=PackageStore(artifacts),
+            manifests=ManifestCache(),
+            scorers=Scorers(),
+            authenticator=Authenticator(db),
         )
+
+    def bind(self, principal: Principal) -> Scope:
+        """Every service as ``principal`` sees them: each checks what it may do."""
+        return Scope(self, principal)
+
+    def local(self) -> Scope:
+        """The embedded home's view: its single local admin."""
+        return self.bind(local_admin(self.local_actor))
 
     @property
     def local_actor(self) -> str:
@@ -96,30 +81,30 @@ class Services:
         except (KeyError, OSError):
             return "local"
 
-    def audit_events(
-        self,
-        *,
-        by: Principal,
-        subject_prefix: str | None = None,
-        action: str | None = None,
-        after_seq: int = 0,
-        limit: int = 100,
-    ) -> list[AuditEvent]:
-        require_admin(by, "read the audit log")
+    # -- what the scoring runtime needs (``serving.runtime.Backend``) ------------------------
+    @property
+    def auth_enabled(self) -> bool:
+        return self.settings.auth
+
+    def serving_states(self) -> list[ServingState]:
         with self.db.read() as session:
-            return audit.list_events(
-                session,
-                subject_prefix=subject_prefix,
-                action=action,
-                after_seq=after_seq,
-                limit=limit,
-            )
+            return deployments_q.serving_states(session)
+
+    def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
+        """A stored package loaded by digest: the runtime serves what a revision pinned
+        (permission was checked when it was deployed)."""
+        with self.db.read() as session:
+            text = registry_q.get_package_manifest(session, digest)
+        if text is None:
+            raise NotFound(f"package {digest} does not exist")
+        return self.packager.load(PackageSource(digest, text, self.artifacts))
+
+    def authenticate(self, secret: str | None) -> Principal:
+        return self.authenticator.authenticate(secret)
 
     def ping_database(self) -> None:
         with self.db.read() as session:
-            from modelyard.store.registry import list_environments
-
-            list_environments(session)
+            registry_q.list_environments(session)
 
     def close(self) -> None:
         self.db.dispose()

@@ -47,8 +47,14 @@ PREDICTION = "prediction"
 
 class DatasetService:
     def __init__(
-        self, db: Database, artifacts: ArtifactStore, work_dir: Path, default_environment: str
+        self,
+        db: Database,
+        artifacts: ArtifactStore,
+        work_dir: Path,
+        default_environment: str,
+        principal: Principal,
     ) -> None:
+        self.principal = principal
         self.db = db
         self.artifacts = artifacts
         self.work_dir = work_dir
@@ -58,12 +64,11 @@ class DatasetService:
         return parse_dataset_ref(text, environment, self.default_environment)
 
     # -- registration ---------------------------------------------------------------------
-    def register(
+    def register_dataset(
         self,
         name: str,
         source: Path | pd.DataFrame | pa.Table,
         *,
-        actor: Principal,
         environment: str | None = None,
         format: str | None = None,
         description: str = "",
@@ -74,7 +79,7 @@ class DatasetService:
         target = self.ref(name, environment)
         if target.version is not None:
             raise InvalidName(f"register takes a dataset name, not a version: {name!r}", name=name)
-        require(actor, Permission.REGISTER, target.environment)
+        require(self.principal, Permission.REGISTER, target.environment)
         if len(description) > 10_000:
             raise InvalidInput("description is longer than 10,000 characters")
         with self.db.read() as session:
@@ -89,7 +94,9 @@ class DatasetService:
         origin = source_uri or (str(source) if isinstance(source, Path) else "dataframe")
         with self.db.write() as session:
             self._check_environment(session, target.environment)
-            dataset_id, _ = q.get_or_create(session, target.environment, target.name, actor.name)
+            dataset_id, _ = q.get_or_create(
+                session, target.environment, target.name, self.principal.name
+            )
             number = q.allocate_version(session, dataset_id)
             q.insert_version(
                 session,
@@ -104,18 +111,18 @@ class DatasetService:
                     "profile": json.dumps(profile.to_dict()),
                     "source": origin,
                     "description": description,
-                    "created_by": actor.name,
+                    "created_by": self.principal.name,
                     "created_at": utcnow(),
                 },
             )
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="dataset.registered",
                 subject=f"dataset:{target.environment}/{target.name}:{number}",
                 after={"digest": stored.digest, "rows": table.num_rows, "format": fmt},
             )
-        return self.get(f"{target.environment}/{target.name}:{number}", actor=actor)
+        return self.get_dataset(f"{target.environment}/{target.name}:{number}")
 
     @contextlib.contextmanager
     def _as_file(
@@ -153,7 +160,6 @@ class DatasetService:
         name: str,
         stream: IO[bytes],
         *,
-        actor: Principal,
         format: str,
         environment: str | None = None,
         description: str = "",
@@ -161,16 +167,15 @@ class DatasetService:
     ) -> DatasetVersion:
         """A remote registration: the uploaded bytes, spooled to a scratch file."""
         target = self.ref(name, environment)
-        require(actor, Permission.REGISTER, target.environment)
+        require(self.principal, Permission.REGISTER, target.environment)
         format_of(Path("upload"), format)
         scratch = self._scratch_path(f".{format}")
         try:
             with open(scratch, "wb") as out:
                 shutil.copyfileobj(stream, out, 1 << 20)
-            return self.register(
+            return self.register_dataset(
                 name,
                 scratch,
-                actor=actor,
                 environment=environment,
                 format=format,
                 description=description,
@@ -186,7 +191,6 @@ class DatasetService:
         name: str,
         source: str,
         *,
-        actor: Principal,
         environment: str | None = None,
         drop: Iterable[str] = (),
         mask: Iterable[str] = (),
@@ -195,11 +199,10 @@ class DatasetService:
         """Copy dataset version ``source`` (e.g. ``production/invoices:7``) into
         ``environment`` (default: the default environment, the sandbox) with the columns in
         ``drop`` removed and those in ``mask`` replaced by keyed hashes."""
-        found = self.get(source, actor=actor)
+        found = self.get_dataset(source)
         return self.register_copy(
             name,
             self._read(found),
-            actor=actor,
             environment=environment or self.default_environment,
             drop=drop,
             mask=mask,
@@ -212,7 +215,6 @@ class DatasetService:
         name: str,
         table: pa.Table,
         *,
-        actor: Principal,
         environment: str,
         drop: Iterable[str] = (),
         mask: Iterable[str] = (),
@@ -220,7 +222,7 @@ class DatasetService:
         source_uri: str,
     ) -> DatasetVersion:
         drop, mask = list(drop), list(mask)
-        require(actor, Permission.REGISTER, environment)
+        require(self.principal, Permission.REGISTER, environment)
         for column in [*drop, *mask]:
             if column not in table.column_names:
                 raise InvalidInput(
@@ -242,10 +244,9 @@ class DatasetService:
         rule = (f"; dropped {', '.join(drop)}" if drop else "") + (
             f"; masked {', '.join(mask)}" if mask else ""
         )
-        return self.register(
+        return self.register_dataset(
             name,
             table,
-            actor=actor,
             environment=environment,
             description=description + rule,
             source_uri=source_uri,
@@ -286,30 +287,28 @@ class DatasetService:
         used = q.used_by(session, [ref])[ref]
         return q.entity(dataset, row, summarize(json.loads(row.profile)), used)
 
-    def get(self, ref: str, *, actor: Principal, environment: str | None = None) -> DatasetVersion:
+    def get_dataset(self, ref: str, *, environment: str | None = None) -> DatasetVersion:
         target = self.ref(ref, environment)
-        require(actor, Permission.READ, target.environment)
+        require(self.principal, Permission.READ, target.environment)
         with self.db.read() as session:
             return self._entity(session, *self._rows(session, target))
 
-    def versions(
-        self, name: str, *, actor: Principal, environment: str | None = None
+    def list_dataset_versions(
+        self, name: str, *, environment: str | None = None
     ) -> list[DatasetVersion]:
         target = self.ref(name, environment)
-        require(actor, Permission.READ, target.environment)
+        require(self.principal, Permission.READ, target.environment)
         with self.db.read() as session:
             dataset, _ = self._rows(session, DatasetRef(target.environment, target.name, None))
             return [self._entity(session, dataset, r) for r in q.version_rows(session, dataset.id)]
 
-    def list_datasets(
-        self, *, actor: Principal, environment: str | None = None
-    ) -> list[DatasetVersion]:
+    def list_datasets(self, *, environment: str | None = None) -> list[DatasetVersion]:
         """The latest version of every dataset the caller may read."""
         with self.db.read() as session:
             return [
                 self._entity(session, d, v)
                 for d, v in q.latest_rows(session, environment)
-                if actor.can(Permission.READ, d.environment)
+                if self.principal.can(Permission.READ, d.environment)
             ]
 
     def resolve(self, session: Session, text: str, environment: str) -> str:
@@ -320,14 +319,14 @@ class DatasetService:
 
     # -- content --------------------------------------------------------------------------
     def open(
-        self, ref: str, *, actor: Principal, environment: str | None = None
+        self, ref: str, *, environment: str | None = None
     ) -> tuple[DatasetVersion, VerifyingReader]:
         """The version and its stored file as a verifying stream (for downloads)."""
-        version = self.get(ref, actor=actor, environment=environment)
+        version = self.get_dataset(ref, environment=environment)
         return version, self.artifacts.open(version.digest)
 
-    def read(self, ref: str, *, actor: Principal, environment: str | None = None) -> pa.Table:
-        version = self.get(ref, actor=actor, environment=environment)
+    def read_dataset(self, ref: str, *, environment: str | None = None) -> pa.Table:
+        version = self.get_dataset(ref, environment=environment)
         return self._read(version)
 
     def _read(self, version: DatasetVersion) -> pa.Table:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.deployments import (
     KEY_SLOTS,
+    BatchTarget,
     Deployment,
     Revision,
     Role,
@@ -30,12 +33,20 @@ from modelyard.domain.deployments import (
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.domain.names import check_name
+from modelyard.services import lookup
 from modelyard.services.auth import hash_secret, require
 from modelyard.services.registry import RegistryService
 from modelyard.store import audit
 from modelyard.store import deployments as q
 from modelyard.store.database import Database
 from modelyard.store.tables import DeploymentRow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelyard.flavors.base import LoadedModel
+    from modelyard.flavors.package import Manifest
+    from modelyard.serving.scorer import Output, Scorer
 
 KEY_PREFIX = "myk_"
 
@@ -56,51 +67,80 @@ def serving_dependents(session: Session, version: ModelVersion) -> list[str]:
     return [f"deployment {n!r} serves it" for n in names]
 
 
+class Scorers:
+    """Loaded models for in-process batch scoring, by package digest, shared by every
+    caller of a process (the few most recent: a batch job scores with one)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._found: dict[str, Scorer] = {}
+
+    def get(self, digest: str, load: Callable[[str], tuple[LoadedModel, Manifest]]) -> Scorer:
+        with self._lock:
+            found = self._found.get(digest)
+        if found is not None:
+            return found
+        from modelyard.serving.scorer import Scorer
+
+        model, manifest = load(digest)
+        found = Scorer(model, manifest.signature)
+        with self._lock:
+            if len(self._found) >= self.size:
+                self._found.pop(next(iter(self._found)))
+            self._found[digest] = found
+        return found
+
+
 class DeploymentService:
-    def __init__(self, db: Database, registry: RegistryService) -> None:
+    def __init__(
+        self, db: Database, registry: RegistryService, scorers: Scorers, principal: Principal
+    ) -> None:
         self.db = db
         self.registry = registry
-        registry.add_dependents_check(serving_dependents)
+        self.scorers = scorers
+        self.principal = principal
 
     # -- reading --------------------------------------------------------------------------
-    def get(self, name: str, *, actor: Principal) -> Deployment:
+    def get_deployment(self, name: str) -> Deployment:
         with self.db.read() as session:
             row = self._row(session, name)
-            require(actor, Permission.READ, row.environment)
+            require(self.principal, Permission.READ, row.environment)
             return q.entity(session, row)
 
-    def list_deployments(
-        self, *, actor: Principal, environment: str | None = None
-    ) -> list[Deployment]:
+    def list_deployments(self, *, environment: str | None = None) -> list[Deployment]:
         with self.db.read() as session:
             return [
                 q.entity(session, row)
                 for row in q.list_rows(session, environment)
-                if actor.can(Permission.READ, row.environment)
+                if self.principal.can(Permission.READ, row.environment)
             ]
 
-    def revisions(self, name: str, *, actor: Principal) -> list[Revision]:
+    def list_revisions(self, name: str) -> list[Revision]:
         with self.db.read() as session:
             row = self._row(session, name)
-            require(actor, Permission.READ, row.environment)
+            require(self.principal, Permission.READ, row.environment)
             return [q.revision_entity(row.name, r) for r in q.revision_rows(session, row.id)]
 
-    def batch_variant(
-        self, name: str, *, actor: Principal, variant: str | None = None
-    ) -> tuple[Deployment, Variant]:
+    def batch_target(self, name: str, *, variant: str | None = None) -> BatchTarget:
         """The variant a batch job scores with: the one named, else the live variant with
-        the largest weight (a file is scored by one version, not split like traffic)."""
-        deployment = self.get(name, actor=actor)
-        require(actor, Permission.SCORE, deployment.environment)
-        return deployment, pick_batch_variant(deployment, variant)
+        the largest weight."""
+        deployment = self.get_deployment(name)
+        require(self.principal, Permission.SCORE, deployment.environment)
+        return BatchTarget(deployment, pick_batch_variant(deployment, variant))
+
+    def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> Output:
+        """Score checked rows with one variant, in this process (its model loaded once per
+        package digest and kept in the shared cache)."""
+        target = self.batch_target(name, variant=variant).variant
+        return self.scorers.get(target.package_digest, self.registry.load_package).score(frame)
 
     # -- changing -------------------------------------------------------------------------
-    def create(
+    def create_deployment(
         self,
         name: str,
         models: list[str],
         *,
-        actor: Principal,
         environment: str | None = None,
         shadows: list[str] | None = None,
         options: dict[str, Any] | None = None,
@@ -110,13 +150,13 @@ class DeploymentService:
         both scoring keys in ``new_keys``: they are shown this once."""
         check_name(name, "deployment name")
         env = environment or self._environment_of(models) or self.registry.default_environment
-        require(actor, Permission.DEPLOY, env)
+        require(self.principal, Permission.DEPLOY, env)
         serving = ServingOptions.from_dict(options)
         keys = {slot: new_key() for slot in KEY_SLOTS}
         with self.db.write() as session:
             if q.find(session, name) is not None:
                 raise AlreadyExists(f"deployment {name!r} already exists", deployment=name)
-            self.registry.check_environment(session, env)
+            lookup.check_environment(session, env)
             variants = self._variants(session, env, models, shadows or [])
             row = q.insert(
                 session,
@@ -124,17 +164,18 @@ class DeploymentService:
                 environment=env,
                 description=description,
                 keys={slot: (k[1], k[2]) for slot, k in keys.items()},
-                actor=actor.name,
+                actor=self.principal.name,
             )
-            deployment = _revise(session, row, variants, serving, actor, "create", None, None)
+            deployment = _revise(
+                session, row, variants, serving, self.principal.name, "create", None, None
+            )
         return deployment.with_new_keys({slot: k[0] for slot, k in keys.items()})
 
-    def update(
+    def update_deployment(
         self,
         name: str,
         models: list[str] | None = None,
         *,
-        actor: Principal,
         shadows: list[str] | None = None,
         options: dict[str, Any] | None = None,
     ) -> Deployment:
@@ -143,7 +184,7 @@ class DeploymentService:
         ``options`` change serving options (the rest are kept)."""
         with self.db.write() as session:
             row = self._row(session, name, lock=True)
-            require(actor, Permission.DEPLOY, row.environment)
+            require(self.principal, Permission.DEPLOY, row.environment)
             current = q.entity(session, row).revision
             if models is None and shadows is None and not options:
                 raise InvalidInput("nothing to update: give --model, --shadow or a serving option")
@@ -151,14 +192,16 @@ class DeploymentService:
             shadow_specs = shadows if shadows is not None else _specs(current.shadows)
             variants = self._variants(session, row.environment, live_specs, shadow_specs)
             serving = current.options.merged(options)
-            deployment = _revise(session, row, variants, serving, actor, "update", current, None)
+            deployment = _revise(
+                session, row, variants, serving, self.principal.name, "update", current, None
+            )
         return deployment
 
-    def rollback(self, name: str, *, actor: Principal, to: int | None = None) -> Deployment:
+    def rollback_deployment(self, name: str, *, to: int | None = None) -> Deployment:
         """Re-apply an earlier revision as a new one (default: the one before the current)."""
         with self.db.write() as session:
             row = self._row(session, name, lock=True)
-            require(actor, Permission.DEPLOY, row.environment)
+            require(self.principal, Permission.DEPLOY, row.environment)
             current = q.entity(session, row).revision
             target_number = to if to is not None else current.number - 1
             if target_number == current.number:
@@ -179,29 +222,29 @@ class DeploymentService:
                 row,
                 list(target.variants),
                 target.options,
-                actor,
+                self.principal.name,
                 "rollback",
                 current,
                 target.number,
             )
         return deployment
 
-    def delete(self, name: str, *, actor: Principal) -> Deployment:
+    def delete_deployment(self, name: str) -> Deployment:
         with self.db.write() as session:
             row = self._row(session, name, lock=True)
-            require(actor, Permission.DEPLOY, row.environment)
+            require(self.principal, Permission.DEPLOY, row.environment)
             deployment = q.entity(session, row)
             q.delete(session, row)
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="deployment.deleted",
                 subject=_subject(deployment),
                 before=_summary(deployment.revision),
             )
         return deployment
 
-    def regenerate_key(self, name: str, slot: str, *, actor: Principal) -> Deployment:
+    def regenerate_key(self, name: str, slot: str) -> Deployment:
         """Replace one scoring key; the other keeps working, so clients rotate without
         downtime. The new secret is in ``new_keys``, shown this once."""
         if slot not in KEY_SLOTS:
@@ -209,12 +252,12 @@ class DeploymentService:
         secret, digest, prefix = new_key()
         with self.db.write() as session:
             row = self._row(session, name, lock=True)
-            require(actor, Permission.DEPLOY, row.environment)
+            require(self.principal, Permission.DEPLOY, row.environment)
             q.set_key(session, row, slot, digest, prefix)
             deployment = q.entity(session, row)
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="deployment.keys_regenerated",
                 subject=_subject(deployment),
                 after={"key": slot, "prefix": prefix},
@@ -266,7 +309,7 @@ class DeploymentService:
                 "promote the version first",
                 model=text,
             )
-        version = self.registry.resolve(session, ref)
+        version = lookup.resolve(session, ref)
         if version.status != "ready":
             raise InvalidInput(f"{version.ref} is archived and cannot be deployed", model=text)
         return version
@@ -294,7 +337,7 @@ def _revise(
     row: DeploymentRow,
     variants: list[Variant],
     options: ServingOptions,
-    actor: Principal,
+    actor: str,
     action: str,
     before: Revision | None,
     rolled_back_to: int | None,
@@ -307,7 +350,7 @@ def _revise(
         options=options,
         action=action,
         rolled_back_to=rolled_back_to,
-        actor=actor.name,
+        actor=actor,
     )
     deployment = q.entity(session, row)
     after = _summary(deployment.revision)
@@ -315,7 +358,7 @@ def _revise(
         after["rolled_back_to"] = rolled_back_to
     audit.append(
         session,
-        actor=actor.name,
+        actor=actor,
         action=f"deployment.{_ACTIONS[action]}",
         subject=_subject(deployment),
         before=_summary(before) if before is not None else None,

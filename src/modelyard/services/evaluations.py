@@ -18,6 +18,7 @@ from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.promotions import Evaluation
 from modelyard.monitoring import metrics
+from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.registry import RegistryService
@@ -43,7 +44,14 @@ SCALARS = (
 
 
 class EvaluationService:
-    def __init__(self, db: Database, registry: RegistryService, datasets: DatasetService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        registry: RegistryService,
+        datasets: DatasetService,
+        principal: Principal,
+    ) -> None:
+        self.principal = principal
         self.db = db
         self.registry = registry
         self.datasets = datasets
@@ -53,16 +61,15 @@ class EvaluationService:
         ref: str,
         dataset: str,
         *,
-        actor: Principal,
         label: str | None = None,
         environment: str | None = None,
     ) -> Evaluation:
-        version = self.registry.get_version(ref, actor=actor, environment=environment)
-        require(actor, Permission.REGISTER, version.environment)
-        data = self.datasets.get(
-            dataset, actor=actor, environment=None if "/" in dataset else version.environment
+        version = self.registry.get_version(ref, environment=environment)
+        require(self.principal, Permission.REGISTER, version.environment)
+        data = self.datasets.get_dataset(
+            dataset, environment=None if "/" in dataset else version.environment
         )
-        frame = self.datasets.read(data.ref, actor=actor).to_pandas()
+        frame = self.datasets.read_dataset(data.ref).to_pandas()
         inputs = [c["name"] for c in (version.signature or {}).get("inputs", [])]
         label = label or _label_column(list(frame.columns), inputs, data.ref)
         if label not in frame.columns:
@@ -77,7 +84,7 @@ class EvaluationService:
         if frame.empty:
             raise InvalidInput(f"dataset {data.ref} has no rows with a {label!r} value")
         features = frame[inputs] if inputs else frame.drop(columns=[label])
-        model = self.registry.load_model(version.ref, actor=actor)
+        model, _ = self.registry.load_package(version.package_digest)
         try:
             predicted = np.asarray(model.predict(features))
             probabilities = model.predict_proba(features) if model.classes is not None else None
@@ -96,7 +103,7 @@ class EvaluationService:
         scalars = {k: float(found[k]) for k in SCALARS if k in found}
         details = {k: v for k, v in found.items() if k not in SCALARS}
         with self.db.write() as session:
-            row = self.registry.version_row(session, version.ref)
+            row = lookup.version_row(session, self.registry.ref(version.ref))[1]
             evaluation = EvaluationRow(
                 version_id=row.id,
                 dataset=data.ref,
@@ -105,7 +112,7 @@ class EvaluationService:
                 rows=int(found["rows"]),
                 metrics=scalars,
                 details=details,
-                created_by=actor.name,
+                created_by=self.principal.name,
             )
             session.add(evaluation)
             session.flush()
@@ -115,7 +122,7 @@ class EvaluationService:
                 )
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="evaluation.created",
                 subject=f"model_version:{version.ref}",
                 after={"evaluation_id": evaluation.id, "dataset": data.ref, "metrics": scalars},
@@ -123,28 +130,28 @@ class EvaluationService:
             return _entity(evaluation, version.ref)
 
     def list_evaluations(
-        self, ref: str | None = None, *, actor: Principal, environment: str | None = None
+        self, ref: str | None = None, *, environment: str | None = None
     ) -> list[Evaluation]:
         with self.db.read() as session:
             q = _SELECT
             if ref is not None:
-                version = self.registry.get_version(ref, actor=actor, environment=environment)
-                row = self.registry.version_row(session, version.ref)
+                version = self.registry.get_version(ref, environment=environment)
+                row = lookup.version_row(session, self.registry.ref(version.ref))[1]
                 q = q.where(EvaluationRow.version_id == row.id)
             rows = session.execute(q.order_by(EvaluationRow.id))
             return [
                 _entity(e, f"{env}/{name}:{number}")
                 for e, env, name, number in rows
-                if actor.can(Permission.READ, env)
+                if self.principal.can(Permission.READ, env)
             ]
 
-    def get(self, evaluation_id: int, *, actor: Principal) -> Evaluation:
+    def get_evaluation(self, evaluation_id: int) -> Evaluation:
         with self.db.read() as session:
             found = session.execute(_SELECT.where(EvaluationRow.id == evaluation_id)).first()
         if found is None:
             raise NotFound(f"evaluation {evaluation_id} does not exist")
         e, env, name, number = found
-        require(actor, Permission.READ, env)
+        require(self.principal, Permission.READ, env)
         return _entity(e, f"{env}/{name}:{number}")
 
     def latest(self, session: Session, version_id: int, dataset_name: str) -> EvaluationRow | None:
@@ -162,15 +169,13 @@ class EvaluationService:
             .limit(1)
         )
 
-    def compare(
-        self, refs: list[str], *, actor: Principal, dataset: str | None = None
-    ) -> dict[str, Any]:
+    def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> dict[str, Any]:
         """The newest evaluation of each version (on ``dataset`` when given, else on the
         newest dataset they were all evaluated on), metrics side by side."""
         if len(refs) < 2:
             raise InvalidInput("compare needs at least two versions")
-        found = {r: self.list_evaluations(r, actor=actor) for r in refs}
-        names = [self.registry.get_version(r, actor=actor).ref for r in refs]
+        found = {r: self.list_evaluations(r) for r in refs}
+        names = [self.registry.get_version(r).ref for r in refs]
         if dataset is None:
             common = set.intersection(*({e.dataset for e in v} for v in found.values()))
             if not common:

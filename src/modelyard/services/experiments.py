@@ -5,14 +5,13 @@ deployment or a version."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import InvalidInput
+from modelyard.domain.experiments import ExperimentRun
 from modelyard.domain.names import check_name
 from modelyard.services.auth import require
 from modelyard.store import registry as registry_q
@@ -20,44 +19,13 @@ from modelyard.store.database import Database
 from modelyard.store.tables import ExperimentRunRow
 
 
-@dataclass(frozen=True, slots=True)
-class ExperimentRun:
-    id: int
-    environment: str
-    experiment: str
-    name: str
-    params: dict[str, Any]
-    data_fingerprint: str
-    rows: int
-    metrics: dict[str, float]
-    created_by: str
-    created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "environment": self.environment,
-            "experiment": self.experiment,
-            "name": self.name,
-            "params": self.params,
-            "data_fingerprint": self.data_fingerprint,
-            "rows": self.rows,
-            "metrics": self.metrics,
-            "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ExperimentRun:
-        return cls(**{**d, "created_at": datetime.fromisoformat(d["created_at"])})
-
-
 class ExperimentService:
-    def __init__(self, db: Database, default_environment: str) -> None:
+    def __init__(self, db: Database, default_environment: str, principal: Principal) -> None:
+        self.principal = principal
         self.db = db
         self.default_environment = default_environment
 
-    def record(
+    def record_run(
         self,
         experiment: str,
         name: str,
@@ -66,11 +34,10 @@ class ExperimentService:
         data_fingerprint: str,
         rows: int,
         metrics: dict[str, float],
-        actor: Principal,
         environment: str | None = None,
     ) -> ExperimentRun:
         env = environment or self.default_environment
-        require(actor, Permission.REGISTER, env)
+        require(self.principal, Permission.REGISTER, env)
         check_name(experiment, "experiment name")
         if not name or len(name) > 300:
             raise InvalidInput("a run needs a name of 1 to 300 characters")
@@ -91,23 +58,22 @@ class ExperimentService:
                 data_fingerprint=data_fingerprint,
                 rows=int(rows),
                 metrics=clean,
-                created_by=actor.name,
+                created_by=self.principal.name,
             )
             session.add(row)
             session.flush()
             return _entity(row)
 
-    def runs(
+    def list_experiment_runs(
         self,
         experiment: str,
         *,
-        actor: Principal,
         environment: str | None = None,
         rank_by: str | None = None,
     ) -> list[ExperimentRun]:
         """The experiment's runs, newest first, or best first by ``rank_by``."""
         env = environment or self.default_environment
-        require(actor, Permission.READ, env)
+        require(self.principal, Permission.READ, env)
         with self.db.read() as session:
             rows = session.scalars(
                 sa.select(ExperimentRunRow)

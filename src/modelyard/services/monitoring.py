@@ -46,7 +46,9 @@ class MonitoringService:
         datasets: DatasetService,
         collected: Path,
         feedback: Path,
+        principal: Principal,
     ) -> None:
+        self.principal = principal
         self.db = db
         self.registry = registry
         self.deployments = deployments
@@ -55,11 +57,10 @@ class MonitoringService:
         self.feedback = feedback
 
     # -- reports --------------------------------------------------------------------------
-    def report(
+    def monitor(
         self,
         deployment: str,
         *,
-        actor: Principal,
         since: str | datetime | None = None,
         until: str | datetime | None = None,
         against: str | None = None,
@@ -69,7 +70,7 @@ class MonitoringService:
         """Drift, quality and performance of a deployment's live traffic over a window.
         ``against``: ``baseline`` (default), ``previous`` (the window just before, of
         the same length) or ``SINCE..UNTIL``."""
-        found = self.deployments.get(deployment, actor=actor)
+        found = self.deployments.get_deployment(deployment)
         now = now or datetime.now(UTC)
         start, end = window(since, until, now)
         reference_window = self._reference_window(against, start, end, now)
@@ -90,7 +91,7 @@ class MonitoringService:
                 finally:
                     before.close()
             sections = [
-                self._section(found.environment, variant, rows, data, reference, actor)
+                self._section(found.environment, variant, rows, data, reference)
                 for variant, rows in variants.items()
             ]
             labelled = data.labelled(r.feedback_files(self.feedback, deployment))
@@ -115,7 +116,7 @@ class MonitoringService:
         result["summary"] = summarize(result)
         result["created_at"] = utcnow().isoformat()
         if store:
-            result["id"] = self._store(result, actor)
+            result["id"] = self._store(result)
         return result
 
     def _reference_window(
@@ -140,12 +141,11 @@ class MonitoringService:
         rows: int,
         data: r.Window,
         reference: dict[str, Any] | None,
-        actor: Principal,
     ) -> dict[str, Any]:
         section: dict[str, Any] = {"variant": variant, "rows": rows, "reference": None}
         if reference is None:
             try:
-                reference = self.registry.baseline(f"{environment}/{variant}", actor=actor)
+                reference = self.registry.get_baseline(f"{environment}/{variant}")
             except NotFound:
                 section["note"] = (
                     f"{environment}/{variant} has no baseline: register it with "
@@ -160,7 +160,7 @@ class MonitoringService:
         section.update(r.compare(reference, table, features))
         return section
 
-    def _store(self, result: dict[str, Any], actor: Principal) -> int:
+    def _store(self, result: dict[str, Any]) -> int:
         with self.db.write() as session:
             row = MonitoringReportRow(
                 deployment=result["deployment"],
@@ -171,17 +171,15 @@ class MonitoringService:
                 rows=result["rows"],
                 summary=result["summary"],
                 report=json.dumps(result, default=str),
-                created_by=actor.name,
+                created_by=self.principal.name,
             )
             session.add(row)
             session.flush()
             return int(row.id)
 
-    def history(
-        self, deployment: str, *, actor: Principal, limit: int = 100
-    ) -> list[dict[str, Any]]:
+    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """The summaries of stored reports, newest first: what trends are drawn from."""
-        self.deployments.get(deployment, actor=actor)
+        self.deployments.get_deployment(deployment)
         with self.db.read() as session:
             rows = session.execute(
                 sa.select(
@@ -208,8 +206,8 @@ class MonitoringService:
             for row in rows
         ]
 
-    def stored(self, deployment: str, report_id: int, *, actor: Principal) -> dict[str, Any]:
-        self.deployments.get(deployment, actor=actor)
+    def get_monitoring_report(self, deployment: str, report_id: int) -> dict[str, Any]:
+        self.deployments.get_deployment(deployment)
         with self.db.read() as session:
             row = session.get(MonitoringReportRow, report_id)
             if row is None or row.deployment != deployment:
@@ -217,13 +215,16 @@ class MonitoringService:
             return dict(json.loads(row.report))
 
     # -- feedback -------------------------------------------------------------------------
-    def add_feedback(self, deployment: str, items: Any, *, actor: Principal | None) -> int:
+    def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
         """Record ground truth for scored rows: ``[{request_id, actual, row?}]`` (``row``
-        defaults to 0: the first row of the request). ``actor`` None means a scoring key
-        already authorised the call."""
-        if actor is not None:
-            found = self.deployments.get(deployment, actor=actor)
-            require(actor, Permission.SCORE, found.environment)
+        defaults to 0: the first row of the request)."""
+        found = self.deployments.get_deployment(deployment)
+        require(self.principal, Permission.SCORE, found.environment)
+        return self.record_feedback(deployment, items)
+
+    def record_feedback(self, deployment: str, items: Any) -> int:
+        """``send_feedback`` for a caller the scoring route has authorised already (with a
+        scoring key of the deployment, or a token allowed to score)."""
         if not isinstance(items, list) or not items:
             raise InvalidInput("feedback must be a non-empty list of {request_id, actual}")
         if len(items) > MAX_FEEDBACK:
@@ -249,13 +250,12 @@ class MonitoringService:
         return len(ids)
 
     # -- back to training -----------------------------------------------------------------
-    def snapshot(
+    def snapshot_dataset(
         self,
         name: str,
         *,
         deployment: str | None = None,
         dataset: str | None = None,
-        actor: Principal,
         since: str | datetime | None = None,
         until: str | datetime | None = None,
         with_feedback: bool = False,
@@ -275,16 +275,15 @@ class MonitoringService:
             return self.datasets.snapshot(
                 name,
                 dataset,
-                actor=actor,
                 environment=environment,
                 drop=drop,
                 mask=mask,
                 description=description,
             )
         assert deployment is not None
-        found = self.deployments.get(deployment, actor=actor)
+        found = self.deployments.get_deployment(deployment)
         env = environment or found.environment
-        require(actor, Permission.REGISTER, env)
+        require(self.principal, Permission.REGISTER, env)
         start, end = window(since, until, datetime.now(UTC))
         data = r.Window(r.window_files(self.collected, deployment, start, end), start, end)
         try:
@@ -307,7 +306,6 @@ class MonitoringService:
         return self.datasets.register_copy(
             name,
             table.drop_columns(["request_id", "row"]),
-            actor=actor,
             environment=env,
             drop=drop,
             mask=mask,

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.domain.names import check_name
 from modelyard.domain.promotions import GateResult, Gates, PromotionRequest
+from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.evaluations import EvaluationService
 from modelyard.services.registry import RegistryService
@@ -38,27 +39,50 @@ LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
 
 class PromotionService:
     def __init__(
-        self, db: Database, registry: RegistryService, evaluations: EvaluationService
+        self,
+        db: Database,
+        registry: RegistryService,
+        evaluations: EvaluationService,
+        principal: Principal,
     ) -> None:
+        self.principal = principal
         self.db = db
         self.registry = registry
         self.evaluations = evaluations
 
     # -- gates ------------------------------------------------------------------------------
-    def get_gates(self, environment: str, *, actor: Principal) -> Gates:
-        require(actor, Permission.READ, environment)
+    def get_gates(self, environment: str) -> Gates:
+        require(self.principal, Permission.READ, environment)
         with self.db.read() as session:
             return Gates.from_dict(self._environment(session, environment).gates)
 
-    def set_gates(self, environment: str, gates: dict[str, Any], *, actor: Principal) -> Gates:
-        if not (actor.is_admin or Role.ADMIN in actor.roles.get(environment, ())):
+    def set_gates(
+        self,
+        environment: str,
+        *,
+        evaluation: str | None = None,
+        thresholds: Iterable[str] = (),
+        beat_champion: str | None = None,
+        approvals: int = 0,
+        self_approval: bool = False,
+    ) -> Gates:
+        who = self.principal
+        if not (who.is_admin or Role.ADMIN in who.roles.get(environment, ())):
             raise PermissionDenied(
-                f"user {actor.name!r} may not change the gates of {environment!r}: it needs "
+                f"user {who.name!r} may not change the gates of {environment!r}: it needs "
                 "an admin of that environment",
-                user=actor.name,
+                user=who.name,
                 environment=environment,
             )
-        parsed = Gates.from_dict(gates)
+        parsed = Gates.from_dict(
+            {
+                "evaluation": evaluation,
+                "thresholds": list(thresholds),
+                "beat_champion": beat_champion,
+                "approvals": approvals,
+                "self_approval": self_approval,
+            }
+        )
         if parsed.evaluation:
             check_name(parsed.evaluation.rsplit("/", 1)[-1].split(":", 1)[0], "dataset name")
         with self.db.write() as session:
@@ -67,7 +91,7 @@ class PromotionService:
             row.gates = parsed.to_dict()
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="environment.gates_changed",
                 subject=f"environment:{environment}/gates",
                 before=before,
@@ -78,7 +102,7 @@ class PromotionService:
     def _environment(self, session: Session, name: str) -> EnvironmentRow:
         row = session.get(EnvironmentRow, name)
         if row is None:
-            self.registry.check_environment(session, name)  # raises, naming the known ones
+            lookup.check_environment(session, name)  # raises, naming the known ones
         assert row is not None
         return row
 
@@ -86,7 +110,7 @@ class PromotionService:
         """Every gate but approvals, evaluated now."""
         results: list[GateResult] = []
         with self.db.read() as session:
-            row = self.registry.version_row(session, source.ref)
+            row = lookup.version_row(session, self.registry.ref(source.ref))[1]
             values = dict(source.metrics)
             if gates.evaluation:
                 found = self.evaluations.latest(session, row.id, gates.evaluation)
@@ -131,7 +155,7 @@ class PromotionService:
         metric = gates.beat_champion
         assert metric is not None
         try:
-            champion = self.registry.resolve(
+            champion = lookup.resolve(
                 session, self.registry.ref(f"{target}/{source.name}@champion")
             )
         except NotFound:
@@ -141,7 +165,7 @@ class PromotionService:
             if ref is None or not gates.evaluation:
                 continue
             try:
-                row = self.registry.version_row(session, ref)
+                row = lookup.version_row(session, self.registry.ref(ref))[1]
             except NotFound:
                 continue
             found = self.evaluations.latest(session, row.id, gates.evaluation)
@@ -160,9 +184,9 @@ class PromotionService:
         )
 
     # -- requests ---------------------------------------------------------------------------
-    def promote(self, ref: str, *, to: str, actor: Principal, note: str = "") -> PromotionRequest:
-        source = self.registry.get_version(ref, actor=actor)
-        require(actor, Permission.REGISTER, source.environment)
+    def promote(self, ref: str, *, to: str, note: str = "") -> PromotionRequest:
+        source = self.registry.get_version(ref)
+        require(self.principal, Permission.REGISTER, source.environment)
         if to == source.environment:
             raise InvalidInput(f"{source.ref} is already in {to!r}")
         if source.status != "ready":
@@ -177,7 +201,7 @@ class PromotionService:
             GateResult("approvals", gates.approvals == 0, f"0 of {gates.approvals} approvals")
         )
         with self.db.write() as session:
-            version_row = self.registry.version_row(session, source.ref)
+            version_row = lookup.version_row(session, self.registry.ref(source.ref))[1]
             row = PromotionRequestRow(
                 source=source.ref,
                 source_version_id=version_row.id,
@@ -187,79 +211,81 @@ class PromotionService:
                 gates=[r.to_dict() for r in results],
                 approvals=[],
                 required_approvals=gates.approvals,
-                requested_by=actor.name,
+                requested_by=self.principal.name,
             )
             session.add(row)
             session.flush()
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="promotion.requested",
                 subject=_subject(row),
                 after={"source": source.ref, "state": row.state, "gates": row.gates},
             )
             request_id = row.id
         if not blocked and gates.approvals == 0:
-            return self._complete(request_id, actor)
-        return self.get(request_id, actor=actor)
+            return self._complete(request_id)
+        return self.get_promotion_request(request_id)
 
-    def approve(self, request_id: int, *, actor: Principal, comment: str = "") -> PromotionRequest:
+    def approve(self, request_id: int, *, comment: str = "") -> PromotionRequest:
         with self.db.write() as session:
             row = self._row(session, request_id, lock=True)
-            require(actor, Permission.APPROVE, row.target_environment)
+            require(self.principal, Permission.APPROVE, row.target_environment)
             self._check_pending(row)
             gates = Gates.from_dict(self._environment(session, row.target_environment).gates)
-            if actor.name == row.requested_by and not gates.self_approval:
+            if self.principal.name == row.requested_by and not gates.self_approval:
                 raise PermissionDenied(
-                    f"user {actor.name!r} requested promotion {row.id} and may not approve it: "
-                    "another approver must",
-                    user=actor.name,
+                    f"user {self.principal.name!r} requested promotion {row.id} and may not "
+                    "approve it: another approver must",
+                    user=self.principal.name,
                 )
-            if any(a["user"] == actor.name for a in row.approvals):
-                raise Conflict(f"user {actor.name!r} has already approved promotion {row.id}")
+            if any(a["user"] == self.principal.name for a in row.approvals):
+                raise Conflict(
+                    f"user {self.principal.name!r} has already approved promotion {row.id}"
+                )
             row.approvals = [
                 *row.approvals,
-                {"user": actor.name, "comment": comment, "at": utcnow().isoformat()},
+                {"user": self.principal.name, "comment": comment, "at": utcnow().isoformat()},
             ]
             row.updated_at = utcnow()
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="promotion.approved",
                 subject=_subject(row),
                 after={"approvals": len(row.approvals), "required": row.required_approvals},
             )
             done = len(row.approvals) >= row.required_approvals
         if done:
-            return self._complete(request_id, actor)
-        return self.get(request_id, actor=actor)
+            return self._complete(request_id)
+        return self.get_promotion_request(request_id)
 
-    def reject(self, request_id: int, *, actor: Principal, comment: str = "") -> PromotionRequest:
+    def reject(self, request_id: int, *, comment: str = "") -> PromotionRequest:
         with self.db.write() as session:
             row = self._row(session, request_id, lock=True)
-            require(actor, Permission.APPROVE, row.target_environment)
+            require(self.principal, Permission.APPROVE, row.target_environment)
             if row.state not in ("pending", "blocked"):
                 raise Conflict(f"promotion {row.id} is {row.state}: it can no longer be rejected")
             row.state = "rejected"
-            row.decided_by = actor.name
+            row.decided_by = self.principal.name
             row.decision_comment = comment
             row.updated_at = utcnow()
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="promotion.rejected",
                 subject=_subject(row),
                 after={"comment": comment},
             )
-        return self.get(request_id, actor=actor)
+        return self.get_promotion_request(request_id)
 
-    def _complete(self, request_id: int, actor: Principal) -> PromotionRequest:
+    def _complete(self, request_id: int) -> PromotionRequest:
         """Check the gates once more, then copy the version into the target environment."""
         with self.db.read() as session:
             row = self._row(session, request_id)
             target = row.target_environment
             gates = Gates.from_dict(self._environment(session, target).gates)
-            source = self.registry.resolve(session, self.registry.ref(row.source))
+            source = lookup.resolve(session, self.registry.ref(row.source))
         results = self.check(source, target, gates)
         if any(not r.passed for r in results):
             with self.db.write() as session:
@@ -271,18 +297,18 @@ class PromotionService:
                 row.updated_at = utcnow()
                 audit.append(
                     session,
-                    actor=actor.name,
+                    actor=self.principal.name,
                     action="promotion.blocked",
                     subject=_subject(row),
                     after={"gates": row.gates},
                 )
-            return self.get(request_id, actor=actor)
-        promoted = self.registry.copy_version(source, target, actor=actor)
+            return self.get_promotion_request(request_id)
+        promoted = self.registry.versions.copy_version(source, target)
         with self.db.write() as session:
             row = self._row(session, request_id, lock=True)
             row.state = "promoted"
             row.result = promoted.ref
-            row.decided_by = actor.name
+            row.decided_by = self.principal.name
             row.gates = [r.to_dict() for r in results] + [
                 GateResult(
                     "approvals", True, f"{len(row.approvals)} of {row.required_approvals} approvals"
@@ -291,12 +317,12 @@ class PromotionService:
             row.updated_at = utcnow()
             audit.append(
                 session,
-                actor=actor.name,
+                actor=self.principal.name,
                 action="promotion.completed",
                 subject=_subject(row),
                 after={"source": source.ref, "version": promoted.ref},
             )
-        return self.get(request_id, actor=actor)
+        return self.get_promotion_request(request_id)
 
     def _check_pending(self, row: PromotionRequestRow) -> None:
         if row.state == "blocked":
@@ -312,18 +338,18 @@ class PromotionService:
             raise NotFound(f"promotion request {request_id} does not exist")
         return row
 
-    def get(self, request_id: int, *, actor: Principal) -> PromotionRequest:
+    def get_promotion_request(self, request_id: int) -> PromotionRequest:
         with self.db.read() as session:
             row = self._row(session, request_id)
             if not (
-                actor.can(Permission.READ, row.target_environment)
-                or actor.can(Permission.READ, row.source.split("/", 1)[0])
+                self.principal.can(Permission.READ, row.target_environment)
+                or self.principal.can(Permission.READ, row.source.split("/", 1)[0])
             ):
-                require(actor, Permission.READ, row.target_environment)
+                require(self.principal, Permission.READ, row.target_environment)
             return _entity(row)
 
-    def list_requests(
-        self, *, actor: Principal, state: str | None = None, limit: int = 100
+    def list_promotion_requests(
+        self, *, state: str | None = None, limit: int = 100
     ) -> list[PromotionRequest]:
         if state not in (None, "pending", "blocked", "rejected", "promoted"):
             raise InvalidInput(f"unknown state {state!r}: pending, blocked, rejected, promoted")
@@ -335,8 +361,8 @@ class PromotionService:
             return [
                 _entity(r)
                 for r in rows
-                if actor.can(Permission.READ, r.target_environment)
-                or actor.can(Permission.READ, r.source.split("/", 1)[0])
+                if self.principal.can(Permission.READ, r.target_environment)
+                or self.principal.can(Permission.READ, r.source.split("/", 1)[0])
             ]
 
 

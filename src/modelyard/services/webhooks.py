@@ -7,7 +7,6 @@ them. See docs/webhooks.md.
 
 from __future__ import annotations
 
-import builtins
 import secrets as secrets_mod
 from urllib.parse import urlsplit
 
@@ -61,21 +60,21 @@ def origin(url: str) -> str:
 
 
 class WebhookService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, principal: Principal) -> None:
+        self.principal = principal
         self.db = db
 
-    def create(
+    def create_webhook(
         self,
         url: str,
-        events: builtins.list[str] | tuple[str, ...],
+        events: list[str] | tuple[str, ...],
         *,
-        by: Principal,
         environment: str | None = None,
         secret: str | None = None,
     ) -> CreatedWebhook:
         """Subscribe ``url`` to events matching ``events``; returns ``(webhook, secret)``.
         The secret signs every delivery and is shown only here."""
-        require_admin(by, "manage webhooks")
+        require_admin(self.principal, "manage webhooks")
         clean_url = check_url(url)
         patterns = check_patterns(events)
         if secret is None:
@@ -93,12 +92,12 @@ class WebhookService:
                 secret=secret,
                 events=patterns,
                 environment=environment,
-                created_by=by.name,
+                created_by=self.principal.name,
                 created_at=utcnow(),
             )
             audit.append(
                 session,
-                actor=by.name,
+                actor=self.principal.name,
                 action="webhook.created",
                 subject=f"webhook:{webhook.id}",
                 after={
@@ -109,25 +108,25 @@ class WebhookService:
             )
         return CreatedWebhook(webhook, secret)
 
-    def list(self, *, by: Principal) -> builtins.list[Webhook]:
-        require_admin(by, "list webhooks")
+    def list_webhooks(self) -> list[Webhook]:
+        require_admin(self.principal, "list webhooks")
         with self.db.read() as session:
             return q.list_webhooks(session)
 
-    def get(self, webhook_id: int, *, by: Principal) -> Webhook:
-        require_admin(by, "read webhooks")
+    def get_webhook(self, webhook_id: int) -> Webhook:
+        require_admin(self.principal, "read webhooks")
         with self.db.read() as session:
             return _found(q.get_webhook(session, webhook_id), webhook_id)
 
-    def delete(self, webhook_id: int, *, by: Principal) -> Webhook:
+    def delete_webhook(self, webhook_id: int) -> Webhook:
         """Remove a subscription, its undelivered events and its delivery log."""
-        require_admin(by, "manage webhooks")
+        require_admin(self.principal, "manage webhooks")
         with self.db.write() as session:
             webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
             q.delete_webhook(session, webhook_id)
             audit.append(
                 session,
-                actor=by.name,
+                actor=self.principal.name,
                 action="webhook.deleted",
                 subject=f"webhook:{webhook_id}",
                 before={
@@ -138,35 +137,36 @@ class WebhookService:
             )
             return webhook
 
-    def deliveries(
-        self, webhook_id: int, *, by: Principal, limit: int = 100
-    ) -> builtins.list[Delivery]:
+    def list_webhook_deliveries(self, webhook_id: int, *, limit: int = 100) -> list[Delivery]:
         """The delivery log: one entry per attempt, newest first."""
-        require_admin(by, "read webhooks")
+        require_admin(self.principal, "read webhooks")
         if not 1 <= limit <= MAX_LOG:
             raise InvalidInput(f"limit must be between 1 and {MAX_LOG}", limit=limit)
         with self.db.read() as session:
             _found(q.get_webhook(session, webhook_id), webhook_id)
             return q.deliveries(session, webhook_id, limit)
 
-    def stats(self, webhook_id: int, *, by: Principal) -> dict[str, int]:
+    def webhook_stats(self, webhook_id: int) -> dict[str, int]:
         """How many events of this subscription are pending, delivered and failed."""
-        require_admin(by, "read webhooks")
+        require_admin(self.principal, "read webhooks")
         with self.db.read() as session:
             _found(q.get_webhook(session, webhook_id), webhook_id)
             return q.outbox_counts(session, webhook_id)
 
-    def test(self, webhook_id: int, *, by: Principal) -> int:
+    def test_webhook(self, webhook_id: int) -> int:
         """Queue a ``webhook.test`` event for this subscription only; returns its
         delivery id (the ``Modelyard-Delivery`` header the receiver will see)."""
-        require_admin(by, "test webhooks")
+        require_admin(self.principal, "test webhooks")
         with self.db.write() as session:
             webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
             now = utcnow()
             seq = audit.append(
-                session, actor=by.name, action="webhook.tested", subject=f"webhook:{webhook_id}"
+                session,
+                actor=self.principal.name,
+                action="webhook.tested",
+                subject=f"webhook:{webhook_id}",
             )
-            return q.enqueue_test(session, webhook, seq=seq, time=now, actor=by.name)
+            return q.enqueue_test(session, webhook, seq=seq, time=now, actor=self.principal.name)
 
 
 def _found(webhook: Webhook | None, webhook_id: int) -> Webhook:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,9 +36,10 @@ from modelyard.domain.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from modelyard.flavors.base import LoadedModel
+from modelyard.flavors.package import Manifest
 from modelyard.monitoring.collector import Collector, Record
 from modelyard.services.auth import hash_secret
-from modelyard.services.container import Services
 from modelyard.services.deployments import KEY_PREFIX, key_matches
 from modelyard.serving.batcher import Batcher
 from modelyard.serving.metrics import ServingMetrics
@@ -121,10 +122,31 @@ class _Loaded:
     seconds: float
 
 
+class Backend(Protocol):
+    """What the runtime needs of the installation, and nothing more."""
+
+    @property
+    def auth_enabled(self) -> bool:
+        """False: the server runs without authentication (loopback only)."""
+        ...
+
+    def serving_states(self) -> list[store.ServingState]:
+        """Every deployment's current revision."""
+        ...
+
+    def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
+        """A stored package, verified and loaded."""
+        ...
+
+    def authenticate(self, secret: str | None) -> Principal:
+        """The user a token belongs to."""
+        ...
+
+
 class ServingRuntime:
     def __init__(
         self,
-        services: Services,
+        services: Backend,
         metrics: ServingMetrics,
         *,
         poll_seconds: float = 0.5,
@@ -205,8 +227,7 @@ class ServingRuntime:
         self._synced.set()
 
     def _read_states(self) -> list[store.ServingState]:
-        with self.services.db.read() as session:
-            return store.serving_states(session)
+        return self.services.serving_states()
 
     # -- loading --------------------------------------------------------------------------
     async def _activate(self, state: store.ServingState) -> None:
@@ -271,7 +292,7 @@ class ServingRuntime:
 
     async def _load(self, digest: str) -> _Loaded:
         started = time.perf_counter()
-        model, manifest = await asyncio.to_thread(self.services.registry.load_package, digest)
+        model, manifest = await asyncio.to_thread(self.services.load_package, digest)
         scorer = Scorer(model, manifest.signature)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{digest[7:15]}")
         await asyncio.get_running_loop().run_in_executor(
@@ -332,7 +353,7 @@ class ServingRuntime:
 
     async def authorize(self, live: LiveDeployment, secret: str | None) -> None:
         """A deployment scoring key, or a token whose user may score in its environment."""
-        if not self.services.settings.auth:
+        if not self.services.auth_enabled:
             return
         if not secret:
             raise Unauthenticated(
@@ -356,7 +377,7 @@ class ServingRuntime:
         now = time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
-        principal = await asyncio.to_thread(self.services.auth.authenticate, secret)
+        principal = await asyncio.to_thread(self.services.authenticate, secret)
         if len(self._tokens) > 10_000:
             self._tokens.clear()
         self._tokens[key] = (principal, now + TOKEN_CACHE_SECONDS)

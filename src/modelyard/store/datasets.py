@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from modelyard.domain.datasets import DatasetVersion
+from modelyard.domain.datasets import Column, DatasetVersion
 from modelyard.store.registry import _insert
 from modelyard.store.tables import (
     DatasetRow,
@@ -139,7 +139,7 @@ def entity(
         format=row.format,
         size_bytes=row.size_bytes,
         rows=row.rows,
-        columns=tuple((c[0], c[1]) for c in row.columns),
+        columns=tuple(Column(c[0], c[1]) for c in row.columns),
         profile=summary,
         source=row.source,
         description=row.description,

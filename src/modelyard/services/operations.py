@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from modelyard.artifacts.store import ArtifactStore
 from modelyard.domain.auth import Principal
-from modelyard.domain.entities import DoctorFinding, DoctorReport
+from modelyard.domain.entities import AuditEvent, DoctorFinding, DoctorReport
 from modelyard.domain.errors import IntegrityFailure, InvalidPackage, NotFound
 from modelyard.flavors.package import Manifest
 from modelyard.services.auth import require_admin
@@ -25,13 +25,30 @@ from modelyard.store.tables import utcnow
 GC_GRACE = timedelta(hours=1)
 
 
-class DoctorService:
-    def __init__(self, db: Database, artifacts: ArtifactStore) -> None:
+class OperationsService:
+    """The doctor and the audit log (installation admins)."""
+
+    def __init__(self, db: Database, artifacts: ArtifactStore, principal: Principal) -> None:
+        self.principal = principal
         self.db = db
         self.artifacts = artifacts
 
-    def check(self, *, by: Principal, deep: bool = True, gc: bool = False) -> DoctorReport:
-        require_admin(by, "run doctor")
+    def audit(
+        self,
+        *,
+        subject: str | None = None,
+        action: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        require_admin(self.principal, "read the audit log")
+        with self.db.read() as session:
+            return audit.list_events(
+                session, subject_prefix=subject, action=action, after_seq=after, limit=limit
+            )
+
+    def doctor(self, *, deep: bool = True, gc: bool = False) -> DoctorReport:
+        require_admin(self.principal, "run doctor")
         findings: list[DoctorFinding] = []
         with self.db.read() as session:
             packages = {p.digest: p for p in q.all_packages(session)}

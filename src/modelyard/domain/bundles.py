@@ -1,0 +1,33 @@
+"""Signed bundles as their callers see them: the keys an installation signs with or
+trusts, and what an import did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modelyard.domain.entities import ModelVersion
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    name: str
+    key_id: str
+    public_key: str  # base64 of the raw 32 bytes
+    created_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "key_id": self.key_id,
+            "public_key": self.public_key,
+            "created_by": self.created_by,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    version: ModelVersion
+    created: bool  # False: this bundle was imported before; nothing was written
+    source: str
+    key_id: str

@@ -1,0 +1,110 @@
+"""Deployments over HTTP; batch scoring through the deployment's scoring route."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from modelyard.domain.deployments import BatchTarget, Deployment, Revision
+from modelyard.sdk.http.transport import Http
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelyard.serving.scorer import Output
+
+REQUEST_ROWS = 5_000  # rows per scoring request when a file is scored through a server
+
+
+class HttpDeployments:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def create_deployment(
+        self,
+        name: str,
+        models: list[str],
+        *,
+        environment: str | None = None,
+        shadows: list[str] | None = None,
+        options: dict[str, Any] | None = None,
+        description: str = "",
+    ) -> Deployment:
+        body = {
+            "name": name,
+            "models": models,
+            "shadows": shadows or [],
+            "environment": environment,
+            "description": description,
+            "options": options or None,
+        }
+        return self.http.post("/api/v1/deployments", Deployment, body)
+
+    def update_deployment(
+        self,
+        name: str,
+        models: list[str] | None = None,
+        *,
+        shadows: list[str] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Deployment:
+        body = {"models": models, "shadows": shadows, "options": options or None}
+        return self.http.patch(f"/api/v1/deployments/{name}", Deployment, body)
+
+    def rollback_deployment(self, name: str, *, to: int | None = None) -> Deployment:
+        return self.http.post(f"/api/v1/deployments/{name}/rollback", Deployment, {"to": to})
+
+    def get_deployment(self, name: str) -> Deployment:
+        return self.http.get(f"/api/v1/deployments/{name}", Deployment)
+
+    def list_deployments(self, *, environment: str | None = None) -> list[Deployment]:
+        return self.http.get("/api/v1/deployments", list[Deployment], environment=environment)
+
+    def list_revisions(self, name: str) -> list[Revision]:
+        return self.http.get(f"/api/v1/deployments/{name}/revisions", list[Revision])
+
+    def delete_deployment(self, name: str) -> Deployment:
+        return self.http.delete(f"/api/v1/deployments/{name}", Deployment)
+
+    def regenerate_key(self, name: str, slot: str) -> Deployment:
+        path = f"/api/v1/deployments/{name}/keys"
+        return self.http.post(path, Deployment, {"regenerate": slot})
+
+    def batch_target(self, name: str, *, variant: str | None = None) -> BatchTarget:
+        path = f"/api/v1/deployments/{name}/batch-target"
+        return self.http.get(path, BatchTarget, variant=variant)
+
+    def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> Output:
+        """Score checked rows through the server's scoring route, pinned to ``variant``."""
+        import numpy as np
+        import orjson
+
+        from modelyard.serving.scorer import Output
+
+        predictions: list[Any] = []
+        probabilities: list[Any] = []
+        for start in range(0, len(frame), REQUEST_ROWS):
+            part = frame.iloc[start : start + REQUEST_ROWS]
+            split = {"columns": [str(c) for c in part.columns], "data": _rows(part)}
+            response = self.http.request(
+                "POST",
+                f"/v1/deployments/{name}/predict",
+                content=orjson.dumps({"dataframe_split": split}),
+                headers={"content-type": "application/json", "modelyard-variant": variant},
+            )
+            answer = orjson.loads(response.content)
+            predictions.extend(answer["predictions"])
+            if "probabilities" in answer:
+                probabilities.extend(answer["probabilities"])
+        proba = np.asarray(probabilities, dtype=np.float64) if probabilities else None
+        return Output(np.asarray(predictions), proba)
+
+
+def _rows(frame: pd.DataFrame) -> list[list[Any]]:
+    import pandas as pd
+
+    converted = frame.astype(object).where(frame.notna(), None)
+    for name in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[name].dtype):
+            converted[name] = frame[name].map(lambda t: None if pd.isna(t) else t.isoformat())
+    rows: list[list[Any]] = converted.to_numpy().tolist()
+    return rows

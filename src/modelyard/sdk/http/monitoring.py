@@ -1,0 +1,124 @@
+"""Monitoring and alerts over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from modelyard.domain.datasets import DatasetVersion
+from modelyard.domain.monitoring import Alert, AlertRule
+from modelyard.sdk.http.transport import Http
+
+
+def _moment(value: str | datetime | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class HttpMonitoring:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def monitor(
+        self,
+        deployment: str,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        against: str | None = None,
+        store: bool = True,
+    ) -> dict[str, Any]:
+        return self.http.get(
+            f"/api/v1/deployments/{deployment}/monitoring",
+            dict[str, Any],
+            since=_moment(since),
+            until=_moment(until),
+            against=against,
+            store=store,
+        )
+
+    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[Any]:
+        path = f"/api/v1/deployments/{deployment}/monitoring/history"
+        return self.http.get(path, list[Any], limit=limit)
+
+    def get_monitoring_report(self, deployment: str, report_id: int) -> dict[str, Any]:
+        path = f"/api/v1/deployments/{deployment}/monitoring/reports/{report_id}"
+        return self.http.get(path, dict[str, Any])
+
+    def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
+        found = self.http.request("POST", f"/v1/deployments/{deployment}/feedback", json=items)
+        return int(found.json()["accepted"])
+
+    def snapshot_dataset(
+        self,
+        name: str,
+        *,
+        deployment: str | None = None,
+        dataset: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        with_feedback: bool = False,
+        environment: str | None = None,
+        drop: Iterable[str] = (),
+        mask: Iterable[str] = (),
+        description: str = "",
+    ) -> DatasetVersion:
+        body = {
+            "name": name,
+            "environment": environment,
+            "deployment": deployment,
+            "dataset": dataset,
+            "drop": list(drop),
+            "mask": list(mask),
+            "since": _moment(since),
+            "until": _moment(until),
+            "with_feedback": with_feedback,
+            "description": description,
+        }
+        return self.http.post("/api/v1/datasets/snapshots", DatasetVersion, body)
+
+
+class HttpAlerts:
+    def __init__(self, http: Http) -> None:
+        self.http = http
+
+    def create_alert_rule(
+        self,
+        deployment: str,
+        name: str,
+        signal: str,
+        threshold: float,
+        *,
+        op: str = ">",
+        feature: str | None = None,
+        window: str = "1h",
+        every: str = "5m",
+    ) -> AlertRule:
+        body = {
+            "deployment": deployment,
+            "name": name,
+            "signal": signal,
+            "threshold": threshold,
+            "op": op,
+            "feature": feature,
+            "window": str(window),
+            "every": str(every),
+        }
+        return self.http.post("/api/v1/alerts/rules", AlertRule, body)
+
+    def list_alert_rules(self, *, deployment: str | None = None) -> list[AlertRule]:
+        return self.http.get("/api/v1/alerts/rules", list[AlertRule], deployment=deployment)
+
+    def delete_alert_rule(self, deployment: str, name: str) -> AlertRule:
+        return self.http.delete(f"/api/v1/alerts/rules/{deployment}/{name}", AlertRule)
+
+    def list_alerts(
+        self, *, deployment: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        return self.http.get(
+            "/api/v1/alerts", list[Alert], deployment=deployment, state=state, limit=limit
+        )
+
+    def evaluate_alerts(self, deployment: str) -> list[dict[str, Any]]:
+        body = {"deployment": deployment}
+        return self.http.post("/api/v1/alerts/evaluate", list[dict[str, Any]], body)

@@ -1,0 +1,100 @@
+"""Monitoring: drift, data quality and live performance of deployments; ground truth;
+collected data back into datasets; alert rules and alerts.
+
+A moment (``since``, ``until``) is an ISO time or a span back from now (``24h``, ``7d``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from modelyard.domain.datasets import DatasetVersion
+    from modelyard.domain.monitoring import Alert, AlertRule
+
+
+class Monitoring(Protocol):
+    def monitor(
+        self,
+        deployment: str,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        against: str | None = None,
+        store: bool = True,
+    ) -> dict[str, Any]:
+        """Drift per feature, prediction drift, data quality and live performance over a
+        window (default: the last 24 hours), against each served version's baseline, or
+        ``against`` ``previous`` / ``SINCE..UNTIL`` (another window)."""
+        ...
+
+    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[Any]:
+        """The stored reports of a deployment, newest first (their summaries)."""
+        ...
+
+    def get_monitoring_report(self, deployment: str, report_id: int) -> dict[str, Any]:
+        """One stored report, whole."""
+        ...
+
+    def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
+        """Ground truth for scored rows, ``[{"request_id": ..., "actual": ..., "row": 0}]``;
+        the count accepted. A later answer for the same row replaces an earlier one."""
+        ...
+
+    def snapshot_dataset(
+        self,
+        name: str,
+        *,
+        deployment: str | None = None,
+        dataset: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        with_feedback: bool = False,
+        environment: str | None = None,
+        drop: Iterable[str] = (),
+        mask: Iterable[str] = (),
+        description: str = "",
+    ) -> DatasetVersion:
+        """Register a deployment's collected live inputs, or a copy of dataset version
+        ``dataset`` (e.g. production data into the sandbox), as a dataset version, with
+        ``drop`` columns removed and ``mask`` columns replaced by keyed hashes."""
+        ...
+
+
+class Alerts(Protocol):
+    def create_alert_rule(
+        self,
+        deployment: str,
+        name: str,
+        signal: str,
+        threshold: float,
+        *,
+        op: str = ">",
+        feature: str | None = None,
+        window: str = "1h",
+        every: str = "5m",
+    ) -> AlertRule:
+        """A rule the server evaluates every ``every`` over the last ``window``: it fires
+        (and sends webhooks) when ``signal op threshold``."""
+        ...
+
+    def list_alert_rules(self, *, deployment: str | None = None) -> list[AlertRule]:
+        """Alert rules, of one deployment or of all the caller may read."""
+        ...
+
+    def delete_alert_rule(self, deployment: str, name: str) -> AlertRule:
+        """Delete a rule (its alerts stay in the history)."""
+        ...
+
+    def list_alerts(
+        self, *, deployment: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Alert]:
+        """Alerts, newest first (``state``: firing or resolved)."""
+        ...
+
+    def evaluate_alerts(self, deployment: str) -> list[dict[str, Any]]:
+        """Evaluate a deployment's rules now (as the scheduler would) and say what each
+        found."""
+        ...

@@ -1,0 +1,27 @@
+"""Keeping an installation healthy: the doctor and the audit log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from modelyard.domain.entities import AuditEvent, DoctorReport
+
+
+class Operations(Protocol):
+    def doctor(self, *, deep: bool = True, gc: bool = False) -> DoctorReport:
+        """Verify every package against its digest (``deep``: hash every object), the
+        audit chain and the rows against the objects; ``gc`` removes what nothing uses."""
+        ...
+
+    def audit(
+        self,
+        *,
+        subject: str | None = None,
+        action: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        """Audit events, oldest first: those after sequence ``after``, whose subject starts
+        with ``subject`` and whose action is ``action``."""
+        ...

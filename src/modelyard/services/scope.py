@@ -1,0 +1,136 @@
+"""One caller's view of every service: the embedded implementation of ``contracts.Api``.
+
+Services are made on first use, in dependency order, each bound to the caller's
+principal; binding costs a few object creations, so the server binds per request.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from modelyard.domain.auth import Principal
+from modelyard.services.alerts import AlertService
+from modelyard.services.auth import AccessService
+from modelyard.services.bundles import BundleService
+from modelyard.services.datasets import DatasetService
+from modelyard.services.deployments import DeploymentService, serving_dependents
+from modelyard.services.evaluations import EvaluationService
+from modelyard.services.experiments import ExperimentService
+from modelyard.services.monitoring import MonitoringService
+from modelyard.services.operations import OperationsService
+from modelyard.services.promotions import PromotionService
+from modelyard.services.registry import RegistryService
+from modelyard.services.versions import VersionWriter
+from modelyard.services.webhooks import WebhookService
+
+if TYPE_CHECKING:
+    from modelyard.services.container import Services
+
+
+class Scope:
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self.services = services
+        self.principal = principal
+
+    @property
+    def _default_environment(self) -> str:
+        return self.services.settings.environment
+
+    @cached_property
+    def datasets(self) -> DatasetService:
+        s = self.services
+        return DatasetService(
+            s.db,
+            s.artifacts,
+            s.settings.resolved_home / "tmp",
+            self._default_environment,
+            self.principal,
+        )
+
+    @cached_property
+    def versions(self) -> VersionWriter:
+        s = self.services
+        return VersionWriter(
+            s.db,
+            s.packages,
+            s.packager,
+            s.manifests,
+            self.datasets,
+            self._default_environment,
+            self.principal,
+        )
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        return RegistryService(
+            self.services.db,
+            self.versions,
+            self._default_environment,
+            self.principal,
+            dependents=(serving_dependents,),
+        )
+
+    @cached_property
+    def deployments(self) -> DeploymentService:
+        return DeploymentService(
+            self.services.db, self.registry, self.services.scorers, self.principal
+        )
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        s = self.services
+        return MonitoringService(
+            s.db,
+            self.registry,
+            self.deployments,
+            self.datasets,
+            s.settings.collected_dir,
+            s.settings.feedback_dir,
+            self.principal,
+        )
+
+    @cached_property
+    def alerts(self) -> AlertService:
+        return AlertService(self.services.db, self.deployments, self.monitoring, self.principal)
+
+    @cached_property
+    def evaluations(self) -> EvaluationService:
+        return EvaluationService(self.services.db, self.registry, self.datasets, self.principal)
+
+    @cached_property
+    def promotions(self) -> PromotionService:
+        return PromotionService(self.services.db, self.registry, self.evaluations, self.principal)
+
+    @cached_property
+    def bundles(self) -> BundleService:
+        s = self.services
+        return BundleService(
+            s.db,
+            self.registry,
+            self.datasets,
+            self.evaluations,
+            s.artifacts,
+            s.settings.resolved_home,
+            self.principal,
+            s.settings.bundle_max_bytes,
+        )
+
+    @cached_property
+    def experiments(self) -> ExperimentService:
+        return ExperimentService(self.services.db, self._default_environment, self.principal)
+
+    @cached_property
+    def access(self) -> AccessService:
+        return AccessService(self.services.db, self.principal)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        return WebhookService(self.services.db, self.principal)
+
+    @cached_property
+    def operations(self) -> OperationsService:
+        return OperationsService(self.services.db, self.services.artifacts, self.principal)
+
+    def close(self) -> None:
+        """A scope owns nothing: the services it came from are closed by their owner."""

@@ -1,0 +1,456 @@
+"""The one way a version becomes visible: from a staged package, a remote upload, a bundle
+import or a promotion copy.
+
+Order of a registration, so a crash at any point leaves nothing half-visible:
+  1. stage the package and copy what the store lacks under temporary names, each file
+     hashed and checked against the manifest as it is copied (corrupt: refused here);
+  2. record the manifest as a ``pending`` package, so every object is accounted for;
+  3. give the objects their final names, files first, the manifest last;
+  4. in one transaction: create the model if new, take the next version number
+     (``UPDATE ... RETURNING`` on the model row), insert the version, mark the package
+     ready and append the audit event. Only this commit makes the version visible.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from modelyard.artifacts.store import digest_bytes
+from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.entities import Lineage, ModelVersion
+from modelyard.domain.errors import (
+    IntegrityFailure,
+    InvalidInput,
+    InvalidName,
+    InvalidPackage,
+    NotFound,
+)
+from modelyard.domain.names import check_key, check_name, parse_ref
+from modelyard.flavors.package import Manifest
+from modelyard.flavors.registry import Flavors
+from modelyard.flavors.staging import Packager, PackageSource, StagedPackage
+from modelyard.services import lookup
+from modelyard.services.auth import require
+from modelyard.services.packages import PackageStore
+from modelyard.store import audit
+from modelyard.store import datasets as datasets_q
+from modelyard.store import registry as q
+from modelyard.store.database import Database
+from modelyard.store.tables import VersionDatasetRow, utcnow
+
+if TYPE_CHECKING:
+    from modelyard.services.datasets import DatasetService
+
+MANIFEST_CACHE = 256  # parsed manifests of recent uploads, by digest
+
+
+class ManifestCache:
+    """Parsed manifests by digest, shared by every request of a process: content-addressed,
+    so an upload's file PUTs and its commit never parse the YAML again."""
+
+    def __init__(self, size: int = MANIFEST_CACHE) -> None:
+        self.size = size
+        self._found: dict[str, tuple[bytes, Manifest]] = {}
+
+    def get(self, digest: str) -> tuple[bytes, Manifest] | None:
+        return self._found.get(digest)
+
+    def put(self, digest: str, data: bytes, manifest: Manifest) -> None:
+        if len(self._found) >= self.size:
+            self._found.pop(next(iter(self._found)))
+        self._found[digest] = (data, manifest)
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """What a bundle import adds to the version's transaction."""
+
+    lineage: list[tuple[str, str]]
+    record: Callable[[Session, int], None]
+
+
+class VersionWriter:
+    def __init__(
+        self,
+        db: Database,
+        packages: PackageStore,
+        packager: Packager,
+        manifests: ManifestCache,
+        datasets: DatasetService,
+        default_environment: str,
+        principal: Principal,
+    ) -> None:
+        self.db = db
+        self.packages = packages
+        self.packager = packager
+        self.manifests = manifests
+        self.datasets = datasets
+        self.default_environment = default_environment
+        self.principal = principal
+
+    @property
+    def flavors(self) -> Flavors:
+        return self.packager.flavors
+
+    # -- from a staged package ------------------------------------------------------------
+    def add(
+        self, name: str, staged: StagedPackage, found: Draft, environment: str | None
+    ) -> ModelVersion:
+        env, name = self._target(name, environment)
+        self.flavors.check(staged.manifest.flavor)
+        pending = self.packages.prepare(staged)
+        try:
+            with self.db.write() as session:
+                lookup.check_environment(session, env)
+                self._record(session, staged.digest, staged.manifest_bytes, staged.manifest)
+            self.packages.publish(pending)
+        except BaseException:
+            self.packages.discard(pending)
+            raise
+        return self._commit(env, name, staged.digest, staged.manifest, found)
+
+    # -- from a remote upload -------------------------------------------------------------
+    def begin_upload(
+        self, manifest_text: str, *, environment: str | None = None
+    ) -> tuple[str, list[str]]:
+        """First step of a remote registration: record the package as pending and say which
+        of its files the store still lacks (identical content is never sent twice)."""
+        env = environment or self.default_environment
+        require(self.principal, Permission.REGISTER, env)
+        data = manifest_text.encode()
+        manifest = Manifest.from_bytes(data, "uploaded manifest")
+        self.flavors.check(manifest.flavor)
+        digest = digest_bytes(data)
+        with self.db.write() as session:
+            lookup.check_environment(session, env)
+            self._record(session, digest, data, manifest)
+        self.manifests.put(digest, data, manifest)
+        artifacts = self.packages.artifacts
+        missing = sorted(
+            {info.digest for info in manifest.files.values() if not artifacts.exists(info.digest)}
+        )
+        return digest, missing
+
+    def upload_file(self, package_digest: str, file_digest: str, stream: IO[bytes]) -> None:
+        """Store one file of a pending package, checked against its digest as it streams."""
+        with self.db.read() as session:
+            environments = [e.name for e in q.list_environments(session)]
+        if not any(self.principal.can(Permission.REGISTER, e) for e in environments):
+            require(self.principal, Permission.REGISTER, self.default_environment)
+        _, manifest = self.package_manifest(package_digest)
+        if file_digest not in {i.digest for i in manifest.files.values()}:
+            raise NotFound(f"package {package_digest} has no file {file_digest}")
+        try:
+            pending = self.packages.artifacts.write_pending(stream, file_digest)
+        except IntegrityFailure:
+            raise InvalidPackage(
+                f"uploaded bytes do not match {file_digest} (corrupt or truncated upload)"
+            ) from None
+        self.packages.artifacts.publish(pending)
+
+    def commit_upload(
+        self, name: str, package_digest: str, found: Draft, *, environment: str | None = None
+    ) -> ModelVersion:
+        """Last step of a remote registration: every file present, the version made visible."""
+        env, name = self._target(name, environment)
+        data, manifest = self.package_manifest(package_digest)
+        absent = sorted(
+            path
+            for path, info in manifest.files.items()
+            if not self.packages.artifacts.exists(info.digest)
+        )
+        if absent:
+            raise InvalidPackage(
+                f"package {package_digest} is incomplete: {len(absent)} file(s) not uploaded, "
+                f"first {absent[0]!r}",
+                missing=absent,
+            )
+        # The uploaded bytes, not a re-serialisation: the digest names these exact bytes.
+        self.packages.artifacts.put_bytes(data)
+        return self._commit(env, name, package_digest, manifest, found)
+
+    def package_manifest(self, digest: str) -> tuple[bytes, Manifest]:
+        """A recorded package's manifest bytes and their parse (cached by digest)."""
+        cached = self.manifests.get(digest)
+        if cached is not None:
+            return cached
+        with self.db.read() as session:
+            text = q.get_package_manifest(session, digest)
+        if text is None:
+            raise NotFound(f"package {digest} was not started (POST the manifest first)")
+        data = text.encode()
+        manifest = Manifest.from_bytes(data, digest)
+        self.manifests.put(digest, data, manifest)
+        return data, manifest
+
+    # -- from a bundle or a promotion -----------------------------------------------------
+    def import_version(
+        self,
+        env: str,
+        name: str,
+        manifest_bytes: bytes,
+        metadata: dict[str, Any],
+        baseline: dict[str, Any] | None,
+        imported: Imported,
+    ) -> ModelVersion:
+        """A version from a verified bundle whose objects are already stored: the package
+        recorded, then one transaction makes the version visible, locked."""
+        check_name(name)
+        manifest = Manifest.from_bytes(manifest_bytes, "bundle manifest")
+        digest = digest_bytes(manifest_bytes)
+        with self.db.write() as session:
+            lookup.check_environment(session, env)
+            self._record(session, digest, manifest_bytes, manifest)
+        return self._commit(
+            env, name, digest, manifest, draft(**metadata), baseline, imported=imported
+        )
+
+    def copy_version(self, source: ModelVersion, environment: str) -> ModelVersion:
+        """``source`` as the next version of the same name in ``environment``: the same
+        package (shared by digest), metadata, lineage and baseline, ``promoted_from`` the
+        source. The caller (a promotion) has checked who may do this."""
+        with self.db.read() as session:
+            lookup.check_environment(session, environment)
+            _, row = lookup.version_row(session, parse_ref(source.ref))
+            roles = dict(
+                session.execute(
+                    sa.select(VersionDatasetRow.dataset, VersionDatasetRow.role).where(
+                        VersionDatasetRow.version_id == row.id
+                    )
+                ).all()
+            )
+            found = datasets_q.baseline(session, row.id)
+        _, manifest = self.package_manifest(source.package_digest)
+        copied = draft(
+            tags=source.tags,
+            metrics=source.metrics,
+            params=source.params,
+            datasets=[d for d, role in roles.items() if role == "training"],
+            eval_datasets=[d for d, role in roles.items() if role != "training"],
+            description=source.description,
+            source=source.lineage.source,
+            git_commit=source.lineage.git_commit,
+            promoted_from=source.ref,
+        )
+        baseline = None if found is None else dict(json.loads(found.profile))
+        return self._commit(
+            environment, source.name, source.package_digest, manifest, copied, baseline
+        )
+
+    # -- the transaction ------------------------------------------------------------------
+    def _target(self, name: str, environment: str | None) -> tuple[str, str]:
+        target = parse_ref(name, environment, default=self.default_environment)
+        if target.version is not None or target.alias is not None:
+            raise InvalidName(f"register takes a model name, not a version: {name!r}", name=name)
+        require(self.principal, Permission.REGISTER, target.environment)
+        return target.environment, target.name
+
+    def _record(self, session: Session, digest: str, data: bytes, manifest: Manifest) -> None:
+        q.record_package(session, digest, data.decode(), manifest.size_bytes, len(manifest.files))
+
+    def _commit(
+        self,
+        env: str,
+        name: str,
+        digest: str,
+        manifest: Manifest,
+        found: Draft,
+        baseline: dict[str, Any] | None = None,
+        *,
+        imported: Imported | None = None,
+    ) -> ModelVersion:
+        """The one transaction that makes a version visible. ``baseline``: one already
+        built (a promoted copy keeps its source's), else built here from the datasets.
+        ``imported``: a bundle's version: its lineage as given (the datasets are another
+        installation's), locked, and the bundle's own rows written in the same transaction."""
+        if imported is not None:
+            lineage, built = imported.lineage, None
+        else:
+            lineage, built = self._lineage(env, digest, manifest, found, build=baseline is None)
+        baseline = baseline or built
+        actor = self.principal.name
+        with self.db.write() as session:
+            lookup.check_environment(session, env)
+            model_id, created = q.get_or_create_model(session, env, name)
+            if created:
+                audit.append(
+                    session, actor=actor, action="model.created", subject=f"model:{env}/{name}"
+                )
+            number = q.allocate_version(session, model_id)
+            created_at = utcnow()
+            version_id = q.insert_version(
+                session,
+                model_id=model_id,
+                version=number,
+                values={
+                    "package_digest": digest,
+                    "flavor": manifest.flavor,
+                    "signature": manifest.signature,
+                    "requirements": list(manifest.requirements),
+                    "size_bytes": manifest.size_bytes,
+                    "status": "ready",
+                    "description": found.description,
+                    "source": found.source,
+                    "git_commit": found.git_commit,
+                    "promoted_from": found.promoted_from,
+                    "locked": imported is not None,
+                    "created_by": actor,
+                    "created_at": created_at,
+                },
+                tags=found.tags,
+                metrics=found.metrics,
+                params=found.params,
+                datasets=lineage,
+            )
+            if baseline is not None:
+                datasets_q.insert_baseline(
+                    session, version_id, baseline["dataset"], baseline["rows"], baseline
+                )
+            q.mark_package_ready(session, digest)
+            if imported is not None:
+                imported.record(session, version_id)
+            audit.append(
+                session,
+                actor=actor,
+                action="version.created",
+                subject=f"model_version:{env}/{name}:{number}",
+                after={
+                    "digest": digest,
+                    "flavor": manifest.flavor,
+                    "tags": found.tags,
+                    "metrics": found.metrics,
+                },
+            )
+        return ModelVersion(
+            environment=env,
+            name=name,
+            version=number,
+            package_digest=digest,
+            flavor=manifest.flavor,
+            signature=manifest.signature,
+            requirements=manifest.requirements,
+            size_bytes=manifest.size_bytes,
+            status="ready",
+            description=found.description,
+            tags=found.tags,
+            metrics=found.metrics,
+            params=found.params,
+            aliases=(),
+            lineage=Lineage(
+                tuple(sorted({ref for ref, _ in lineage})),
+                found.source,
+                found.git_commit,
+                found.promoted_from,
+            ),
+            created_by=actor,
+            created_at=created_at,
+            locked=imported is not None,
+        )
+
+    def _lineage(
+        self, env: str, digest: str, manifest: Manifest, found: Draft, *, build: bool = True
+    ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
+        """The exact dataset versions named, with their role (``env/name:version``; one
+        that does not exist is refused), and the baseline built on the first training
+        dataset."""
+        named = [(d, "training") for d in found.datasets] + [
+            (d, "evaluation") for d in found.eval_datasets
+        ]
+        if not named:
+            return named, None
+        exact: dict[str, str] = {}  # a dataset named twice keeps its first role
+        with self.db.read() as session:
+            for d, role in named:
+                exact.setdefault(self.datasets.resolve(session, d, env), role)
+        lineage = list(exact.items())
+        training = [ref for ref, role in lineage if role == "training"]
+        if not training or not build:
+            return lineage, None
+        text = self.package_manifest(digest)[0].decode()
+        model, _ = self.packager.load(PackageSource(digest, text, self.packages.artifacts))
+        with self.db.read() as session:
+            _, baseline = self.datasets.baseline(session, training[0], model, manifest.signature)
+        return lineage, baseline
+
+
+# -- checking what a caller hands over ------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A version's metadata, checked before anything is stored."""
+
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    params: dict[str, str]
+    datasets: list[str]
+    eval_datasets: list[str]
+    description: str
+    source: str | None
+    git_commit: str | None
+    promoted_from: str | None
+
+
+def draft(
+    *,
+    tags: Mapping[str, str] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    params: Mapping[str, Any] | None = None,
+    datasets: Iterable[str] = (),
+    eval_datasets: Iterable[str] = (),
+    description: str = "",
+    source: str | None = None,
+    git_commit: str | None = None,
+    promoted_from: str | None = None,
+) -> Draft:
+    if len(description) > 10_000:
+        raise InvalidInput("description is longer than 10,000 characters")
+    return Draft(
+        tags=clean_tags(tags),
+        metrics=clean_metrics(metrics),
+        params={check_key(k, "param name"): str(v) for k, v in (params or {}).items()},
+        datasets=[_check_dataset_ref(d) for d in datasets],
+        eval_datasets=[_check_dataset_ref(d) for d in eval_datasets],
+        description=description,
+        source=source,
+        git_commit=git_commit,
+        promoted_from=promoted_from,
+    )
+
+
+def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    out = {}
+    for key, value in (tags or {}).items():
+        check_key(key, "tag name")
+        text = str(value)
+        if len(text) > 5000:
+            raise InvalidInput(f"tag {key!r} is longer than 5000 characters")
+        out[key] = text
+    return out
+
+
+def clean_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
+    out = {}
+    for key, value in (metrics or {}).items():
+        check_key(key, "metric name")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"metric {key!r} must be a number, got {value!r}") from None
+        if not math.isfinite(number):
+            raise InvalidInput(f"metric {key!r} must be finite, got {value!r}")
+        out[key] = number
+    return out
+
+
+def _check_dataset_ref(ref: str) -> str:
+    name, _, version = str(ref).partition(":")
+    check_name(name.split("/")[-1], "dataset name")
+    if version and not version.isdigit():
+        raise InvalidInput(f"invalid dataset reference {ref!r}: expected NAME[:VERSION]")
+    return str(ref)

@@ -1,0 +1,47 @@
+"""Request bodies of the deployment routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from modelyard.wire.registry import Body
+
+ModelSpecs = Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=64)]
+
+
+class OptionsBody(Body):
+    max_batch_size: int | None = Field(None, ge=1, le=1_000_000)
+    max_wait_ms: float | None = Field(None, ge=0, le=1000)
+    max_queue: int | None = Field(None, ge=1, le=1_000_000)
+    timeout_ms: float | None = Field(None, ge=1, le=3_600_000)
+    max_body_bytes: int | None = Field(None, ge=1024, le=2**31)
+    unseen_categories: Literal["allow", "reject"] | None = None
+    sampling: float | None = Field(None, ge=0, le=1)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class DeploymentBody(Body):
+    name: str = Field(max_length=128)
+    models: ModelSpecs = Field(description="NAME:VERSION[=WEIGHT], NAME@ALIAS, ENV/NAME:VERSION")
+    shadows: ModelSpecs = Field(default_factory=list, description="shadow NAME:VERSION[=PCT]")
+    environment: str | None = Field(None, max_length=128)
+    description: str = Field("", max_length=10_000)
+    options: OptionsBody | None = None
+
+
+class DeploymentUpdateBody(Body):
+    models: ModelSpecs | None = Field(None, description="replace the live models")
+    shadows: ModelSpecs | None = Field(None, description="replace the shadows ([] removes)")
+    options: OptionsBody | None = None
+
+
+class RollbackBody(Body):
+    to: int | None = Field(None, ge=1, description="revision to re-apply (default: previous)")
+
+
+class KeysBody(Body):
+    regenerate: Literal["primary", "secondary"]
