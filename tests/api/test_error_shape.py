@@ -1,7 +1,8 @@
 """Every route answers every mistake with the one error body (datasette learned to pin this):
 ``{"error": {"code", "message", "details"}}``, a 4xx status, one line of message.
 
-The routes are read from the app's own OpenAPI document, so a new route is covered without a line here.
+The routes are read from the app's own OpenAPI document, so a new route is covered
+without a line here.
 """
 
 from __future__ import annotations
