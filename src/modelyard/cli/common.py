@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelyard.domain.errors import InvalidInput
-from modelyard.sdk.client import Client
+
+if TYPE_CHECKING:
+    from modelyard.sdk.client import Client
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 EnvOpt = Annotated[
@@ -19,6 +22,9 @@ EnvOpt = Annotated[
 
 
 def client() -> Client:
+    """The SDK client the command works with (imported now: ``--help`` never pays for it)."""
+    from modelyard.sdk.client import Client
+
     return Client()
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelyard.cli import output
 from modelyard.cli.common import EnvOpt, JsonOpt, client
-from modelyard.domain.datasets import DatasetVersion
+
+if TYPE_CHECKING:
+    from modelyard.domain.datasets import DatasetVersion
+
 
 app = typer.Typer(help="Datasets: numbered, immutable versions of tables (CSV or Parquet).")
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelyard.cli import output
 from modelyard.cli.common import JsonOpt, client
-from modelyard.domain.deployments import Deployment, Revision
 from modelyard.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from modelyard.domain.deployments import Deployment, Revision
+
 
 app = typer.Typer(help="Deployments: named web services serving exact versions.")
 

@@ -9,7 +9,6 @@ import typer
 
 from modelyard.cli import output
 from modelyard.cli.common import JsonOpt, client
-from modelyard.lifecycle.apply import apply as run
 
 MARKS = {
     "unchanged": "=",
@@ -31,6 +30,8 @@ def apply(
     """Run the declared flow: datasets, model, evaluation, sandbox deployment and smoke
     test, promotion, production deployment. Only what is missing is done; exit code 1
     when a step fails (a blocked gate, a failed smoke test)."""
+    from modelyard.lifecycle.apply import apply as run
+
     with client() as c:
         plan = run(c, file, dry_run=dry_run)
     if json:

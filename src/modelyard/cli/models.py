@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelyard.cli import output
 from modelyard.cli.common import EnvOpt, JsonOpt, client, numbers, pairs
-from modelyard.domain.entities import Model, ModelVersion
 from modelyard.domain.names import names_version
+
+if TYPE_CHECKING:
+    from modelyard.domain.entities import Model, ModelVersion
+
 
 app = typer.Typer(help="Register, find and manage model versions.", no_args_is_help=True)
 

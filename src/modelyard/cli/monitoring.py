@@ -10,7 +10,7 @@ import typer
 from modelyard.cli import output
 from modelyard.cli.common import JsonOpt, client
 from modelyard.domain.errors import InvalidInput
-from modelyard.domain.monitoring import SIGNALS
+from modelyard.domain.signals import SIGNALS
 
 alerts_app = typer.Typer(help="Alert rules on monitoring signals, and the alerts they raise.")
 

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from modelyard.cli import output
 from modelyard.cli.common import EnvOpt, JsonOpt, client
-from modelyard.domain.promotions import Gates, PromotionRequest
+
+if TYPE_CHECKING:
+    from modelyard.domain.promotions import Gates, PromotionRequest
+
 
 gates_app = typer.Typer(help="What a promotion into an environment must pass.")
 

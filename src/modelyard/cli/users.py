@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelyard.cli import output
 from modelyard.cli.common import JsonOpt, client
-from modelyard.domain.auth import User
+
+if TYPE_CHECKING:
+    from modelyard.domain.auth import User
+
 
 users_app = typer.Typer(help="Users and their roles per environment.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens (shown once, stored as hashes).", no_args_is_help=True)

@@ -18,21 +18,6 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 #: What a report's summary holds and an alert rule may watch. ``feature_drift`` needs a
 #: feature; the performance signals need feedback.
-SIGNALS: dict[str, str] = {
-    "rows": "live rows scored in the window",
-    "drift_share": "share of features that drifted (worst variant)",
-    "drifted_features": "number of features that drifted (worst variant)",
-    "feature_drift": "drift score of one feature (--feature)",
-    "prediction_drift": "drift score of the predictions",
-    "null_rate": "highest null rate of any feature",
-    "type_error_rate": "highest share of values of the wrong type",
-    "out_of_bounds_rate": "highest share outside the baseline's range or categories",
-    "feedback_rows": "rows with feedback in the window",
-    "accuracy": "accuracy on rows with feedback",
-    "f1_macro": "macro F1 on rows with feedback",
-    "mae": "mean absolute error on rows with feedback (regressors)",
-    "rmse": "root mean squared error on rows with feedback (regressors)",
-}
 OPERATORS = (">", ">=", "<", "<=")
 
 

@@ -22,13 +22,13 @@ from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.domain.monitoring import (
     OPERATORS,
-    SIGNALS,
     Alert,
     AlertRule,
     breaches,
     parse_duration,
 )
 from modelyard.domain.names import check_name
+from modelyard.domain.signals import SIGNALS
 from modelyard.services.auth import require
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.monitoring import MonitoringService
