@@ -32,7 +32,7 @@ from modelyard.domain.signals import SIGNALS
 from modelyard.services.auth import require
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.monitoring import MonitoringService
-from modelyard.store import audit
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.tables import AlertRow, AlertRuleRow, DeploymentRow, core, utcnow
 
@@ -114,8 +114,7 @@ class AlertService:
             session.add(row)
             session.flush()
             rule = _rule(row, dep)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="alert.rule_created",
                 subject=_subject(rule),
@@ -150,8 +149,7 @@ class AlertService:
                 raise NotFound(f"deployment {deployment!r} has no alert rule {name!r}")
             rule = _rule(row, dep)
             session.delete(row)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="alert.rule_deleted",
                 subject=_subject(rule),
@@ -294,8 +292,7 @@ class AlertService:
                 session.add(alert)
                 session.flush()
                 outcome["change"] = "fired"
-                audit.append(
-                    session,
+                AuditLog(session).append(
                     actor=SCHEDULER.name,
                     action="alert.fired",
                     subject=_subject(rule),
@@ -314,8 +311,7 @@ class AlertService:
                     open_alert.state = "resolved"
                     open_alert.resolved_at = now
                     outcome["change"] = "resolved"
-                    audit.append(
-                        session,
+                    AuditLog(session).append(
                         actor=SCHEDULER.name,
                         action="alert.resolved",
                         subject=_subject(rule),

@@ -27,10 +27,10 @@ from modelyard.domain.errors import (
     Unauthenticated,
 )
 from modelyard.domain.names import check_name
-from modelyard.store import audit
 from modelyard.store import auth as q
-from modelyard.store import registry as registry_q
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
+from modelyard.store.registry import Registry
 from modelyard.store.tables import utcnow
 
 TOKEN_PREFIX = "myd_"
@@ -137,8 +137,7 @@ class Authenticator:
                 q.add_token(
                     session, user.id, "bootstrap", admin_token[:12], hash_secret(admin_token), None
                 )
-                audit.append(
-                    session,
+                AuditLog(session).append(
                     actor="system",
                     action="user.bootstrapped",
                     subject=f"user:{BOOTSTRAP_ADMIN}",
@@ -149,8 +148,7 @@ class Authenticator:
             secret = new_secret()
             user = q.add_user(session, BOOTSTRAP_ADMIN, True)
             q.add_token(session, user.id, "bootstrap", secret[:12], hash_secret(secret), None)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor="system",
                 action="user.bootstrapped",
                 subject=f"user:{BOOTSTRAP_ADMIN}",
@@ -176,8 +174,7 @@ class AccessService:
             if q.find_user(session, name) is not None:
                 raise AlreadyExists(f"user {name!r} already exists", user=name)
             row = q.add_user(session, name, is_admin)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="user.created",
                 subject=f"user:{name}",
@@ -207,14 +204,13 @@ class AccessService:
             user = q.find_user(session, name)
             if user is None:
                 raise NotFound(f"user {name!r} does not exist", user=name)
-            if not registry_q.environment_exists(session, environment):
+            if not Registry(session).environment_exists(environment):
                 raise NotFound(f"unknown environment {environment!r}", environment=environment)
             changed = (q.bind if grant else q.unbind)(session, user.id, environment, chosen.value)
             if not changed and not grant:
                 raise NotFound(f"user {name!r} has no role {role!r} in {environment!r}")
             if changed:
-                audit.append(
-                    session,
+                AuditLog(session).append(
                     actor=self.principal.name,
                     action="role.granted" if grant else "role.revoked",
                     subject=f"user:{name}",
@@ -246,8 +242,7 @@ class AccessService:
             if row is None:
                 raise NotFound(f"user {owner!r} does not exist", user=owner)
             token = q.add_token(session, row.id, name, secret[:12], hash_secret(secret), expires)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="token.created",
                 subject=f"token:{token.id}",
@@ -279,8 +274,7 @@ class AccessService:
                 require_admin(self.principal, "revoke another user's token")
             if token.revoked_at is None:
                 token.revoked_at = utcnow()
-                audit.append(
-                    session,
+                AuditLog(session).append(
                     actor=self.principal.name,
                     action="token.revoked",
                     subject=f"token:{token_id}",

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from modelyard.artifacts.store import ArtifactStore, digest_bytes
 from modelyard.domain.auth import Permission, Principal
@@ -54,7 +53,7 @@ from modelyard.services.datasets import DatasetService
 from modelyard.services.evaluations import EvaluationService
 from modelyard.services.registry import RegistryService
 from modelyard.services.versions import Imported
-from modelyard.store import audit
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.tables import (
     BundleImportRow,
@@ -62,6 +61,7 @@ from modelyard.store.tables import (
     InstallationRow,
     TrustedKeyRow,
 )
+from modelyard.store.unit import Tx
 
 FORMAT = 1
 METADATA = "bundle.json"
@@ -157,8 +157,7 @@ class BundleService:
                     created_by=self.principal.name,
                 )
             )
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="key.trusted",
                 subject=f"key:{name}",
@@ -257,12 +256,10 @@ class BundleService:
             require(self.principal, Permission.REGISTER, env)
             bundle_digest = digest_bytes(body)
             with self.db.read() as session:
-                lookup.check_environment(session, env)
+                lookup.check_environment(Tx(session), env)
                 done = session.get(BundleImportRow, bundle_digest)
                 if done is not None:
-                    from modelyard.store import registry as q
-
-                    version = q.version_entities(session, [done.version_id])[0]
+                    version = Tx(session).registry.version_entities([done.version_id])[0]
                     return ImportResult(version, False, done.source, done.key_id)
             for member, path in staged.items():
                 if member.startswith("objects/"):
@@ -273,7 +270,8 @@ class BundleService:
             info = metadata["version"]
             lineage = info["lineage"]
 
-            def record(session: Session, version_id: int) -> None:
+            def record(tx: Tx, version_id: int) -> None:
+                session = tx.session
                 session.add(
                     BundleImportRow(
                         bundle_digest=bundle_digest,
@@ -296,8 +294,7 @@ class BundleService:
                             created_by=str(e["created_by"])[:200],
                         )
                     )
-                audit.append(
-                    session,
+                AuditLog(session).append(
                     actor=self.principal.name,
                     action="bundle.imported",
                     subject=f"model_version:{env}/{info['name']}",

@@ -22,15 +22,17 @@ from modelyard.services.versions import ManifestCache
 from modelyard.settings import Settings
 from modelyard.store import deployments as deployments_q
 from modelyard.store import migrate
-from modelyard.store import registry as registry_q
 from modelyard.store.database import Database
 from modelyard.store.deployments import ServingState
+from modelyard.store.registry import Registry
+from modelyard.store.unit import Store
 
 
 @dataclass
 class Services:
     settings: Settings
     db: Database
+    store: Store
     artifacts: ArtifactStore
     flavors: Flavors
     packager: Packager
@@ -54,6 +56,7 @@ class Services:
         return cls(
             settings=settings,
             db=db,
+            store=Store(db),
             artifacts=artifacts,
             flavors=flavors,
             packager=Packager(flavors, home / "tmp", settings.cache_dir),
@@ -94,7 +97,7 @@ class Services:
         """A stored package loaded by digest: the runtime serves what a revision pinned
         (permission was checked when it was deployed)."""
         with self.db.read() as session:
-            text = registry_q.get_package_manifest(session, digest)
+            text = Registry(session).get_package_manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} does not exist")
         return self.packager.load(PackageSource(digest, text, self.artifacts))
@@ -104,7 +107,7 @@ class Services:
 
     def ping_database(self) -> None:
         with self.db.read() as session:
-            registry_q.list_environments(session)
+            Registry(session).list_environments()
 
     def close(self) -> None:
         self.db.dispose()

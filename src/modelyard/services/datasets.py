@@ -18,12 +18,12 @@ import secrets
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-from sqlalchemy.orm import Session
 
 from modelyard.artifacts.store import ArtifactStore, VerifyingReader
 from modelyard.domain.auth import Permission, Principal
@@ -32,12 +32,10 @@ from modelyard.domain.errors import InvalidInput, InvalidName, NotFound
 from modelyard.flavors.base import LoadedModel
 from modelyard.monitoring.profile import CHUNK_ROWS, Profile, profile_table, summarize
 from modelyard.monitoring.tables import columns_of, format_of, read_table
+from modelyard.services import lookup
 from modelyard.services.auth import require
-from modelyard.store import audit
-from modelyard.store import datasets as q
-from modelyard.store import registry as registry_q
-from modelyard.store.database import Database
-from modelyard.store.tables import DatasetRow, DatasetVersionRow, utcnow
+from modelyard.store.tables import utcnow
+from modelyard.store.unit import Store, Tx
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,14 +46,14 @@ PREDICTION = "prediction"
 class DatasetService:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         artifacts: ArtifactStore,
         work_dir: Path,
         default_environment: str,
         principal: Principal,
     ) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.artifacts = artifacts
         self.work_dir = work_dir
         self.default_environment = default_environment
@@ -82,8 +80,8 @@ class DatasetService:
         require(self.principal, Permission.REGISTER, target.environment)
         if len(description) > 10_000:
             raise InvalidInput("description is longer than 10,000 characters")
-        with self.db.read() as session:
-            self._check_environment(session, target.environment)
+        with self.store.read() as tx:
+            lookup.check_environment(tx, target.environment)
         with self._as_file(source, format) as (path, fmt):
             label = shown or path.name
             table = read_table(path, fmt, label)
@@ -92,14 +90,13 @@ class DatasetService:
             profile = profile_table(table)
             stored = self.artifacts.put_file(path)
         origin = source_uri or (str(source) if isinstance(source, Path) else "dataframe")
-        with self.db.write() as session:
-            self._check_environment(session, target.environment)
-            dataset_id, _ = q.get_or_create(
-                session, target.environment, target.name, self.principal.name
+        with self.store.write() as tx:
+            lookup.check_environment(tx, target.environment)
+            dataset_id, _ = tx.datasets.get_or_create(
+                target.environment, target.name, self.principal.name
             )
-            number = q.allocate_version(session, dataset_id)
-            q.insert_version(
-                session,
+            number = tx.datasets.allocate_version(dataset_id)
+            tx.datasets.insert_version(
                 dataset_id,
                 number,
                 {
@@ -115,8 +112,7 @@ class DatasetService:
                     "created_at": utcnow(),
                 },
             )
-            audit.append(
-                session,
+            tx.audit.append(
                 actor=self.principal.name,
                 action="dataset.registered",
                 subject=f"dataset:{target.environment}/{target.name}:{number}",
@@ -265,57 +261,52 @@ class DatasetService:
         return path.read_bytes()
 
     # -- lookup ---------------------------------------------------------------------------
-    def _check_environment(self, session: Session, env: str) -> None:
-        if not registry_q.environment_exists(session, env):
-            known = ", ".join(e.name for e in registry_q.list_environments(session))
-            raise NotFound(f"unknown environment {env!r} (known: {known})", environment=env)
-
-    def _rows(self, session: Session, ref: DatasetRef) -> tuple[DatasetRow, DatasetVersionRow]:
-        self._check_environment(session, ref.environment)
-        dataset = q.find(session, ref.environment, ref.name)
+    def _find(self, tx: Tx, ref: DatasetRef) -> DatasetVersion:
+        """A version by reference, its ``profile`` as stored."""
+        lookup.check_environment(tx, ref.environment)
+        dataset = tx.datasets.dataset_id(ref.environment, ref.name)
         if dataset is None:
             raise NotFound(f"dataset {ref.environment}/{ref.name} does not exist", dataset=str(ref))
-        row = q.version_row(session, dataset.id, ref.version)
-        if row is None:
+        found = tx.datasets.version(dataset, ref.version)
+        if found is None:
             raise NotFound(f"dataset version {ref} does not exist", dataset=str(ref))
-        return dataset, row
+        return found
 
-    def _entity(
-        self, session: Session, dataset: DatasetRow, row: DatasetVersionRow
-    ) -> DatasetVersion:
-        ref = f"{dataset.environment}/{dataset.name}:{row.version}"
-        used = q.used_by(session, [ref])[ref]
-        return q.entity(dataset, row, summarize(json.loads(row.profile)), used)
+    def _shown(self, tx: Tx, stored: DatasetVersion) -> DatasetVersion:
+        """A version as callers see it: its profile summarised, the versions that use it."""
+        used = tx.datasets.used_by([stored.ref])[stored.ref]
+        return replace(stored, profile=summarize(stored.profile), used_by=tuple(used))
 
     def get_dataset(self, ref: str, *, environment: str | None = None) -> DatasetVersion:
         target = self.ref(ref, environment)
         require(self.principal, Permission.READ, target.environment)
-        with self.db.read() as session:
-            return self._entity(session, *self._rows(session, target))
+        with self.store.read() as tx:
+            return self._shown(tx, self._find(tx, target))
 
     def list_dataset_versions(
         self, name: str, *, environment: str | None = None
     ) -> list[DatasetVersion]:
         target = self.ref(name, environment)
         require(self.principal, Permission.READ, target.environment)
-        with self.db.read() as session:
-            dataset, _ = self._rows(session, DatasetRef(target.environment, target.name, None))
-            return [self._entity(session, dataset, r) for r in q.version_rows(session, dataset.id)]
+        with self.store.read() as tx:
+            self._find(tx, DatasetRef(target.environment, target.name, None))
+            dataset = tx.datasets.dataset_id(target.environment, target.name)
+            assert dataset is not None
+            return [self._shown(tx, v) for v in tx.datasets.versions(dataset)]
 
     def list_datasets(self, *, environment: str | None = None) -> list[DatasetVersion]:
         """The latest version of every dataset the caller may read."""
-        with self.db.read() as session:
+        with self.store.read() as tx:
             return [
-                self._entity(session, d, v)
-                for d, v in q.latest_rows(session, environment)
-                if self.principal.can(Permission.READ, d.environment)
+                self._shown(tx, v)
+                for v in tx.datasets.latest(environment)
+                if self.principal.can(Permission.READ, v.environment)
             ]
 
-    def resolve(self, session: Session, text: str, environment: str) -> str:
+    def resolve(self, tx: Tx, text: str, environment: str) -> str:
         """A lineage reference made exact (``env/name:version``), inside the caller's
         transaction; a dataset that does not exist is ``NotFound``."""
-        dataset, row = self._rows(session, self.ref(text, None if "/" in text else environment))
-        return f"{dataset.environment}/{dataset.name}:{row.version}"
+        return self._find(tx, self.ref(text, None if "/" in text else environment)).ref
 
     # -- content --------------------------------------------------------------------------
     def open(
@@ -339,12 +330,12 @@ class DatasetService:
 
     # -- baselines ------------------------------------------------------------------------
     def baseline(
-        self, session: Session, ref: str, model: LoadedModel, signature: dict[str, Any] | None
+        self, ref: str, model: LoadedModel, signature: dict[str, Any] | None
     ) -> tuple[int, dict[str, Any]]:
         """The baseline of a model version trained on dataset ``ref`` (exact): the profile
         of the model's input columns and of its predictions on every row, in chunks."""
-        dataset, row = self._rows(session, self.ref(ref))
-        version = q.entity(dataset, row, {}, [])
+        with self.store.read() as tx:
+            version = self._find(tx, self.ref(ref))
         table = self._read(version)
         wanted = [c["name"] for c in (signature or {}).get("inputs", [])]
         present = set(table.column_names)

@@ -36,10 +36,11 @@ from modelyard.domain.names import check_name
 from modelyard.services import lookup
 from modelyard.services.auth import hash_secret, require
 from modelyard.services.registry import RegistryService
-from modelyard.store import audit
 from modelyard.store import deployments as q
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.tables import DeploymentRow
+from modelyard.store.unit import Tx
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,8 +63,8 @@ def key_matches(secret: str, hashes: tuple[str, ...]) -> bool:
     return any(hmac.compare_digest(digest, h) for h in hashes)
 
 
-def serving_dependents(session: Session, version: ModelVersion) -> list[str]:
-    names = q.serving_version(session, version.environment, version.name, version.version)
+def serving_dependents(tx: Tx, version: ModelVersion) -> list[str]:
+    names = q.serving_version(tx.session, version.environment, version.name, version.version)
     return [f"deployment {n!r} serves it" for n in names]
 
 
@@ -156,7 +157,7 @@ class DeploymentService:
         with self.db.write() as session:
             if q.find(session, name) is not None:
                 raise AlreadyExists(f"deployment {name!r} already exists", deployment=name)
-            lookup.check_environment(session, env)
+            lookup.check_environment(Tx(session), env)
             variants = self._variants(session, env, models, shadows or [])
             row = q.insert(
                 session,
@@ -235,8 +236,7 @@ class DeploymentService:
             require(self.principal, Permission.DEPLOY, row.environment)
             deployment = q.entity(session, row)
             q.delete(session, row)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="deployment.deleted",
                 subject=_subject(deployment),
@@ -255,8 +255,7 @@ class DeploymentService:
             require(self.principal, Permission.DEPLOY, row.environment)
             q.set_key(session, row, slot, digest, prefix)
             deployment = q.entity(session, row)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="deployment.keys_regenerated",
                 subject=_subject(deployment),
@@ -309,7 +308,7 @@ class DeploymentService:
                 "promote the version first",
                 model=text,
             )
-        version = lookup.resolve(session, ref)
+        version = lookup.resolve(Tx(session), ref)
         if version.status != "ready":
             raise InvalidInput(f"{version.ref} is archived and cannot be deployed", model=text)
         return version
@@ -356,8 +355,7 @@ def _revise(
     after = _summary(deployment.revision)
     if rolled_back_to is not None:
         after["rolled_back_to"] = rolled_back_to
-    audit.append(
-        session,
+    AuditLog(session).append(
         actor=actor,
         action=f"deployment.{_ACTIONS[action]}",
         subject=_subject(deployment),

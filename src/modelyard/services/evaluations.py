@@ -22,7 +22,7 @@ from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.registry import RegistryService
-from modelyard.store import audit
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.tables import (
     EvaluationRow,
@@ -30,6 +30,7 @@ from modelyard.store.tables import (
     ModelVersionRow,
     VersionDatasetRow,
 )
+from modelyard.store.unit import Tx
 
 SCALARS = (
     "accuracy",
@@ -103,9 +104,9 @@ class EvaluationService:
         scalars = {k: float(found[k]) for k in SCALARS if k in found}
         details = {k: v for k, v in found.items() if k not in SCALARS}
         with self.db.write() as session:
-            row = lookup.version_row(session, self.registry.ref(version.ref))[1]
+            version_id = lookup.version(Tx(session), self.registry.ref(version.ref)).version_id
             evaluation = EvaluationRow(
-                version_id=row.id,
+                version_id=version_id,
                 dataset=data.ref,
                 label=label,
                 kind=str(found["kind"]),
@@ -116,12 +117,11 @@ class EvaluationService:
             )
             session.add(evaluation)
             session.flush()
-            if session.get(VersionDatasetRow, (row.id, data.ref)) is None:
+            if session.get(VersionDatasetRow, (version_id, data.ref)) is None:
                 session.add(
-                    VersionDatasetRow(version_id=row.id, dataset=data.ref, role="evaluation")
+                    VersionDatasetRow(version_id=version_id, dataset=data.ref, role="evaluation")
                 )
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="evaluation.created",
                 subject=f"model_version:{version.ref}",
@@ -136,8 +136,8 @@ class EvaluationService:
             q = _SELECT
             if ref is not None:
                 version = self.registry.get_version(ref, environment=environment)
-                row = lookup.version_row(session, self.registry.ref(version.ref))[1]
-                q = q.where(EvaluationRow.version_id == row.id)
+                found = lookup.version(Tx(session), self.registry.ref(version.ref))
+                q = q.where(EvaluationRow.version_id == found.version_id)
             rows = session.execute(q.order_by(EvaluationRow.id))
             return [
                 _entity(e, f"{env}/{name}:{number}")

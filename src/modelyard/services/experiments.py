@@ -14,8 +14,8 @@ from modelyard.domain.errors import InvalidInput
 from modelyard.domain.experiments import ExperimentRun
 from modelyard.domain.names import check_name
 from modelyard.services.auth import require
-from modelyard.store import registry as registry_q
 from modelyard.store.database import Database
+from modelyard.store.registry import Registry
 from modelyard.store.tables import ExperimentRunRow
 
 
@@ -48,7 +48,7 @@ class ExperimentService:
                 raise InvalidInput(f"metric {key!r} must be finite, got {value!r}")
             clean[str(key)] = number
         with self.db.write() as session:
-            if not registry_q.environment_exists(session, env):
+            if not Registry(session).environment_exists(env):
                 raise InvalidInput(f"unknown environment {env!r}")
             row = ExperimentRunRow(
                 environment=env,

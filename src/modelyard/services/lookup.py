@@ -3,55 +3,60 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
 
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import NotFound
 from modelyard.domain.names import ModelRef
-from modelyard.store import registry as q
-from modelyard.store.tables import ModelRow, ModelVersionRow
+from modelyard.store.unit import Tx
 
 
-def check_environment(session: Session, env: str) -> None:
-    if not q.environment_exists(session, env):
-        known = ", ".join(e.name for e in q.list_environments(session))
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A version, and the ids other rows key on."""
+
+    model_id: int
+    version_id: int
+    version: ModelVersion
+
+
+def check_environment(tx: Tx, env: str) -> None:
+    if not tx.registry.environment_exists(env):
+        known = ", ".join(e.name for e in tx.registry.list_environments())
         raise NotFound(f"unknown environment {env!r} (known: {known})", environment=env)
 
 
-def model_row(session: Session, ref: ModelRef) -> ModelRow:
-    check_environment(session, ref.environment)
-    row = q.find_model(session, ref.environment, ref.name)
-    if row is None:
+def model_id(tx: Tx, ref: ModelRef) -> int:
+    check_environment(tx, ref.environment)
+    found = tx.registry.model_id(ref.environment, ref.name)
+    if found is None:
         raise NotFound(
             f"model {ref.environment}/{ref.name} does not exist",
             model=f"{ref.environment}/{ref.name}",
         )
-    return row
+    return found
 
 
-def version_row(session: Session, ref: ModelRef) -> tuple[ModelRow, ModelVersionRow]:
+def version(tx: Tx, ref: ModelRef) -> Found:
     """A version by number, alias or ``latest``."""
-    model = model_row(session, ref)
+    model = model_id(tx, ref)
     if ref.version is not None:
-        row = q.version_row(session, model.id, ref.version)
-        if row is None:
+        found = tx.registry.version_id(model, ref.version)
+        if found is None:
             raise NotFound(f"version {ref} does not exist", version=str(ref))
-        return model, row
-    if ref.alias is None or ref.alias == "latest":
-        row = q.latest_version_row(session, model.id)
-        if row is None:
+    elif ref.alias is None or ref.alias == "latest":
+        found = tx.registry.latest_version_id(model)
+        if found is None:
             raise NotFound(f"model {ref.model} has no versions", model=str(ref.model))
-        return model, row
-    alias = q.alias_row(session, model.id, ref.alias)
-    if alias is None:
-        raise NotFound(f"alias {ref.alias!r} is not set on model {ref.model}", alias=ref.alias)
-    row = session.get(ModelVersionRow, alias.version_id)
-    assert row is not None
-    return model, row
+    else:
+        alias = tx.registry.alias(model, ref.alias)
+        if alias is None:
+            raise NotFound(f"alias {ref.alias!r} is not set on model {ref.model}", alias=ref.alias)
+        found = alias.version_id
+    return Found(model, found, tx.registry.version_entities([found])[0])
 
 
-def resolve(session: Session, ref: ModelRef) -> ModelVersion:
+def resolve(tx: Tx, ref: ModelRef) -> ModelVersion:
     """A version by number, alias or ``latest``, inside the caller's transaction (other
     services resolve references once, when they write)."""
-    _, row = version_row(session, ref)
-    return q.version_entities(session, [row.id])[0]
+    return version(tx, ref).version

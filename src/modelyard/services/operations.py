@@ -16,11 +16,8 @@ from modelyard.domain.entities import AuditEvent, DoctorFinding, DoctorReport
 from modelyard.domain.errors import IntegrityFailure, InvalidPackage, NotFound
 from modelyard.flavors.package import Manifest
 from modelyard.services.auth import require_admin
-from modelyard.store import audit
-from modelyard.store import datasets as datasets_q
-from modelyard.store import registry as q
-from modelyard.store.database import Database
 from modelyard.store.tables import utcnow
+from modelyard.store.unit import Store
 
 GC_GRACE = timedelta(hours=1)
 
@@ -28,9 +25,9 @@ GC_GRACE = timedelta(hours=1)
 class OperationsService:
     """The doctor and the audit log (installation admins)."""
 
-    def __init__(self, db: Database, artifacts: ArtifactStore, principal: Principal) -> None:
+    def __init__(self, store: Store, artifacts: ArtifactStore, principal: Principal) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.artifacts = artifacts
 
     def audit(
@@ -42,20 +39,20 @@ class OperationsService:
         limit: int = 100,
     ) -> list[AuditEvent]:
         require_admin(self.principal, "read the audit log")
-        with self.db.read() as session:
-            return audit.list_events(
-                session, subject_prefix=subject, action=action, after_seq=after, limit=limit
+        with self.store.read() as tx:
+            return tx.audit.list_events(
+                subject_prefix=subject, action=action, after_seq=after, limit=limit
             )
 
     def doctor(self, *, deep: bool = True, gc: bool = False) -> DoctorReport:
         require_admin(self.principal, "run doctor")
         findings: list[DoctorFinding] = []
-        with self.db.read() as session:
-            packages = {p.digest: p for p in q.all_packages(session)}
-            uses = q.package_use_counts(session)
-            versions = q.all_version_digests(session)
-            dataset_files = datasets_q.all_digests(session)
-            _, bad_seq = audit.verify_chain(session)
+        with self.store.read() as tx:
+            packages = {p.digest: p for p in tx.registry.all_packages()}
+            uses = tx.registry.package_use_counts()
+            versions = tx.registry.all_version_digests()
+            dataset_files = tx.datasets.all_digests()
+            _, bad_seq = tx.audit.verify_chain()
         if bad_seq is not None:
             findings.append(
                 DoctorFinding(
@@ -192,15 +189,15 @@ class OperationsService:
     ) -> list[str]:
         """Delete unused package rows, then objects nothing reaches any more."""
         removed: list[str] = []
-        with self.db.write() as session:
-            uses = q.package_use_counts(session)
+        with self.store.write() as tx:
+            uses = tx.registry.package_use_counts()
             for digest in removable:
                 if not uses.get(digest):
-                    q.delete_package_row(session, digest)
+                    tx.registry.delete_package_row(digest)
                     removed.append(digest)
-        with self.db.read() as session:
-            keep: set[str] = datasets_q.all_digests(session)
-            for row in q.all_packages(session):
+        with self.store.read() as tx:
+            keep: set[str] = tx.datasets.all_digests()
+            for row in tx.registry.all_packages():
                 keep.add(row.digest)
                 try:
                     manifest = Manifest.from_bytes(row.manifest.encode(), row.digest)

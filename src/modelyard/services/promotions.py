@@ -30,9 +30,10 @@ from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.evaluations import EvaluationService
 from modelyard.services.registry import RegistryService
-from modelyard.store import audit
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.tables import EnvironmentRow, PromotionRequestRow, utcnow
+from modelyard.store.unit import Tx
 
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
 
@@ -89,8 +90,7 @@ class PromotionService:
             row = self._environment(session, environment)
             before = Gates.from_dict(row.gates).to_dict()
             row.gates = parsed.to_dict()
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="environment.gates_changed",
                 subject=f"environment:{environment}/gates",
@@ -102,7 +102,7 @@ class PromotionService:
     def _environment(self, session: Session, name: str) -> EnvironmentRow:
         row = session.get(EnvironmentRow, name)
         if row is None:
-            lookup.check_environment(session, name)  # raises, naming the known ones
+            lookup.check_environment(Tx(session), name)  # raises, naming the known ones
         assert row is not None
         return row
 
@@ -110,10 +110,10 @@ class PromotionService:
         """Every gate but approvals, evaluated now."""
         results: list[GateResult] = []
         with self.db.read() as session:
-            row = lookup.version_row(session, self.registry.ref(source.ref))[1]
+            version_id = lookup.version(Tx(session), self.registry.ref(source.ref)).version_id
             values = dict(source.metrics)
             if gates.evaluation:
-                found = self.evaluations.latest(session, row.id, gates.evaluation)
+                found = self.evaluations.latest(session, version_id, gates.evaluation)
                 if found is None:
                     results.append(
                         GateResult(
@@ -156,7 +156,7 @@ class PromotionService:
         assert metric is not None
         try:
             champion = lookup.resolve(
-                session, self.registry.ref(f"{target}/{source.name}@champion")
+                Tx(session), self.registry.ref(f"{target}/{source.name}@champion")
             )
         except NotFound:
             return GateResult("champion", True, f"{target}/{source.name} has no champion yet")
@@ -165,10 +165,10 @@ class PromotionService:
             if ref is None or not gates.evaluation:
                 continue
             try:
-                row = lookup.version_row(session, self.registry.ref(ref))[1]
+                version_id = lookup.version(Tx(session), self.registry.ref(ref)).version_id
             except NotFound:
                 continue
-            found = self.evaluations.latest(session, row.id, gates.evaluation)
+            found = self.evaluations.latest(session, version_id, gates.evaluation)
             if found is not None and metric in found.metrics:
                 theirs = found.metrics[metric]
                 break
@@ -201,10 +201,10 @@ class PromotionService:
             GateResult("approvals", gates.approvals == 0, f"0 of {gates.approvals} approvals")
         )
         with self.db.write() as session:
-            version_row = lookup.version_row(session, self.registry.ref(source.ref))[1]
+            found = lookup.version(Tx(session), self.registry.ref(source.ref))
             row = PromotionRequestRow(
                 source=source.ref,
-                source_version_id=version_row.id,
+                source_version_id=found.version_id,
                 target_environment=to,
                 state="blocked" if blocked else "pending",
                 note=note,
@@ -215,8 +215,7 @@ class PromotionService:
             )
             session.add(row)
             session.flush()
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="promotion.requested",
                 subject=_subject(row),
@@ -248,8 +247,7 @@ class PromotionService:
                 {"user": self.principal.name, "comment": comment, "at": utcnow().isoformat()},
             ]
             row.updated_at = utcnow()
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="promotion.approved",
                 subject=_subject(row),
@@ -270,8 +268,7 @@ class PromotionService:
             row.decided_by = self.principal.name
             row.decision_comment = comment
             row.updated_at = utcnow()
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="promotion.rejected",
                 subject=_subject(row),
@@ -285,7 +282,7 @@ class PromotionService:
             row = self._row(session, request_id)
             target = row.target_environment
             gates = Gates.from_dict(self._environment(session, target).gates)
-            source = lookup.resolve(session, self.registry.ref(row.source))
+            source = lookup.resolve(Tx(session), self.registry.ref(row.source))
         results = self.check(source, target, gates)
         if any(not r.passed for r in results):
             with self.db.write() as session:
@@ -295,8 +292,7 @@ class PromotionService:
                     GateResult("approvals", True, f"{len(row.approvals)} approvals").to_dict()
                 ]
                 row.updated_at = utcnow()
-                audit.append(
-                    session,
+                AuditLog(session).append(
                     actor=self.principal.name,
                     action="promotion.blocked",
                     subject=_subject(row),
@@ -315,8 +311,7 @@ class PromotionService:
                 ).to_dict()
             ]
             row.updated_at = utcnow()
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="promotion.completed",
                 subject=_subject(row),

@@ -3,11 +3,8 @@ version becomes visible is ``services.versions``."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from modelyard.artifacts.store import VerifyingReader
 from modelyard.domain.auth import Permission, Principal
@@ -26,31 +23,28 @@ from modelyard.flavors.staging import PackageSource, StagedPackage
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.versions import VersionWriter, clean_metrics, clean_tags, draft
-from modelyard.store import audit, search
-from modelyard.store import datasets as datasets_q
-from modelyard.store import registry as q
-from modelyard.store.database import Database
-from modelyard.store.tables import ModelVersionRow
+from modelyard.store import search
+from modelyard.store.unit import Store, Tx
 
 #: A dependents check returns human-readable reasons why a version must stay (empty: none).
-DependentsCheck = Callable[[Session, ModelVersion], list[str]]
+DependentsCheck = Callable[[Tx, ModelVersion], list[str]]
 MAX_RESULTS = 1000
 
 
-def alias_dependents(session: Session, version: ModelVersion) -> list[str]:
+def alias_dependents(tx: Tx, version: ModelVersion) -> list[str]:
     return [f"alias {a!r} points to it" for a in version.aliases]
 
 
 class RegistryService:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         versions: VersionWriter,
         default_environment: str,
         principal: Principal,
         dependents: tuple[DependentsCheck, ...] = (),
     ) -> None:
-        self.db = db
+        self.store = store
         self.versions = versions
         self.default_environment = default_environment
         self.principal = principal
@@ -93,36 +87,34 @@ class RegistryService:
     def get_model(self, name: str | ModelRef, *, environment: str | None = None) -> Model:
         r = self.ref(name, environment)
         require(self.principal, Permission.READ, r.environment)
-        with self.db.read() as session:
-            return q.model_entities(session, [lookup.model_row(session, r.model)])[0]
+        with self.store.read() as tx:
+            return tx.registry.models([lookup.model_id(tx, r.model)])[0]
 
     def list_models(self, *, environment: str | None = None) -> list[Model]:
-        with self.db.read() as session:
+        with self.store.read() as tx:
             if environment:
-                lookup.check_environment(session, environment)
+                lookup.check_environment(tx, environment)
                 require(self.principal, Permission.READ, environment)
-            rows = [
-                r
-                for r in q.list_models(session, environment)
-                if self.principal.can(Permission.READ, r.environment)
+            return [
+                m
+                for m in tx.registry.list_models(environment)
+                if self.principal.can(Permission.READ, m.environment)
             ]
-            return q.model_entities(session, rows)
 
     def get_version(self, ref: str | ModelRef, *, environment: str | None = None) -> ModelVersion:
         r = self.ref(ref, environment)
         require(self.principal, Permission.READ, r.environment)
-        with self.db.read() as session:
-            _, row = lookup.version_row(session, r)
-            return q.version_entities(session, [row.id])[0]
+        with self.store.read() as tx:
+            return lookup.resolve(tx, r)
 
     def list_versions(
         self, name: str | ModelRef, *, environment: str | None = None
     ) -> list[ModelVersion]:
         r = self.ref(name, environment)
         require(self.principal, Permission.READ, r.environment)
-        with self.db.read() as session:
-            model = lookup.model_row(session, r.model)
-            return q.version_entities(session, q.version_ids_of_model(session, model.id))
+        with self.store.read() as tx:
+            model = lookup.model_id(tx, r.model)
+            return tx.registry.version_entities(tx.registry.version_ids_of_model(model))
 
     def search_versions(
         self,
@@ -140,9 +132,9 @@ class RegistryService:
         order = parse_order_by(order_items)
         fp = search.fingerprint(filter or "", order_items, environment)
         offset = search.decode_token(page_token, fp)
-        with self.db.read() as session:
+        with self.store.read() as tx:
             if environment:
-                lookup.check_environment(session, environment)
+                lookup.check_environment(tx, environment)
                 require(self.principal, Permission.READ, environment)
                 scope: list[str] | None = [environment]
             elif self.principal.is_admin:
@@ -150,18 +142,17 @@ class RegistryService:
             else:  # only what the caller may read
                 scope = [
                     e.name
-                    for e in q.list_environments(session)
+                    for e in tx.registry.list_environments()
                     if self.principal.can(Permission.READ, e.name)
                 ]
-            ids, more = search.search_version_ids(
-                session,
+            ids, more = tx.registry.search_version_ids(
                 node=node,
                 order=order,
                 environments=scope,
                 offset=offset,
                 limit=max_results,
             )
-            items = q.version_entities(session, ids)
+            items = tx.registry.version_entities(ids)
         token = search.encode_token(offset + len(ids), fp) if more else None
         return Page(items, token)
 
@@ -170,15 +161,14 @@ class RegistryService:
     ) -> dict[str, Any]:
         """A version's baseline profile (training data and predictions)."""
         version = self.get_version(ref, environment=environment)
-        with self.db.read() as session:
-            _, row = lookup.version_row(session, self.ref(version.ref))
-            found = datasets_q.baseline(session, row.id)
+        with self.store.read() as tx:
+            found = tx.datasets.baseline(lookup.version(tx, self.ref(version.ref)).version_id)
         if found is None:
             raise NotFound(
                 f"version {version.ref} has no baseline: register it with --dataset NAME:VERSION",
                 version=version.ref,
             )
-        return dict(json.loads(found.profile))
+        return found
 
     def package_source(self, ref: str, *, environment: str | None = None) -> PackageSource:
         version, text = self.version_manifest(ref, environment=environment)
@@ -187,8 +177,8 @@ class RegistryService:
     def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
         """A stored package loaded by digest, for the scoring runtime (which serves what a
         deployment's revision pinned; permission was checked when it was deployed)."""
-        with self.db.read() as session:
-            text = q.get_package_manifest(session, digest)
+        with self.store.read() as tx:
+            text = tx.registry.get_package_manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} does not exist")
         return self.versions.packager.load(
@@ -200,8 +190,8 @@ class RegistryService:
     ) -> tuple[ModelVersion, str]:
         """A version and its package manifest (what a remote client downloads first)."""
         version = self.get_version(ref, environment=environment)
-        with self.db.read() as session:
-            text = q.get_package_manifest(session, version.package_digest)
+        with self.store.read() as tx:
+            text = tx.registry.get_package_manifest(version.package_digest)
         assert text is not None  # a foreign key guarantees the package row
         return version, text
 
@@ -231,19 +221,14 @@ class RegistryService:
         check_alias(alias)
         r = self.ref(name, environment).model
         require(self.principal, Permission.REGISTER, r.environment)
-        with self.db.write() as session:
-            model_row, target = lookup.version_row(
-                session, ModelRef(r.environment, r.name, version)
-            )
-            if target.status == "archived":
+        with self.store.write() as tx:
+            target = lookup.version(tx, ModelRef(r.environment, r.name, version))
+            if target.version.status == "archived":
                 raise InvalidInput(
                     f"version {r}:{version} is archived: an alias cannot point to it"
                 )
-            current = q.alias_row(session, model_row.id, alias)
-            previous = None
-            if current is not None:
-                prev_row = session.get(ModelVersionRow, current.version_id)
-                previous = prev_row.version if prev_row is not None else None
+            current = tx.registry.alias(target.model_id, alias)
+            previous = current.version if current is not None else None
             if previous == version:
                 return AliasChange(
                     r.environment,
@@ -252,9 +237,10 @@ class RegistryService:
                     version,
                     current.previous_version if current is not None else None,
                 )
-            q.upsert_alias(session, model_row.id, alias, target.id, previous, self.principal.name)
-            audit.append(
-                session,
+            tx.registry.upsert_alias(
+                target.model_id, alias, target.version_id, previous, self.principal.name
+            )
+            tx.audit.append(
                 actor=self.principal.name,
                 action="alias.moved" if previous else "alias.set",
                 subject=f"alias:{r}@{alias}",
@@ -268,16 +254,14 @@ class RegistryService:
     ) -> AliasChange:
         r = self.ref(name, environment).model
         require(self.principal, Permission.REGISTER, r.environment)
-        with self.db.write() as session:
-            model_row = lookup.model_row(session, r)
-            current = q.alias_row(session, model_row.id, alias)
+        with self.store.write() as tx:
+            model = lookup.model_id(tx, r)
+            current = tx.registry.alias(model, alias)
             if current is None:
                 raise NotFound(f"alias {alias!r} is not set on model {r}", alias=alias)
-            prev_row = session.get(ModelVersionRow, current.version_id)
-            previous = prev_row.version if prev_row is not None else None
-            q.delete_alias(session, model_row.id, alias)
-            audit.append(
-                session,
+            previous = current.version
+            tx.registry.delete_alias(model, alias)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="alias.deleted",
                 subject=f"alias:{r}@{alias}",
@@ -297,17 +281,16 @@ class RegistryService:
         clean = clean_tags(tags)
         r = self.ref(ref, environment)
         require(self.principal, Permission.REGISTER, r.environment)
-        with self.db.write() as session:
-            _, row = lookup.version_row(session, r)
-            _refuse_locked(row, r)
-            before = q.version_entities(session, [row.id])[0].tags
-            q.set_version_tags(session, row.id, clean)
+        with self.store.write() as tx:
+            found = lookup.version(tx, r)
+            _refuse_locked(found.version, r)
+            before = found.version.tags
+            tx.registry.set_version_tags(found.version_id, clean)
             for key in remove:
-                if not q.delete_version_tag(session, row.id, key):
+                if not tx.registry.delete_version_tag(found.version_id, key):
                     raise NotFound(f"tag {key!r} is not set on {r}", tag=key)
-            after = q.version_entities(session, [row.id])[0]
-            audit.append(
-                session,
+            after = tx.registry.version_entities([found.version_id])[0]
+            tx.audit.append(
                 actor=self.principal.name,
                 action="version.tags_changed",
                 subject=f"model_version:{after.ref}",
@@ -326,13 +309,12 @@ class RegistryService:
         clean = clean_metrics(metrics)
         r = self.ref(ref, environment)
         require(self.principal, Permission.REGISTER, r.environment)
-        with self.db.write() as session:
-            _, row = lookup.version_row(session, r)
-            _refuse_locked(row, r)
-            q.set_version_metrics(session, row.id, clean)
-            after = q.version_entities(session, [row.id])[0]
-            audit.append(
-                session,
+        with self.store.write() as tx:
+            found = lookup.version(tx, r)
+            _refuse_locked(found.version, r)
+            tx.registry.set_version_metrics(found.version_id, clean)
+            after = tx.registry.version_entities([found.version_id])[0]
+            tx.audit.append(
                 actor=self.principal.name,
                 action="version.metrics_logged",
                 subject=f"model_version:{after.ref}",
@@ -352,19 +334,17 @@ class RegistryService:
         clean = clean_tags(tags)
         r = self.ref(name, environment).model
         require(self.principal, Permission.REGISTER, r.environment)
-        with self.db.write() as session:
-            row = lookup.model_row(session, r)
-            before = q.model_entities(session, [row])[0]
-            q.set_model_tags(session, row.id, clean)
+        with self.store.write() as tx:
+            model = lookup.model_id(tx, r)
+            before = tx.registry.models([model])[0]
+            tx.registry.set_model_tags(model, clean)
             for key in remove:
-                if not q.delete_model_tag(session, row.id, key):
+                if not tx.registry.delete_model_tag(model, key):
                     raise NotFound(f"tag {key!r} is not set on {r}", tag=key)
             if description is not None:
-                row.description = description
-            session.flush()
-            after = q.model_entities(session, [row])[0]
-            audit.append(
-                session,
+                tx.registry.set_model_description(model, description)
+            after = tx.registry.models([model])[0]
+            tx.audit.append(
                 actor=self.principal.name,
                 action="model.updated",
                 subject=f"model:{r}",
@@ -375,10 +355,10 @@ class RegistryService:
 
     # -- archive and delete ---------------------------------------------------------------
     def _refuse_if_needed(
-        self, session: Session, version: ModelVersion, verb: str, *, aliases: bool = True
+        self, tx: Tx, version: ModelVersion, verb: str, *, aliases: bool = True
     ) -> None:
         checks = [alias_dependents, *self.dependents] if aliases else list(self.dependents)
-        reasons = [reason for check in checks for reason in check(session, version)]
+        reasons = [reason for check in checks for reason in check(tx, version)]
         if reasons:
             raise DependencyExists(
                 f"cannot {verb} {version.ref}: {'; '.join(reasons)}",
@@ -395,24 +375,23 @@ class RegistryService:
     ) -> ModelVersion:
         r = self.ref(ref, environment)
         require(self.principal, Permission.REGISTER, r.environment)
-        with self.db.write() as session:
-            _, row = lookup.version_row(session, r)
-            version = q.version_entities(session, [row.id])[0]
+        with self.store.write() as tx:
+            found = lookup.version(tx, r)
+            version = found.version
             target = "ready" if restore else "archived"
             if version.status == target:
                 return version
             if not restore:
-                self._refuse_if_needed(session, version, "archive")
-            q.set_status(session, row.id, target)
-            audit.append(
-                session,
+                self._refuse_if_needed(tx, version, "archive")
+            tx.registry.set_status(found.version_id, target)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="version.restored" if restore else "version.archived",
                 subject=f"model_version:{version.ref}",
                 before={"status": version.status},
                 after={"status": target},
             )
-            return q.version_entities(session, [row.id])[0]
+            return tx.registry.version_entities([found.version_id])[0]
 
     def delete_version(
         self, ref: str | ModelRef, *, environment: str | None = None
@@ -421,13 +400,12 @@ class RegistryService:
         require(self.principal, Permission.DELETE, r.environment)
         if r.version is None:
             raise InvalidInput(f"say which version of {r.model} to delete (NAME:VERSION)")
-        with self.db.write() as session:
-            _, row = lookup.version_row(session, r)
-            version = q.version_entities(session, [row.id])[0]
-            self._refuse_if_needed(session, version, "delete")
-            q.delete_version(session, row.id)
-            audit.append(
-                session,
+        with self.store.write() as tx:
+            found = lookup.version(tx, r)
+            version = found.version
+            self._refuse_if_needed(tx, version, "delete")
+            tx.registry.delete_version(found.version_id)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="version.deleted",
                 subject=f"model_version:{version.ref}",
@@ -438,15 +416,14 @@ class RegistryService:
     def delete_model(self, name: str | ModelRef, *, environment: str | None = None) -> Model:
         r = self.ref(name, environment).model
         require(self.principal, Permission.DELETE, r.environment)
-        with self.db.write() as session:
-            row = lookup.model_row(session, r)
-            model = q.model_entities(session, [row])[0]
-            versions = q.version_entities(session, q.version_ids_of_model(session, row.id))
+        with self.store.write() as tx:
+            model_id = lookup.model_id(tx, r)
+            model = tx.registry.models([model_id])[0]
+            versions = tx.registry.version_entities(tx.registry.version_ids_of_model(model_id))
             for version in versions:  # its own aliases go with the model
-                self._refuse_if_needed(session, version, "delete", aliases=False)
-            q.delete_model(session, row.id)
-            audit.append(
-                session,
+                self._refuse_if_needed(tx, version, "delete", aliases=False)
+            tx.registry.delete_model(model_id)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="model.deleted",
                 subject=f"model:{r}",
@@ -455,8 +432,8 @@ class RegistryService:
             return model
 
 
-def _refuse_locked(row: ModelVersionRow, ref: ModelRef) -> None:
-    if row.locked:
+def _refuse_locked(version: ModelVersion, ref: ModelRef) -> None:
+    if version.locked:
         raise Conflict(
             f"{ref} was imported from a signed bundle and is locked: its metadata cannot be "
             "edited here (change it at the source and export a new bundle)",

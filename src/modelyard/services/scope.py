@@ -41,7 +41,7 @@ class Scope:
     def datasets(self) -> DatasetService:
         s = self.services
         return DatasetService(
-            s.db,
+            s.store,
             s.artifacts,
             s.settings.resolved_home / "tmp",
             self._default_environment,
@@ -52,7 +52,7 @@ class Scope:
     def versions(self) -> VersionWriter:
         s = self.services
         return VersionWriter(
-            s.db,
+            s.store,
             s.packages,
             s.packager,
             s.manifests,
@@ -64,7 +64,7 @@ class Scope:
     @cached_property
     def registry(self) -> RegistryService:
         return RegistryService(
-            self.services.db,
+            self.services.store,
             self.versions,
             self._default_environment,
             self.principal,
@@ -130,7 +130,7 @@ class Scope:
 
     @cached_property
     def operations(self) -> OperationsService:
-        return OperationsService(self.services.db, self.services.artifacts, self.principal)
+        return OperationsService(self.services.store, self.services.artifacts, self.principal)
 
     def close(self) -> None:
         """A scope owns nothing: the services it came from are closed by their owner."""

@@ -13,14 +13,10 @@ Order of a registration, so a crash at any point leaves nothing half-visible:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
-
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from modelyard.artifacts.store import digest_bytes
 from modelyard.domain.auth import Permission, Principal
@@ -39,11 +35,8 @@ from modelyard.flavors.staging import Packager, PackageSource, StagedPackage
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.packages import PackageStore
-from modelyard.store import audit
-from modelyard.store import datasets as datasets_q
-from modelyard.store import registry as q
-from modelyard.store.database import Database
-from modelyard.store.tables import VersionDatasetRow, utcnow
+from modelyard.store.tables import utcnow
+from modelyard.store.unit import Store, Tx
 
 if TYPE_CHECKING:
     from modelyard.services.datasets import DatasetService
@@ -73,13 +66,13 @@ class Imported:
     """What a bundle import adds to the version's transaction."""
 
     lineage: list[tuple[str, str]]
-    record: Callable[[Session, int], None]
+    record: Callable[[Tx, int], None]
 
 
 class VersionWriter:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         packages: PackageStore,
         packager: Packager,
         manifests: ManifestCache,
@@ -87,7 +80,7 @@ class VersionWriter:
         default_environment: str,
         principal: Principal,
     ) -> None:
-        self.db = db
+        self.store = store
         self.packages = packages
         self.packager = packager
         self.manifests = manifests
@@ -107,9 +100,9 @@ class VersionWriter:
         self.flavors.check(staged.manifest.flavor)
         pending = self.packages.prepare(staged)
         try:
-            with self.db.write() as session:
-                lookup.check_environment(session, env)
-                self._record(session, staged.digest, staged.manifest_bytes, staged.manifest)
+            with self.store.write() as tx:
+                lookup.check_environment(tx, env)
+                self._record(tx, staged.digest, staged.manifest_bytes, staged.manifest)
             self.packages.publish(pending)
         except BaseException:
             self.packages.discard(pending)
@@ -128,9 +121,9 @@ class VersionWriter:
         manifest = Manifest.from_bytes(data, "uploaded manifest")
         self.flavors.check(manifest.flavor)
         digest = digest_bytes(data)
-        with self.db.write() as session:
-            lookup.check_environment(session, env)
-            self._record(session, digest, data, manifest)
+        with self.store.write() as tx:
+            lookup.check_environment(tx, env)
+            self._record(tx, digest, data, manifest)
         self.manifests.put(digest, data, manifest)
         artifacts = self.packages.artifacts
         missing = sorted(
@@ -140,8 +133,8 @@ class VersionWriter:
 
     def upload_file(self, package_digest: str, file_digest: str, stream: IO[bytes]) -> None:
         """Store one file of a pending package, checked against its digest as it streams."""
-        with self.db.read() as session:
-            environments = [e.name for e in q.list_environments(session)]
+        with self.store.read() as tx:
+            environments = [e.name for e in tx.registry.list_environments()]
         if not any(self.principal.can(Permission.REGISTER, e) for e in environments):
             require(self.principal, Permission.REGISTER, self.default_environment)
         _, manifest = self.package_manifest(package_digest)
@@ -181,8 +174,8 @@ class VersionWriter:
         cached = self.manifests.get(digest)
         if cached is not None:
             return cached
-        with self.db.read() as session:
-            text = q.get_package_manifest(session, digest)
+        with self.store.read() as tx:
+            text = tx.registry.get_package_manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} was not started (POST the manifest first)")
         data = text.encode()
@@ -205,9 +198,9 @@ class VersionWriter:
         check_name(name)
         manifest = Manifest.from_bytes(manifest_bytes, "bundle manifest")
         digest = digest_bytes(manifest_bytes)
-        with self.db.write() as session:
-            lookup.check_environment(session, env)
-            self._record(session, digest, manifest_bytes, manifest)
+        with self.store.write() as tx:
+            lookup.check_environment(tx, env)
+            self._record(tx, digest, manifest_bytes, manifest)
         return self._commit(
             env, name, digest, manifest, draft(**metadata), baseline, imported=imported
         )
@@ -216,17 +209,11 @@ class VersionWriter:
         """``source`` as the next version of the same name in ``environment``: the same
         package (shared by digest), metadata, lineage and baseline, ``promoted_from`` the
         source. The caller (a promotion) has checked who may do this."""
-        with self.db.read() as session:
-            lookup.check_environment(session, environment)
-            _, row = lookup.version_row(session, parse_ref(source.ref))
-            roles = dict(
-                session.execute(
-                    sa.select(VersionDatasetRow.dataset, VersionDatasetRow.role).where(
-                        VersionDatasetRow.version_id == row.id
-                    )
-                ).all()
-            )
-            found = datasets_q.baseline(session, row.id)
+        with self.store.read() as tx:
+            lookup.check_environment(tx, environment)
+            version_id = lookup.version(tx, parse_ref(source.ref)).version_id
+            roles = tx.registry.lineage_roles(version_id)
+            baseline = tx.datasets.baseline(version_id)
         _, manifest = self.package_manifest(source.package_digest)
         copied = draft(
             tags=source.tags,
@@ -239,7 +226,6 @@ class VersionWriter:
             git_commit=source.lineage.git_commit,
             promoted_from=source.ref,
         )
-        baseline = None if found is None else dict(json.loads(found.profile))
         return self._commit(
             environment, source.name, source.package_digest, manifest, copied, baseline
         )
@@ -252,8 +238,8 @@ class VersionWriter:
         require(self.principal, Permission.REGISTER, target.environment)
         return target.environment, target.name
 
-    def _record(self, session: Session, digest: str, data: bytes, manifest: Manifest) -> None:
-        q.record_package(session, digest, data.decode(), manifest.size_bytes, len(manifest.files))
+    def _record(self, tx: Tx, digest: str, data: bytes, manifest: Manifest) -> None:
+        tx.registry.record_package(digest, data.decode(), manifest.size_bytes, len(manifest.files))
 
     def _commit(
         self,
@@ -276,17 +262,14 @@ class VersionWriter:
             lineage, built = self._lineage(env, digest, manifest, found, build=baseline is None)
         baseline = baseline or built
         actor = self.principal.name
-        with self.db.write() as session:
-            lookup.check_environment(session, env)
-            model_id, created = q.get_or_create_model(session, env, name)
+        with self.store.write() as tx:
+            lookup.check_environment(tx, env)
+            model_id, created = tx.registry.get_or_create_model(env, name)
             if created:
-                audit.append(
-                    session, actor=actor, action="model.created", subject=f"model:{env}/{name}"
-                )
-            number = q.allocate_version(session, model_id)
+                tx.audit.append(actor=actor, action="model.created", subject=f"model:{env}/{name}")
+            number = tx.registry.allocate_version(model_id)
             created_at = utcnow()
-            version_id = q.insert_version(
-                session,
+            version_id = tx.registry.insert_version(
                 model_id=model_id,
                 version=number,
                 values={
@@ -310,14 +293,13 @@ class VersionWriter:
                 datasets=lineage,
             )
             if baseline is not None:
-                datasets_q.insert_baseline(
-                    session, version_id, baseline["dataset"], baseline["rows"], baseline
+                tx.datasets.insert_baseline(
+                    version_id, baseline["dataset"], baseline["rows"], baseline
                 )
-            q.mark_package_ready(session, digest)
+            tx.registry.mark_package_ready(digest)
             if imported is not None:
-                imported.record(session, version_id)
-            audit.append(
-                session,
+                imported.record(tx, version_id)
+            tx.audit.append(
                 actor=actor,
                 action="version.created",
                 subject=f"model_version:{env}/{name}:{number}",
@@ -366,17 +348,16 @@ class VersionWriter:
         if not named:
             return named, None
         exact: dict[str, str] = {}  # a dataset named twice keeps its first role
-        with self.db.read() as session:
+        with self.store.read() as tx:
             for d, role in named:
-                exact.setdefault(self.datasets.resolve(session, d, env), role)
+                exact.setdefault(self.datasets.resolve(tx, d, env), role)
         lineage = list(exact.items())
         training = [ref for ref, role in lineage if role == "training"]
         if not training or not build:
             return lineage, None
         text = self.package_manifest(digest)[0].decode()
         model, _ = self.packager.load(PackageSource(digest, text, self.packages.artifacts))
-        with self.db.read() as session:
-            _, baseline = self.datasets.baseline(session, training[0], model, manifest.signature)
+        _, baseline = self.datasets.baseline(training[0], model, manifest.signature)
         return lineage, baseline
 
 

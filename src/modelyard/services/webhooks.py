@@ -14,10 +14,10 @@ from modelyard.domain.auth import Principal
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.webhooks import CreatedWebhook, Delivery, Webhook, check_patterns
 from modelyard.services.auth import require_admin
-from modelyard.store import audit
-from modelyard.store import registry as registry_q
 from modelyard.store import webhooks as q
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
+from modelyard.store.registry import Registry
 from modelyard.store.tables import utcnow
 
 SECRET_PREFIX = "whsec_"
@@ -84,7 +84,7 @@ class WebhookService:
                 f"a webhook secret must be {MIN_SECRET}-{MAX_SECRET} printable characters"
             )
         with self.db.write() as session:
-            if environment is not None and not registry_q.environment_exists(session, environment):
+            if environment is not None and not Registry(session).environment_exists(environment):
                 raise NotFound(f"unknown environment {environment!r}", environment=environment)
             webhook = q.add_webhook(
                 session,
@@ -95,8 +95,7 @@ class WebhookService:
                 created_by=self.principal.name,
                 created_at=utcnow(),
             )
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="webhook.created",
                 subject=f"webhook:{webhook.id}",
@@ -124,8 +123,7 @@ class WebhookService:
         with self.db.write() as session:
             webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
             q.delete_webhook(session, webhook_id)
-            audit.append(
-                session,
+            AuditLog(session).append(
                 actor=self.principal.name,
                 action="webhook.deleted",
                 subject=f"webhook:{webhook_id}",
@@ -160,8 +158,7 @@ class WebhookService:
         with self.db.write() as session:
             webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
             now = utcnow()
-            seq = audit.append(
-                session,
+            seq = AuditLog(session).append(
                 actor=self.principal.name,
                 action="webhook.tested",
                 subject=f"webhook:{webhook_id}",

@@ -53,48 +53,6 @@ _SET_HEAD_HASH = sa.update(_HEAD).where(_HEAD.c.id == 1).values(hash=sa.bindpara
 _INSERT_EVENT = sa.insert(core(AuditEventRow))
 
 
-def append(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    subject: str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> int:
-    head = session.execute(_NEXT_SEQ).one()
-    seq, prev_hash = int(head.seq), str(head.hash)
-    now = utcnow()
-    digest = event_hash(prev_hash, seq, now, actor, action, subject, before, after)
-    session.execute(
-        _INSERT_EVENT,
-        {
-            "seq": seq,
-            "time": now,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "before": before,
-            "after": after,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
-    )
-    session.execute(_SET_HEAD_HASH, {"b_hash": digest})
-    # queued for webhook subscribers in this same transaction: it commits with the change
-    webhooks.enqueue(
-        session,
-        seq=seq,
-        time=now,
-        actor=actor,
-        action=action,
-        subject=subject,
-        before=before,
-        after=after,
-    )
-    return seq
-
-
 def _entity(row: AuditEventRow) -> AuditEvent:
     return AuditEvent(
         seq=row.seq,
@@ -109,35 +67,81 @@ def _entity(row: AuditEventRow) -> AuditEvent:
     )
 
 
-def list_events(
-    session: Session,
-    *,
-    subject_prefix: str | None = None,
-    action: str | None = None,
-    after_seq: int = 0,
-    limit: int = 100,
-) -> list[AuditEvent]:
-    q = sa.select(AuditEventRow).where(AuditEventRow.seq > after_seq)
-    if subject_prefix:
-        q = q.where(AuditEventRow.subject.startswith(subject_prefix, autoescape=True))
-    if action:
-        q = q.where(AuditEventRow.action == action)
-    rows = session.scalars(q.order_by(AuditEventRow.seq).limit(limit))
-    return [_entity(r) for r in rows]
+class AuditLog:
+    """The hash-chained audit log, appended to in the caller's transaction."""
 
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-def verify_chain(session: Session) -> tuple[int, int | None]:
-    """Recompute the chain; return (events checked, first bad seq or None)."""
-    prev = GENESIS
-    expected_seq = 1
-    count = 0
-    for row in session.scalars(sa.select(AuditEventRow).order_by(AuditEventRow.seq)):
-        digest = event_hash(
-            prev, row.seq, row.time, row.actor, row.action, row.subject, row.before, row.after
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject: str,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> int:
+        head = self.session.execute(_NEXT_SEQ).one()
+        seq, prev_hash = int(head.seq), str(head.hash)
+        now = utcnow()
+        digest = event_hash(prev_hash, seq, now, actor, action, subject, before, after)
+        self.session.execute(
+            _INSERT_EVENT,
+            {
+                "seq": seq,
+                "time": now,
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "before": before,
+                "after": after,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            },
         )
-        if row.seq != expected_seq or row.prev_hash != prev or row.hash != digest:
-            return count, row.seq
-        prev = row.hash
-        expected_seq += 1
-        count += 1
-    return count, None
+        self.session.execute(_SET_HEAD_HASH, {"b_hash": digest})
+        # queued for webhook subscribers in this same transaction: it commits with the change
+        webhooks.enqueue(
+            self.session,
+            seq=seq,
+            time=now,
+            actor=actor,
+            action=action,
+            subject=subject,
+            before=before,
+            after=after,
+        )
+        return seq
+
+    def list_events(
+        self,
+        *,
+        subject_prefix: str | None = None,
+        action: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        q = sa.select(AuditEventRow).where(AuditEventRow.seq > after_seq)
+        if subject_prefix:
+            q = q.where(AuditEventRow.subject.startswith(subject_prefix, autoescape=True))
+        if action:
+            q = q.where(AuditEventRow.action == action)
+        rows = self.session.scalars(q.order_by(AuditEventRow.seq).limit(limit))
+        return [_entity(r) for r in rows]
+
+    def verify_chain(self) -> tuple[int, int | None]:
+        """Recompute the chain; return (events checked, first bad seq or None)."""
+        prev = GENESIS
+        expected_seq = 1
+        count = 0
+        for row in self.session.scalars(sa.select(AuditEventRow).order_by(AuditEventRow.seq)):
+            digest = event_hash(
+                prev, row.seq, row.time, row.actor, row.action, row.subject, row.before, row.after
+            )
+            if row.seq != expected_seq or row.prev_hash != prev or row.hash != digest:
+                return count, row.seq
+            prev = row.hash
+            expected_seq += 1
+            count += 1
+        return count, None

@@ -1,0 +1,61 @@
+"""The unit of work services share: one transaction, and every aggregate's repository over
+it. Services never see a session or a row; they ask ``Tx`` for entities and ids.
+
+    with store.write() as tx:
+        model_id, created = tx.registry.get_or_create_model(environment, name)
+        tx.audit.append(actor=..., action="model.created", subject=...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from modelyard.store.audit import AuditLog
+from modelyard.store.database import Database
+from modelyard.store.datasets import Datasets
+from modelyard.store.registry import Registry
+
+
+class Tx:
+    """One transaction's repositories (made on first use)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @property
+    def session(self) -> Session:
+        """Only for services not yet moved onto repositories; goes away with the last."""
+        return self._session
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self._session)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self._session)
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        return Datasets(self._session)
+
+
+class Store:
+    """Transactions on the metadata store: ``read()`` and ``write()`` commit or roll back."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self.db.read() as session:
+            yield Tx(session)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Tx]:
+        with self.db.write() as session:
+            yield Tx(session)
