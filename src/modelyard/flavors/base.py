@@ -14,6 +14,9 @@ class Saved:
     entrypoint: str  # the main file, relative to the package folder
     options: dict[str, Any] = field(default_factory=dict)  # flavor-specific, JSON-able
     requirements: tuple[str, ...] = ()  # pinned from the running environment
+    # Top-level names the package's code imports: whoever writes the manifest adds pins for
+    # the distributions that provide them (``RequirementResolver.pin``).
+    imports: tuple[str, ...] = ()
 
 
 @runtime_checkable

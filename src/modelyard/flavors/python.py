@@ -28,7 +28,6 @@ import numpy as np
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import MANIFEST
-from modelyard.flavors.requirements import pins_for_modules
 
 ENTRYPOINT = "score.py"
 DIR_VARIABLES = ("MODELYARD_MODEL_DIR", "AZUREML_MODEL_DIR")
@@ -58,7 +57,7 @@ def _check_script(path: Path) -> None:
         raise InvalidPackage(f"{path.name} must define init() and run(data): no {missing[0]}()")
 
 
-def _imported_modules(folder: Path) -> list[str]:
+def _imported_modules(folder: Path) -> tuple[str, ...]:
     """Top-level modules the scripts of a folder import (for the pinned requirements)."""
     names: set[str] = set()
     for path in folder.rglob("*.py"):
@@ -71,7 +70,7 @@ def _imported_modules(folder: Path) -> list[str]:
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 names.add(node.module.split(".")[0])
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def save_folder(src: Path, folder: Path) -> Saved:
@@ -83,7 +82,7 @@ def save_folder(src: Path, folder: Path) -> Saved:
         raise InvalidPackage(f"{src.name}: a python model folder must hold {ENTRYPOINT}")
     _check_script(script)
     shutil.copytree(src, folder, ignore=IGNORED, dirs_exist_ok=True)
-    return Saved(entrypoint=ENTRYPOINT, requirements=pins_for_modules(*_imported_modules(folder)))
+    return Saved(entrypoint=ENTRYPOINT, imports=_imported_modules(folder))
 
 
 @contextlib.contextmanager
@@ -161,9 +160,7 @@ class PythonFlavor:
     def save_file(self, path: Path, folder: Path) -> Saved:
         _check_script(path)
         shutil.copyfile(path, folder / ENTRYPOINT)
-        return Saved(
-            entrypoint=ENTRYPOINT, requirements=pins_for_modules(*_imported_modules(folder))
-        )
+        return Saved(entrypoint=ENTRYPOINT, imports=_imported_modules(folder))
 
     def load(self, folder: Path, entrypoint: str, options: dict[str, Any]) -> LoadedModel:
         path = folder / entrypoint

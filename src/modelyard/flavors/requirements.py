@@ -6,26 +6,90 @@ environment it needs. Distributions that are not installed are skipped.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
+
+from modelyard.flavors.base import Saved
+
+_Stamp = tuple[tuple[str, int | None], ...]
+
+
+def _pin(dist: str) -> str | None:
+    """``dist==version``, or None when ``dist`` is not installed."""
+    try:
+        return f"{dist}=={metadata.version(dist)}"
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _pinned(dists: Iterable[str], pin: Callable[[str], str | None]) -> tuple[str, ...]:
+    return tuple(found for dist in dict.fromkeys(dists) if (found := pin(dist)) is not None)
 
 
 def pins(*dists: str) -> tuple[str, ...]:
     """``name==version`` for each installed distribution, in order, without duplicates."""
-    found: list[str] = []
-    for dist in dict.fromkeys(dists):
-        try:
-            version = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-        found.append(f"{dist}=={version}")
-    return tuple(found)
+    return _pinned(dists, _pin)
 
 
-def pins_for_modules(*modules: str) -> tuple[str, ...]:
-    """Pins for the distributions that provide these top-level import names.
+def _mtime(entry: str) -> int | None:
+    try:
+        return os.stat(entry or ".").st_mtime_ns
+    except OSError:  # a missing folder or zip: it counts if it appears later
+        return None
 
-    Standard-library and local modules provide no distribution and are skipped.
+
+def _environment_stamp() -> _Stamp:
+    """The entries of ``sys.path`` with the modification time of each."""
+    return tuple((entry, _mtime(entry)) for entry in sys.path)
+
+
+class RequirementResolver:
+    """Pins for the distributions that provide top-level import names, read once and reused.
+
+    Which distribution provides which import name is known only by reading every installed
+    distribution's ``top_level.txt`` or ``RECORD`` (``packages_distributions``): about half
+    a second for the ~150 distributions of a development environment, most of the time of a
+    ``score.py`` registration. A resolver keeps that mapping, and the versions it has looked
+    up, until the environment changes.
+
+    The signal of a change is ``_environment_stamp``: the ``sys.path`` entries and the
+    mtime of each. Installing, upgrading or removing a distribution adds or removes a
+    ``*.dist-info`` (or ``*.egg-info``) folder directly inside a ``sys.path`` folder, which
+    changes that folder's mtime; one ``stat`` per entry costs microseconds, where hashing
+    the metadata files would cost most of a scan. ``importlib.metadata`` caches its listing
+    of each folder on the same mtime, so a distribution appears or disappears here exactly
+    when a fresh ``packages_distributions()`` would show it. Missed: a metadata file edited
+    in place inside an existing ``*.dist-info`` folder (installers replace the folder).
+
+    One resolver is shared by the threads of a server; a lock guards its state.
     """
-    providers = metadata.packages_distributions()
-    dists = [dist for module in modules for dist in providers.get(module, ())]
-    return pins(*sorted(set(dists), key=str.lower))
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: _Stamp | None = None
+        self._providers: Mapping[str, list[str]] = {}
+        self._pins: dict[str, str | None] = {}
+
+    def pin(self, saved: Saved) -> tuple[str, ...]:
+        """What a manifest records: the flavor's own pins, then those for its imports."""
+        return tuple(dict.fromkeys((*saved.requirements, *self.pins_for_modules(*saved.imports))))
+
+    def pins_for_modules(self, *modules: str) -> tuple[str, ...]:
+        """Pins for the distributions that provide these top-level import names, sorted by
+        name. Standard-library and local modules provide no distribution and are skipped."""
+        with self._lock:
+            stamp = _environment_stamp()
+            if stamp != self._stamp:
+                self._providers = metadata.packages_distributions()
+                self._pins = {}
+                self._stamp = stamp
+            dists = {dist for module in modules for dist in self._providers.get(module, ())}
+            return _pinned(sorted(dists, key=str.lower), self._cached_pin)
+
+    def _cached_pin(self, dist: str) -> str | None:
+        if dist not in self._pins:
+            self._pins[dist] = _pin(dist)
+        return self._pins[dist]

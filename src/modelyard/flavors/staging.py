@@ -30,6 +30,7 @@ from modelyard.flavors.package import (
     write_manifest,
 )
 from modelyard.flavors.registry import Flavors
+from modelyard.flavors.requirements import RequirementResolver
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,6 +69,8 @@ class Packager:
         self.flavors = flavors
         self.work_dir = work_dir
         self.cache_dir = cache_dir
+        # Reads the installed distributions once for all the packages this stages.
+        self.requirements = RequirementResolver()
 
     # -- staging ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -154,7 +157,7 @@ class Packager:
             entrypoint=saved.entrypoint,
             options=saved.options,
             signature=signature,
-            requirements=saved.requirements,
+            requirements=self.requirements.pin(saved),
         )
         return StagedPackage(folder, manifest, (folder / MANIFEST).read_bytes())
 
