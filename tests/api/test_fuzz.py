@@ -13,7 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from modelyard import Client, Settings
-from tests.api.conftest import ADMIN_TOKEN
+from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.support.live import live_server
 
 
@@ -21,8 +21,8 @@ from tests.support.live import live_server
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("fuzz") / "home"
     settings = Settings(home=home, actor="admin")
+    bootstrap(settings)
     with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
         # something to find, alias and break
         pkg = home.parent / "pkg"
         pkg.mkdir()

@@ -7,15 +7,15 @@ from fastapi.testclient import TestClient
 
 from modelyard import Client, Settings
 from modelyard.api import create_app
-from tests.api.conftest import ADMIN_TOKEN
+from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.serving.conftest import wait_ready
 
 
 def test_the_landing_page(tmp_path, trained_model, payments_frame) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1)
     x = payments_frame.drop(columns="label")
+    bootstrap(settings)
     with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
         c.log_model(trained_model, "payments", input_example=x.head())
         c.set_alias("payments", "champion", 1)
         c.create_deployment("pay", ["payments:1"])

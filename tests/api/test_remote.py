@@ -14,15 +14,15 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from modelyard import Client, InvalidPackage, Settings
-from tests.api.conftest import ADMIN_TOKEN
+from modelyard.services.container import Services
+from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.support.live import live_server
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     settings = Settings(home=tmp_path / "server-home")
-    with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
+    bootstrap(settings)
     with live_server(settings) as url:
         yield url, settings
 
@@ -89,7 +89,11 @@ def test_uploaded_manifest_is_stored_byte_for_byte(
         assert remote.doctor().ok
     with Client(settings=settings) as c:
         assert c.doctor().ok
-        stored = c._services.artifacts.get_bytes(v.package_digest)
+    services = Services.open(settings)
+    try:
+        stored = services.artifacts.get_bytes(v.package_digest)
+    finally:
+        services.close()
     assert stored == manifest.read_bytes()
 
 

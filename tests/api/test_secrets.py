@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from modelyard import Client, PermissionDenied, Settings, Unauthenticated
-from tests.api.conftest import ADMIN_TOKEN
+from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.support.live import live_server
 
 
@@ -19,8 +19,7 @@ def test_secrets_stay_out_of_logs_and_errors(
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level: uvicorn, httpx, modelyard
     settings = Settings(home=tmp_path / "server-home")
-    with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
+    bootstrap(settings)
     secrets: list[str] = [ADMIN_TOKEN]
     bodies: list[str] = []
     with live_server(settings) as url:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from modelyard import Client, Settings, verify_signature
-from tests.api.conftest import ADMIN_TOKEN
+from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.support.live import free_port, live_server
 from tests.support.receiver import Receiver
 
@@ -21,8 +21,7 @@ def test_events_survive_a_receiver_outage_and_a_server_restart(
     tmp_path: Path, make_package: Callable[..., Path]
 ) -> None:
     settings = Settings(home=tmp_path / "server-home")
-    with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
+    bootstrap(settings)
     receiver = Receiver()
     receiver.up()
     port = free_port()

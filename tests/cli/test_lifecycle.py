@@ -10,6 +10,7 @@ import pandas as pd
 
 from modelyard import Client, Settings
 from modelyard.domain.auth import Principal, Role
+from modelyard.services.container import Services
 from tests.cli.conftest import Result
 from tests.monitoring.conftest import FEATURES, invoices
 from tests.services.test_promotions import pipeline
@@ -101,9 +102,13 @@ def test_apply_runs_the_flow_and_a_second_run_changes_nothing(cli: Cli, tmp_path
 
     # an approver (not the requester) approves; the next run updates production, once
     with Client(settings=Settings(home=home)) as c:
-        request = c.promotion_requests()[0]
+        request = c.list_promotion_requests()[0]
+    services = Services.open(Settings(home=home))
+    try:
         ann = Principal("ann", roles={"production": frozenset({Role.APPROVER})})
-        assert c._services.promotions.approve(request.id, actor=ann).state == "promoted"
+        assert services.bind(ann).promotions.approve(request.id).state == "promoted"
+    finally:
+        services.close()
     third = cli("apply", file, "--json").json()
     assert third["steps"][-1] == {
         "step": "production",

@@ -71,7 +71,7 @@ def test_promotion_from_the_command_line(
         "--json",
     )
     assert r.code == 0, r.err
-    assert r.json()["thresholds"] == ["f1_macro >= 0.3"]
+    assert r.json()["thresholds"] == [{"metric": "f1_macro", "op": ">=", "value": 0.3}]
     tokens = {}
     for user, grants in (
         ("dana", ["sandbox developer", "production approver"]),

@@ -19,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from modelyard import Client, Settings
 from modelyard.api import create_app
+from modelyard.services.container import Services
 
 ADMIN_TOKEN = "myd_test-admin-token-000000000000000000000000"
 NUMERICAL = ["amount", "terms_days", "late_share", "credit_limit", "open_invoices"]
@@ -109,8 +110,12 @@ class Watched:
 def watched(tmp_path: Path, trained: tuple[pd.DataFrame, Pipeline]) -> Iterator[Watched]:
     data, model = trained
     settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1, alert_seconds=0.2)
+    services = Services.open(settings)
+    try:
+        services.authenticator.bootstrap(ADMIN_TOKEN)
+    finally:
+        services.close()
     with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
         training = c.register_dataset("invoices", data)
         c.log_model(
             model, "payments", input_example=data[FEATURES].head(50), datasets=[training.ref]

@@ -5,6 +5,7 @@ delivered to webhook subscribers as signed ``alert.fired`` / ``alert.resolved`` 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,6 +14,8 @@ import pytest
 from modelyard import AlreadyExists, InvalidInput, NotFound
 from modelyard.domain.auth import Principal
 from modelyard.domain.webhooks import verify_signature
+from modelyard.services.container import Services
+from modelyard.services.scope import Scope
 from tests.monitoring.conftest import Watched, invoices
 from tests.support.receiver import Receiver
 
@@ -53,7 +56,7 @@ def test_bad_rules_are_refused_and_change_nothing(watched: Watched) -> None:
             )
     with pytest.raises(NotFound, match="deployment 'nope' does not exist"):
         c.create_alert_rule("nope", "x", "rows", 1)
-    assert [r.name for r in c.alert_rules()] == ["drift"]
+    assert [r.name for r in c.list_alert_rules()] == ["drift"]
     assert len(c.audit(limit=1000)) == before
     bad = watched.http.post(
         "/api/v1/alerts/rules",
@@ -62,10 +65,22 @@ def test_bad_rules_are_refused_and_change_nothing(watched: Watched) -> None:
     assert bad.status_code == 400 and "at most every" in bad.json()["error"]["message"]
 
 
-def test_alerts_fire_once_resolve_and_reach_webhooks(watched: Watched, receiver: Receiver) -> None:
+@pytest.fixture
+def root(watched: Watched) -> Iterator[Scope]:
+    """The watched home's services as an installation admin: what the server's scheduler
+    does, at a moment the test chooses."""
+    services = Services.open(watched.settings)
+    try:
+        yield services.bind(Principal("root", is_admin=True))
+    finally:
+        services.close()
+
+
+def test_alerts_fire_once_resolve_and_reach_webhooks(
+    watched: Watched, receiver: Receiver, root: Scope
+) -> None:
     c = watched.client
-    admin = Principal("root", is_admin=True)
-    hook = c._services.webhooks.create(receiver.url, ["alert.*"], by=admin)
+    hook = root.webhooks.create_webhook(receiver.url, ["alert.*"])
     shifted = invoices(2_000, seed=9)
     shifted["credit_limit"] += 3_000
     shifted["region"] = np.random.default_rng(1).choice(["east", "west"], len(shifted))
@@ -76,7 +91,7 @@ def test_alerts_fire_once_resolve_and_reach_webhooks(watched: Watched, receiver:
     c.create_alert_rule("pay", "drift", "drift_share", 0.2, window="1h", every="10m")
     c.create_alert_rule("pay", "traffic", "rows", 100, op=">", window="1h", every="10m")
     firing = wait_for(
-        lambda: c.alerts(state="firing") if len(c.alerts(state="firing")) == 2 else None
+        lambda: c.list_alerts(state="firing") if len(c.list_alerts(state="firing")) == 2 else None
     )
     by_rule = {a.rule: a for a in firing}
     assert by_rule["drift"].value == pytest.approx(0.25)
@@ -86,13 +101,13 @@ def test_alerts_fire_once_resolve_and_reach_webhooks(watched: Watched, receiver:
     answer = watched.http.post("/api/v1/alerts/evaluate", json={"deployment": "pay"})
     assert answer.status_code == 200
     assert {o["rule"]: o["change"] for o in answer.json()} == {"drift": None, "traffic": None}
-    assert len(c.alerts()) == 2
+    assert len(c.list_alerts()) == 2
 
     # two hours later nothing was scored: traffic clears and resolves; drift has no data
     later = datetime.now(UTC) + timedelta(hours=2)
-    outcomes = c._services.alerts.evaluate("pay", actor=admin, now=later)
+    outcomes = root.alerts.evaluate_alerts("pay", now=later)
     assert {o["rule"]: o["change"] for o in outcomes} == {"drift": None, "traffic": "resolved"}
-    states = {a.rule: a.state for a in c.alerts()}
+    states = {a.rule: a.state for a in c.list_alerts()}
     assert states == {"drift": "firing", "traffic": "resolved"}
 
     def alerts_delivered() -> list:  # type: ignore[type-arg]
@@ -118,4 +133,4 @@ def test_alerts_fire_once_resolve_and_reach_webhooks(watched: Watched, receiver:
     fired = next(e.event for e in events if e.event["after"]["rule"]["name"] == "drift")
     assert fired["subject"] == "alert:sandbox/pay/drift" and fired["environment"] == "sandbox"
     assert fired["after"]["value"] == pytest.approx(0.25)
-    assert len(c.alerts(state="firing")) == 1
+    assert len(c.list_alerts(state="firing")) == 1

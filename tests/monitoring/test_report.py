@@ -57,7 +57,7 @@ def test_drift_is_found_where_it_is_and_only_there(watched: Watched) -> None:
     )
     assert http.status_code == 200
     assert set(http.json()["variants"][0]["drifted_features"]) == {"credit_limit", "region"}
-    history = watched.client.monitoring_history("pay")
+    history = watched.client.list_monitoring_reports("pay")
     assert [h["summary"]["drift_share"] for h in history] == [0.25, 0.25, 0.0]
     stored = watched.http.get(f"/api/v1/deployments/pay/monitoring/reports/{history[-1]['id']}")
     assert stored.json()["rows"] == 10_000 and stored.json()["summary"]["drift_share"] == 0.0
@@ -178,7 +178,7 @@ def test_bad_feedback_and_windows_change_nothing(watched: Watched) -> None:
         watched.client.monitor("pay", against="last week")
     with pytest.raises(NotFound, match="deployment 'nope' does not exist"):
         watched.client.monitor("nope")
-    assert watched.client.monitoring_history("pay") == []
+    assert watched.client.list_monitoring_reports("pay") == []
     answer = watched.http.get("/api/v1/deployments/pay/monitoring", params={"since": "soon"})
     assert answer.status_code == 400
 
@@ -197,7 +197,7 @@ def test_collected_rows_go_back_to_training(watched: Watched) -> None:
     )
     watched.flush()
     plain = watched.client.snapshot_dataset("production-invoices", deployment="pay", since="1h")
-    assert plain.rows == 1_000 and [c for c, _ in plain.columns] == FEATURES
+    assert plain.rows == 1_000 and [c.name for c in plain.columns] == FEATURES
     labelled = watched.client.snapshot_dataset(
         "production-invoices", deployment="pay", since="1h", with_feedback=True
     )

@@ -182,13 +182,14 @@ class Client:
         git_commit: str | None = AUTO,
         flavor: str | None = None,
     ) -> ModelVersion:
+        # a bad name is said now, before a package is built
+        target = parse_ref(name, environment, default=self.settings.environment)
         if git_commit == AUTO:
             from modelyard.services.lineage import detect_git_commit
 
             git_commit = detect_git_commit()
         with self.packager.stage(source, input_example=input_example, flavor=flavor) as staged:
             if baseline is not None:  # stored as a dataset, so the baseline has lineage too
-                target = parse_ref(name, environment, default=self.settings.environment)
                 training = self.register_dataset(
                     f"{target.name}-training",
                     baseline,

@@ -3,6 +3,7 @@ on first use (building one costs about a millisecond; a CLI call needs one or tw
 
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -31,6 +32,9 @@ class Codec:
         """``value`` as JSON-ready Python (dicts, lists, strings, numbers): an entity in its
         wire shape, and containers of entities element by element."""
         if kind is None:
+            if is_dataclass(value) and bool(getattr(type(value), "__parameters__", None)):
+                # a generic container (``Page[T]``): its items in their own shapes
+                return {f.name: self.encode(getattr(value, f.name)) for f in fields(value)}
             if isinstance(value, dict):
                 return {str(k): self.encode(v) for k, v in value.items()}
             if isinstance(value, list | tuple):
