@@ -6,50 +6,64 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from modelyard import Client, PermissionDenied
+from modelyard import PermissionDenied
 from modelyard.domain.auth import Permission, Principal, Role
+from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
-from modelyard.services.auth import AuthService, hash_secret
-
-
-@pytest.fixture
-def auth(client: Client) -> AuthService:
-    return client._services.auth
-
+from modelyard.services.auth import AccessService, Authenticator, hash_secret
+from modelyard.services.container import Services
+from modelyard.services.registry import RegistryService
 
 ADMIN = Principal("root", is_admin=True)
 
 
-def test_bootstrap_creates_an_admin_once(auth: AuthService) -> None:
+@pytest.fixture
+def auth(services: Services) -> Authenticator:
+    return services.authenticator
+
+
+@pytest.fixture
+def access(services: Services) -> AccessService:
+    """Users, roles and tokens as an installation admin manages them."""
+    return services.bind(ADMIN).access
+
+
+def register(
+    services: Services, registry: RegistryService, name: str, folder: Path
+) -> ModelVersion:
+    """What ``Client.register`` does, as the principal ``registry`` is bound to."""
+    with services.packager.stage(folder) as staged:
+        return registry.register_package(name, staged)
+
+
+def test_bootstrap_creates_an_admin_once(auth: Authenticator) -> None:
     secret = auth.bootstrap(None)
     assert secret is not None and secret.startswith("myd_")
     assert auth.bootstrap(None) is None  # users exist: nothing more
     assert auth.authenticate(secret).is_admin
 
 
-def test_bootstrap_takes_the_token_from_the_environment(auth: AuthService) -> None:
+def test_bootstrap_takes_the_token_from_the_environment(auth: Authenticator) -> None:
     assert auth.bootstrap("myd_fixed-token-for-ci-0000000000000000000") is None
     assert auth.authenticate("myd_fixed-token-for-ci-0000000000000000000").name == "admin"
     assert auth.bootstrap("myd_fixed-token-for-ci-0000000000000000000") is None  # idempotent
 
 
-def test_tokens_are_shown_once_and_stored_as_hashes(auth: AuthService, client: Client) -> None:
-    auth.create_user("dana", by=ADMIN)
-    issued = auth.create_token(by=ADMIN, user="dana", name="laptop")
+def test_tokens_are_shown_once_and_stored_as_hashes(
+    auth: Authenticator, access: AccessService, services: Services
+) -> None:
+    access.create_user("dana")
+    issued = access.create_token("laptop", user="dana")
     assert auth.authenticate(issued.secret).name == "dana"
-    with client._services.db.read() as session:
-        stored = [
-            r[0]
-            for r in session.execute(
-                __import__("sqlalchemy").text("select secret_hash from tokens")
-            )
-        ]
+    with services.db.read() as session:
+        stored = [r[0] for r in session.execute(sa.text("select secret_hash from tokens"))]
     assert issued.secret not in stored and hash_secret(issued.secret) in stored
-    listed = auth.list_tokens(by=ADMIN, user="dana")
+    listed = access.list_tokens(user="dana")
     assert [t.name for t in listed] == ["laptop"]
     assert not any(issued.secret in repr(t) for t in listed)
-    auth.revoke_token(issued.token.id, by=ADMIN)
+    access.revoke_token(issued.token.id)
     with pytest.raises(Unauthenticated, match="token revoked"):
         auth.authenticate(issued.secret)
     with pytest.raises(Unauthenticated, match="invalid token"):
@@ -59,52 +73,57 @@ def test_tokens_are_shown_once_and_stored_as_hashes(auth: AuthService, client: C
 
 
 def test_roles_are_per_environment(
-    auth: AuthService, client: Client, make_package: Callable[..., Path]
+    auth: Authenticator,
+    access: AccessService,
+    services: Services,
+    make_package: Callable[..., Path],
 ) -> None:
-    auth.create_user("dev", by=ADMIN)
-    auth.grant("dev", "sandbox", "developer", by=ADMIN)
-    auth.grant("dev", "production", "viewer", by=ADMIN)
-    issued = auth.create_token(by=ADMIN, user="dev", name="ci")
+    access.create_user("dev")
+    access.grant("dev", "sandbox", "developer")
+    access.grant("dev", "production", "viewer")
+    issued = access.create_token("ci", user="dev")
     dev = auth.authenticate(issued.secret)
     assert dev.roles == {"sandbox": {Role.DEVELOPER}, "production": {Role.VIEWER}}
     assert dev.can(Permission.REGISTER, "sandbox")
     assert not dev.can(Permission.REGISTER, "production")
-    registry = client._services.registry
-    v = registry.register("payments", make_package(), actor=dev)
+    registry = services.bind(dev).registry
+    v = register(services, registry, "payments", make_package())
     assert v.created_by == "dev"
     with pytest.raises(
         PermissionDenied,
         match=r"user 'dev' may not register in 'production' "
         r"\(roles there: viewer\)",
     ):
-        registry.register("production/payments", make_package(), actor=dev)
+        register(services, registry, "production/payments", make_package())
     with pytest.raises(PermissionDenied, match="may not delete in 'sandbox'"):
-        registry.delete_version("payments:1", actor=dev)
-    assert registry.list_models(actor=dev)[0].name == "payments"
-    nobody = Principal("nobody")
-    assert registry.list_models(actor=nobody) == []
-    assert registry.search_versions("", actor=nobody).items == []
+        registry.delete_version("payments:1")
+    assert registry.list_models()[0].name == "payments"
+    nobody = services.bind(Principal("nobody")).registry
+    assert nobody.list_models() == []
+    assert nobody.search_versions("").items == []
     with pytest.raises(PermissionDenied):
-        registry.get_version("payments:1", actor=nobody)
+        nobody.get_version("payments:1")
 
 
-def test_user_management_needs_an_installation_admin(auth: AuthService) -> None:
-    auth.create_user("eve", by=ADMIN)
-    eve = Principal("eve", roles={"sandbox": frozenset({Role.ADMIN})})
+def test_user_management_needs_an_installation_admin(
+    access: AccessService, services: Services
+) -> None:
+    access.create_user("eve")
+    eve = services.bind(Principal("eve", roles={"sandbox": frozenset({Role.ADMIN})})).access
     with pytest.raises(PermissionDenied, match="needs an installation admin"):
-        auth.create_user("mallory", by=eve)
+        eve.create_user("mallory")
     with pytest.raises(PermissionDenied):
-        auth.grant("eve", "production", "admin", by=eve)
+        eve.grant("eve", "production", "admin")
     with pytest.raises(AlreadyExists):
-        auth.create_user("eve", by=ADMIN)
+        access.create_user("eve")
     with pytest.raises(InvalidInput, match="unknown role 'boss'"):
-        auth.grant("eve", "sandbox", "boss", by=ADMIN)
+        access.grant("eve", "sandbox", "boss")
     with pytest.raises(NotFound, match="unknown environment 'staging'"):
-        auth.grant("eve", "staging", "viewer", by=ADMIN)
+        access.grant("eve", "staging", "viewer")
     with pytest.raises(NotFound, match="has no role"):
-        auth.revoke("eve", "sandbox", "viewer", by=ADMIN)
+        access.revoke("eve", "sandbox", "viewer")
     # a user manages their own tokens
-    own = auth.create_token(by=eve, name="mine")
+    own = eve.create_token("mine")
     assert own.token.user == "eve"
     with pytest.raises(PermissionDenied):
-        auth.create_token(by=eve, user="admin", name="theirs")
+        eve.create_token("theirs", user="admin")

@@ -17,14 +17,31 @@ from modelyard import (
     ModelyardError,
     NotFound,
 )
+from modelyard.artifacts.store import ArtifactStore
 from modelyard.flavors.package import MANIFEST
+from modelyard.services.container import Services
 
 
-def _state(client: Client) -> tuple[int, int, int]:
-    events = len(client.audit(limit=10_000))
-    objects = len(list(client._services.artifacts.iter_digests()))
-    versions = sum(len(client.list_versions(m.full_name)) for m in client.list_models())
-    return events, objects, versions
+@pytest.fixture
+def store(services: Services) -> ArtifactStore:
+    """The artifact store the client writes to."""
+    return services.artifacts
+
+
+State = Callable[[], tuple[int, int, int]]
+
+
+@pytest.fixture
+def state(client: Client, store: ArtifactStore) -> State:
+    """Audit events, stored objects and versions: what a refused input must not change."""
+
+    def count() -> tuple[int, int, int]:
+        events = len(client.audit(limit=10_000))
+        objects = len(list(store.iter_digests()))
+        versions = sum(len(client.list_versions(m.full_name)) for m in client.list_models())
+        return events, objects, versions
+
+    return count
 
 
 @pytest.fixture
@@ -44,13 +61,13 @@ def test_unknown_model_and_version(seeded: Client) -> None:
 
 @pytest.mark.parametrize("name", ["", "-bad", "has space", "x" * 200, "a/b/c", "ünï"])
 def test_invalid_names_write_nothing(
-    seeded: Client, make_package: Callable[..., Path], name: str
+    seeded: Client, state: State, make_package: Callable[..., Path], name: str
 ) -> None:
-    before = _state(seeded)
+    before = state()
     with pytest.raises(InvalidName) as info:
         seeded.register(name, make_package())
     assert "\n" not in str(info.value)
-    assert _state(seeded) == before
+    assert state() == before
 
 
 def test_malformed_filter_points_at_the_token(seeded: Client) -> None:
@@ -62,56 +79,57 @@ def test_malformed_filter_points_at_the_token(seeded: Client) -> None:
 
 
 def test_corrupt_package_folder_is_refused(
-    seeded: Client, make_package: Callable[..., Path]
+    seeded: Client, state: State, make_package: Callable[..., Path]
 ) -> None:
     folder = make_package()
     (folder / "weights.bin").write_bytes(b"changed after the manifest was written")
-    before = _state(seeded)
+    before = state()
     with pytest.raises(InvalidPackage, match="weights.bin' does not match its (size|digest)"):
         seeded.register("payments", folder)
-    assert _state(seeded) == before
+    assert state() == before
 
 
-def test_unreadable_manifest_is_refused(seeded: Client, make_package: Callable[..., Path]) -> None:
+def test_unreadable_manifest_is_refused(
+    seeded: Client, state: State, make_package: Callable[..., Path]
+) -> None:
     folder = make_package()
     (folder / MANIFEST).write_text("files: [unclosed")
-    before = _state(seeded)
+    before = state()
     with pytest.raises(InvalidPackage, match="not valid YAML"):
         seeded.register("payments", folder)
-    assert _state(seeded) == before
+    assert state() == before
 
 
-def test_not_a_model_file_is_refused(seeded: Client, tmp_path: Path) -> None:
+def test_not_a_model_file_is_refused(seeded: Client, state: State, tmp_path: Path) -> None:
     junk = tmp_path / "model.pkl"
     junk.write_bytes(b"\x00\x01 not a pickle")
     (tmp_path / "x.csv").write_text("amount\n1.0\n")
-    before = _state(seeded)
+    before = state()
     with pytest.raises(InvalidPackage, match="model.pkl"):
         seeded.register("payments", junk, input_example=tmp_path / "x.csv")
-    assert _state(seeded) == before
+    assert state() == before
 
 
 def test_bare_model_file_needs_an_input_example(
-    seeded: Client, tmp_path: Path, trained_model: object
+    seeded: Client, state: State, tmp_path: Path, trained_model: object
 ) -> None:
     import joblib
 
     path = tmp_path / "model.joblib"
     joblib.dump(trained_model, path)
-    before = _state(seeded)
+    before = state()
     with pytest.raises(InvalidInput, match="--input-example"):
         seeded.register("payments", path)
-    assert _state(seeded) == before
+    assert state() == before
 
 
 def test_tampered_artifact_fails_on_load(
-    client: Client, trained_model: object, payments_frame: object
+    client: Client, store: ArtifactStore, trained_model: object, payments_frame: object
 ) -> None:
     import pandas as pd
 
     frame = pd.DataFrame(payments_frame).drop(columns="label")
     v = client.log_model(trained_model, "payments", input_example=frame.head())
-    store = client._services.artifacts
     for digest in store.iter_digests():
         with store.fs.open(store.path(digest), "rb") as fh:
             head = fh.read(200)
@@ -131,15 +149,14 @@ def test_errors_share_one_root() -> None:
 
 
 def test_same_size_corruption_is_caught_while_copying(
-    seeded: Client, make_package: Callable[..., Path]
+    seeded: Client, state: State, store: ArtifactStore, make_package: Callable[..., Path]
 ) -> None:
     folder = make_package(4096)
     data = bytearray((folder / "weights.bin").read_bytes())
     data[100] ^= 0xFF  # one flipped byte: same size, different digest
     (folder / "weights.bin").write_bytes(bytes(data))
-    before = _state(seeded)
+    before = state()
     with pytest.raises(InvalidPackage, match="weights.bin' does not match its digest"):
         seeded.register("payments", folder)
-    assert _state(seeded) == before
-    store = seeded._services.artifacts
+    assert state() == before
     assert store.fs.ls(f"{store.root}/tmp") == []  # no temporary object left behind

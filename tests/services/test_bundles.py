@@ -7,20 +7,20 @@ import base64
 import io
 import json
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 from pydantic import SecretStr
 
 from modelyard import Client, Conflict, InvalidInput, Settings
-from modelyard.domain.auth import Principal
 from modelyard.services.bundles import BundleService
+from modelyard.services.container import Services
 from tests.monitoring.conftest import FEATURES, invoices
 from tests.services.test_promotions import pipeline
 from tests.support.live import live_server
-
-ROOT = Principal("root", is_admin=True)
 
 
 def seeded(home: Path) -> Client:
@@ -43,16 +43,25 @@ def remote(home: Path, url: str, token: str) -> Client:
     return Client(settings=Settings(home=home, url=url, token=SecretStr(token)))
 
 
+def installation_of(home: Path) -> str:
+    """The installation id a home signs its bundles with."""
+    services = Services.open(Settings(home=home))
+    try:
+        return services.local().bundles.installation()
+    finally:
+        services.close()
+
+
 def test_two_servers_exchange_a_bundle(tmp_path: Path) -> None:
     source = seeded(tmp_path / "a")
     data = invoices(300, seed=9)[FEATURES]
     expected = source.load_model("payments:1").predict_proba(data)
-    installation = source._services.bundles.installation()
+    installation = installation_of(tmp_path / "a")
     tokens = {}
     for name in ("a", "b"):
         with Client(settings=Settings(home=tmp_path / name, actor="root")) as c:
-            c._services.auth.create_user("ops", by=ROOT, is_admin=True)
-            tokens[name] = c._services.auth.create_token(by=ROOT, user="ops", name="t").secret
+            c.create_user("ops", is_admin=True)
+            tokens[name] = c.create_token("t", user="ops").secret
     source.close()
     with (
         live_server(Settings(home=tmp_path / "a")) as url_a,
@@ -77,10 +86,10 @@ def test_two_servers_exchange_a_bundle(tmp_path: Path) -> None:
         assert [v.version for v in b.list_versions("production/payments")] == [1]
         got = b.load_model("production/payments:1").predict_proba(data)
         assert np.array_equal(got, expected)
-        assert b.evaluations("production/payments:1")[0].metrics["f1_macro"] > 0
+        assert b.list_evaluations("production/payments:1")[0].metrics["f1_macro"] > 0
         assert b.get_baseline("production/payments:1")["rows"] == 1500
         with pytest.raises(Conflict, match="is locked"):
-            b.set_tags("production/payments:1", {"team": "other"})
+            b.set_version_tags("production/payments:1", {"team": "other"})
         a.close()
         b.close()
 
@@ -113,43 +122,53 @@ def flipped(body: bytes, at: int) -> bytes:
     return body[:at] + bytes([body[at] ^ 0x01]) + body[at + 1 :]
 
 
+class Exchange(NamedTuple):
+    """A good bundle from home A, and home B that trusts A's key: its client, and its
+    services (for its artifact store)."""
+
+    data: bytes
+    b: Client
+    home: Services
+
+
 @pytest.fixture
-def exchange(tmp_path: Path) -> tuple[bytes, Client]:
-    """A good bundle from home A, and home B that trusts A's key."""
+def exchange(tmp_path: Path) -> Iterator[Exchange]:
     a = seeded(tmp_path / "a")
     key = a.create_key("release")
     buf = io.BytesIO()
-    a._services.bundles.export("payments:1", buf, key="release", actor=a.actor)
+    a.write_bundle("payments:1", buf, key="release")
     a.close()
-    b = Client(settings=Settings(home=tmp_path / "b", actor="bob"))
-    b.trust_key("site-a", key.public_key)
-    return buf.getvalue(), b
+    with Client(settings=Settings(home=tmp_path / "b", actor="bob")) as b:
+        b.trust_key("site-a", key.public_key)
+        home = Services.open(b.settings)
+        try:
+            yield Exchange(buf.getvalue(), b, home)
+        finally:
+            home.close()
 
 
-def state(b: Client) -> tuple[int, int, int]:
-    objects = sum(1 for _ in b._services.artifacts.iter_digests())
-    return len(b.audit(limit=10_000)), len(b.list_models(environment="production")), objects
+def state(x: Exchange) -> tuple[int, int, int]:
+    objects = sum(1 for _ in x.home.artifacts.iter_digests())
+    return len(x.b.audit(limit=10_000)), len(x.b.list_models(environment="production")), objects
 
 
-def refused(b: Client, data: bytes, message: str, service: BundleService | None = None) -> None:
-    before = state(b)
-    svc = service or b._services.bundles
+def refused(x: Exchange, data: bytes, message: str, service: BundleService | None = None) -> None:
+    before = state(x)
+    importer = x.b.import_bundle if service is None else service.import_bundle
     with pytest.raises(InvalidInput, match=message):
-        svc.import_bundle(io.BytesIO(data), actor=b.actor, environment="production")
-    assert state(b) == before, "a refused bundle wrote something"
-    assert not list((b.settings.resolved_home / "tmp").glob("bundle-*"))
+        importer(io.BytesIO(data), environment="production")
+    assert state(x) == before, "a refused bundle wrote something"
+    assert not list((x.b.settings.resolved_home / "tmp").glob("bundle-*"))
 
 
-def test_the_good_bundle_imports(exchange: tuple[bytes, Client]) -> None:
-    data, b = exchange
-    found = b._services.bundles.import_bundle(
-        io.BytesIO(data), actor=b.actor, environment="production"
-    )
+def test_the_good_bundle_imports(exchange: Exchange) -> None:
+    data, b, _ = exchange
+    found = b.import_bundle(io.BytesIO(data), environment="production")
     assert found.created and found.version.locked and not b.doctor().findings
 
 
-def test_a_flipped_byte_in_any_member_is_refused(exchange: tuple[bytes, Client]) -> None:
-    data, b = exchange
+def test_a_flipped_byte_in_any_member_is_refused(exchange: Exchange) -> None:
+    data, _, _ = exchange
     members = members_of(data)
     assert [m.name for m, _ in members][:2] == ["bundle.json", "bundle.sig"]
     messages = {
@@ -161,14 +180,14 @@ def test_a_flipped_byte_in_any_member_is_refused(exchange: tuple[bytes, Client])
             changed = list(members)
             changed[i] = (info, flipped(body, at))
             refused(
-                b, pack(changed), messages.get(info.name, "does not match its digest|signature")
+                exchange,
+                pack(changed),
+                messages.get(info.name, "does not match its digest|signature"),
             )
 
 
-def test_wrong_or_unknown_signatures_are_refused(
-    exchange: tuple[bytes, Client], tmp_path: Path
-) -> None:
-    data, b = exchange
+def test_wrong_or_unknown_signatures_are_refused(exchange: Exchange, tmp_path: Path) -> None:
+    data, _, _ = exchange
     members = members_of(data)
     sig = json.loads(members[1][1])
     other = Client(settings=Settings(home=tmp_path / "c", actor="eve"))
@@ -184,13 +203,13 @@ def test_wrong_or_unknown_signatures_are_refused(
         "signature": base64.b64encode(private.sign(members[0][1])).decode(),
     }  # type: ignore[union-attr]
     refused(
-        b,
+        exchange,
         pack([members[0], (members[1][0], json.dumps(forged).encode()), *members[2:]]),
         f"signed by key {stranger.key_id}, which this installation does not trust",
     )
     wrong = {**sig, "signature": base64.b64encode(private.sign(members[0][1])).decode()}  # type: ignore[union-attr]
     refused(
-        b,
+        exchange,
         pack([members[0], (members[1][0], json.dumps(wrong).encode()), *members[2:]]),
         "signature does not verify",
     )
@@ -204,8 +223,8 @@ def link(name: str, kind: bytes) -> tarfile.TarInfo:
     return info
 
 
-def test_unsafe_members_are_refused(exchange: tuple[bytes, Client]) -> None:
-    data, b = exchange
+def test_unsafe_members_are_refused(exchange: Exchange) -> None:
+    data, _, _ = exchange
     members = members_of(data)
     obj = members[2][1]
     cases: list[tuple[Members, str]] = [
@@ -219,16 +238,14 @@ def test_unsafe_members_are_refused(exchange: tuple[bytes, Client]) -> None:
         (members[1:], "has no bundle.json"),
     ]
     for changed, message in cases:
-        refused(b, pack(changed), message)
+        refused(exchange, pack(changed), message)
 
 
-def test_truncated_and_oversized_bundles_are_refused(
-    exchange: tuple[bytes, Client], tmp_path: Path
-) -> None:
-    data, b = exchange
+def test_truncated_and_oversized_bundles_are_refused(exchange: Exchange) -> None:
+    data, _, home = exchange
     for cut in (10, len(data) // 3, len(data) - 20):
-        refused(b, data[:cut], "truncated or corrupt|too large|has no")
-    refused(b, b"not a bundle at all", "not a readable bundle")
+        refused(exchange, data[:cut], "truncated or corrupt|too large|has no")
+    refused(exchange, b"not a bundle at all", "not a readable bundle")
 
     # a decompression bomb: 200 MB of zeros that compress to a few hundred kB; refused
     # by its header, before it is inflated
@@ -240,16 +257,18 @@ def test_truncated_and_oversized_bundles_are_refused(
         huge = _sized("objects/sha256-" + "0" * 64, 200 << 20)
         tar.addfile(huge, _Zeros(200 << 20))
     assert len(bomb.getvalue()) < 2 << 20
+    bob = home.local()  # home B's bundle service, with a lower size limit
     small = BundleService(
-        b._services.db,
-        b._services.registry,
-        b._services.datasets,
-        b._services.evaluations,
-        b._services.artifacts,
-        b.settings.resolved_home,
+        home.db,
+        bob.registry,
+        bob.datasets,
+        bob.evaluations,
+        home.artifacts,
+        home.settings.resolved_home,
+        bob.principal,
         max_bytes=50 << 20,
     )
-    refused(b, bomb.getvalue(), "too large", small)
+    refused(exchange, bomb.getvalue(), "too large", small)
 
 
 def _sized(name: str, size: int) -> tarfile.TarInfo:

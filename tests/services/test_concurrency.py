@@ -127,21 +127,12 @@ def test_registration_killed_at_random_moments_leaves_registry_consistent(
         versions = client.list_versions("payments") if client.list_models() else []
         assert [v.version for v in versions] == list(range(1, len(versions) + 1))
         for v in versions:  # every visible version loads from a complete, verified package
-            folder, _ = client._services.packages.materialize(
-                v.package_digest, _manifest(client, v.package_digest)
-            )
+            source = client.package_source(v.ref)
+            assert source.digest == v.package_digest
+            folder, _ = client.packager.materialize(source)
             assert (folder / "weights.bin").stat().st_size == 2_000_000
         report = client.doctor()
         errors = [f.message for f in report.findings if f.severity == "error"]
         assert errors == []
         assert report.ok
         assert len(versions) > 0, "no registration completed in any trial: kill later"
-
-
-def _manifest(client: Client, digest: str) -> str:
-    from modelyard.store import registry as q
-
-    with client._services.db.read() as session:
-        text = q.get_package_manifest(session, digest)
-    assert text is not None
-    return text

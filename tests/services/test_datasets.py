@@ -12,7 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from modelyard import Client, InvalidInput, InvalidName, NotFound
+from modelyard import Client, InvalidInput, InvalidName, NotFound, PermissionDenied
+from modelyard.domain.auth import Principal, Role
+from modelyard.services.container import Services
 
 
 def frame(n: int, seed: int = 0) -> pd.DataFrame:
@@ -49,7 +51,7 @@ def test_files_and_frames_become_numbered_versions(yard: Client, tmp_path: Path)
     # the digest is the file's own sha256: anyone can check what was stored
     assert first.digest == "sha256:" + hashlib.sha256(csv.read_bytes()).hexdigest()
     assert first.rows == 2000 and third.rows == 100
-    assert dict(first.columns) == {
+    assert {c.name: c.type for c in first.columns} == {
         "amount": "float",
         "terms_days": "integer",
         "group": "string",
@@ -63,7 +65,7 @@ def test_files_and_frames_become_numbered_versions(yard: Client, tmp_path: Path)
     group = first.profile["features"]["group"]
     assert group["top"] == data["group"].value_counts().to_dict()
 
-    assert [d.version for d in yard.dataset_versions("invoices")] == [1, 2, 3]
+    assert [d.version for d in yard.list_dataset_versions("invoices")] == [1, 2, 3]
     assert yard.get_dataset("invoices").version == 3  # no version: the latest
     assert [d.ref for d in yard.list_datasets()] == ["sandbox/invoices:3"]
     back = yard.load_dataset("invoices:2")
@@ -158,10 +160,10 @@ def test_registering_against_a_missing_or_unfit_dataset_changes_nothing(yard: Cl
         yard.get_baseline("payments:1")
 
 
-def test_doctor_checks_dataset_files(client: Client, tmp_path: Path) -> None:
+def test_doctor_checks_dataset_files(client: Client, services: Services) -> None:
     d = client.register_dataset("invoices", frame(100))
     assert not client.doctor().findings
-    stored = client._services.artifacts.path(d.digest)
+    stored = services.artifacts.path(d.digest)
     table = pq.read_table(stored)
     Path(stored).chmod(0o644)
     pq.write_table(table.slice(0, 50), stored)  # same name, other bytes
@@ -204,18 +206,17 @@ def test_production_data_reaches_the_sandbox_dropped_and_masked(yard: Client) ->
     assert same[:3] == ids[:3] and same[4] == ids[4]  # the same key, the same hashes
 
 
-def test_copying_needs_read_at_the_source_and_register_at_the_target(client: Client) -> None:
-    from modelyard import PermissionDenied
-    from modelyard.domain.auth import Principal, Role
-
+def test_copying_needs_read_at_the_source_and_register_at_the_target(
+    client: Client, services: Services
+) -> None:
     client.register_dataset("production/invoices", frame(20))
     sandbox_only = Principal("dev", roles={"sandbox": frozenset({Role.DEVELOPER})})
     with pytest.raises(PermissionDenied, match="may not read in 'production'"):
-        client._services.datasets.snapshot("x", "production/invoices:1", actor=sandbox_only)
+        services.bind(sandbox_only).datasets.snapshot("x", "production/invoices:1")
     reader = Principal(
         "ops",
         roles={"production": frozenset({Role.VIEWER}), "sandbox": frozenset({Role.VIEWER})},
     )
     with pytest.raises(PermissionDenied, match="may not register in 'sandbox'"):
-        client._services.datasets.snapshot("x", "production/invoices:1", actor=reader)
+        services.bind(reader).datasets.snapshot("x", "production/invoices:1")
     assert [d.ref for d in client.list_datasets()] == ["production/invoices:1"]

@@ -49,7 +49,7 @@ def test_every_change_is_a_revision(three: Client) -> None:
     assert d.revision.options.max_batch_size == 256
     d = c.rollback_deployment("pay", to=1)
     assert [v.name for v in d.revision.variants] == ["payments:1"]
-    assert [r.number for r in c.deployment_revisions("pay")] == [1, 2, 3, 4, 5]
+    assert [r.number for r in c.list_revisions("pay")] == [1, 2, 3, 4, 5]
     actions = [e.action for e in c.audit(subject="deployment:")]
     assert actions == [
         "deployment.created",

@@ -3,6 +3,8 @@ outcome, the promoted copy, and bad input that changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,8 @@ from sklearn.preprocessing import OneHotEncoder
 
 from modelyard import Client, Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.domain.auth import Principal, Role
+from modelyard.services.container import Services
+from modelyard.services.promotions import PromotionService
 from tests.monitoring.conftest import CATEGORICAL, FEATURES, invoices
 
 DEV = Principal("dev", roles={"sandbox": frozenset({Role.DEVELOPER})})
@@ -28,6 +32,15 @@ def pipeline(rounds: int) -> Pipeline:
         [("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL)], remainder="passthrough"
     )
     return make_pipeline(encode, HistGradientBoostingClassifier(max_iter=rounds, random_state=0))
+
+
+By = Callable[[Principal], PromotionService]
+
+
+@pytest.fixture
+def by(services: Services) -> By:
+    """The promotion service as one principal sees it: ``by(DEV).promote(...)``."""
+    return lambda principal: services.bind(principal).promotions
 
 
 @pytest.fixture
@@ -61,7 +74,7 @@ def test_evaluation_metrics_match_scikit_learn(client: Client) -> None:
     assert e.metrics["roc_auc_ovr"] == pytest.approx(auc)
     assert e.details["confusion_matrix"]["labels"] == sorted(y.unique())
     assert client.get_dataset("holdout:1").used_by == ("sandbox/payments:1 (evaluation)",)
-    assert [x.id for x in client.evaluations("payments:1")] == [e.id]
+    assert [x.id for x in client.list_evaluations("payments:1")] == [e.id]
     assert "evaluation.created" in [a.action for a in client.audit(limit=1000)]
 
     # a regressor gets MAE, RMSE and R²
@@ -76,12 +89,12 @@ def test_evaluation_metrics_match_scikit_learn(client: Client) -> None:
 
 
 def test_compare_puts_versions_side_by_side(yard_with_versions: Client) -> None:
-    found = yard_with_versions.compare(["payments:1", "payments:2"])
+    found = yard_with_versions.compare_versions(["payments:1", "payments:2"])
     assert found["dataset"] == "sandbox/holdout:1"
     f1 = found["metrics"]["f1_macro"]
     assert f1["sandbox/payments:2"] > f1["sandbox/payments:1"]
     with pytest.raises(InvalidInput, match="has no evaluation on other"):
-        yard_with_versions.compare(["payments:1", "payments:2"], dataset="other")
+        yard_with_versions.compare_versions(["payments:1", "payments:2"], dataset="other")
 
 
 def gates(client: Client, **kw: object) -> None:
@@ -89,11 +102,10 @@ def gates(client: Client, **kw: object) -> None:
     client.set_gates("production", **{**args, **kw})  # type: ignore[arg-type]
 
 
-def test_gates_pass_then_an_approver_promotes(yard_with_versions: Client) -> None:
+def test_gates_pass_then_an_approver_promotes(yard_with_versions: Client, by: By) -> None:
     c = yard_with_versions
-    p = c._services.promotions
     gates(c, beat_champion="f1_macro")
-    request = p.promote("payments:2", to="production", actor=DEV, note="better on holdout")
+    request = by(DEV).promote("payments:2", to="production", note="better on holdout")
     assert request.state == "pending"
     assert [(g.gate, g.passed) for g in request.gates] == [
         ("evaluation", True),
@@ -102,7 +114,7 @@ def test_gates_pass_then_an_approver_promotes(yard_with_versions: Client) -> Non
         ("approvals", False),
     ]
     assert c.list_models(environment="production") == []  # nothing happens before approval
-    done = p.approve(request.id, actor=ANN, comment="ok")
+    done = by(ANN).approve(request.id, comment="ok")
     assert done.state == "promoted" and done.result == "production/payments:1"
     copy = c.get_version("production/payments:1")
     source = c.get_version("sandbox/payments:2")
@@ -121,75 +133,73 @@ def test_gates_pass_then_an_approver_promotes(yard_with_versions: Client) -> Non
 
     # the champion gate: the weaker version cannot replace it
     c.set_alias("production/payments", "champion", 1)
-    weaker = p.promote("payments:1", to="production", actor=DEV)
+    weaker = by(DEV).promote("payments:1", to="production")
     assert weaker.state == "blocked"
     champion = next(g for g in weaker.gates if g.gate == "champion")
     assert not champion.passed and "vs champion production/payments:1" in champion.detail
 
 
-def test_a_threshold_blocks(yard_with_versions: Client) -> None:
+def test_a_threshold_blocks(yard_with_versions: Client, by: By) -> None:
     gates(yard_with_versions, thresholds=["f1_macro >= 0.99"])
-    r = yard_with_versions._services.promotions.promote("payments:2", to="production", actor=DEV)
+    r = by(DEV).promote("payments:2", to="production")
     assert r.state == "blocked"
     failed = [g.detail for g in r.gates if not g.passed and g.gate != "approvals"]
     assert len(failed) == 1 and failed[0].startswith("f1_macro >= 0.99: f1_macro = 0.")
     with pytest.raises(Conflict, match="blocked by its gates: f1_macro >= 0.99"):
-        yard_with_versions._services.promotions.approve(r.id, actor=ANN)
+        by(ANN).approve(r.id)
     assert yard_with_versions.list_models(environment="production") == []
 
 
-def test_a_missing_evaluation_blocks(yard_with_versions: Client) -> None:
+def test_a_missing_evaluation_blocks(yard_with_versions: Client, by: By) -> None:
     gates(yard_with_versions, evaluation="audit-set")
-    r = yard_with_versions._services.promotions.promote("payments:2", to="production", actor=DEV)
+    r = by(DEV).promote("payments:2", to="production")
     assert r.state == "blocked"
     assert r.gates[0].gate == "evaluation" and not r.gates[0].passed
     assert "modelyard evaluate sandbox/payments:2 --dataset audit-set" in r.gates[0].detail
 
 
-def test_self_approval_is_refused_unless_allowed(yard_with_versions: Client) -> None:
+def test_self_approval_is_refused_unless_allowed(yard_with_versions: Client, by: By) -> None:
     c = yard_with_versions
     both = Principal(
         "dana",
         roles={"sandbox": frozenset({Role.DEVELOPER}), "production": frozenset({Role.APPROVER})},
     )
     gates(c)
-    r = c._services.promotions.promote("payments:2", to="production", actor=both)
+    r = by(both).promote("payments:2", to="production")
     with pytest.raises(PermissionDenied, match="requested promotion .* may not approve it"):
-        c._services.promotions.approve(r.id, actor=both)
-    assert c._services.promotions.get(r.id, actor=both).state == "pending"
+        by(both).approve(r.id)
+    assert by(both).get_promotion_request(r.id).state == "pending"
     gates(c, self_approval=True)
-    assert c._services.promotions.approve(r.id, actor=both).state == "promoted"
+    assert by(both).approve(r.id).state == "promoted"
 
 
-def test_roles_are_checked(yard_with_versions: Client) -> None:
+def test_roles_are_checked(yard_with_versions: Client, by: By) -> None:
     c = yard_with_versions
-    p = c._services.promotions
     gates(c, approvals=2)
     with pytest.raises(PermissionDenied, match="user 'ann' may not read in 'sandbox'"):
-        p.promote("payments:2", to="production", actor=ANN)
-    r = p.promote("payments:2", to="production", actor=DEV)
+        by(ANN).promote("payments:2", to="production")
+    r = by(DEV).promote("payments:2", to="production")
     for outsider in (DEV, VIEWER):
         with pytest.raises(PermissionDenied, match="may not approve in 'production'"):
-            p.approve(r.id, actor=outsider)
+            by(outsider).approve(r.id)
     with pytest.raises(PermissionDenied, match="may not change the gates"):
-        p.set_gates("production", {"approvals": 0}, actor=ANN)
-    assert p.approve(r.id, actor=ANN).state == "pending"  # 1 of 2
+        by(ANN).set_gates("production", approvals=0)
+    assert by(ANN).approve(r.id).state == "pending"  # 1 of 2
     with pytest.raises(Conflict, match="already approved"):
-        p.approve(r.id, actor=ANN)
-    assert p.approve(r.id, actor=BOB).state == "promoted"
+        by(ANN).approve(r.id)
+    assert by(BOB).approve(r.id).state == "promoted"
 
 
-def test_a_rejected_request_is_final(yard_with_versions: Client) -> None:
+def test_a_rejected_request_is_final(yard_with_versions: Client, by: By) -> None:
     c = yard_with_versions
-    p = c._services.promotions
     gates(c)
-    r = p.promote("payments:2", to="production", actor=DEV)
-    rejected = p.reject(r.id, actor=ANN, comment="not this quarter")
+    r = by(DEV).promote("payments:2", to="production")
+    rejected = by(ANN).reject(r.id, comment="not this quarter")
     assert rejected.state == "rejected" and rejected.decision_comment == "not this quarter"
     with pytest.raises(Conflict, match="is rejected"):
-        p.approve(r.id, actor=BOB)
+        by(BOB).approve(r.id)
     assert c.list_models(environment="production") == []
-    assert [x.state for x in c.promotion_requests()] == ["rejected"]
+    assert [x.state for x in c.list_promotion_requests()] == ["rejected"]
 
 
 def test_without_approvals_a_passing_request_promotes_at_once(yard_with_versions: Client) -> None:
@@ -222,4 +232,4 @@ def test_bad_requests_change_nothing(yard_with_versions: Client) -> None:
         with pytest.raises(error, match=message):
             call()
     assert len(c.audit(limit=10_000)) == before
-    assert c.promotion_requests() == []
+    assert c.list_promotion_requests() == []

@@ -11,6 +11,9 @@ import pandas as pd
 import pytest
 
 from modelyard import Client, DependencyExists, InvalidInput, InvalidName, NotFound
+from modelyard.domain.entities import ModelVersion
+from modelyard.services.container import Services
+from modelyard.services.registry import RegistryService
 
 
 def test_versions_number_from_one_per_environment_and_name(
@@ -63,13 +66,13 @@ def test_version_records_metadata_and_lineage(
 
 
 def test_identical_packages_share_storage(
-    client: Client, make_package: Callable[..., Path]
+    client: Client, services: Services, make_package: Callable[..., Path]
 ) -> None:
     v1 = client.register("payments", make_package(4096, seed=1))
     v2 = client.register("churn", make_package(4096, seed=1))
     assert v1.package_digest == v2.package_digest
     # score.py, weights.bin and the manifest: three objects, stored once
-    assert len(list(client._services.artifacts.iter_digests())) == 3
+    assert len(list(services.artifacts.iter_digests())) == 3
 
 
 def test_alias_moves_and_records_previous_version(
@@ -110,7 +113,7 @@ def test_archive_and_restore(yard: Client, make_package: Callable[..., Path]) ->
 
 
 def test_a_version_with_dependents_cannot_be_deleted_or_archived(
-    client: Client, make_package: Callable[..., Path]
+    client: Client, services: Services, make_package: Callable[..., Path]
 ) -> None:
     client.register("payments", make_package())
     client.set_alias("payments", "champion", 1)
@@ -119,16 +122,26 @@ def test_a_version_with_dependents_cannot_be_deleted_or_archived(
     with pytest.raises(DependencyExists):
         client.archive("payments:1")
 
-    # the hook later services use: a dependents check names what holds the version
-    def deployed(_session: object, version: object) -> list[str]:
+    # the hook other services use: a dependents check names what holds the version; a
+    # registry is given its checks when it is made (as ``Scope.registry`` is)
+    def deployed(_tx: object, _version: ModelVersion) -> list[str]:
         return ["deployment 'web' serves it"]
 
-    client._services.registry.add_dependents_check(deployed)  # type: ignore[arg-type]
+    local = services.local()
+    registry = RegistryService(
+        services.store,
+        local.versions,
+        services.settings.environment,
+        local.principal,
+        dependents=(deployed,),
+    )
     client.delete_alias("payments", "champion")
     with pytest.raises(DependencyExists, match="deployment 'web' serves it"):
-        client.delete_version("payments:1")
+        registry.delete_version("payments:1")
+    with pytest.raises(DependencyExists, match="deployment 'web' serves it"):
+        registry.archive("payments:1")
     with pytest.raises(DependencyExists, match="deployment 'web'"):
-        client.delete_model("payments")
+        registry.delete_model("payments")
     assert client.get_version("payments:1").version == 1
 
 
@@ -153,7 +166,7 @@ def test_every_mutation_is_audited_with_actor(
     yard: Client, make_package: Callable[..., Path]
 ) -> None:
     yard.register("payments", make_package(), tags={"a": "1"})
-    yard.set_tags("payments:1", {"b": "2"})
+    yard.set_version_tags("payments:1", {"b": "2"})
     yard.log_metrics("payments:1", {"auc": 0.9})
     yard.set_alias("payments", "champion", 1)
     events = [e for e in yard.audit() if e.action.split(".")[0] in ("model", "version", "alias")]

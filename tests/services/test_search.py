@@ -73,7 +73,9 @@ def test_like_in_and_null(catalog: Client) -> None:
 
 def test_alias_and_environment(catalog: Client) -> None:
     assert refs(catalog, "alias = 'champion'") == ["sandbox/payments:2"]
-    assert refs(catalog, "metrics.accuracy > 0", environment="production") == ["production/payments:1"]
+    assert refs(catalog, "metrics.accuracy > 0", environment="production") == [
+        "production/payments:1"
+    ]
 
 
 def test_created_time(catalog: Client) -> None:

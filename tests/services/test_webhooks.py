@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from modelyard import Client, InvalidInput, NotFound, PermissionDenied
 from modelyard.domain.auth import Principal
 from modelyard.domain.webhooks import sign, verify_signature
+from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher, backoff_delay
 from modelyard.services.webhooks import WebhookService
-from modelyard.store import audit
 from modelyard.store import webhooks as q
+from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.tables import WebhookOutboxRow, utcnow
 from tests.support.receiver import Received, Receiver
@@ -29,8 +30,9 @@ from tests.support.receiver import Received, Receiver
 
 
 @pytest.fixture
-def hooks(client: Client) -> WebhookService:
-    return client._services.webhooks
+def hooks(services: Services) -> WebhookService:
+    """Webhook subscriptions as the home's local admin (``alice``, as ``client`` is)."""
+    return services.local().webhooks
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -49,8 +51,8 @@ def drain(dispatcher: WebhookDispatcher, rounds: int = 50) -> None:
     raise AssertionError("the outbox did not drain")
 
 
-def outbox(client: Client) -> list[tuple[int, str, dict[str, Any]]]:
-    with client._services.db.read() as session:
+def outbox(db: Database) -> list[tuple[int, str, dict[str, Any]]]:
+    with db.read() as session:
         rows = session.execute(
             sa.select(
                 WebhookOutboxRow.webhook_id, WebhookOutboxRow.event_type, WebhookOutboxRow.payload
@@ -73,52 +75,52 @@ def check_signed(received: Received, secret: str) -> None:
 
 def test_events_are_queued_in_the_transaction_of_the_change(
     client: Client,
+    services: Services,
     hooks: WebhookService,
     make_package: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    hook, _ = hooks.create("http://127.0.0.1:9/hook", ["*"], by=client.actor)
-    real_append = audit.append
+    hook = hooks.create_webhook("http://127.0.0.1:9/hook", ["*"]).webhook
+    real_append = AuditLog.append
 
-    def crash_after_version_event(session: Any, **event: Any) -> int:
-        seq = real_append(session, **event)
+    def crash_after_version_event(log: AuditLog, **event: Any) -> int:
+        seq = real_append(log, **event)
         if event["action"] == "version.created":
             raise RuntimeError("crash after the audit event, before the commit")
         return seq
 
-    monkeypatch.setattr(audit, "append", crash_after_version_event)
+    monkeypatch.setattr(AuditLog, "append", crash_after_version_event)
     with pytest.raises(RuntimeError, match="crash after the audit event"):
         client.register("payments", make_package())
-    assert outbox(client) == []  # model.created and version.created rolled back with it
+    assert outbox(services.db) == []  # model.created and version.created rolled back with it
     monkeypatch.undo()
 
     client.register("payments", make_package())
-    assert [(w, t) for w, t, _ in outbox(client)] == [
+    assert [(w, t) for w, t, _ in outbox(services.db)] == [
         (hook.id, "model.created"),
         (hook.id, "version.created"),
     ]
 
 
 def test_patterns_and_environments_choose_the_subscribers(
-    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+    client: Client, services: Services, hooks: WebhookService, make_package: Callable[..., Path]
 ) -> None:
-    by = client.actor
-    versions, _ = hooks.create("http://127.0.0.1:9/a", ["version.*"], by=by)
-    moved, _ = hooks.create("http://127.0.0.1:9/b", ["alias.moved"], by=by)
-    prod, _ = hooks.create("http://127.0.0.1:9/c", ["*"], environment="production", by=by)
-    everything, _ = hooks.create("http://127.0.0.1:9/d", ["*"], by=by)
-    sandbox, _ = hooks.create(
-        "http://127.0.0.1:9/e", ["model.created", "version.created"], environment="sandbox", by=by
-    )
+    versions = hooks.create_webhook("http://127.0.0.1:9/a", ["version.*"]).webhook
+    moved = hooks.create_webhook("http://127.0.0.1:9/b", ["alias.moved"]).webhook
+    prod = hooks.create_webhook("http://127.0.0.1:9/c", ["*"], environment="production").webhook
+    everything = hooks.create_webhook("http://127.0.0.1:9/d", ["*"]).webhook
+    sandbox = hooks.create_webhook(
+        "http://127.0.0.1:9/e", ["model.created", "version.created"], environment="sandbox"
+    ).webhook
     client.register("payments", make_package())
     client.register("payments", make_package())
     client.set_alias("payments", "champion", 1)
     client.set_alias("payments", "champion", 2)
     client.register("production/payments", make_package())
-    client._services.auth.create_user("dana", by=by)
+    client.create_user("dana")
 
     got: dict[int, list[str]] = {}
-    for webhook_id, event_type, _ in outbox(client):
+    for webhook_id, event_type, _ in outbox(services.db):
         got.setdefault(webhook_id, []).append(event_type)
     assert got[versions.id] == ["version.created"] * 3
     assert got[moved.id] == ["alias.moved"]
@@ -134,15 +136,14 @@ def test_patterns_and_environments_choose_the_subscribers(
         "user.created",  # no environment: only subscriptions without one
     ]  # and no webhook.* events: subscription changes are not routed
     assert got[sandbox.id] == ["model.created", "version.created", "version.created"]
-    envs = {p["environment"] for w, _, p in outbox(client) if w == prod.id}
+    envs = {p["environment"] for w, _, p in outbox(services.db) if w == prod.id}
     assert envs == {"production"}
 
 
 def test_deployment_events_reach_their_subscribers(
-    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+    client: Client, services: Services, hooks: WebhookService, make_package: Callable[..., Path]
 ) -> None:
-    by = client.actor
-    deployments, _ = hooks.create("http://127.0.0.1:9/d", ["deployment.*"], by=by)
+    deployments = hooks.create_webhook("http://127.0.0.1:9/d", ["deployment.*"]).webhook
     client.register("payments", make_package())
     client.register("payments", make_package())
     secrets = list(client.create_deployment("pay", ["payments:1"]).new_keys.values())
@@ -150,7 +151,7 @@ def test_deployment_events_reach_their_subscribers(
     client.rollback_deployment("pay")
     secrets += client.regenerate_key("pay", "primary").new_keys.values()
     client.delete_deployment("pay")
-    events = [(e, p) for w, e, p in outbox(client) if w == deployments.id]
+    events = [(e, p) for w, e, p in outbox(services.db) if w == deployments.id]
     assert [e for e, _ in events] == [
         "deployment.created",
         "deployment.updated",
@@ -170,15 +171,20 @@ def test_deployment_events_reach_their_subscribers(
 
 
 def test_deliveries_are_signed_ordered_and_carry_the_change(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
-    hook, secret = hooks.create(f"{receiver.url}/events", ["*"], by=client.actor)
+    created = hooks.create_webhook(f"{receiver.url}/events", ["*"])
+    hook, secret = created.webhook, created.secret
     assert secret.startswith("whsec_")
     client.register("payments", make_package())
     client.register("payments", make_package())
     client.set_alias("payments", "champion", 1)
     client.set_alias("payments", "champion", 2)
-    with WebhookDispatcher(client._services.db) as dispatcher:
+    with WebhookDispatcher(services.db) as dispatcher:
         drain(dispatcher)
 
     got = receiver.delivered
@@ -219,20 +225,25 @@ def test_deliveries_are_signed_ordered_and_carry_the_change(
     assert not verify_signature(
         secret, old, got[-1].body, sign(secret, old, got[-1].body), tolerance=300
     )
-    log = hooks.deliveries(hook.id, by=client.actor)
+    log = hooks.list_webhook_deliveries(hook.id)
     assert len(log) == 5 and all(d.ok and d.attempt == 1 for d in log)
     assert {str(d.delivery_id) for d in log} == {r.delivery for r in got}
-    assert hooks.stats(hook.id, by=client.actor) == {"pending": 0, "delivered": 5, "failed": 0}
+    assert hooks.webhook_stats(hook.id) == {"pending": 0, "delivered": 5, "failed": 0}
 
 
 def test_failed_attempts_are_retried_with_backoff_and_logged(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
-    hook, secret = hooks.create(receiver.url, ["version.created"], by=client.actor)
+    created = hooks.create_webhook(receiver.url, ["version.created"])
+    hook, secret = created.webhook, created.secret
     receiver.statuses = [500, 500, 503]
     client.register("payments", make_package())
     dispatcher = WebhookDispatcher(
-        client._services.db, poll_interval=0.01, backoff_base=0.1, backoff_cap=5.0
+        services.db, poll_interval=0.01, backoff_base=0.1, backoff_cap=5.0
     )
     dispatcher.start()
     try:
@@ -246,7 +257,7 @@ def test_failed_attempts_are_retried_with_backoff_and_logged(
     gaps = [b.at - a.at for a, b in itertools.pairwise(receiver.requests)]
     for attempt, gap in enumerate(gaps, start=1):
         assert gap >= 0.9 * 0.1 * 2 ** (attempt - 1) - 0.01  # base * 2**(n-1), -10% jitter
-    log = list(reversed(hooks.deliveries(hook.id, by=client.actor)))
+    log = list(reversed(hooks.list_webhook_deliveries(hook.id)))
     assert [(d.attempt, d.status_code, d.ok) for d in log] == [
         (1, 500, False),
         (2, 500, False),
@@ -258,15 +269,17 @@ def test_failed_attempts_are_retried_with_backoff_and_logged(
 
 
 def test_an_event_fails_for_good_after_max_attempts_and_the_next_goes_on(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
-    hook, _ = hooks.create(receiver.url, ["version.created"], by=client.actor)
+    hook = hooks.create_webhook(receiver.url, ["version.created"]).webhook
     receiver.statuses = [500, 500, 500]
     client.register("payments", make_package())
     client.register("payments", make_package())
-    dispatcher = WebhookDispatcher(
-        client._services.db, max_attempts=3, backoff_base=0.01, backoff_cap=0.02
-    )
+    dispatcher = WebhookDispatcher(services.db, max_attempts=3, backoff_base=0.01, backoff_cap=0.02)
     with dispatcher:
         wait_for(lambda: (dispatcher.run_once(), len(receiver.delivered))[1] == 1)
     # the first event was tried three times then given up; the second waited, in order
@@ -278,20 +291,24 @@ def test_an_event_fails_for_good_after_max_attempts_and_the_next_goes_on(
     ]
     first, second = (r.event["event_seq"] for r in receiver.requests[2:])
     assert first < second
-    assert hooks.stats(hook.id, by=client.actor) == {"pending": 0, "delivered": 1, "failed": 1}
-    assert [d.attempt for d in reversed(hooks.deliveries(hook.id, by=client.actor))] == [1, 2, 3, 1]
+    assert hooks.webhook_stats(hook.id) == {"pending": 0, "delivered": 1, "failed": 1}
+    assert [d.attempt for d in reversed(hooks.list_webhook_deliveries(hook.id))] == [1, 2, 3, 1]
 
 
 def test_unreachable_receivers_are_logged_as_connection_errors(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
     receiver.down()
-    hook, _ = hooks.create(receiver.url, ["*"], by=client.actor)
+    hook = hooks.create_webhook(receiver.url, ["*"]).webhook
     client.register("payments", make_package())
-    with WebhookDispatcher(client._services.db, backoff_base=60) as dispatcher:
+    with WebhookDispatcher(services.db, backoff_base=60) as dispatcher:
         assert dispatcher.run_once() == 1  # model.created, tried; version.created waits
         assert dispatcher.run_once() == 0  # backing off
-    (entry,) = hooks.deliveries(hook.id, by=client.actor)
+    (entry,) = hooks.list_webhook_deliveries(hook.id)
     assert entry.status_code is None and not entry.ok
     assert entry.error is not None and "Connect" in entry.error
 
@@ -300,11 +317,16 @@ def test_unreachable_receivers_are_logged_as_connection_errors(
 
 
 def test_events_survive_a_receiver_outage_and_a_server_restart_exactly_once(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
     """The receiver is down for ~3 s; the server (services + dispatcher) restarts in
     between. Every event arrives exactly once after recovery, signed, in order."""
-    hook, secret = hooks.create(f"{receiver.url}/in", ["*"], by=client.actor)
+    created = hooks.create_webhook(f"{receiver.url}/in", ["*"])
+    hook, secret = created.webhook, created.secret
     receiver.down()
     went_down = time.monotonic()
     options: dict[str, Any] = {
@@ -314,23 +336,24 @@ def test_events_survive_a_receiver_outage_and_a_server_restart_exactly_once(
         "max_attempts": 100,
         "timeout": 2.0,
     }
-    first = WebhookDispatcher(client._services.db, **options)
+    first = WebhookDispatcher(services.db, **options)
     first.start()
     client.register("payments", make_package())
     client.register("payments", make_package())
     client.set_alias("payments", "champion", 1)
     client.set_alias("payments", "champion", 2)
     client.archive("payments:1")
-    wait_for(lambda: len(hooks.deliveries(hook.id, by=client.actor)) >= 2)
+    wait_for(lambda: len(hooks.list_webhook_deliveries(hook.id)) >= 2)
     assert first.stop()  # the server goes away...
-    settings = client.settings
     client.close()
+    services.close()
 
-    with Client(settings=settings) as again:  # ...and comes back
-        second = WebhookDispatcher(again._services.db, **options)
+    again = Services.open(services.settings)  # ...and comes back
+    try:
+        second = WebhookDispatcher(again.db, **options)
         second.start()
-        try:
-            again.set_alias("payments", "stable", 2)  # an event after the restart too
+        try:  # an event after the restart too
+            again.local().registry.set_alias("payments", "stable", 2)
             time.sleep(max(0.0, 3.0 - (time.monotonic() - went_down)))
             assert receiver.requests == []
             receiver.up()  # on the same port
@@ -338,15 +361,17 @@ def test_events_survive_a_receiver_outage_and_a_server_restart_exactly_once(
             time.sleep(0.5)  # room for a duplicate to show up, if there were one
         finally:
             assert second.stop()
-        again_hooks = again._services.webhooks
-        log = again_hooks.deliveries(hook.id, by=again.actor, limit=1000)
-        stats = again_hooks.stats(hook.id, by=again.actor)
-        with again._services.db.read() as session:
+        again_hooks = again.local().webhooks
+        log = again_hooks.list_webhook_deliveries(hook.id, limit=1000)
+        stats = again_hooks.webhook_stats(hook.id)
+        with again.db.read() as session:
             outbox_ids = set(
                 session.scalars(
                     sa.select(WebhookOutboxRow.id).where(WebhookOutboxRow.webhook_id == hook.id)
                 )
             )
+    finally:
+        again.close()
 
     got = receiver.requests
     assert len(got) == 7 and all(r.status == 200 for r in got)
@@ -371,11 +396,15 @@ def test_events_survive_a_receiver_outage_and_a_server_restart_exactly_once(
 
 
 def test_two_dispatchers_send_each_event_once(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
     secrets = {}
     for path in ("a", "b", "c"):
-        created = hooks.create(f"{receiver.url}/{path}", ["*"], by=client.actor)
+        created = hooks.create_webhook(f"{receiver.url}/{path}", ["*"])
         secrets[f"/{path}"] = created.secret
     for _ in range(3):
         client.register("payments", make_package())
@@ -385,7 +414,7 @@ def test_two_dispatchers_send_each_event_once(
     expected = 3 * 7
     receiver.delay = 0.01
     other_db = Database(client.settings.database_url)  # another server worker's engine
-    one = WebhookDispatcher(client._services.db, poll_interval=0.01)
+    one = WebhookDispatcher(services.db, poll_interval=0.01)
     two = WebhookDispatcher(other_db, poll_interval=0.01)
     one.start()
     two.start()
@@ -403,16 +432,20 @@ def test_two_dispatchers_send_each_event_once(
         assert len(mine) == 7 and seqs == sorted(seqs)  # in order per subscriber
         for r in mine:
             check_signed(r, secret)
-    for hook in hooks.list(by=client.actor):
-        assert [d.attempt for d in hooks.deliveries(hook.id, by=client.actor)] == [1] * 7
+    for hook in hooks.list_webhooks():
+        assert [d.attempt for d in hooks.list_webhook_deliveries(hook.id)] == [1] * 7
 
 
 def test_a_crashed_dispatchers_claim_expires(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
-    hooks.create(receiver.url, ["version.created"], by=client.actor)
+    hooks.create_webhook(receiver.url, ["version.created"])
     client.register("payments", make_package())
-    db = client._services.db
+    db = services.db
     with db.read() as session:
         (row_id,) = q.due_ids(session, utcnow(), 10)
     now = utcnow()
@@ -428,20 +461,24 @@ def test_a_crashed_dispatchers_claim_expires(
 
 
 def test_a_subscription_deleted_during_a_delivery_is_gone_cleanly(
-    client: Client, hooks: WebhookService, receiver: Receiver, make_package: Callable[..., Path]
+    client: Client,
+    services: Services,
+    hooks: WebhookService,
+    receiver: Receiver,
+    make_package: Callable[..., Path],
 ) -> None:
-    hook, _ = hooks.create(receiver.url, ["*"], by=client.actor)
+    hook = hooks.create_webhook(receiver.url, ["*"]).webhook
     client.register("payments", make_package())
 
     def delete_it() -> None:  # while the POST is in flight
-        hooks.delete(hook.id, by=client.actor)
+        hooks.delete_webhook(hook.id)
 
     receiver.on_request = delete_it
-    with WebhookDispatcher(client._services.db) as dispatcher:
+    with WebhookDispatcher(services.db) as dispatcher:
         assert dispatcher.run_once() == 1
         assert dispatcher.run_once() == 0
     assert len(receiver.requests) == 1
-    assert hooks.list(by=client.actor) == [] and outbox(client) == []
+    assert hooks.list_webhooks() == [] and outbox(services.db) == []
 
 
 def test_backoff_grows_to_the_cap_with_jitter() -> None:
@@ -455,89 +492,88 @@ def test_backoff_grows_to_the_cap_with_jitter() -> None:
 
 
 def test_the_test_event_goes_to_one_subscription(
-    client: Client, hooks: WebhookService, receiver: Receiver
+    client: Client, services: Services, hooks: WebhookService, receiver: Receiver
 ) -> None:
-    one, secret = hooks.create(f"{receiver.url}/one", ["version.*"], by=client.actor)
-    hooks.create(f"{receiver.url}/two", ["*"], by=client.actor)
-    delivery_id = hooks.test(one.id, by=client.actor)
-    with WebhookDispatcher(client._services.db) as dispatcher:
+    created = hooks.create_webhook(f"{receiver.url}/one", ["version.*"])
+    one, secret = created.webhook, created.secret
+    hooks.create_webhook(f"{receiver.url}/two", ["*"])
+    delivery_id = hooks.test_webhook(one.id)
+    with WebhookDispatcher(services.db) as dispatcher:
         drain(dispatcher)
     (got,) = receiver.requests
     assert got.path == "/one" and got.delivery == str(delivery_id)
     assert got.headers["modelyard-event"] == "webhook.test"
     assert got.event["type"] == "webhook.test" and got.event["subject"] == f"webhook:{one.id}"
     check_signed(got, secret)
-    (entry,) = hooks.deliveries(one.id, by=client.actor)
+    (entry,) = hooks.list_webhook_deliveries(one.id)
     assert entry.ok and entry.delivery_id == delivery_id
-    tested = client._services.audit_events(by=client.actor, action="webhook.tested")
+    tested = client.audit(action="webhook.tested")
     assert [e.subject for e in tested] == [f"webhook:{one.id}"]
 
 
 def test_subscriptions_are_validated_and_admin_only(
-    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+    services: Services, hooks: WebhookService
 ) -> None:
-    by = client.actor
     bad_urls = ("ftp://x.org/a", "x.org/hook", "http://", "", "http://a b/", "http://h:99999/")
     for url in bad_urls:
         with pytest.raises(InvalidInput):
-            hooks.create(url, ["*"], by=by)
+            hooks.create_webhook(url, ["*"])
     for events in ([], ["versions.*"], ["Version.created"], ["bogus"], "version.*", [""]):
         with pytest.raises(InvalidInput):
-            hooks.create("https://example.com/hook", events, by=by)  # type: ignore[arg-type]
+            hooks.create_webhook("https://example.com/hook", events)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="secret"):
-        hooks.create("https://example.com/hook", ["*"], by=by, secret="short")
+        hooks.create_webhook("https://example.com/hook", ["*"], secret="short")
     with pytest.raises(NotFound, match="staging"):
-        hooks.create("https://example.com/hook", ["*"], by=by, environment="staging")
+        hooks.create_webhook("https://example.com/hook", ["*"], environment="staging")
     # future families are accepted before their events exist
     patterns = ["deployment.*", "promotion.approved", "version.*", "version.*"]
-    later, _ = hooks.create("https://example.com/hook", patterns, by=by)
+    later = hooks.create_webhook("https://example.com/hook", patterns).webhook
     assert later.events == ("deployment.*", "promotion.approved", "version.*")
 
-    bob = Principal("bob")
+    bob = services.bind(Principal("bob")).webhooks
     with pytest.raises(PermissionDenied, match="installation admin"):
-        hooks.create("https://example.com/hook", ["*"], by=bob)
+        bob.create_webhook("https://example.com/hook", ["*"])
     for call in (
-        lambda: hooks.list(by=bob),
-        lambda: hooks.get(later.id, by=bob),
-        lambda: hooks.delete(later.id, by=bob),
-        lambda: hooks.test(later.id, by=bob),
-        lambda: hooks.deliveries(later.id, by=bob),
+        bob.list_webhooks,
+        lambda: bob.get_webhook(later.id),
+        lambda: bob.delete_webhook(later.id),
+        lambda: bob.test_webhook(later.id),
+        lambda: bob.list_webhook_deliveries(later.id),
+        lambda: bob.webhook_stats(later.id),
     ):
         with pytest.raises(PermissionDenied):
             call()
     for call in (
-        lambda: hooks.get(999, by=by),
-        lambda: hooks.delete(999, by=by),
-        lambda: hooks.test(999, by=by),
-        lambda: hooks.deliveries(999, by=by),
+        lambda: hooks.get_webhook(999),
+        lambda: hooks.delete_webhook(999),
+        lambda: hooks.test_webhook(999),
+        lambda: hooks.list_webhook_deliveries(999),
     ):
         with pytest.raises(NotFound, match="webhook 999"):
             call()
     with pytest.raises(InvalidInput, match="limit"):
-        hooks.deliveries(later.id, by=by, limit=0)
+        hooks.list_webhook_deliveries(later.id, limit=0)
 
 
 def test_secrets_are_shown_once_and_urls_stay_out_of_the_audit_log(
-    client: Client, hooks: WebhookService, make_package: Callable[..., Path]
+    client: Client, services: Services, hooks: WebhookService, make_package: Callable[..., Path]
 ) -> None:
-    by = client.actor
-    created = hooks.create(
+    created = hooks.create_webhook(
         "https://hooks.example.com/services/T000/SECRETPATH?token=abc",
         ["version.created"],
-        by=by,
         secret="my-own-secret-0123456789",
     )
     assert created.secret == "my-own-secret-0123456789"
     assert "my-own-secret" not in repr(created) and "my-own-secret" not in repr(created.webhook)
-    assert hooks.get(created.webhook.id, by=by) == created.webhook
-    assert "my-own-secret" not in repr(hooks.list(by=by))
+    assert hooks.get_webhook(created.webhook.id) == created.webhook
+    assert "my-own-secret" not in repr(hooks.list_webhooks())
     client.register("payments", make_package())
-    assert len(outbox(client)) == 1
+    assert len(outbox(services.db)) == 1
 
-    deleted = hooks.delete(created.webhook.id, by=by)
+    deleted = hooks.delete_webhook(created.webhook.id)
     assert deleted == created.webhook
-    assert hooks.list(by=by) == [] and outbox(client) == []  # its queue goes with it
-    events = client._services.audit_events(by=by, subject_prefix="webhook:")
+    assert hooks.list_webhooks() == [] and outbox(services.db) == []  # its queue goes with it
+    events = client.audit(subject="webhook:")
     assert [e.action for e in events] == ["webhook.created", "webhook.deleted"]
     assert events[0].after == {
         "url": "https://hooks.example.com",

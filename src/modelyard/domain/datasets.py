@@ -79,3 +79,13 @@ class DatasetVersion:
     @property
     def ref(self) -> str:
         return f"{self.environment}/{self.name}:{self.version}"
+
+
+def parse_dataset_name(
+    text: str, environment: str | None = None, default: str = "sandbox"
+) -> DatasetRef:
+    """``[env/]name`` of a dataset to add a version to: a version is refused."""
+    ref = parse_dataset_ref(text, environment, default)
+    if ref.version is not None:
+        raise InvalidName(f"register takes a dataset name, not a version: {text!r}", name=text)
+    return ref

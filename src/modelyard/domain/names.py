@@ -113,3 +113,13 @@ def parse_ref(
             check_alias(alias)
     check_name(rest)
     return ModelRef(env, rest, version, alias)
+
+
+def parse_model_name(
+    text: str, environment: str | None = None, default: str = DEFAULT_ENVIRONMENT
+) -> ModelRef:
+    """``[env/]name`` of a model to add a version to: a version or alias is refused."""
+    ref = parse_ref(text, environment, default)
+    if ref.version is not None or ref.alias is not None:
+        raise InvalidName(f"register takes a model name, not a version: {text!r}", name=text)
+    return ref

@@ -27,8 +27,13 @@ import pyarrow as pa
 
 from modelyard.artifacts.store import ArtifactStore, VerifyingReader
 from modelyard.domain.auth import Permission, Principal
-from modelyard.domain.datasets import DatasetRef, DatasetVersion, parse_dataset_ref
-from modelyard.domain.errors import InvalidInput, InvalidName, NotFound
+from modelyard.domain.datasets import (
+    DatasetRef,
+    DatasetVersion,
+    parse_dataset_name,
+    parse_dataset_ref,
+)
+from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.flavors.base import LoadedModel
 from modelyard.monitoring.profile import CHUNK_ROWS, Profile, profile_table, summarize
 from modelyard.monitoring.tables import columns_of, format_of, read_table
@@ -74,9 +79,7 @@ class DatasetService:
         shown: str | None = None,
     ) -> DatasetVersion:
         """``shown``: how errors name the file (an upload's original name)."""
-        target = self.ref(name, environment)
-        if target.version is not None:
-            raise InvalidName(f"register takes a dataset name, not a version: {name!r}", name=name)
+        target = parse_dataset_name(name, environment, self.default_environment)
         require(self.principal, Permission.REGISTER, target.environment)
         if len(description) > 10_000:
             raise InvalidInput("description is longer than 10,000 characters")

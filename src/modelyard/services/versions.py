@@ -24,11 +24,10 @@ from modelyard.domain.entities import Lineage, ModelVersion
 from modelyard.domain.errors import (
     IntegrityFailure,
     InvalidInput,
-    InvalidName,
     InvalidPackage,
     NotFound,
 )
-from modelyard.domain.names import check_key, check_name, parse_ref
+from modelyard.domain.names import check_key, check_name, parse_model_name, parse_ref
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.staging import Packager, PackageSource, StagedPackage
@@ -232,9 +231,7 @@ class VersionWriter:
 
     # -- the transaction ------------------------------------------------------------------
     def _target(self, name: str, environment: str | None) -> tuple[str, str]:
-        target = parse_ref(name, environment, default=self.default_environment)
-        if target.version is not None or target.alias is not None:
-            raise InvalidName(f"register takes a model name, not a version: {name!r}", name=name)
+        target = parse_model_name(name, environment, default=self.default_environment)
         require(self.principal, Permission.REGISTER, target.environment)
         return target.environment, target.name
 

@@ -6,7 +6,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelyard.domain.datasets import DatasetRef, DatasetVersion, parse_dataset_ref
+from modelyard.domain.datasets import (
+    DatasetRef,
+    DatasetVersion,
+    parse_dataset_name,
+    parse_dataset_ref,
+)
 from modelyard.domain.errors import InvalidInput
 from modelyard.sdk.http.transport import Http
 
@@ -37,7 +42,7 @@ class HttpDatasets:
     ) -> DatasetVersion:
         from modelyard.monitoring.tables import format_of
 
-        target = self._ref(name, environment)
+        target = parse_dataset_name(name, environment, self.default_environment)
         path = f"/api/v1/datasets/{target.environment}/{target.name}/versions"
         with tempfile.TemporaryDirectory() as tmp:
             if isinstance(source, str | Path):
@@ -76,7 +81,7 @@ class HttpDatasets:
     def list_dataset_versions(
         self, name: str, *, environment: str | None = None
     ) -> list[DatasetVersion]:
-        target = self._ref(name, environment)
+        target = parse_dataset_name(name, environment, self.default_environment)
         path = f"/api/v1/datasets/{target.environment}/{target.name}/versions"
         return self.http.get(path, list[DatasetVersion])
 

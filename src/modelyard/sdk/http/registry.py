@@ -8,7 +8,7 @@ from typing import Any
 from modelyard.artifacts.store import digest_bytes
 from modelyard.domain import errors as e
 from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
-from modelyard.domain.names import ModelRef, parse_ref
+from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
 from modelyard.flavors.staging import PackageSource, StagedPackage
 from modelyard.sdk.http.transport import Http, RemoteFiles
 
@@ -55,9 +55,7 @@ class HttpRegistry:
         source: str | None = None,
         git_commit: str | None = None,
     ) -> ModelVersion:
-        r = self._ref(name, environment)
-        if r.version is not None or r.alias is not None:
-            raise e.InvalidName(f"register takes a model name, not a version: {name!r}")
+        r = parse_model_name(name, environment, default=self.default_environment)
         begun = self.http.request(
             "POST",
             "/api/v1/packages",
