@@ -352,8 +352,7 @@ def measure_mlflow(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> int:
     args = parse_args()
-    references = [] if args.skip_mlflow else [MLFLOW]
-    with Run("server", SECTION, args, references=references) as run:
+    with Run("server", SECTION, args, references=[MLFLOW]) as run:
         result, tmp = run.result, run.tmp
         result["parameters"] = {
             "n": args.n,

@@ -76,10 +76,11 @@ def _terminate(signum: int, frame: object) -> None:
 class Run:
     """A benchmark run: ``with`` it, measure into ``result`` in ``tmp``, then ``publish``.
 
-    Entering it ensures the ``references`` venvs, makes a fresh temporary folder and fills
-    the common fields (date, command, machine, modelyard version and git revision); leaving
-    it adds the total time and the end load average (when nothing failed) and deletes the
-    folder unless ``--keep``. A SIGTERM unwinds like an error, stopping every server."""
+    Entering it ensures the ``references`` venvs (less any ``--skip-<tool>``), makes a
+    fresh temporary folder and fills the common fields (date, command, machine, modelyard
+    version and git revision); leaving it adds the total time and the end load average (when
+    nothing failed) and deletes the folder unless ``--keep``. A SIGTERM unwinds like an
+    error, stopping every server."""
 
     def __init__(
         self,
@@ -92,7 +93,10 @@ class Run:
         self.name = name
         self.heading = heading
         self.args = args
-        self.references = references or []
+        # a reference tool whose --skip-<tool> is set is not needed
+        self.references = [
+            ref for ref in references or [] if not getattr(args, f"skip_{ref.package}", False)
+        ]
         self.started = time.perf_counter()
         self.date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         self.tmp = Path()
