@@ -63,7 +63,7 @@ from harness.wrk import require_wrk, wrk_version
 from serving_batch import bench_batch
 from serving_findings import find_problems
 from serving_gc import write_gc_harness
-from serving_inprocess import ONE_ROW_CALLS, one_row_timing, openmp_probe
+from serving_inprocess import ONE_ROW_CALLS, PROBE_CALLS, one_row_timing, openmp_probe
 from serving_report import SECTION, evaluate_goals, render_section
 from serving_targets import (
     CONNECTIONS,
@@ -119,6 +119,7 @@ QUICK = {
     "batch_rows": 20_000,
     "train_rows": 5_000,
     "one_row_calls": 100,
+    "probe_calls": 15,
 }
 
 
@@ -149,9 +150,15 @@ def parse_args() -> argparse.Namespace:
         default=ONE_ROW_CALLS,
         help="in-process one-row predict_proba calls timed",
     )
+    p.add_argument(
+        "--probe-calls",
+        type=int,
+        default=PROBE_CALLS,
+        help="in-process 8-row predict_proba calls timed per OpenMP setting",
+    )
     args = parse(p, QUICK)
     numbers = (args.duration, args.duration_one, args.warmup, args.batch_rows)
-    if min(*numbers, args.train_rows, args.one_row_calls) < 1:
+    if min(*numbers, args.train_rows, args.one_row_calls, args.probe_calls) < 1:
         p.error("durations and row counts must be at least 1")
     if not args.workers:
         p.error("--workers needs at least one worker count")
@@ -167,8 +174,7 @@ def main() -> int:
     import pandas
     import sklearn
 
-    references = [] if args.skip_mlflow else [MLFLOW]
-    with Run("serving", SECTION, args, references=references) as run:
+    with Run("serving", SECTION, args, references=[MLFLOW]) as run:
         result, tmp = run.result, run.tmp
         result["versions"] = {
             "sklearn": sklearn.__version__,
@@ -190,7 +196,7 @@ def main() -> int:
         }
         workload, result["workload"] = build_workload(tmp, args.train_rows)
         result["in_process"] = one_row_timing(workload, args.one_row_calls)
-        result["openmp_probe"] = openmp_probe(workload)
+        result["openmp_probe"] = openmp_probe(workload, args.probe_calls)
         home = tmp / "home"
         registered = register_modelyard(home, workload, tmp)
         keys = registered.pop("keys")

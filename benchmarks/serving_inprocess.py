@@ -19,6 +19,7 @@ from harness.quiet import other_cpu, wait_quiet
 from harness.stats import pct, timed_calls
 
 ONE_ROW_CALLS = 1_000
+PROBE_CALLS = 150
 
 
 def one_row_timing(workload: Workload, calls: int = ONE_ROW_CALLS) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def batch_call_ms(workload: Workload, rows: int, calls: int = 200) -> float:
     return statistics.median(seconds) * 1000
 
 
-def openmp_probe(workload: Workload, calls: int = 150) -> list[dict[str, Any]]:
+def openmp_probe(workload: Workload, calls: int = PROBE_CALLS) -> list[dict[str, Any]]:
     """``predict_proba`` on 8 rows in this process with OpenMP's default thread count and
     with 1 thread, first alone, then with one other process spinning on a core (as a busy
     event loop or any other work on the machine would)."""
