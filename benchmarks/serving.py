@@ -34,7 +34,7 @@ data (fixed seed). One row per request.
 
 Before any timing, each server's answers to 100 requests are checked against the
 in-process predictions (and probabilities, where the protocol returns them). MLflow runs
-from ``.bench/mlflow-venv`` (``registry.py`` creates it) with the same scikit-learn
+from ``.bench/mlflow-venv`` (created on first use) with the same scikit-learn
 version as the project (installed there if it differs); the fitted pipeline is handed
 over as a joblib file and saved with ``mlflow.sklearn.save_model`` by
 ``mlflow_serving_side.py``. Every server listens on 127.0.0.1 only, in its own process
