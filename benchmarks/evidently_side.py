@@ -1,24 +1,20 @@
-"""The Evidently side of ``monitoring.py``: runs in ``.bench/evidently-venv``.
+"""The Evidently side of ``monitoring.py``: runs in ``.bench/evidently-venv``
+(``harness.references.EVIDENTLY``).
 
 Reads the reference and current Parquet files into pandas (timed apart), then times
-``Report([DataDriftPreset()]).run(current, reference)`` ``--runs`` times and prints one
-``BENCH_RESULT {...}`` line: the times and the columns Evidently found drifted.
+``Report([DataDriftPreset()]).run(current, reference)`` ``runs`` times and reports the
+times and the columns Evidently found drifted. Config and result: ``harness.sides``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
+from typing import Any
 
-import pandas as pd
-from evidently import Report
-from evidently.presets import DataDriftPreset
-
-RESULT_PREFIX = "BENCH_RESULT "
+from harness.sides import side_main
 
 
-def drifted_columns(result: dict) -> list[str]:  # type: ignore[type-arg]
+def drifted_columns(result: dict[str, Any]) -> list[str]:
     found = []
     for metric in result.get("metrics", []):
         name = str(metric.get("metric_id") or metric.get("metric_name") or "")
@@ -40,43 +36,32 @@ def drifted_columns(result: dict) -> list[str]:  # type: ignore[type-arg]
     return found
 
 
-def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--reference", required=True)
-    p.add_argument("--current", required=True)
-    p.add_argument("--runs", type=int, default=3)
-    args = p.parse_args()
+def run(cfg: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
     t = time.perf_counter()
-    reference = pd.read_parquet(args.reference)
-    current = pd.read_parquet(args.current)
+    reference = pd.read_parquet(cfg["reference"])
+    current = pd.read_parquet(cfg["current"])
     read_s = time.perf_counter() - t
     times, result = [], {}
-    for _ in range(args.runs):
+    for _ in range(int(cfg["runs"])):
         report = Report([DataDriftPreset()])
         t = time.perf_counter()
         evaluation = report.run(current, reference)
         times.append(time.perf_counter() - t)
         result = evaluation.dict()
-    print(
-        RESULT_PREFIX
-        + json.dumps(
-            {
-                "read_s": read_s,
-                "run_s": times,
-                "drifted": drifted_columns(result),
-                "metrics": [
-                    {
-                        "name": str(m.get("metric_id") or m.get("metric_name")),
-                        "value": m.get("value"),
-                    }
-                    for m in result.get("metrics", [])
-                ][:40],
-            },
-            default=str,
-        ),
-        flush=True,
-    )
+    return {
+        "read_s": read_s,
+        "run_s": times,
+        "drifted": drifted_columns(result),
+        "metrics": [
+            {"name": str(m.get("metric_id") or m.get("metric_name")), "value": m.get("value")}
+            for m in result.get("metrics", [])
+        ][:40],
+    }
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(side_main(__doc__, run, "evidently"))

@@ -1,40 +1,29 @@
 """The MLflow half of ``benchmarks/serving.py``: save the fitted pipeline as an MLflow model.
 
-Runs inside ``.bench/mlflow-venv`` (the venv ``registry.py`` creates). It imports nothing
-from modelyard. It reads a JSON config (``--config``): the fitted pipeline as a joblib file
-written by ``serving.py`` (same scikit-learn version, checked here), an example frame as
-Parquet, and the folder to save into. It saves the pipeline with
-``mlflow.sklearn.save_model`` (signature inferred from the example, as a user would; in
-MLflow 3's default skops format, trusting the one type it asks about: the gradient
-boosting's ``TreePredictor``), loads it back as a pyfunc model to check it predicts what
-the pipeline predicts, and prints one line ``BENCH_RESULT {json}`` on stdout.
-``serving.py`` then serves the folder with ``mlflow models serve``. Progress goes to
-stderr.
+Runs inside ``.bench/mlflow-venv`` (``harness.references.MLFLOW``); it imports nothing from
+modelyard. Its config names the fitted pipeline as a joblib file written by ``serving.py``
+(same scikit-learn version, checked here), an example frame as Parquet, and the folder to
+save into. It saves the pipeline with ``mlflow.sklearn.save_model`` (signature inferred
+from the example, as a user would; in MLflow 3's default skops format, trusting the one
+type it asks about: the gradient boosting's ``TreePredictor``), loads it back as a pyfunc
+model to check it predicts what the pipeline predicts, and reports. ``serving.py`` then
+serves the folder with ``mlflow models serve``. Config and result: ``harness.sides``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
+from typing import Any
 
-RESULT_PREFIX = "BENCH_RESULT "
+from harness.log import log
+from harness.sides import side_main
+
 TRUSTED = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 
-def log(msg: str) -> None:
-    print(f"[mlflow] {msg}", file=sys.stderr, flush=True)
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", required=True, type=Path)
-    args = parser.parse_args()
-    cfg = json.loads(args.config.read_text())
-
+def run(cfg: dict[str, Any]) -> dict[str, Any]:
     import joblib
     import numpy as np
     import pandas as pd
@@ -69,7 +58,7 @@ def main() -> int:
     if not same:
         raise SystemExit("the saved MLflow model does not predict what the pipeline predicts")
     log(f"mlflow {mlflow.__version__}: saved the pipeline in {save_s:.1f} s")
-    result = {
+    return {
         "mlflow_version": mlflow.__version__,
         "sklearn_version": sklearn.__version__,
         "pandas_version": pd.__version__,
@@ -82,9 +71,7 @@ def main() -> int:
         "pyfunc_predicts_same": same,
         "signature_inputs": json.loads(signature.inputs.to_json()),
     }
-    print(RESULT_PREFIX + json.dumps(result), flush=True)
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(side_main(__doc__, run, "mlflow"))

@@ -2,9 +2,9 @@
 against Evidently 0.7 on the same data, in the same run.
 
     make bench        # runs every benchmark
-    .venv/bin/python benchmarks/monitoring.py [--duration 20] [--rows 1000000] [--skip-overhead]
+    .venv/bin/python benchmarks/monitoring.py [--duration 20] [--rows 1000000] [--quick]
 
-1. Collection overhead. The serving benchmark's setup (``serving_workload.py``: the
+1. Collection overhead. The serving benchmark's setup (``harness/payments.py``: the
    one-hot + HistGradientBoosting pipeline on 12 features, one row per request, ``wrk``
    with 16 connections on the same 2 cores, ``modelyard server --workers 2``). Two
    deployments of the same version: ``collect`` (sampling 1.0, every request recorded)
@@ -30,40 +30,23 @@ Results: the ``## Monitoring`` section of ``docs/benchmarks.md`` and
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from registry import (
-    REPO,
-    RESULT_PREFIX,
-    _command,
-    _git_revision,
-    ensure_venv,
-    log,
-    machine_info,
-    publish,
-)
-from server import _clean_env, _tool_path
-from serving_workload import CATEGORICAL, FEATURES, NUMERIC, SEED, generate
+from harness.log import log
+from harness.payments import CATEGORICAL, FEATURES, NUMERIC, SEED, build_workload, deploy, generate
+from harness.references import EVIDENTLY
+from harness.run import Run, parse, parser
+from harness.servers import modelyard_command, modelyard_env, modelyard_server
+from harness.sides import run_side
+from harness.wrk import require_wrk, run_wrk, wrk_version
 
-from serving import Target, build_workload, modelyard_server, run_wrk, wrk_version
-
-JSON_OUT = REPO / "docs" / "benchmarks" / "monitoring.json"
 SECTION = "## Monitoring"
-EVIDENTLY_PIN = "evidently==0.7.*"
-EVIDENTLY_SERIES = "0.7."
-EVIDENTLY_VENV = REPO / ".bench" / "evidently-venv"
-EVIDENTLY_SIDE = Path(__file__).resolve().with_name("evidently_side.py")
 OPTIONS = {"max_batch_size": 256, "max_wait_ms": 0}
 BASELINE_ROWS = 100_000
 ROWS_PER_REQUEST = 1_000
@@ -76,42 +59,26 @@ RUNS = 3
 
 # -- 1. collection overhead -------------------------------------------------------------------
 def bench_overhead(tmp: Path, seconds: int) -> dict[str, Any]:
-    from modelyard import Client, Settings
-
     workload, _ = build_workload(tmp)
     home = tmp / "overhead-home"
-    import pandas as pd
-
-    example = pd.read_parquet(tmp / "example.parquet")
-    with Client(settings=Settings(home=home, actor="bench")) as c:
-        v = c.log_model(workload.model, "payments", input_example=example, git_commit=None)
-        keys = {}
-        for name, sampling in (("collect", 1.0), ("nocollect", 0.0)):
-            d = c.create_deployment(name, [v.ref], options={**OPTIONS, "sampling": sampling})
-            keys[name] = d.new_keys["primary"]
+    deployments = {
+        name: {**OPTIONS, "sampling": s} for name, s in (("collect", 1.0), ("nocollect", 0.0))
+    }
+    _, created = deploy(home, workload, tmp, "payments", deployments)
+    keys = {name: d.new_keys["primary"] for name, d in created.items()}
     runs: list[dict[str, Any]] = []
-    target = Target("collection", "modelyard", 2, "", "native")
-    with modelyard_server(target, home, tmp) as server:
+    with modelyard_server(tmp, 2, home=home) as server:
         for name in ("collect", "nocollect", "nocollect", "collect", "collect", "nocollect"):
+            load = {
+                "path": f"/v1/deployments/{name}/predict",
+                "bodies": workload.native_bodies,
+                "connections": 16,
+                "threads": 2,
+                "auth": f"Bearer {keys[name]}",
+            }
             # warm: the first requests of a deployment load nothing, but fill caches
-            run_wrk(
-                server.url,
-                f"/v1/deployments/{name}/predict",
-                workload.native_bodies,
-                connections=16,
-                threads=2,
-                seconds=2,
-                auth=f"Bearer {keys[name]}",
-            )
-            result = run_wrk(
-                server.url,
-                f"/v1/deployments/{name}/predict",
-                workload.native_bodies,
-                connections=16,
-                threads=2,
-                seconds=seconds,
-                auth=f"Bearer {keys[name]}",
-            )
+            run_wrk(server.url, seconds=2, **load)
+            result = run_wrk(server.url, seconds=seconds, **load)
             result.pop("stdout", None)
             result["deployment"] = name
             if result["non_2xx"] or result["socket_errors"]:
@@ -208,7 +175,7 @@ def write_collected(root: Path, deployment: str, variant: str, frame: Any, model
     return time.perf_counter() - started
 
 
-def bench_scale(tmp: Path, rows: int) -> dict[str, Any]:
+def bench_scale(tmp: Path, rows: int, evidently_version: str) -> dict[str, Any]:
     from modelyard import Client, Settings
 
     workload, _ = build_workload(tmp)
@@ -248,14 +215,12 @@ def bench_scale(tmp: Path, rows: int) -> dict[str, Any]:
             reports.append(report)
             log(f"  modelyard report: {times[-1]:.2f} s, {report['rows']:,} rows")
     section = reports[-1]["variants"][0]
-    cli_env = {**_clean_env(("MODELYARD_",)), "MODELYARD_HOME": str(home)}
-    exe = _tool_path(Path(sys.executable).parent, "modelyard")
     t = time.perf_counter()
     proc = subprocess.run(
-        [exe, "monitor", "orders", "--since", "3h", "--json"],
+        modelyard_command("monitor", "orders", "--since", "3h", "--json"),
         capture_output=True,
         text=True,
-        env=cli_env,
+        env=modelyard_env(home),
         check=False,
     )
     cli_s = time.perf_counter() - t
@@ -263,7 +228,7 @@ def bench_scale(tmp: Path, rows: int) -> dict[str, Any]:
         raise SystemExit(f"modelyard monitor failed: {proc.stderr[-2000:]}")
     cli_rows = json.loads(proc.stdout)["rows"]
     log(f"  modelyard monitor (CLI, process start included): {cli_s:.2f} s")
-    evidently = run_evidently(baseline_path, traffic_path, tmp)
+    evidently = run_evidently(baseline_path, traffic_path, tmp, evidently_version)
     return {
         "rows": rows,
         "baseline_rows": BASELINE_ROWS,
@@ -288,42 +253,9 @@ def bench_scale(tmp: Path, rows: int) -> dict[str, Any]:
 
 
 # -- Evidently --------------------------------------------------------------------------------
-def _evidently_python() -> Path:
-    return EVIDENTLY_VENV / "bin" / "python"
-
-
-def ensure_evidently_venv() -> str:
-    # Evidently 0.7 imports a pandas internal that pandas 3 removed
-    return ensure_venv(
-        EVIDENTLY_VENV, "evidently", EVIDENTLY_SERIES, [EVIDENTLY_PIN, "pandas<3", "pyarrow"]
-    )
-
-
-def run_evidently(reference: Path, current: Path, tmp: Path) -> dict[str, Any]:
-    version = ensure_evidently_venv()
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env.update({"DO_NOT_TRACK": "true", "EVIDENTLY_DISABLE_TELEMETRY": "1"})
-    proc = subprocess.run(
-        [
-            str(_evidently_python()),
-            str(EVIDENTLY_SIDE),
-            "--reference",
-            str(reference),
-            "--current",
-            str(current),
-            "--runs",
-            str(RUNS),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        cwd=str(tmp),
-    )
-    line = next((x for x in proc.stdout.splitlines() if x.startswith(RESULT_PREFIX)), None)
-    if proc.returncode != 0 or line is None:
-        raise SystemExit(f"the Evidently side failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    result = dict(json.loads(line[len(RESULT_PREFIX) :]))
+def run_evidently(reference: Path, current: Path, tmp: Path, version: str) -> dict[str, Any]:
+    cfg = {"reference": str(reference), "current": str(current), "runs": RUNS}
+    result = run_side(EVIDENTLY, "evidently_side.py", cfg, tmp)
     result["version"] = version
     for t in result["run_s"]:
         log(f"  Evidently {version} DataDriftPreset: {t:.2f} s")
@@ -337,7 +269,8 @@ def render(result: dict[str, Any]) -> str:
         SECTION,
         "",
         f"Run {result['date']} on {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB, "
-        f"{m['os']}, Python {m['python']}; git {result['git']}. Command: `{result['command']}`.",
+        f"{m['os']}, Python {m['python']}; git {result['modelyard_git']}. "
+        f"Command: `{result['command']}`.",
         "",
     ]
     o = result.get("overhead")
@@ -406,34 +339,29 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description="modelyard monitoring benchmark")
+def main() -> int:
+    p = parser("modelyard monitoring benchmark")
     p.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--skip-overhead", action="store_true")
     p.add_argument("--skip-scale", action="store_true")
-    p.add_argument("--no-write", action="store_true")
-    args = p.parse_args()
-    result: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "git": _git_revision(),
-        "command": _command(),
-    }
-    with tempfile.TemporaryDirectory(prefix="modelyard-bench-monitoring-") as name:
-        tmp = Path(name)
-        result["machine"] = machine_info(tmp)
+    args = parse(p, {"duration": 2, "rows": 20_000})
+    if not args.skip_overhead:
+        require_wrk()
+    references = [] if args.skip_scale else [EVIDENTLY]
+    with Run("monitoring", SECTION, args, references=references) as run:
+        result, tmp = run.result, run.tmp
         if not args.skip_overhead:
-            if shutil.which("wrk") is None:
-                raise SystemExit("wrk is not installed: run `make bench` (scripts/bench-deps.sh)")
             log("collection overhead")
             (tmp / "overhead").mkdir()
             result["overhead"] = bench_overhead(tmp / "overhead", args.duration)
         if not args.skip_scale:
             log("report at scale")
             (tmp / "scale").mkdir()
-            result["scale"] = bench_scale(tmp / "scale", args.rows)
-    publish(render(result), result, SECTION, JSON_OUT, no_write=args.no_write)
+            result["scale"] = bench_scale(tmp / "scale", args.rows, run.versions["evidently"])
+    run.publish(render(result))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,8 +1,9 @@
--- wrk script of benchmarks/serving.py: each request POSTs one JSON body, cycling through
--- a file of bodies (one per line), so consecutive requests score different rows.
+-- wrk script of the serving and monitoring benchmarks (run by benchmarks/harness/wrk.py):
+-- each request POSTs one JSON body, cycling through a file of bodies (one per line), so
+-- consecutive requests score different rows.
 -- Environment: BENCH_BODIES (the file), BENCH_PATH (the URL path), BENCH_AUTH (optional
 -- "Bearer ..." header value). done() prints one line "WRK_JSON {...}" with the counts and
--- latency percentiles (microseconds) that serving.py reads.
+-- latency percentiles (microseconds) that harness/wrk.py reads.
 local bodies = {}
 local n, i = 0, 0
 local path = os.getenv("BENCH_PATH")
