@@ -1,6 +1,8 @@
 """Package upload and download: how a remote client registers and loads models.
 
-Upload: ``POST /api/v1/packages`` with the manifest (the server records it as pending
+A package of up to 8 MiB travels in one request, ``POST /api/v1/models/{environment}/
+{name}/upload`` (a tar of the metadata, the manifest and the files). A larger one:
+``POST /api/v1/packages`` with the manifest (the server records it as pending
 and answers which files it lacks) → ``PUT /api/v1/packages/{digest}/files/{sha}`` for
 each, streamed and checked against its digest → ``POST /api/v1/models/{environment}/
 {name}/versions`` makes the version visible. An upload that stops half-way leaves a
@@ -21,7 +23,9 @@ from modelyard.api.models import MODEL, VERSION, Env, Name, Ver, ref
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.artifacts.store import CHUNK
 from modelyard.domain.entities import ModelVersion
-from modelyard.services.versions import draft
+from modelyard.domain.errors import PayloadTooLarge
+from modelyard.services.metadata import draft
+from modelyard.wire import archive
 from modelyard.wire.registry import DIGEST, CommitBody, PackageBody, PackageManifest, PackageStarted
 
 router = APIRouter(prefix="/api/v1", tags=["packages"], responses=errors(400, 401, 403, 404, 422))
@@ -46,6 +50,32 @@ async def upload(digest: Digest, file_digest: Digest, request: Request, api: Sco
     async with spooled_body(request, services(request)) as spool:
         await run_in_threadpool(api.versions.upload_file, digest, file_digest, spool)
     return Response(status_code=204)
+
+
+@router.post(
+    MODEL + "/upload",
+    response_model=ModelVersion,
+    status_code=201,
+    responses=errors(409, 413),
+    openapi_extra={
+        "requestBody": {
+            "content": {archive.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "required": True,
+        }
+    },
+)
+async def register_archive(
+    environment: Env, name: Name, request: Request, api: ScopeDep
+) -> ModelVersion:
+    """A small package (up to 8 MiB) and its metadata in one request: a tar of
+    ``metadata.json``, ``modelyard.yaml`` and ``files/sha256-<hex>`` (``wire.archive``)."""
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit() or int(declared) > archive.MAX_BYTES + (1 << 20):
+        raise PayloadTooLarge(
+            f"a one-request package is at most {archive.MAX_BYTES} bytes, with a Content-Length"
+        )
+    body = await request.body()
+    return await run_in_threadpool(api.versions.add_archive, name, body, environment=environment)
 
 
 @router.post(

@@ -22,7 +22,8 @@ from modelyard.flavors.package import Manifest
 from modelyard.flavors.staging import PackageSource, StagedPackage
 from modelyard.services import lookup
 from modelyard.services.auth import require
-from modelyard.services.versions import VersionWriter, clean_metrics, clean_tags, draft
+from modelyard.services.metadata import clean_metrics, clean_tags, draft
+from modelyard.services.versions import VersionWriter
 from modelyard.store import search
 from modelyard.store.unit import Store, Tx
 

@@ -13,8 +13,8 @@ Order of a registration, so a crash at any point leaves nothing half-visible:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,20 +27,35 @@ from modelyard.domain.errors import (
     InvalidPackage,
     NotFound,
 )
-from modelyard.domain.names import check_key, check_name, parse_model_name, parse_ref
+from modelyard.domain.names import check_name, parse_model_name, parse_ref
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.staging import Packager, PackageSource, StagedPackage
 from modelyard.services import lookup
 from modelyard.services.auth import require
+from modelyard.services.metadata import Draft, draft
 from modelyard.services.packages import PackageStore
 from modelyard.store.tables import utcnow
 from modelyard.store.unit import Store, Tx
+from modelyard.wire import archive
 
 if TYPE_CHECKING:
     from modelyard.services.datasets import DatasetService
 
 MANIFEST_CACHE = 256  # parsed manifests of recent uploads, by digest
+#: What a client may say about a version it uploads (``promoted_from`` is the server's).
+UPLOADED = frozenset(
+    {
+        "tags",
+        "metrics",
+        "params",
+        "datasets",
+        "eval_datasets",
+        "description",
+        "source",
+        "git_commit",
+    }
+)
 
 
 class ManifestCache:
@@ -167,6 +182,52 @@ class VersionWriter:
         # The uploaded bytes, not a re-serialisation: the digest names these exact bytes.
         self.packages.artifacts.put_bytes(data)
         return self._commit(env, name, package_digest, manifest, found)
+
+    def add_archive(
+        self, name: str, body: bytes, *, environment: str | None = None
+    ) -> ModelVersion:
+        """A small package and its metadata in one request (``wire.archive``): checked,
+        stored, and the version made visible, in the order of a local registration."""
+        env, name = self._target(name, environment)
+        found = archive.read(body)
+        extra = sorted(set(found.metadata) - UPLOADED)
+        if extra:
+            raise InvalidInput(f"{archive.METADATA}: unknown field {extra[0]!r}")
+        try:
+            metadata = draft(**found.metadata)
+        except (TypeError, AttributeError, ValueError) as e:
+            raise InvalidInput(f"{archive.METADATA}: {e}") from None
+        manifest = Manifest.from_bytes(found.manifest, "uploaded manifest")
+        self.flavors.check(manifest.flavor)
+        digest = digest_bytes(found.manifest)
+        listed = {info.digest for info in manifest.files.values()}
+        stray = sorted(set(found.files) - listed)
+        if stray:
+            raise InvalidPackage(f"the archive holds {stray[0]}, which the manifest does not list")
+        artifacts = self.packages.artifacts
+        pending = []
+        try:
+            for path, info in sorted(manifest.files.items()):
+                if artifacts.exists(info.digest):
+                    continue
+                data = found.files.get(info.digest)
+                if data is None:
+                    raise InvalidPackage(f"the archive lacks {path!r} ({info.digest})")
+                try:
+                    pending.append(artifacts.write_pending(io.BytesIO(data), info.digest))
+                except IntegrityFailure:
+                    raise InvalidPackage(f"{path!r} does not match its digest") from None
+            if not artifacts.exists(digest):
+                pending.append(artifacts.write_pending(io.BytesIO(found.manifest), digest))
+            with self.store.write() as tx:
+                lookup.check_environment(tx, env)
+                self._record(tx, digest, found.manifest, manifest)
+            self.packages.publish(pending)
+        except BaseException:
+            self.packages.discard(pending)
+            raise
+        self.manifests.put(digest, found.manifest, manifest)
+        return self._commit(env, name, digest, manifest, metadata)
 
     def package_manifest(self, digest: str) -> tuple[bytes, Manifest]:
         """A recorded package's manifest bytes and their parse (cached by digest)."""
@@ -356,79 +417,3 @@ class VersionWriter:
         model, _ = self.packager.load(PackageSource(digest, text, self.packages.artifacts))
         _, baseline = self.datasets.baseline(training[0], model, manifest.signature)
         return lineage, baseline
-
-
-# -- checking what a caller hands over ------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """A version's metadata, checked before anything is stored."""
-
-    tags: dict[str, str]
-    metrics: dict[str, float]
-    params: dict[str, str]
-    datasets: list[str]
-    eval_datasets: list[str]
-    description: str
-    source: str | None
-    git_commit: str | None
-    promoted_from: str | None
-
-
-def draft(
-    *,
-    tags: Mapping[str, str] | None = None,
-    metrics: Mapping[str, float] | None = None,
-    params: Mapping[str, Any] | None = None,
-    datasets: Iterable[str] = (),
-    eval_datasets: Iterable[str] = (),
-    description: str = "",
-    source: str | None = None,
-    git_commit: str | None = None,
-    promoted_from: str | None = None,
-) -> Draft:
-    if len(description) > 10_000:
-        raise InvalidInput("description is longer than 10,000 characters")
-    return Draft(
-        tags=clean_tags(tags),
-        metrics=clean_metrics(metrics),
-        params={check_key(k, "param name"): str(v) for k, v in (params or {}).items()},
-        datasets=[_check_dataset_ref(d) for d in datasets],
-        eval_datasets=[_check_dataset_ref(d) for d in eval_datasets],
-        description=description,
-        source=source,
-        git_commit=git_commit,
-        promoted_from=promoted_from,
-    )
-
-
-def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    out = {}
-    for key, value in (tags or {}).items():
-        check_key(key, "tag name")
-        text = str(value)
-        if len(text) > 5000:
-            raise InvalidInput(f"tag {key!r} is longer than 5000 characters")
-        out[key] = text
-    return out
-
-
-def clean_metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:
-    out = {}
-    for key, value in (metrics or {}).items():
-        check_key(key, "metric name")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(f"metric {key!r} must be a number, got {value!r}") from None
-        if not math.isfinite(number):
-            raise InvalidInput(f"metric {key!r} must be finite, got {value!r}")
-        out[key] = number
-    return out
-
-
-def _check_dataset_ref(ref: str) -> str:
-    name, _, version = str(ref).partition(":")
-    check_name(name.split("/")[-1], "dataset name")
-    if version and not version.isdigit():
-        raise InvalidInput(f"invalid dataset reference {ref!r}: expected NAME[:VERSION]")
-    return str(ref)

@@ -11,6 +11,7 @@ from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
 from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
 from modelyard.flavors.staging import PackageSource, StagedPackage
 from modelyard.sdk.http.transport import Http, RemoteFiles
+from modelyard.wire import archive
 
 
 class HttpRegistry:
@@ -56,24 +57,7 @@ class HttpRegistry:
         git_commit: str | None = None,
     ) -> ModelVersion:
         r = parse_model_name(name, environment, default=self.default_environment)
-        begun = self.http.request(
-            "POST",
-            "/api/v1/packages",
-            json={"manifest": package.manifest_bytes.decode(), "environment": r.environment},
-        ).json()
-        missing = set(begun["missing"])
-        for file, info in sorted(package.manifest.files.items()):
-            if info.digest in missing:
-                missing.discard(info.digest)
-                with open(package.folder / file, "rb") as fh:
-                    self.http.request(
-                        "PUT",
-                        f"/api/v1/packages/{begun['digest']}/files/{info.digest}",
-                        content=iter(lambda: fh.read(1 << 20), b""),
-                        headers={"Content-Type": "application/octet-stream"},
-                    )
-        body = {
-            "package_digest": begun["digest"],
+        metadata = {
             "tags": dict(tags or {}),
             "metrics": dict(metrics or {}),
             "params": {k: str(v) for k, v in (params or {}).items()},
@@ -83,7 +67,28 @@ class HttpRegistry:
             "source": source,
             "git_commit": git_commit,
         }
-        return self.http.post(f"{self._model(r)}/versions", ModelVersion, body)
+        files = {
+            info.digest: package.folder / path for path, info in package.manifest.files.items()
+        }
+        if package.manifest.size_bytes <= archive.MAX_BYTES:  # one request
+            body = archive.write(metadata, package.manifest_bytes, files.items())
+            return self.http.call(
+                "POST",
+                f"{self._model(r)}/upload",
+                ModelVersion,
+                content=body,
+                headers={"Content-Type": archive.MEDIA_TYPE},
+            )
+        begun = self.http.request(
+            "POST",
+            "/api/v1/packages",
+            json={"manifest": package.manifest_bytes.decode(), "environment": r.environment},
+        ).json()
+        for digest in sorted(set(begun["missing"]) & set(files)):
+            with open(files[digest], "rb") as fh:
+                self.http.send("PUT", f"/api/v1/packages/{begun['digest']}/files/{digest}", fh)
+        commit = {"package_digest": begun["digest"], **metadata}
+        return self.http.post(f"{self._model(r)}/versions", ModelVersion, commit)
 
     # reading
     def get_model(self, name: str, *, environment: str | None = None) -> Model:

@@ -63,11 +63,14 @@ class Http:
 
     # -- bytes ----------------------------------------------------------------------------
     def upload(self, method: str, path: str, kind: type[T], body: IO[bytes], **params: Any) -> T:
+        """Stream ``body`` as the request body; ``kind`` decoded from the answer."""
+        return self.codec.decode(kind, self.send(method, path, body, **params).json())
+
+    def send(self, method: str, path: str, body: IO[bytes], **params: Any) -> httpx.Response:
         """Stream ``body`` as the request body."""
-        return self.call(
+        return self.request(
             method,
             path,
-            kind,
             content=_chunks(body),
             params=_params(params),
             headers={"Content-Type": "application/octet-stream"},
