@@ -19,6 +19,7 @@ from modelyard.domain.auth import (
     Token,
     User,
 )
+from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import (
     AlreadyExists,
     InvalidInput,
@@ -31,7 +32,6 @@ from modelyard.store import auth as q
 from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.registry import Registry
-from modelyard.store.tables import utcnow
 
 TOKEN_PREFIX = "myd_"
 TOUCH_EVERY = timedelta(minutes=1)

@@ -23,11 +23,11 @@ from types import TracebackType
 
 import httpx
 
+from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import Conflict, describe
 from modelyard.domain.webhooks import sign, verify_signature
 from modelyard.store import webhooks as q
 from modelyard.store.database import Database
-from modelyard.store.tables import utcnow
 
 __all__ = ["WebhookDispatcher", "backoff_delay", "verify_signature"]
 

@@ -11,6 +11,7 @@ import secrets as secrets_mod
 from urllib.parse import urlsplit
 
 from modelyard.domain.auth import Principal
+from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.webhooks import CreatedWebhook, Delivery, Webhook, check_patterns
 from modelyard.services.auth import require_admin
@@ -18,7 +19,6 @@ from modelyard.store import webhooks as q
 from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.registry import Registry
-from modelyard.store.tables import utcnow
 
 SECRET_PREFIX = "whsec_"
 MIN_SECRET = 16
