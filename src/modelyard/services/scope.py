@@ -122,7 +122,7 @@ class Scope:
 
     @cached_property
     def access(self) -> AccessService:
-        return AccessService(self.services.db, self.principal)
+        return AccessService(self.services.store, self.principal)
 
     @cached_property
     def webhooks(self) -> WebhookService:
