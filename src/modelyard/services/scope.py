@@ -126,7 +126,7 @@ class Scope:
 
     @cached_property
     def webhooks(self) -> WebhookService:
-        return WebhookService(self.services.db, self.principal)
+        return WebhookService(self.services.store, self.principal)
 
     @cached_property
     def operations(self) -> OperationsService:

@@ -19,6 +19,7 @@ from modelyard.store.auth import Access
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
 from modelyard.store.registry import Registry
+from modelyard.store.webhooks import Webhooks
 
 
 class Tx:
@@ -47,6 +48,10 @@ class Tx:
     @cached_property
     def access(self) -> Access:
         return Access(self._session)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        return Webhooks(self._session)
 
 
 class Store:
