@@ -28,6 +28,15 @@ def subscribe(tx: Tx, events: tuple[str, ...], environment: str | None = None) -
     )
 
 
+def subscribed_to(store: Store, *actions: str) -> Webhook:
+    """A subscription to every event, and one audited change per action after it."""
+    with store.write() as tx:
+        hook = subscribe(tx, ("*",))
+        for action in actions:
+            tx.audit.append(actor="alice", action=action, subject="model:sandbox/p")
+    return hook
+
+
 def later(seconds: float = 1.0) -> datetime:
     return utcnow() + timedelta(seconds=seconds)
 
@@ -151,10 +160,7 @@ def test_nothing_is_queued_without_subscriptions_or_in_a_rolled_back_change(
 
 
 def test_a_claimed_row_is_not_claimed_again_until_its_claim_lapses(store: Store) -> None:
-    with store.write() as tx:
-        subscribe(tx, ("*",))
-        tx.audit.append(actor="alice", action="model.created", subject="model:sandbox/p")
-        tx.audit.append(actor="alice", action="model.updated", subject="model:sandbox/p")
+    subscribed_to(store, "model.created", "model.updated")
     now = later()
     with store.write() as tx:
         (head,) = tx.webhooks.due_ids(now, 10)  # the second event waits for the first
@@ -169,9 +175,7 @@ def test_a_claimed_row_is_not_claimed_again_until_its_claim_lapses(store: Store)
 
 
 def test_attempts_are_retried_then_delivered_and_logged(store: Store) -> None:
-    with store.write() as tx:
-        hook = subscribe(tx, ("*",))
-        tx.audit.append(actor="alice", action="model.created", subject="model:sandbox/p")
+    hook = subscribed_to(store, "model.created")
     due = claim_next(store)
     assert attempt(store, due, delivered=False, retry_at=later(3600))
     with store.read() as tx:
@@ -197,10 +201,7 @@ def test_attempts_are_retried_then_delivered_and_logged(store: Store) -> None:
 
 
 def test_a_failed_row_lets_the_next_one_go(store: Store) -> None:
-    with store.write() as tx:
-        hook = subscribe(tx, ("*",))
-        tx.audit.append(actor="alice", action="model.created", subject="model:sandbox/p")
-        tx.audit.append(actor="alice", action="model.updated", subject="model:sandbox/p")
+    hook = subscribed_to(store, "model.created", "model.updated")
     first = claim_next(store)
     assert attempt(store, first, delivered=False, retry_at=None)  # given up
     second = claim_next(store)
@@ -224,10 +225,7 @@ def test_the_test_event_goes_to_one_subscription(store: Store) -> None:
 
 
 def test_deleting_a_subscription_takes_its_outbox_and_log(store: Store) -> None:
-    with store.write() as tx:
-        hook = subscribe(tx, ("*",))
-        tx.audit.append(actor="alice", action="model.created", subject="model:sandbox/p")
-        tx.audit.append(actor="alice", action="model.updated", subject="model:sandbox/p")
+    hook = subscribed_to(store, "model.created", "model.updated")
     first = claim_next(store)
     assert attempt(store, first, delivered=True, retry_at=None)
     second = claim_next(store)
