@@ -16,14 +16,15 @@ import sqlalchemy as sa
 
 from modelyard import Client, InvalidInput, NotFound, PermissionDenied
 from modelyard.domain.auth import Principal
+from modelyard.domain.clock import utcnow
 from modelyard.domain.webhooks import sign, verify_signature
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher, backoff_delay
 from modelyard.services.webhooks import WebhookService
-from modelyard.store import webhooks as q
 from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
-from modelyard.store.tables import WebhookOutboxRow, utcnow
+from modelyard.store.tables import WebhookOutboxRow
+from modelyard.store.unit import Store
 from tests.support.receiver import Received, Receiver
 
 # -- a real receiver on loopback ------------------------------------------------------------
@@ -184,7 +185,7 @@ def test_deliveries_are_signed_ordered_and_carry_the_change(
     client.register("payments", make_package())
     client.set_alias("payments", "champion", 1)
     client.set_alias("payments", "champion", 2)
-    with WebhookDispatcher(services.db) as dispatcher:
+    with WebhookDispatcher(services.store) as dispatcher:
         drain(dispatcher)
 
     got = receiver.delivered
@@ -243,7 +244,7 @@ def test_failed_attempts_are_retried_with_backoff_and_logged(
     receiver.statuses = [500, 500, 503]
     client.register("payments", make_package())
     dispatcher = WebhookDispatcher(
-        services.db, poll_interval=0.01, backoff_base=0.1, backoff_cap=5.0
+        services.store, poll_interval=0.01, backoff_base=0.1, backoff_cap=5.0
     )
     dispatcher.start()
     try:
@@ -279,7 +280,9 @@ def test_an_event_fails_for_good_after_max_attempts_and_the_next_goes_on(
     receiver.statuses = [500, 500, 500]
     client.register("payments", make_package())
     client.register("payments", make_package())
-    dispatcher = WebhookDispatcher(services.db, max_attempts=3, backoff_base=0.01, backoff_cap=0.02)
+    dispatcher = WebhookDispatcher(
+        services.store, max_attempts=3, backoff_base=0.01, backoff_cap=0.02
+    )
     with dispatcher:
         wait_for(lambda: (dispatcher.run_once(), len(receiver.delivered))[1] == 1)
     # the first event was tried three times then given up; the second waited, in order
@@ -305,7 +308,7 @@ def test_unreachable_receivers_are_logged_as_connection_errors(
     receiver.down()
     hook = hooks.create_webhook(receiver.url, ["*"]).webhook
     client.register("payments", make_package())
-    with WebhookDispatcher(services.db, backoff_base=60) as dispatcher:
+    with WebhookDispatcher(services.store, backoff_base=60) as dispatcher:
         assert dispatcher.run_once() == 1  # model.created, tried; version.created waits
         assert dispatcher.run_once() == 0  # backing off
     (entry,) = hooks.list_webhook_deliveries(hook.id)
@@ -336,7 +339,7 @@ def test_events_survive_a_receiver_outage_and_a_server_restart_exactly_once(
         "max_attempts": 100,
         "timeout": 2.0,
     }
-    first = WebhookDispatcher(services.db, **options)
+    first = WebhookDispatcher(services.store, **options)
     first.start()
     client.register("payments", make_package())
     client.register("payments", make_package())
@@ -350,7 +353,7 @@ def test_events_survive_a_receiver_outage_and_a_server_restart_exactly_once(
 
     again = Services.open(services.settings)  # ...and comes back
     try:
-        second = WebhookDispatcher(again.db, **options)
+        second = WebhookDispatcher(again.store, **options)
         second.start()
         try:  # an event after the restart too
             again.local().registry.set_alias("payments", "stable", 2)
@@ -414,8 +417,8 @@ def test_two_dispatchers_send_each_event_once(
     expected = 3 * 7
     receiver.delay = 0.01
     other_db = Database(client.settings.database_url)  # another server worker's engine
-    one = WebhookDispatcher(services.db, poll_interval=0.01)
-    two = WebhookDispatcher(other_db, poll_interval=0.01)
+    one = WebhookDispatcher(services.store, poll_interval=0.01)
+    two = WebhookDispatcher(Store(other_db), poll_interval=0.01)
     one.start()
     two.start()
     try:
@@ -445,15 +448,15 @@ def test_a_crashed_dispatchers_claim_expires(
 ) -> None:
     hooks.create_webhook(receiver.url, ["version.created"])
     client.register("payments", make_package())
-    db = services.db
-    with db.read() as session:
-        (row_id,) = q.due_ids(session, utcnow(), 10)
+    store = services.store
+    with store.read() as tx:
+        (row_id,) = tx.webhooks.due_ids(utcnow(), 10)
     now = utcnow()
-    with db.write() as session:  # a dispatcher claims the row, then dies
-        assert q.claim(session, row_id, now, now + timedelta(seconds=0.5)) is not None
-    with db.write() as session:  # nobody else may claim it meanwhile
-        assert q.claim(session, row_id, now, now + timedelta(seconds=0.5)) is None
-    with WebhookDispatcher(db) as dispatcher:
+    with store.write() as tx:  # a dispatcher claims the row, then dies
+        assert tx.webhooks.claim(row_id, now, now + timedelta(seconds=0.5)) is not None
+    with store.write() as tx:  # nobody else may claim it meanwhile
+        assert tx.webhooks.claim(row_id, now, now + timedelta(seconds=0.5)) is None
+    with WebhookDispatcher(store) as dispatcher:
         assert dispatcher.run_once() == 0
         time.sleep(0.6)
         assert dispatcher.run_once() == 1
@@ -474,7 +477,7 @@ def test_a_subscription_deleted_during_a_delivery_is_gone_cleanly(
         hooks.delete_webhook(hook.id)
 
     receiver.on_request = delete_it
-    with WebhookDispatcher(services.db) as dispatcher:
+    with WebhookDispatcher(services.store) as dispatcher:
         assert dispatcher.run_once() == 1
         assert dispatcher.run_once() == 0
     assert len(receiver.requests) == 1
@@ -498,7 +501,7 @@ def test_the_test_event_goes_to_one_subscription(
     one, secret = created.webhook, created.secret
     hooks.create_webhook(f"{receiver.url}/two", ["*"])
     delivery_id = hooks.test_webhook(one.id)
-    with WebhookDispatcher(services.db) as dispatcher:
+    with WebhookDispatcher(services.store) as dispatcher:
         drain(dispatcher)
     (got,) = receiver.requests
     assert got.path == "/one" and got.delivery == str(delivery_id)

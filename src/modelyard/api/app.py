@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
-        dispatcher = WebhookDispatcher(services.db)  # one per worker: rows are claimed
+        dispatcher = WebhookDispatcher(services.store)  # one per worker: rows are claimed
         dispatcher.start()
         scheduler = AlertScheduler(services.bind(SCHEDULER).alerts, settings.alert_seconds)
         scheduler.start()

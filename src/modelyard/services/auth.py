@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from modelyard.domain.auth import (
     IssuedToken,
@@ -19,6 +20,7 @@ from modelyard.domain.auth import (
     Token,
     User,
 )
+from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import (
     AlreadyExists,
     InvalidInput,
@@ -27,15 +29,14 @@ from modelyard.domain.errors import (
     Unauthenticated,
 )
 from modelyard.domain.names import check_name
-from modelyard.store import auth as q
-from modelyard.store.audit import AuditLog
-from modelyard.store.database import Database
-from modelyard.store.registry import Registry
-from modelyard.store.tables import utcnow
+from modelyard.services import lookup
+from modelyard.store.unit import Store
 
 TOKEN_PREFIX = "myd_"
 TOUCH_EVERY = timedelta(minutes=1)
 BOOTSTRAP_ADMIN = "admin"
+
+_T = TypeVar("_T")
 
 
 def hash_secret(secret: str) -> str:
@@ -94,73 +95,63 @@ def check_bind(host: str, auth: bool) -> None:
 class Authenticator:
     """Who a token belongs to, and the first admin of a new server (no caller yet)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     # -- authentication -----------------------------------------------------------------
     def authenticate(self, secret: str | None) -> Principal:
         if not secret:
             raise Unauthenticated("missing credentials: send 'Authorization: Bearer <token>'")
-        with self.db.read() as session:
-            found = q.token_by_hash(session, hash_secret(secret))
-            if found is None:
-                raise Unauthenticated("invalid token")
-            token, user = found
-            now = utcnow()
-            if token.revoked_at is not None:
-                raise Unauthenticated("token revoked")
-            if token.expires_at is not None and token.expires_at <= now:
-                raise Unauthenticated("token expired")
-            if user.disabled:
-                raise Unauthenticated(f"user {user.name!r} is disabled")
-            roles = q.roles_of(session, [user.id]).get(user.id, {})
-            stale = token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY
-        if stale:
-            with self.db.write() as session:
-                q.touch_token(session, token.id)
+        with self.store.read() as tx:
+            found = tx.access.credential(hash_secret(secret))
+        if found is None:
+            raise Unauthenticated("invalid token")
+        token, user = found.token, found.user
+        now = utcnow()
+        if token.revoked_at is not None:
+            raise Unauthenticated("token revoked")
+        if token.expires_at is not None and token.expires_at <= now:
+            raise Unauthenticated("token expired")
+        if user.disabled:
+            raise Unauthenticated(f"user {user.name!r} is disabled")
+        if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+            with self.store.write() as tx:
+                tx.access.touch_token(token.id)
         return Principal(
             name=user.name,
             is_admin=user.is_admin,
-            roles={env: frozenset(Role(r) for r in rs) for env, rs in roles.items()},
+            roles={env: frozenset(Role(r) for r in rs) for env, rs in user.roles.items()},
         )
 
     def bootstrap(self, admin_token: str | None) -> str | None:
         """On a server's first start: create the admin. Returns a generated secret to print
         once, or None when ``admin_token`` was given or users already exist."""
-        with self.db.write() as session:
+        generated: str | None = None
+        with self.store.write() as tx:
             if admin_token:
-                if q.token_by_hash(session, hash_secret(admin_token)) is not None:
+                if tx.access.credential(hash_secret(admin_token)) is not None:
                     return None
-                user = q.find_user(session, BOOTSTRAP_ADMIN) or q.add_user(
-                    session, BOOTSTRAP_ADMIN, True
-                )
-                q.add_token(
-                    session, user.id, "bootstrap", admin_token[:12], hash_secret(admin_token), None
-                )
-                AuditLog(session).append(
-                    actor="system",
-                    action="user.bootstrapped",
-                    subject=f"user:{BOOTSTRAP_ADMIN}",
-                )
+                secret = admin_token
+                user_id = tx.access.user_id(BOOTSTRAP_ADMIN)
+                if user_id is None:
+                    user_id = tx.access.add_user(BOOTSTRAP_ADMIN, True)
+            elif tx.access.count_users() > 0:
                 return None
-            if q.count_users(session) > 0:
-                return None
-            secret = new_secret()
-            user = q.add_user(session, BOOTSTRAP_ADMIN, True)
-            q.add_token(session, user.id, "bootstrap", secret[:12], hash_secret(secret), None)
-            AuditLog(session).append(
-                actor="system",
-                action="user.bootstrapped",
-                subject=f"user:{BOOTSTRAP_ADMIN}",
+            else:
+                secret = generated = new_secret()
+                user_id = tx.access.add_user(BOOTSTRAP_ADMIN, True)
+            tx.access.add_token(user_id, "bootstrap", secret[:12], hash_secret(secret), None)
+            tx.audit.append(
+                actor="system", action="user.bootstrapped", subject=f"user:{BOOTSTRAP_ADMIN}"
             )
-            return secret
+            return generated
 
 
 class AccessService:
     """Users, roles and tokens, as one caller manages them."""
 
-    def __init__(self, db: Database, principal: Principal) -> None:
-        self.db = db
+    def __init__(self, store: Store, principal: Principal) -> None:
+        self.store = store
         self.principal = principal
 
     def whoami(self) -> Principal:
@@ -170,22 +161,22 @@ class AccessService:
     def create_user(self, name: str, *, is_admin: bool = False) -> User:
         require_admin(self.principal, "create users")
         check_name(name, "user name")
-        with self.db.write() as session:
-            if q.find_user(session, name) is not None:
+        with self.store.write() as tx:
+            if tx.access.user_id(name) is not None:
                 raise AlreadyExists(f"user {name!r} already exists", user=name)
-            row = q.add_user(session, name, is_admin)
-            AuditLog(session).append(
+            tx.access.add_user(name, is_admin)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="user.created",
                 subject=f"user:{name}",
                 after={"is_admin": is_admin},
             )
-            return q.user_entities(session, [row])[0]
+            return _user(tx.access.user(name), name)
 
     def list_users(self) -> list[User]:
         require_admin(self.principal, "list users")
-        with self.db.read() as session:
-            return q.user_entities(session, q.list_users(session))
+        with self.store.read() as tx:
+            return tx.access.users()
 
     def grant(self, user: str, environment: str, role: str) -> User:
         return self._binding(user, environment, role, grant=True)
@@ -200,23 +191,21 @@ class AccessService:
         except ValueError:
             known = ", ".join(r.value for r in Role)
             raise InvalidInput(f"unknown role {role!r} (known: {known})", role=role) from None
-        with self.db.write() as session:
-            user = q.find_user(session, name)
-            if user is None:
-                raise NotFound(f"user {name!r} does not exist", user=name)
-            if not Registry(session).environment_exists(environment):
-                raise NotFound(f"unknown environment {environment!r}", environment=environment)
-            changed = (q.bind if grant else q.unbind)(session, user.id, environment, chosen.value)
+        with self.store.write() as tx:
+            user_id = _user(tx.access.user_id(name), name)
+            lookup.check_environment(tx, environment)
+            change = tx.access.bind if grant else tx.access.unbind
+            changed = change(user_id, environment, chosen.value)
             if not changed and not grant:
                 raise NotFound(f"user {name!r} has no role {role!r} in {environment!r}")
             if changed:
-                AuditLog(session).append(
+                tx.audit.append(
                     actor=self.principal.name,
                     action="role.granted" if grant else "role.revoked",
                     subject=f"user:{name}",
                     after={"environment": environment, "role": chosen.value},
                 )
-            return q.user_entities(session, [user])[0]
+            return _user(tx.access.user(name), name)
 
     # -- tokens -------------------------------------------------------------------------
     def create_token(
@@ -237,47 +226,47 @@ class AccessService:
             utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
         )
         secret = new_secret()
-        with self.db.write() as session:
-            row = q.find_user(session, owner)
-            if row is None:
-                raise NotFound(f"user {owner!r} does not exist", user=owner)
-            token = q.add_token(session, row.id, name, secret[:12], hash_secret(secret), expires)
-            AuditLog(session).append(
+        with self.store.write() as tx:
+            user_id = _user(tx.access.user_id(owner), owner)
+            token = tx.access.add_token(user_id, name, secret[:12], hash_secret(secret), expires)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="token.created",
                 subject=f"token:{token.id}",
                 after={"user": owner, "name": name},
             )
-            return IssuedToken(q.token_entity(token, owner), secret)
+            return IssuedToken(token, secret)
 
     def list_tokens(self, *, user: str | None = None) -> list[Token]:
-        with self.db.read() as session:
+        with self.store.read() as tx:
             if self.principal.is_admin and user is None:
-                return q.list_tokens(session, None)
+                return tx.access.tokens()
             owner = user or self.principal.name
             if owner != self.principal.name:
                 require_admin(self.principal, "list another user's tokens")
-            row = q.find_user(session, owner)
-            if row is None:
-                raise NotFound(f"user {owner!r} does not exist", user=owner)
-            return q.list_tokens(session, row.id)
+            return tx.access.tokens(_user(tx.access.user_id(owner), owner))
 
     def revoke_token(self, token_id: int) -> Token:
-        with self.db.write() as session:
-            from modelyard.store.tables import TokenRow, UserRow
-
-            token = session.get(TokenRow, token_id)
-            owner = session.get(UserRow, token.user_id) if token is not None else None
-            if token is None or owner is None:
+        with self.store.write() as tx:
+            token = tx.access.token(token_id)
+            if token is None:
                 raise NotFound(f"token {token_id} does not exist", token=token_id)
-            if owner.name != self.principal.name:
+            if token.user != self.principal.name:
                 require_admin(self.principal, "revoke another user's token")
-            if token.revoked_at is None:
-                token.revoked_at = utcnow()
-                AuditLog(session).append(
-                    actor=self.principal.name,
-                    action="token.revoked",
-                    subject=f"token:{token_id}",
-                )
-            session.flush()
-            return q.token_entity(token, owner.name)
+            if not tx.access.revoke_token(token_id):
+                return token  # revoked already
+            tx.audit.append(
+                actor=self.principal.name,
+                action="token.revoked",
+                subject=f"token:{token_id}",
+            )
+            revoked = tx.access.token(token_id)
+            assert revoked is not None
+            return revoked
+
+
+def _user(found: _T | None, name: str) -> _T:
+    """The user (or their id) that was looked up by ``name``, or NotFound."""
+    if found is None:
+        raise NotFound(f"user {name!r} does not exist", user=name)
+    return found

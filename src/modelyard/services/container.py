@@ -53,17 +53,18 @@ class Services:
             db.dispose()
             raise
         flavors = Flavors()
+        store = Store(db)
         return cls(
             settings=settings,
             db=db,
-            store=Store(db),
+            store=store,
             artifacts=artifacts,
             flavors=flavors,
             packager=Packager(flavors, home / "tmp", settings.cache_dir),
             packages=PackageStore(artifacts),
             manifests=ManifestCache(),
             scorers=Scorers(),
-            authenticator=Authenticator(db),
+            authenticator=Authenticator(store),
         )
 
     def bind(self, principal: Principal) -> Scope:

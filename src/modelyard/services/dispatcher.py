@@ -23,11 +23,11 @@ from types import TracebackType
 
 import httpx
 
+from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import Conflict, describe
 from modelyard.domain.webhooks import sign, verify_signature
-from modelyard.store import webhooks as q
-from modelyard.store.database import Database
-from modelyard.store.tables import utcnow
+from modelyard.store.unit import Store
+from modelyard.store.webhooks import Due
 
 __all__ = ["WebhookDispatcher", "backoff_delay", "verify_signature"]
 
@@ -50,7 +50,7 @@ class WebhookDispatcher:
 
     def __init__(
         self,
-        db: Database,
+        store: Store,
         *,
         poll_interval: float = 0.5,
         timeout: float = 5.0,
@@ -65,7 +65,7 @@ class WebhookDispatcher:
             raise ValueError("poll_interval, timeout and backoff times must be positive")
         if max_attempts < 1 or batch_size < 1:
             raise ValueError("max_attempts and batch_size must be at least 1")
-        self.db = db
+        self.store = store
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -136,8 +136,8 @@ class WebhookDispatcher:
         return self._run(stoppable=False)
 
     def _run(self, *, stoppable: bool) -> int:
-        with self.db.read() as session:
-            ids = q.due_ids(session, utcnow(), self.batch_size)
+        with self.store.read() as tx:
+            ids = tx.webhooks.due_ids(utcnow(), self.batch_size)
         attempted = 0
         for outbox_id in ids:
             if stoppable and self._stopping.is_set():
@@ -148,8 +148,8 @@ class WebhookDispatcher:
 
     def _attempt(self, outbox_id: int) -> bool:
         now = utcnow()
-        with self.db.write() as session:
-            due = q.claim(session, outbox_id, now, now + timedelta(seconds=self.claim_ttl))
+        with self.store.write() as tx:
+            due = tx.webhooks.claim(outbox_id, now, now + timedelta(seconds=self.claim_ttl))
         if due is None:
             return False  # another dispatcher has it, or it is done
         status, error, duration_ms = self._post(due)
@@ -161,9 +161,8 @@ class WebhookDispatcher:
             delay = backoff_delay(attempt, self.backoff_base, self.backoff_cap, self._rng)
             retry_at = finished + timedelta(seconds=delay)
         try:
-            with self.db.write() as session:
-                q.record_attempt(
-                    session,
+            with self.store.write() as tx:
+                tx.webhooks.record_attempt(
                     due,
                     now=finished,
                     status_code=status,
@@ -193,7 +192,7 @@ class WebhookDispatcher:
             )
         return self._http
 
-    def _post(self, due: q.Due) -> tuple[int | None, str | None, float]:
+    def _post(self, due: Due) -> tuple[int | None, str | None, float]:
         body = due.payload.encode()
         timestamp = str(int(time.time()))
         headers = {

@@ -122,11 +122,11 @@ class Scope:
 
     @cached_property
     def access(self) -> AccessService:
-        return AccessService(self.services.db, self.principal)
+        return AccessService(self.services.store, self.principal)
 
     @cached_property
     def webhooks(self) -> WebhookService:
-        return WebhookService(self.services.db, self.principal)
+        return WebhookService(self.services.store, self.principal)
 
     @cached_property
     def operations(self) -> OperationsService:

@@ -8,17 +8,16 @@ them. See docs/webhooks.md.
 from __future__ import annotations
 
 import secrets as secrets_mod
+from typing import Any
 from urllib.parse import urlsplit
 
 from modelyard.domain.auth import Principal
+from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.webhooks import CreatedWebhook, Delivery, Webhook, check_patterns
+from modelyard.services import lookup
 from modelyard.services.auth import require_admin
-from modelyard.store import webhooks as q
-from modelyard.store.audit import AuditLog
-from modelyard.store.database import Database
-from modelyard.store.registry import Registry
-from modelyard.store.tables import utcnow
+from modelyard.store.unit import Store, Tx
 
 SECRET_PREFIX = "whsec_"
 MIN_SECRET = 16
@@ -60,9 +59,9 @@ def origin(url: str) -> str:
 
 
 class WebhookService:
-    def __init__(self, db: Database, principal: Principal) -> None:
+    def __init__(self, store: Store, principal: Principal) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
 
     def create_webhook(
         self,
@@ -83,11 +82,10 @@ class WebhookService:
             raise InvalidInput(
                 f"a webhook secret must be {MIN_SECRET}-{MAX_SECRET} printable characters"
             )
-        with self.db.write() as session:
-            if environment is not None and not Registry(session).environment_exists(environment):
-                raise NotFound(f"unknown environment {environment!r}", environment=environment)
-            webhook = q.add_webhook(
-                session,
+        with self.store.write() as tx:
+            if environment is not None:
+                lookup.check_environment(tx, environment)
+            webhook = tx.webhooks.add(
                 url=clean_url,
                 secret=secret,
                 events=patterns,
@@ -95,43 +93,35 @@ class WebhookService:
                 created_by=self.principal.name,
                 created_at=utcnow(),
             )
-            AuditLog(session).append(
+            tx.audit.append(
                 actor=self.principal.name,
                 action="webhook.created",
                 subject=f"webhook:{webhook.id}",
-                after={
-                    "url": origin(clean_url),
-                    "events": list(patterns),
-                    "environment": environment,
-                },
+                after=_described(webhook),
             )
         return CreatedWebhook(webhook, secret)
 
     def list_webhooks(self) -> list[Webhook]:
         require_admin(self.principal, "list webhooks")
-        with self.db.read() as session:
-            return q.list_webhooks(session)
+        with self.store.read() as tx:
+            return tx.webhooks.subscriptions()
 
     def get_webhook(self, webhook_id: int) -> Webhook:
         require_admin(self.principal, "read webhooks")
-        with self.db.read() as session:
-            return _found(q.get_webhook(session, webhook_id), webhook_id)
+        with self.store.read() as tx:
+            return _found(tx, webhook_id)
 
     def delete_webhook(self, webhook_id: int) -> Webhook:
         """Remove a subscription, its undelivered events and its delivery log."""
         require_admin(self.principal, "manage webhooks")
-        with self.db.write() as session:
-            webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
-            q.delete_webhook(session, webhook_id)
-            AuditLog(session).append(
+        with self.store.write() as tx:
+            webhook = _found(tx, webhook_id)
+            tx.webhooks.delete(webhook_id)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="webhook.deleted",
                 subject=f"webhook:{webhook_id}",
-                before={
-                    "url": origin(webhook.url),
-                    "events": list(webhook.events),
-                    "environment": webhook.environment,
-                },
+                before=_described(webhook),
             )
             return webhook
 
@@ -140,33 +130,43 @@ class WebhookService:
         require_admin(self.principal, "read webhooks")
         if not 1 <= limit <= MAX_LOG:
             raise InvalidInput(f"limit must be between 1 and {MAX_LOG}", limit=limit)
-        with self.db.read() as session:
-            _found(q.get_webhook(session, webhook_id), webhook_id)
-            return q.deliveries(session, webhook_id, limit)
+        with self.store.read() as tx:
+            _found(tx, webhook_id)
+            return tx.webhooks.deliveries(webhook_id, limit)
 
     def webhook_stats(self, webhook_id: int) -> dict[str, int]:
         """How many events of this subscription are pending, delivered and failed."""
         require_admin(self.principal, "read webhooks")
-        with self.db.read() as session:
-            _found(q.get_webhook(session, webhook_id), webhook_id)
-            return q.outbox_counts(session, webhook_id)
+        with self.store.read() as tx:
+            _found(tx, webhook_id)
+            return tx.webhooks.outbox_counts(webhook_id)
 
     def test_webhook(self, webhook_id: int) -> int:
         """Queue a ``webhook.test`` event for this subscription only; returns its
         delivery id (the ``Modelyard-Delivery`` header the receiver will see)."""
         require_admin(self.principal, "test webhooks")
-        with self.db.write() as session:
-            webhook = _found(q.get_webhook(session, webhook_id), webhook_id)
+        with self.store.write() as tx:
+            webhook = _found(tx, webhook_id)
             now = utcnow()
-            seq = AuditLog(session).append(
+            seq = tx.audit.append(
                 actor=self.principal.name,
                 action="webhook.tested",
                 subject=f"webhook:{webhook_id}",
             )
-            return q.enqueue_test(session, webhook, seq=seq, time=now, actor=self.principal.name)
+            return tx.webhooks.enqueue_test(webhook, seq=seq, time=now, actor=self.principal.name)
 
 
-def _found(webhook: Webhook | None, webhook_id: int) -> Webhook:
+def _found(tx: Tx, webhook_id: int) -> Webhook:
+    webhook = tx.webhooks.get(webhook_id)
     if webhook is None:
         raise NotFound(f"webhook {webhook_id} does not exist", webhook=webhook_id)
     return webhook
+
+
+def _described(webhook: Webhook) -> dict[str, Any]:
+    """What the audit log keeps of a subscription: no secret, no path or query string."""
+    return {
+        "url": origin(webhook.url),
+        "events": list(webhook.events),
+        "environment": webhook.environment,
+    }

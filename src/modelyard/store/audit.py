@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from modelyard.domain.entities import AuditEvent
-from modelyard.store import webhooks
 from modelyard.store.tables import AuditEventRow, AuditHeadRow, core, utcnow
+from modelyard.store.webhooks import Webhooks
 
 GENESIS = "0" * 64
 
@@ -72,6 +72,7 @@ class AuditLog:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._outbox = Webhooks(session)
 
     def append(
         self,
@@ -102,8 +103,7 @@ class AuditLog:
         )
         self.session.execute(_SET_HEAD_HASH, {"b_hash": digest})
         # queued for webhook subscribers in this same transaction: it commits with the change
-        webhooks.enqueue(
-            self.session,
+        self._outbox.enqueue(
             seq=seq,
             time=now,
             actor=actor,

@@ -15,9 +15,11 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from modelyard.store.audit import AuditLog
+from modelyard.store.auth import Access
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
 from modelyard.store.registry import Registry
+from modelyard.store.webhooks import Webhooks
 
 
 class Tx:
@@ -42,6 +44,14 @@ class Tx:
     @cached_property
     def datasets(self) -> Datasets:
         return Datasets(self._session)
+
+    @cached_property
+    def access(self) -> Access:
+        return Access(self._session)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        return Webhooks(self._session)
 
 
 class Store:
