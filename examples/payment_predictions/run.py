@@ -52,7 +52,7 @@ def server(home: Path, port: int, token: str) -> subprocess.Popen[bytes]:
     }
     process = subprocess.Popen(
         [str(exe), "server", "--host", "127.0.0.1", "--port", str(port)],
-        environment=env,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -13,6 +13,8 @@ import pytest
 
 from modelyard.flavors.base import Flavor, LoadedModel, Saved
 from modelyard.flavors.package import Manifest, read_manifest, verify_folder, write_manifest
+from modelyard.flavors.registry import Flavors
+from modelyard.flavors.requirements import RequirementResolver
 
 CLASSES = ("late", "on_time", "very_late")
 
@@ -66,6 +68,12 @@ def regression() -> Table:
     return Table(X, y.to_numpy())
 
 
+@pytest.fixture
+def flavors() -> Flavors:
+    """The flavors an installation knows: the built-ins, from their entry points."""
+    return Flavors()
+
+
 @dataclass(frozen=True)
 class Package:
     folder: Path
@@ -80,8 +88,10 @@ Packager = Callable[..., Package]
 @pytest.fixture
 def package(tmp_path: Path) -> Packager:
     """Save a model (an object, a bare ``file=``, or through ``save=``), write and verify its
-    manifest, and load it back, as the registry does."""
+    manifest (the flavor's pins and those of the modules its code imports), and load it
+    back, as the registry does."""
     count = 0
+    requirements = RequirementResolver()
 
     def make(
         flavor: Flavor,
@@ -105,7 +115,7 @@ def package(tmp_path: Path) -> Packager:
             flavor=flavor.name,
             entrypoint=saved.entrypoint,
             options=saved.options,
-            requirements=saved.requirements,
+            requirements=requirements.pin(saved),
         )
         manifest = read_manifest(folder)
         verify_folder(folder, manifest)

@@ -8,7 +8,7 @@ import pytest
 
 from modelyard.domain.errors import InvalidPackage
 from modelyard.flavors.lightgbm import LightGBMFlavor
-from modelyard.flavors.registry import flavor_for_file, flavor_for_object
+from modelyard.flavors.registry import Flavors
 
 from .conftest import CLASSES, Packager, Table
 
@@ -61,13 +61,15 @@ def test_booster_round_trip(package: Packager, regression: Table) -> None:
     assert np.array_equal(pkg.model.predict(X), original.predict(X))
 
 
-def test_bare_text_file_round_trip(package: Packager, regression: Table, tmp_path: Path) -> None:
+def test_bare_text_file_round_trip(
+    flavors: Flavors, package: Packager, regression: Table, tmp_path: Path
+) -> None:
     X = regression.categorical
     original = lgb.LGBMRegressor(**PARAMS).fit(X, regression.y)
     path = tmp_path / "booster.txt"
     original.booster_.save_model(path)
 
-    assert flavor_for_file(path).name == "lightgbm"
+    assert flavors.for_file(path).name == "lightgbm"
     pkg = package(LightGBMFlavor(), file=path)
 
     assert pkg.manifest.entrypoint == "model.txt"
@@ -89,6 +91,6 @@ def test_corrupt_model_text_is_an_invalid_package(tmp_path: Path) -> None:
         LightGBMFlavor().load(tmp_path, "model.txt", {"wrapper": "Booster"})
 
 
-def test_registry_prefers_lightgbm_over_sklearn(regression: Table) -> None:
+def test_registry_prefers_lightgbm_over_sklearn(flavors: Flavors, regression: Table) -> None:
     model = lgb.LGBMRegressor(**PARAMS).fit(regression.X[["amount"]], regression.y)
-    assert flavor_for_object(model).name == "lightgbm"
+    assert flavors.for_object(model).name == "lightgbm"

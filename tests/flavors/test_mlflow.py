@@ -16,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelyard.domain.errors import InvalidPackage
 from modelyard.flavors.mlflow import convert_signature, import_mlflow_folder, is_mlflow_folder
-from modelyard.flavors.registry import get_flavor
+from modelyard.flavors.registry import Flavors
 from modelyard.flavors.requirements import pins
 
 from .conftest import CLASSES, Packager, Table
@@ -59,7 +59,7 @@ def _import(src: Path, tmp_path: Path, package: Packager) -> tuple[str, Any, dic
     probe = tmp_path / "probe"
     probe.mkdir()
     name, _, signature = import_mlflow_folder(src, probe)
-    pkg = package(get_flavor(name), save=lambda folder: import_mlflow_folder(src, folder)[1])
+    pkg = package(Flavors().get(name), save=lambda folder: import_mlflow_folder(src, folder)[1])
     return name, pkg, signature
 
 

@@ -16,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage
 from modelyard.flavors.onnx import OnnxFlavor
-from modelyard.flavors.registry import flavor_for_file, flavor_for_object
+from modelyard.flavors.registry import Flavors
 
 from .conftest import CLASSES, Packager, Table
 
@@ -98,7 +98,7 @@ def test_one_input_per_column(package: Packager, classification: Table) -> None:
 
 
 def test_regressor_predictions_are_flat(
-    package: Packager, regression: Table, tmp_path: Path
+    flavors: Flavors, package: Packager, regression: Table, tmp_path: Path
 ) -> None:
     X = regression.X[NUMERIC]
     model = LinearRegression().fit(X.to_numpy(np.float32), regression.y)
@@ -107,7 +107,7 @@ def test_regressor_predictions_are_flat(
     path = tmp_path / "regressor.onnx"
     path.write_bytes(proto.SerializeToString())
 
-    assert flavor_for_file(path).name == "onnx"
+    assert flavors.for_file(path).name == "onnx"
     pkg = package(OnnxFlavor(), file=path)
 
     assert pkg.model.classes is None
@@ -142,7 +142,7 @@ def test_garbage_onnx_file_is_an_invalid_package(tmp_path: Path) -> None:
         OnnxFlavor().load(tmp_path, "model.onnx", {})
 
 
-def test_accepts_model_protos(classification: Table) -> None:
+def test_accepts_model_protos(flavors: Flavors, classification: Table) -> None:
     proto, _ = _matrix_classifier(classification)
-    assert flavor_for_object(proto).name == "onnx"
+    assert flavors.for_object(proto).name == "onnx"
     assert not OnnxFlavor().accepts_object(proto.SerializeToString())

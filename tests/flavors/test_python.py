@@ -10,7 +10,7 @@ import pytest
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage
 from modelyard.flavors.python import PythonFlavor, save_folder
-from modelyard.flavors.registry import flavor_for_file
+from modelyard.flavors.registry import Flavors
 
 from .conftest import Packager, Table
 
@@ -118,14 +118,14 @@ def test_score_folder_round_trip(package: Packager, binary: Table, tmp_path: Pat
 
 
 def test_single_score_file_returning_a_list(
-    package: Packager, regression: Table, tmp_path: Path
+    flavors: Flavors, package: Packager, regression: Table, tmp_path: Path
 ) -> None:
     src = _write(
         tmp_path / "src",
         {"score.py": DOUBLE},
     )
 
-    assert flavor_for_file(src / "score.py").name == "python"
+    assert flavors.for_file(src / "score.py").name == "python"
     pkg = package(PythonFlavor(), file=src / "score.py")
 
     assert pkg.model.classes is None

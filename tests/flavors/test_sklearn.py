@@ -13,7 +13,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage
-from modelyard.flavors.registry import flavor_for_file, flavor_for_object
+from modelyard.flavors.registry import Flavors
 from modelyard.flavors.sklearn import SklearnFlavor
 
 from .conftest import CLASSES, Packager, Table
@@ -67,7 +67,7 @@ def test_classifier_without_probabilities(package: Packager, binary: Table) -> N
 
 @pytest.mark.parametrize("suffix", [".joblib", ".pkl"])
 def test_bare_file_round_trip(
-    package: Packager, classification: Table, tmp_path: Path, suffix: str
+    flavors: Flavors, package: Packager, classification: Table, tmp_path: Path, suffix: str
 ) -> None:
     original = _pipeline(LogisticRegression()).fit(classification.X, classification.y)
     path = tmp_path / f"churn{suffix}"
@@ -76,7 +76,7 @@ def test_bare_file_round_trip(
     else:
         joblib.dump(original, path)
 
-    assert flavor_for_file(path).name == "sklearn"
+    assert flavors.for_file(path).name == "sklearn"
     pkg = package(SklearnFlavor(), file=path)
 
     assert pkg.manifest.entrypoint == f"model{suffix}"
@@ -110,7 +110,7 @@ def test_pickle_without_a_model_is_refused(tmp_path: Path) -> None:
         flavor.save_file(path, folder)
 
 
-def test_accepts_estimators_only(classification: Table) -> None:
+def test_accepts_estimators_only(flavors: Flavors, classification: Table) -> None:
     flavor = SklearnFlavor()
     fitted = LogisticRegression().fit(classification.X[["amount"]], classification.y)
 
@@ -118,6 +118,6 @@ def test_accepts_estimators_only(classification: Table) -> None:
     assert flavor.accepts_object(make_pipeline(StandardScaler(), LogisticRegression()))
     assert not flavor.accepts_object(StandardScaler())  # a transformer has no predict
     assert not flavor.accepts_object({"predict": 1})
-    assert flavor_for_object(fitted).name == "sklearn"
+    assert flavors.for_object(fitted).name == "sklearn"
     with pytest.raises(InvalidInput, match="cannot save a dict"):
         flavor.save({}, Path("unused"))

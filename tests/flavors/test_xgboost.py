@@ -8,7 +8,7 @@ import pytest
 import xgboost as xgb
 
 from modelyard.domain.errors import InvalidPackage
-from modelyard.flavors.registry import flavor_for_file, flavor_for_object
+from modelyard.flavors.registry import Flavors
 from modelyard.flavors.xgboost import XGBoostFlavor
 
 from .conftest import Packager, Table
@@ -58,14 +58,14 @@ def test_booster_round_trip(package: Packager, classification: Table) -> None:
 
 @pytest.mark.parametrize("suffix", [".ubj", ".json"])
 def test_bare_classifier_file_round_trip(
-    package: Packager, classification: Table, tmp_path: Path, suffix: str
+    flavors: Flavors, package: Packager, classification: Table, tmp_path: Path, suffix: str
 ) -> None:
     X = classification.categorical
     original = xgb.XGBClassifier(**PARAMS).fit(X, classification.codes)
     path = tmp_path / f"payments{suffix}"
     original.save_model(path)
 
-    assert flavor_for_file(path).name == "xgboost"
+    assert flavors.for_file(path).name == "xgboost"
     pkg = package(XGBoostFlavor(), file=path)
 
     assert pkg.manifest.entrypoint == f"model{suffix}"
@@ -88,7 +88,9 @@ def test_bare_booster_file_predicts_booster_output(
     assert np.array_equal(pkg.model.predict(X), original.predict(xgb.DMatrix(X)))
 
 
-def test_json_that_is_not_an_xgboost_model_is_not_accepted(tmp_path: Path) -> None:
+def test_json_that_is_not_an_xgboost_model_is_not_accepted(
+    flavors: Flavors, tmp_path: Path
+) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"model": "xgboost", "learner": "not a learner"}))
     broken = tmp_path / "broken.json"
@@ -97,7 +99,7 @@ def test_json_that_is_not_an_xgboost_model_is_not_accepted(tmp_path: Path) -> No
     assert not XGBoostFlavor().accepts_file(path)
     assert not XGBoostFlavor().accepts_file(broken)
     with pytest.raises(InvalidPackage, match=r"config\.json: not a model file"):
-        flavor_for_file(path)
+        flavors.for_file(path)
 
 
 def test_corrupt_ubj_is_an_invalid_package(tmp_path: Path) -> None:
@@ -111,7 +113,7 @@ def test_corrupt_ubj_is_an_invalid_package(tmp_path: Path) -> None:
         XGBoostFlavor().load(tmp_path, "model.ubj", {"wrapper": "XGBClassifier"})
 
 
-def test_registry_prefers_xgboost_over_sklearn(classification: Table) -> None:
+def test_registry_prefers_xgboost_over_sklearn(flavors: Flavors, classification: Table) -> None:
     model = xgb.XGBRegressor(n_estimators=2).fit(classification.X[["amount"]], classification.codes)
-    assert flavor_for_object(model).name == "xgboost"
+    assert flavors.for_object(model).name == "xgboost"
     assert not XGBoostFlavor().accepts_object(object())

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 
 from modelyard import Client, Settings
 from modelyard.api import create_app
-from tests.serving.conftest import ADMIN_TOKEN, records, wait_ready
+from tests.serving.conftest import ADMIN_TOKEN, bootstrap_admin, records, wait_ready
 
 
 def collected(home: Path, deployment: str) -> pd.DataFrame:
@@ -28,8 +28,8 @@ def test_every_answered_request_is_collected(
 ) -> None:
     settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1)
     x = invoice_frame.drop(columns="label")
+    bootstrap_admin(settings)
     with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
         c.log_model(models[0], "payments", input_example=x)
         c.log_model(models[1], "payments", input_example=x)
         c.create_deployment("pay", ["payments:1"], shadows=["payments:2=50"])

@@ -92,7 +92,11 @@ def server_process(
         ready = 0
         while ready < 10:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not become ready")
+                err = server.stop()
+                raise RuntimeError(
+                    f"the server did not become ready (exit status {process.returncode}); "
+                    f"its stderr ends:\n{err[-3000:]}"
+                )
             try:
                 ready = ready + 1 if httpx.get(f"{server.url}/readyz").status_code == 200 else 0
             except httpx.TransportError:
