@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# how a script's background job (or a test runner's worker) starts a command: SIGINT ignored
+IGNORING_SIGINT = ("sh", "-c", 'trap "" INT; exec "$0" "$@"')
+
 
 @contextlib.contextmanager
 def process_group(args: list[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:

@@ -1,16 +1,20 @@
 """The ``modelyard`` command's entry point: user mistakes are one line and exit code 1.
 
-It imports nothing heavy before ``main`` runs (``import modelyard`` is lazy too): each
-worker of ``modelyard server --workers N`` imports it again as it starts.
+It imports nothing heavy before ``main`` runs (``import modelyard`` is lazy too), so
+``modelyard server`` takes over its stop signals before the seconds its imports take.
 """
 
 from __future__ import annotations
 
 import sys
 
+from modelyard.cli import stopping
+
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command tree; ``argv`` None means the process's own command line."""
+    if argv is None and stopping.command(sys.argv[1:]) == "server":
+        stopping.stop_at_once()  # an in-process caller (tests) keeps its own handlers
     import typer
     from typer.exceptions import TyperException
 
