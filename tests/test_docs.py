@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from modelyard import Settings
-from modelyard.cli.app import app
+from modelyard.cli.root import app
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 
 import modelyard
 from modelyard.domain import errors
@@ -88,3 +90,14 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
         assert "NoSuchThing" in str(e)
     else:
         raise AssertionError("modelyard.NoSuchThing did not raise")
+
+
+def test_importing_the_package_loads_nothing_else() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, modelyard\nprint(*sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert [name for name in loaded if name.startswith("modelyard.")] == []

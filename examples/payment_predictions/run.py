@@ -17,13 +17,14 @@ server after seeding (tests and CI).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,9 @@ STATE = "demo.json"
 REQUEST_ROWS = 25
 
 
-def server(home: Path, port: int, token: str) -> subprocess.Popen[bytes]:
+@contextlib.contextmanager
+def server(home: Path, port: int, token: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``modelyard server`` for ``home``, ready; stopped on the way out, however we leave."""
     exe = Path(sys.executable).with_name("modelyard")
     env = {
         **os.environ,
@@ -56,22 +59,27 @@ def server(home: Path, port: int, token: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
     try:
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    return process
+                    break
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the server did not start on port {port} (is the port in use?)")
             time.sleep(0.2)
-    except BaseException:  # interrupted or failed while starting: leave no server behind
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-        raise
+        yield process
+    finally:
+        # SIGTERM, not SIGINT: after a Ctrl-C that reached the server too, a second SIGINT
+        # would make uvicorn skip the graceful stop (and the flush of collected data)
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def client(url: str, token: str, home: Path) -> Client:
@@ -212,37 +220,25 @@ def main(argv: list[str] | None = None) -> None:
     state_file = home / STATE
     url = f"http://127.0.0.1:{args.port}"
     started = time.monotonic()
-    if state_file.exists():
-        state = json.loads(state_file.read_text())
-        process = server(home, args.port, state["admin_token"])
-        print(f"the home {home} is seeded already: serving it ({time.monotonic() - started:.1f} s)")
-    else:
-        token = "myd_" + secrets.token_urlsafe(32)
-        process = server(home, args.port, token)
-        try:
-            seeded = seed(home, url, token)
-        except BaseException:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-            raise
-        state = {"admin_token": token, **seeded}
-        fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(state, out)
-        print(f"seeded in {time.monotonic() - started:.1f} s")
-    print(f"\nmodelyard is serving {url}/  (API docs {url}/docs, metrics {url}/metrics)")
-    print(f"admin token: {state['admin_token']}")
-    print(f"  export MODELYARD_URL={url} MODELYARD_TOKEN={state['admin_token']}")
-    print("  .venv/bin/modelyard monitor payments --since 1h ; .venv/bin/modelyard alerts list")
-    if args.seed_only:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
-        return
-    try:
-        process.wait()
-    except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+    state = json.loads(state_file.read_text()) if state_file.exists() else None
+    token = state["admin_token"] if state else "myd_" + secrets.token_urlsafe(32)
+    with server(home, args.port, token) as process:
+        if state:
+            took = time.monotonic() - started
+            print(f"the home {home} is seeded already: serving it ({took:.1f} s)")
+        else:
+            state = {"admin_token": token, **seed(home, url, token)}
+            fd = os.open(state_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                json.dump(state, out)
+            print(f"seeded in {time.monotonic() - started:.1f} s")
+        print(f"\nmodelyard is serving {url}/  (API docs {url}/docs, metrics {url}/metrics)")
+        print(f"admin token: {token}")
+        print(f"  export MODELYARD_URL={url} MODELYARD_TOKEN={token}")
+        print("  .venv/bin/modelyard monitor payments --since 1h ; .venv/bin/modelyard alerts list")
+        if not args.seed_only:
+            with contextlib.suppress(KeyboardInterrupt):
+                process.wait()
 
 
 if __name__ == "__main__":

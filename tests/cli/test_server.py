@@ -3,65 +3,54 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
-import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.support.live import free_port
-
-EXE = str(Path(sys.executable).parent / "modelyard")
+from tests.support.live import EXE, free_port, server_process, wait_ready
+from tests.support.processes import (
+    IGNORING_SIGINT,
+    process_group,
+    running_in_group,
+    wait_group_gone,
+)
 
 
 def test_first_start_prints_the_admin_token_once(tmp_path: Path) -> None:
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MODELYARD_HOME": str(tmp_path / "home")}
     env.pop("MODELYARD_ADMIN_TOKEN", None)
-    proc = subprocess.Popen(
-        [EXE, "server", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    command = [EXE, "server", "--port", str(port)]
+    with process_group(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         assert proc.stdout is not None
         token = ""
-        deadline = time.monotonic() + 60
-        while not token and time.monotonic() < deadline:
+        while not token and proc.poll() is None:
             line = proc.stdout.readline().strip()
             if line.startswith("myd_"):
                 token = line
         assert token, "no token printed"
-        url = f"http://127.0.0.1:{port}"
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_ready(url, proc)
         me = httpx.get(f"{url}/api/v1/whoami", headers={"Authorization": f"Bearer {token}"})
         assert me.json()["name"] == "admin" and me.json()["is_admin"] is True
         assert httpx.get(f"{url}/api/v1/models").status_code == 401
-    finally:
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=30)[0]
     assert "Traceback" not in output
     assert token not in output  # printed once only: the rest of the output never repeats it
     # a second start prints no token
-    proc = subprocess.Popen(
-        [EXE, "server", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    time.sleep(3)
-    proc.send_signal(signal.SIGINT)
-    assert "myd_" not in proc.communicate(timeout=30)[0]
+    with process_group(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        wait_ready(url, proc)
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=30)[0]
+    assert "Application startup complete" in output and "myd_" not in output
 
 
 def test_auth_can_be_off_only_on_loopback(tmp_path: Path) -> None:
@@ -79,3 +68,107 @@ def test_auth_can_be_off_only_on_loopback(tmp_path: Path) -> None:
         "error: refusing to serve 0.0.0.0 with MODELYARD_AUTH=false: authentication can be "
         "disabled only on a loopback address (127.0.0.1, ::1)"
     )
+
+
+@dataclass(frozen=True)
+class Start:
+    """One start of the server, signalled ``moment`` seconds after it."""
+
+    number: int
+    sig: signal.Signals
+    sigint_ignored: bool  # inherited, as the server's parent had it
+    workers: int
+    moment: float
+
+
+@dataclass(frozen=True)
+class Stop:
+    start: Start
+    problem: str | None
+    seconds: float  # from the signal until every process of the group had exited
+    sigint_caught: float  # seconds after the start (0 unless it was started ignoring SIGINT)
+    log: str
+
+
+CASES = (
+    (signal.SIGINT, True, 1),
+    (signal.SIGINT, True, 2),
+    (signal.SIGTERM, False, 1),
+    (signal.SIGINT, False, 2),
+    (signal.SIGTERM, True, 2),
+    (signal.SIGINT, False, 1),
+)
+
+
+@pytest.mark.slow
+def test_a_stop_signal_at_any_moment_of_the_start_stops_every_process(tmp_path: Path) -> None:
+    seed = random.randrange(1 << 32)
+    rng = random.Random(seed)
+    starts = [Start(n, *CASES[n % len(CASES)], rng.uniform(0, 3)) for n in range(20)]
+    with ThreadPoolExecutor(4) as pool:
+        stops = list(pool.map(lambda s: signalled(s, tmp_path / f"start{s.number}"), starts))
+    print(  # shown by pytest -s: how far the starts got, the slowest stop
+        f"seed {seed}: {sum('startup complete' in s.log for s in stops)} of 20 were serving; "
+        f"slowest stop {max(s.seconds for s in stops):.2f} s; SIGINT caught within "
+        f"{max(s.sigint_caught for s in stops):.3f} s of the start"
+    )
+    failed = [s for s in stops if s.problem]
+    assert not failed, f"seed {seed}: {failed}"
+
+
+def signalled(start: Start, folder: Path) -> Stop:
+    """Start the server, signal it at ``start.moment``; wait 5 s at most for its group to go."""
+    folder.mkdir()
+    env = {**os.environ, "MODELYARD_HOME": str(folder / "home")}
+    env.pop("MODELYARD_ADMIN_TOKEN", None)
+    command = [EXE, "server", "--port", str(free_port()), "--workers", str(start.workers)]
+    with (
+        (folder / "log").open("w") as out,
+        process_group(
+            [*(IGNORING_SIGINT if start.sigint_ignored else ()), *command],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        ) as process,
+    ):
+        started = time.monotonic()
+        problem = None
+        caught = 0.0
+        if start.sig == signal.SIGINT and start.sigint_ignored:
+            # the kernel discards a SIGINT sent before the server's first line has run:
+            # nothing can see it. Signal once the server has caught SIGINT (within 1 s).
+            caught = caught_sigint_after(process, started)
+            problem = "SIGINT still ignored 1 s after the start" if caught > 1 else None
+        time.sleep(max(0.0, started + start.moment - time.monotonic()))
+        if process.poll() is not None:
+            problem = "exited before the signal"
+        process.send_signal(start.sig)
+        seconds = wait_group_gone(process, timeout=5)
+    if seconds is None:
+        problem = "running 5 s after the signal"
+    log = (folder / "log").read_text()[-2000:]
+    return Stop(start, problem, seconds or 5.0, caught, log)
+
+
+def caught_sigint_after(process: subprocess.Popen[str], started: float) -> float:
+    """Seconds from ``started`` until ``process`` catches SIGINT (Linux); waits 3 s at most."""
+    while time.monotonic() - started < 3 and process.poll() is None:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        caught = int(status.split("SigCgt:")[1].split()[0], 16)
+        if caught & (1 << (signal.SIGINT - 1)):
+            break
+        time.sleep(0.005)
+    return time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    with server_process(tmp_path / "home", workers=2) as server:
+        group = server.process.pid
+        assert len(running_in_group(group)) >= 3  # the supervisor and its two workers
+        server.process.kill()
+        server.process.wait()
+        deadline = time.monotonic() + 5
+        while running_in_group(group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running_in_group(group) == []

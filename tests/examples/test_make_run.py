@@ -13,19 +13,21 @@ import pandas as pd
 
 from modelyard import Client, Settings
 from tests.support.live import free_port
+from tests.support.processes import process_group
 
 RUN = Path(__file__).resolve().parents[2] / "examples" / "payment_predictions" / "run.py"
 
 
 def seed(home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    """Run ``run.py --seed-only``; its server goes with it, whatever happens."""
+    with process_group(
         [sys.executable, str(RUN), "--seed-only", "--port", str(free_port())],
         env={**os.environ, "MODELYARD_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as run:
+        out, err = run.communicate(timeout=300)
+    return subprocess.CompletedProcess(run.args, run.returncode, out, err)
 
 
 def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:

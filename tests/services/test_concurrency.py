@@ -17,6 +17,7 @@ import pytest
 
 from modelyard import Client, Settings
 from modelyard.flavors.package import write_manifest
+from tests.support.processes import process_group
 
 WRITERS = 16
 PER_WRITER = 25
@@ -106,22 +107,20 @@ def test_registration_killed_at_random_moments_leaves_registry_consistent(
     trials = 20
     durations = [0.3]  # seconds per registration, learnt from the child's reports
     for trial in range(trials):
-        proc = subprocess.Popen(
+        with process_group(
             [sys.executable, "-c", CRASHER, str(settings.home), settings.db_url or "", str(trial)],
             stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        if trial % 2:  # let one registration complete first, so some versions exist
-            durations.append(float(proc.stdout.readline().split()[1]))
-        # then kill at a random moment within a registration: staging, recording the
-        # pending package, uploading, or committing
-        time.sleep(rng.uniform(0, 1.2 * sum(durations) / len(durations)))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        ) as proc:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().strip() == "ready"
+            if trial % 2:  # let one registration complete first, so some versions exist
+                durations.append(float(proc.stdout.readline().split()[1]))
+            # then kill at a random moment within a registration: staging, recording the
+            # pending package, uploading, or committing
+            time.sleep(rng.uniform(0, 1.2 * sum(durations) / len(durations)))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, "the registration loop ended by itself"
-        proc.stdout.close()
 
     with Client(settings=settings) as client:
         versions = client.list_versions("payments") if client.list_models() else []

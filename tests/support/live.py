@@ -19,6 +19,9 @@ import uvicorn
 
 from modelyard.api import create_app
 from modelyard.settings import Settings
+from tests.support.processes import process_group
+
+EXE = str(Path(sys.executable).parent / "modelyard")
 
 
 def free_port() -> int:
@@ -78,30 +81,32 @@ def server_process(
     """Start ``modelyard server`` on a free loopback port for ``home``; yields once
     ``/readyz`` has answered 200 ten times in a row (every worker has loaded); stops it."""
     port = free_port()
-    exe = str(Path(sys.executable).parent / "modelyard")
-    process = subprocess.Popen(
-        [exe, "server", "--port", str(port), "--workers", str(workers)],
+    with process_group(
+        [EXE, "server", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, "MODELYARD_HOME": str(home), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
-    )
-    server = ServerProcess(f"http://127.0.0.1:{port}", process)
-    try:
-        deadline = time.monotonic() + 60
-        ready = 0
-        while ready < 10:
-            if time.monotonic() > deadline or process.poll() is not None:
-                err = server.stop()
-                raise RuntimeError(
-                    f"the server did not become ready (exit status {process.returncode}); "
-                    f"its stderr ends:\n{err[-3000:]}"
-                )
-            try:
-                ready = ready + 1 if httpx.get(f"{server.url}/readyz").status_code == 200 else 0
-            except httpx.TransportError:
-                ready = 0
-            time.sleep(0.05)
+    ) as process:
+        server = ServerProcess(f"http://127.0.0.1:{port}", process)
+        wait_ready(server.url, process, answers=10)
         yield server
-    finally:
-        server.stop()
+        server.stop()  # if the test failed, the process group is killed instead
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], *, answers: int = 1) -> None:
+    """Wait until ``url/readyz`` has answered 200 ``answers`` times in a row."""
+    deadline = time.monotonic() + 60
+    ready = 0
+    while ready < answers:
+        if time.monotonic() > deadline or process.poll() is not None:
+            ended = process.poll() is not None and process.stderr is not None
+            err = process.stderr.read()[-3000:] if ended and process.stderr else ""
+            raise RuntimeError(
+                f"the server did not become ready (exit status {process.poll()}); "
+                f"its stderr ends:\n{err}"
+            )
+        try:
+            ready = ready + 1 if httpx.get(f"{url}/readyz").status_code == 200 else 0
+        except httpx.TransportError:
+            ready = 0
+        time.sleep(0.05)

@@ -1,151 +1,27 @@
-"""The ``modelyard`` command: a Typer app whose errors are one line and exit code 1."""
+"""The ``modelyard`` command's entry point: user mistakes are one line and exit code 1.
+
+It imports nothing heavy before ``main`` runs (``import modelyard`` is lazy too), so
+``modelyard server`` takes over its stop signals before the seconds its imports take.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
-from typing import Annotated
 
-import typer
-from typer.exceptions import TyperException
-
-from modelyard.cli import (
-    bundles,
-    datasets,
-    deployments,
-    lifecycle,
-    models,
-    monitoring,
-    output,
-    promotions,
-)
-from modelyard.cli.common import JsonOpt, client
-from modelyard.cli.server import server
-from modelyard.cli.users import tokens_app, users_app
-from modelyard.domain.errors import ModelyardError
-
-app = typer.Typer(
-    name="modelyard",
-    help="modelyard: register, evaluate, deploy, monitor and promote ML models.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(models.app, name="models")
-app.add_typer(deployments.app, name="deployments")
-app.add_typer(datasets.app, name="datasets")
-app.add_typer(monitoring.alerts_app, name="alerts")
-app.command("monitor")(monitoring.monitor)
-app.command("feedback")(monitoring.feedback)
-app.add_typer(promotions.gates_app, name="gates")
-app.add_typer(bundles.keys_app, name="keys")
-app.add_typer(bundles.bundle_app, name="bundle")
-app.command("apply")(lifecycle.apply)
-app.add_typer(lifecycle.experiment_app, name="experiment")
-for command in (
-    promotions.evaluate,
-    promotions.compare,
-    promotions.promote,
-    promotions.requests,
-    promotions.approve,
-    promotions.reject,
-):
-    app.command()(command)
-app.command("predict")(deployments.predict)
-app.command()(server)
-app.add_typer(users_app, name="users")
-app.add_typer(tokens_app, name="tokens")
-audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
-app.add_typer(audit_app, name="audit")
-
-
-@app.callback()
-def root(
-    home: Annotated[
-        Path | None,
-        typer.Option(
-            "--home", help="modelyard home folder (default: $MODELYARD_HOME or ./.modelyard)."
-        ),
-    ] = None,
-) -> None:
-    if home is not None:
-        os.environ["MODELYARD_HOME"] = str(home)
-
-
-@app.command()
-def doctor(
-    quick: Annotated[
-        bool, typer.Option("--quick", help="Check objects exist; skip hashing.")
-    ] = False,
-    gc: Annotated[
-        bool, typer.Option("--gc", help="Remove unused packages and stray objects.")
-    ] = False,
-    json: JsonOpt = False,
-) -> None:
-    """Verify every version's package and find rows and objects that disagree."""
-    with client() as c:
-        report = c.doctor(deep=not quick, gc=gc)
-    if json:
-        output.emit_json(report)
-    else:
-        for f in report.findings:
-            style = {"error": "red", "warning": "yellow", "info": "dim"}[f.severity]
-            output.console.print(f"[{style}]{f.severity}[/] {f.message}")
-        verdict = "[green]ok[/]" if report.ok else "[red]problems found[/]"
-        output.console.print(
-            f"{verdict}: {report.versions_checked} versions, "
-            f"{report.objects_checked} objects checked"
-        )
-    if not report.ok:
-        raise typer.Exit(1)
-
-
-@audit_app.callback()
-def audit(
-    ctx: typer.Context,
-    subject: Annotated[
-        str | None,
-        typer.Option("--subject", help="Subject prefix, e.g. model_version:sandbox/payments"),
-    ] = None,
-    action: Annotated[str | None, typer.Option("--action")] = None,
-    after: Annotated[int, typer.Option("--after", help="Events after this sequence number.")] = 0,
-    limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
-    json: JsonOpt = False,
-) -> None:
-    """List audit events (oldest first)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    with client() as c:
-        events = c.audit(subject=subject, action=action, after=after, limit=limit)
-    if json:
-        output.emit_json(events)
-        return
-    output.table(
-        None,
-        ["seq", "time", "actor", "action", "subject"],
-        [[e.seq, output.when(e.time), e.actor, e.action, e.subject] for e in events],
-    )
-
-
-@audit_app.command("verify")
-def audit_verify(json: JsonOpt = False) -> None:
-    """Recompute the audit hash chain."""
-    with client() as c:
-        report = c.doctor(deep=False)
-    broken = [f for f in report.findings if f.kind == "audit_chain"]
-    if json:
-        output.emit_json({"ok": not broken, "problems": broken})
-    elif broken:
-        output.console.print(f"[red]{broken[0].message}[/]")
-    else:
-        output.console.print("[green]audit chain intact[/]")
-    if broken:
-        raise typer.Exit(1)
+from modelyard.cli import stopping
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user mistakes print one line on stderr and exit 1, never a traceback."""
+    """Run the command tree; ``argv`` None means the process's own command line."""
+    if argv is None and stopping.command(sys.argv[1:]) == "server":
+        stopping.stop_at_once()  # an in-process caller (tests) keeps its own handlers
+    import typer
+    from typer.exceptions import TyperException
+
+    from modelyard.cli import output
+    from modelyard.cli.root import app
+    from modelyard.domain.errors import ModelyardError
+
     try:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code:

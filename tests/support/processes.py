@@ -1,0 +1,50 @@
+"""Processes a test starts run in a process group of their own, killed whole on the way out."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# how a script's background job (or a test runner's worker) starts a command: SIGINT ignored
+IGNORING_SIGINT = ("sh", "-c", 'trap "" INT; exec "$0" "$@"')
+
+
+@contextlib.contextmanager
+def process_group(args: list[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """``Popen(args)`` in a new session, SIGKILLed whole on exit: a failed test leaves nothing."""
+    with subprocess.Popen(args, start_new_session=True, text=True, **popen) as process:
+        try:
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def running_in_group(group: int) -> list[int]:
+    """The processes of ``group`` still running, zombies aside (an orphaned worker stays in it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):  # it has just exited
+            stat = (entry / "stat").read_text()
+            state, _, pgrp = stat.rpartition(")")[2].split()[:3]
+            if int(pgrp) == group and state != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
+def wait_group_gone(process: subprocess.Popen[str], timeout: float) -> float | None:
+    """Seconds until ``process`` and every other process of its group had exited, or None."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if process.poll() is not None and not running_in_group(process.pid):
+            return time.monotonic() - start
+        time.sleep(0.02)
+    return None
