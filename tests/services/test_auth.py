@@ -127,3 +127,38 @@ def test_user_management_needs_an_installation_admin(
     assert own.token.user == "eve"
     with pytest.raises(PermissionDenied):
         eve.create_token("theirs", user="admin")
+
+
+def test_a_known_token_costs_no_query_and_a_revocation_here_is_at_once(
+    services: Services, auth: Authenticator, access: AccessService
+) -> None:
+    access.create_user("dana")
+    issued = access.create_token("laptop", user="dana")
+    assert auth.authenticate(issued.secret).name == "dana"
+    # another worker revokes it straight in the database: this process still knows it...
+    with services.db.write() as session:
+        session.execute(
+            sa.text("UPDATE tokens SET revoked_at = CURRENT_TIMESTAMP WHERE id = :id"),
+            {"id": issued.token.id},
+        )
+    assert auth.cached(issued.secret) is not None
+    assert auth.authenticate(issued.secret).name == "dana"
+    # ...for at most CACHE_SECONDS; then (or after forget) the database decides
+    auth.forget()
+    with pytest.raises(Unauthenticated, match="revoked"):
+        auth.authenticate(issued.secret)
+    # a revocation through this process takes effect at once
+    second = access.create_token("phone", user="dana")
+    assert auth.authenticate(second.secret).name == "dana"
+    access.revoke_token(second.token.id)
+    assert auth.cached(second.secret) is None
+    with pytest.raises(Unauthenticated, match="revoked"):
+        auth.authenticate(second.secret)
+
+
+def test_a_remembered_token_expires(services: Services, access: AccessService) -> None:
+    auth = Authenticator(services.store, cache_seconds=0.0)
+    access.create_user("erin")
+    issued = access.create_token("t", user="erin")
+    assert auth.authenticate(issued.secret).name == "erin"
+    assert auth.cached(issued.secret) is None

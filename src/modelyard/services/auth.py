@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -34,6 +36,8 @@ from modelyard.store.unit import Store
 
 TOKEN_PREFIX = "myd_"
 TOUCH_EVERY = timedelta(minutes=1)
+CACHE_SECONDS = 5.0  # how long a process remembers a token that authenticated
+CACHE_SIZE = 10_000
 BOOTSTRAP_ADMIN = "admin"
 
 _T = TypeVar("_T")
@@ -93,15 +97,42 @@ def check_bind(host: str, auth: bool) -> None:
 
 
 class Authenticator:
-    """Who a token belongs to, and the first admin of a new server (no caller yet)."""
+    """Who a token belongs to, and the first admin of a new server (no caller yet).
 
-    def __init__(self, store: Store) -> None:
+    A token that authenticated is remembered for ``CACHE_SECONDS`` by this process, so a
+    request costs no query: revoking a token, disabling its user or changing their roles
+    takes effect within that time on every server worker."""
+
+    def __init__(self, store: Store, cache_seconds: float = CACHE_SECONDS) -> None:
         self.store = store
+        self.cache_seconds = cache_seconds
+        self._known: dict[str, tuple[Principal, float]] = {}  # by token hash
 
     # -- authentication -----------------------------------------------------------------
+    def forget(self) -> None:
+        """Forget every remembered token (this process: a role or token just changed)."""
+        self._known.clear()
+
+    def cached(self, secret: str) -> Principal | None:
+        """The principal of a token that authenticated moments ago, without a query."""
+        found = self._known.get(hash_secret(secret))
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0]
+
     def authenticate(self, secret: str | None) -> Principal:
         if not secret:
             raise Unauthenticated("missing credentials: send 'Authorization: Bearer <token>'")
+        known = self.cached(secret)
+        if known is not None:
+            return known
+        principal = self._lookup(secret)
+        if len(self._known) >= CACHE_SIZE:
+            self._known.clear()
+        self._known[hash_secret(secret)] = (principal, time.monotonic() + self.cache_seconds)
+        return principal
+
+    def _lookup(self, secret: str) -> Principal:
         with self.store.read() as tx:
             found = tx.access.credential(hash_secret(secret))
         if found is None:
@@ -150,9 +181,12 @@ class Authenticator:
 class AccessService:
     """Users, roles and tokens, as one caller manages them."""
 
-    def __init__(self, store: Store, principal: Principal) -> None:
+    def __init__(
+        self, store: Store, principal: Principal, forget: Callable[[], None] = lambda: None
+    ) -> None:
         self.store = store
         self.principal = principal
+        self.forget = forget  # drops what this process remembers of tokens
 
     def whoami(self) -> Principal:
         return self.principal
@@ -199,6 +233,7 @@ class AccessService:
             if not changed and not grant:
                 raise NotFound(f"user {name!r} has no role {role!r} in {environment!r}")
             if changed:
+                self.forget()
                 tx.audit.append(
                     actor=self.principal.name,
                     action="role.granted" if grant else "role.revoked",
@@ -255,6 +290,7 @@ class AccessService:
                 require_admin(self.principal, "revoke another user's token")
             if not tx.access.revoke_token(token_id):
                 return token  # revoked already
+            self.forget()
             tx.audit.append(
                 actor=self.principal.name,
                 action="token.revoked",

@@ -106,6 +106,9 @@ class Services:
     def authenticate(self, secret: str | None) -> Principal:
         return self.authenticator.authenticate(secret)
 
+    def cached_principal(self, secret: str) -> Principal | None:
+        return self.authenticator.cached(secret)
+
     def ping_database(self) -> None:
         with self.db.read() as session:
             Registry(session).list_environments()

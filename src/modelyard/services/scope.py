@@ -122,7 +122,8 @@ class Scope:
 
     @cached_property
     def access(self) -> AccessService:
-        return AccessService(self.services.store, self.principal)
+        s = self.services
+        return AccessService(s.store, self.principal, forget=s.authenticator.forget)
 
     @cached_property
     def webhooks(self) -> WebhookService:

@@ -39,7 +39,6 @@ from modelyard.domain.errors import (
 from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
 from modelyard.monitoring.collector import Collector, Record
-from modelyard.services.auth import hash_secret
 from modelyard.services.deployments import KEY_PREFIX, key_matches
 from modelyard.serving.batcher import Batcher
 from modelyard.serving.metrics import ServingMetrics
@@ -49,7 +48,6 @@ from modelyard.serving.scorer import Output, Scorer
 from modelyard.store import deployments as store
 
 log = logging.getLogger("modelyard.serving")
-TOKEN_CACHE_SECONDS = 10.0
 RETRY_FAILED_LOAD_SECONDS = 10.0
 VARIANT_HEADER = "modelyard-variant"
 
@@ -142,6 +140,10 @@ class Backend(Protocol):
         """The user a token belongs to."""
         ...
 
+    def cached_principal(self, secret: str) -> Principal | None:
+        """The user of a token that authenticated moments ago, without any I/O."""
+        ...
+
 
 class ServingRuntime:
     def __init__(
@@ -162,7 +164,6 @@ class ServingRuntime:
         self._model_loads: dict[str, asyncio.Task[_Loaded]] = {}
         self._activations: dict[str, tuple[int, asyncio.Task[None], set[str]]] = {}
         self._failed_at: dict[tuple[str, int], float] = {}
-        self._tokens: dict[str, tuple[Principal, float]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
@@ -372,16 +373,10 @@ class ServingRuntime:
             )
 
     async def _principal(self, secret: str) -> Principal:
-        key = hash_secret(secret)
-        cached = self._tokens.get(key)
-        now = time.monotonic()
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        principal = await asyncio.to_thread(self.services.authenticate, secret)
-        if len(self._tokens) > 10_000:
-            self._tokens.clear()
-        self._tokens[key] = (principal, now + TOKEN_CACHE_SECONDS)
-        return principal
+        known = self.services.cached_principal(secret)  # no thread hop for a known token
+        if known is not None:
+            return known
+        return await asyncio.to_thread(self.services.authenticate, secret)
 
     async def score(
         self, live: LiveDeployment, parsed: Parsed, pin: str | None, request_id: str = ""
