@@ -74,7 +74,7 @@ class Scope:
     @cached_property
     def deployments(self) -> DeploymentService:
         return DeploymentService(
-            self.services.db, self.registry, self.services.scorers, self.principal
+            self.services.store, self.registry, self.services.scorers, self.principal
         )
 
     @cached_property

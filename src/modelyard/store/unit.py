@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
+from modelyard.store.deployments import Deployments
 from modelyard.store.registry import Registry
 
 
@@ -42,6 +43,10 @@ class Tx:
     @cached_property
     def datasets(self) -> Datasets:
         return Datasets(self._session)
+
+    @cached_property
+    def deployments(self) -> Deployments:
+        return Deployments(self._session)
 
 
 class Store:
