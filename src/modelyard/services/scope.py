@@ -81,7 +81,7 @@ class Scope:
     def monitoring(self) -> MonitoringService:
         s = self.services
         return MonitoringService(
-            s.db,
+            s.store,
             self.registry,
             self.deployments,
             self.datasets,

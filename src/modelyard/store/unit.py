@@ -18,6 +18,7 @@ from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
 from modelyard.store.deployments import Deployments
+from modelyard.store.monitoring import Reports
 from modelyard.store.registry import Registry
 
 
@@ -47,6 +48,10 @@ class Tx:
     @cached_property
     def deployments(self) -> Deployments:
         return Deployments(self._session)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self._session)
 
 
 class Store:
