@@ -92,7 +92,7 @@ class Scope:
 
     @cached_property
     def alerts(self) -> AlertService:
-        return AlertService(self.services.db, self.deployments, self.monitoring, self.principal)
+        return AlertService(self.services.store, self.deployments, self.monitoring, self.principal)
 
     @cached_property
     def evaluations(self) -> EvaluationService:

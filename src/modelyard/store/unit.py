@@ -14,6 +14,7 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from modelyard.store.alerts import Alerts
 from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
@@ -52,6 +53,10 @@ class Tx:
     @cached_property
     def reports(self) -> Reports:
         return Reports(self._session)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        return Alerts(self._session)
 
 
 class Store:
