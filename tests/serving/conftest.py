@@ -20,6 +20,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelyard import Client, Settings
 from modelyard.api import create_app
+from tests.api.conftest import bootstrap
 
 ADMIN_TOKEN = "myd_test-admin-token-000000000000000000000000"
 CATEGORICAL = ["group", "currency"]
@@ -87,8 +88,8 @@ def served(
     """Home with payments:1 and :2, deployment ``pay`` serving :1, the app in-process."""
     settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1)
     x = invoice_frame.drop(columns="label")
+    bootstrap(settings, ADMIN_TOKEN)
     with Client(settings=settings) as c:
-        c._services.auth.bootstrap(ADMIN_TOKEN)
         c.log_model(models[0], "payments", input_example=x)
         c.log_model(models[1], "payments", input_example=x)
         created = c.create_deployment("pay", ["payments:1"])

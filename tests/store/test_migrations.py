@@ -9,6 +9,7 @@ from modelyard import Settings
 from modelyard.store import migrate
 from modelyard.store.database import Database
 from modelyard.store.tables import Base
+from modelyard.store.unit import Store
 
 
 def test_head_constant_matches_the_migrations_folder() -> None:
@@ -24,9 +25,7 @@ def test_migrated_schema_matches_the_models(settings: Settings) -> None:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         migrate.upgrade(db, settings.resolved_home)  # idempotent
-        with db.read() as session:
-            from modelyard.store.registry import list_environments
-
-            assert [e.name for e in list_environments(session)] == ["production", "sandbox"]
+        with Store(db).read() as tx:
+            assert [e.name for e in tx.registry.list_environments()] == ["production", "sandbox"]
     finally:
         db.dispose()
