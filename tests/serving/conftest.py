@@ -20,7 +20,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from modelyard import Client, Settings
 from modelyard.api import create_app
-from tests.api.conftest import bootstrap
+from modelyard.services.container import Services
 
 ADMIN_TOKEN = "myd_test-admin-token-000000000000000000000000"
 CATEGORICAL = ["group", "currency"]
@@ -45,6 +45,16 @@ def invoices(n: int, seed: int) -> pd.DataFrame:
     )
     frame["label"] = np.where(score > 0.8, "on_time", np.where(score > 0.2, "late", "very_late"))
     return frame
+
+
+def bootstrap_admin(settings: Settings) -> None:
+    """Give the home's installation admin the token ``ADMIN_TOKEN``, as
+    ``MODELYARD_ADMIN_TOKEN`` does when a server starts."""
+    services = Services.open(settings)
+    try:
+        services.authenticator.bootstrap(ADMIN_TOKEN)
+    finally:
+        services.close()
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +98,7 @@ def served(
     """Home with payments:1 and :2, deployment ``pay`` serving :1, the app in-process."""
     settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1)
     x = invoice_frame.drop(columns="label")
-    bootstrap(settings, ADMIN_TOKEN)
+    bootstrap_admin(settings)
     with Client(settings=settings) as c:
         c.log_model(models[0], "payments", input_example=x)
         c.log_model(models[1], "payments", input_example=x)
