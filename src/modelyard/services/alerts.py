@@ -15,9 +15,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.domain.monitoring import (
@@ -30,11 +27,10 @@ from modelyard.domain.monitoring import (
 from modelyard.domain.names import check_name
 from modelyard.domain.signals import SIGNALS
 from modelyard.services.auth import require
-from modelyard.services.deployments import DeploymentService
+from modelyard.services.deployments import DeploymentService, deployment_id
 from modelyard.services.monitoring import MonitoringService
-from modelyard.store.audit import AuditLog
-from modelyard.store.database import Database
-from modelyard.store.tables import AlertRow, AlertRuleRow, DeploymentRow, core, utcnow
+from modelyard.store.alerts import DueRun
+from modelyard.store.unit import Store
 
 log = logging.getLogger("modelyard.alerts")
 SCHEDULER = Principal(name="scheduler", is_admin=True)
@@ -44,13 +40,13 @@ MIN_EVERY = timedelta(seconds=10)
 class AlertService:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         deployments: DeploymentService,
         monitoring: MonitoringService,
         principal: Principal,
     ) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.deployments = deployments
         self.monitoring = monitoring
 
@@ -90,17 +86,12 @@ class AlertService:
         period = parse_duration(every, "schedule")
         if period < MIN_EVERY:
             raise InvalidInput(f"a rule runs at most every {MIN_EVERY.seconds} seconds")
-        with self.db.write() as session:
-            dep = self._deployment(session, deployment)
-            exists = session.scalar(
-                sa.select(AlertRuleRow.id).where(
-                    AlertRuleRow.deployment_id == dep.id, AlertRuleRow.name == name
-                )
-            )
-            if exists is not None:
+        with self.store.write() as tx:
+            dep = deployment_id(tx, deployment)
+            if tx.alerts.find_rule(dep, name) is not None:
                 raise AlreadyExists(f"deployment {deployment!r} already has a rule {name!r}")
-            row = AlertRuleRow(
-                deployment_id=dep.id,
+            rule = tx.alerts.add_rule(
+                deployment_id=dep,
                 name=name,
                 signal=signal,
                 feature=feature,
@@ -108,13 +99,9 @@ class AlertService:
                 threshold=limit,
                 window_seconds=int(span.total_seconds()),
                 every_seconds=int(period.total_seconds()),
-                next_run_at=utcnow(),
-                created_by=self.principal.name,
+                actor=self.principal.name,
             )
-            session.add(row)
-            session.flush()
-            rule = _rule(row, dep)
-            AuditLog(session).append(
+            tx.audit.append(
                 actor=self.principal.name,
                 action="alert.rule_created",
                 subject=_subject(rule),
@@ -123,45 +110,26 @@ class AlertService:
         return rule
 
     def list_alert_rules(self, *, deployment: str | None = None) -> list[AlertRule]:
-        with self.db.read() as session:
-            q = sa.select(AlertRuleRow, DeploymentRow).join(
-                DeploymentRow, DeploymentRow.id == AlertRuleRow.deployment_id
-            )
-            if deployment is not None:
-                self._deployment(session, deployment)
-                q = q.where(DeploymentRow.name == deployment)
-            rows = session.execute(q.order_by(DeploymentRow.name, AlertRuleRow.name))
-            return [
-                _rule(r, d) for r, d in rows if self.principal.can(Permission.READ, d.environment)
-            ]
+        with self.store.read() as tx:
+            dep = None if deployment is None else deployment_id(tx, deployment)
+            found = tx.alerts.rules(dep)
+        return [r for r in found if self.principal.can(Permission.READ, r.environment)]
 
     def delete_alert_rule(self, deployment: str, name: str) -> AlertRule:
         found = self.deployments.get_deployment(deployment)
         require(self.principal, Permission.DEPLOY, found.environment)
-        with self.db.write() as session:
-            dep = self._deployment(session, deployment)
-            row = session.scalar(
-                sa.select(AlertRuleRow).where(
-                    AlertRuleRow.deployment_id == dep.id, AlertRuleRow.name == name
-                )
-            )
-            if row is None:
+        with self.store.write() as tx:
+            rule = tx.alerts.find_rule(deployment_id(tx, deployment), name)
+            if rule is None:
                 raise NotFound(f"deployment {deployment!r} has no alert rule {name!r}")
-            rule = _rule(row, dep)
-            session.delete(row)
-            AuditLog(session).append(
+            tx.alerts.delete_rule(rule.id)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="alert.rule_deleted",
                 subject=_subject(rule),
                 before=rule.to_dict(),
             )
         return rule
-
-    def _deployment(self, session: Session, name: str) -> DeploymentRow:
-        row = session.scalar(sa.select(DeploymentRow).where(DeploymentRow.name == name))
-        if row is None:
-            raise NotFound(f"deployment {name!r} does not exist", deployment=name)
-        return row
 
     # -- alerts ---------------------------------------------------------------------------
     def list_alerts(
@@ -173,44 +141,28 @@ class AlertService:
     ) -> list[Alert]:
         if state not in (None, "firing", "resolved"):
             raise InvalidInput(f"unknown state {state!r}: firing or resolved")
-        with self.db.read() as session:
-            q = (
-                sa.select(AlertRow, AlertRuleRow, DeploymentRow)
-                .join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
-                .join(DeploymentRow, DeploymentRow.id == AlertRuleRow.deployment_id)
+        with self.store.read() as tx:
+            found = tx.alerts.alerts(
+                deployment_id=None if deployment is None else deployment_id(tx, deployment),
+                state=state,
+                limit=max(1, min(limit, 10_000)),
             )
-            if deployment is not None:
-                self._deployment(session, deployment)
-                q = q.where(DeploymentRow.name == deployment)
-            if state is not None:
-                q = q.where(AlertRow.state == state)
-            rows = session.execute(q.order_by(AlertRow.id.desc()).limit(max(1, min(limit, 10_000))))
-            return [
-                _alert(a, r, d)
-                for a, r, d in rows
-                if self.principal.can(Permission.READ, d.environment)
-            ]
+        return [a for a in found if self.principal.can(Permission.READ, a.environment)]
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate_due(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Evaluate every rule whose time has come (the scheduler's tick)."""
         now = now or datetime.now(UTC)
-        with self.db.read() as session:
-            due = list(
-                session.execute(
-                    sa.select(AlertRuleRow.id, AlertRuleRow.next_run_at).where(
-                        AlertRuleRow.next_run_at <= now
-                    )
-                )
-            )
+        with self.store.read() as tx:
+            due = tx.alerts.due(now)
         outcomes = []
-        for rule_id, planned in due:
-            if not self._claim(rule_id, planned, now):
+        for run in due:
+            if not self._claim(run, now):
                 continue  # another worker took this run
             try:
-                outcomes.append(self._evaluate(rule_id, now))
+                outcomes.append(self._evaluate(run.rule_id, now))
             except Exception:  # one broken rule must not stop the others
-                log.warning("alert rule %s could not be evaluated", rule_id, exc_info=True)
+                log.warning("alert rule %s could not be evaluated", run.rule_id, exc_info=True)
         return outcomes
 
     def evaluate_alerts(
@@ -224,31 +176,15 @@ class AlertService:
             self._evaluate(rule.id, now) for rule in self.list_alert_rules(deployment=deployment)
         ]
 
-    def _claim(self, rule_id: int, planned: datetime, now: datetime) -> bool:
-        rules = core(AlertRuleRow)
-        with self.db.write() as session:
-            every = session.scalar(
-                sa.select(AlertRuleRow.every_seconds).where(AlertRuleRow.id == rule_id)
-            )
-            if every is None:
-                return False
-            claimed = session.execute(
-                sa.update(rules)
-                .where(rules.c.id == rule_id, rules.c.next_run_at == planned)
-                .values(next_run_at=now + timedelta(seconds=every))
-            )
-            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+    def _claim(self, run: DueRun, now: datetime) -> bool:
+        with self.store.write() as tx:
+            return tx.alerts.claim(run, now)
 
     def _evaluate(self, rule_id: int, now: datetime) -> dict[str, Any]:
-        with self.db.read() as session:
-            found = session.execute(
-                sa.select(AlertRuleRow, DeploymentRow)
-                .join(DeploymentRow, DeploymentRow.id == AlertRuleRow.deployment_id)
-                .where(AlertRuleRow.id == rule_id)
-            ).one_or_none()
-            if found is None:
-                raise NotFound(f"alert rule {rule_id} does not exist")
-            rule = _rule(*found)
+        with self.store.read() as tx:
+            rule = tx.alerts.rule(rule_id)
+        if rule is None:
+            raise NotFound(f"alert rule {rule_id} does not exist")
         report = self.monitoring.monitor(
             rule.deployment,
             since=now - timedelta(seconds=rule.window_seconds),
@@ -270,34 +206,20 @@ class AlertService:
             "report_id": report.get("id"),
             "change": None,
         }
-        with self.db.write() as session:
-            open_alert = session.scalar(
-                sa.select(AlertRow)
-                .where(AlertRow.rule_id == rule.id, AlertRow.state == "firing")
-                .with_for_update()
-            )
+        with self.store.write() as tx:
+            open_alert = tx.alerts.open_alert(rule.id)
             if value is None:  # no data for this signal in the window: nothing changes
                 return outcome
             message = f"{rule.deployment}: {rule.description} (value {float(value):.4g})"
             if firing and open_alert is None:
-                alert = AlertRow(
-                    rule_id=rule.id,
-                    state="firing",
-                    value=float(value),
-                    last_value=float(value),
-                    message=message,
-                    fired_at=now,
-                    last_evaluated_at=now,
-                )
-                session.add(alert)
-                session.flush()
+                alert_id = tx.alerts.fire(rule.id, float(value), message, now)
                 outcome["change"] = "fired"
-                AuditLog(session).append(
+                tx.audit.append(
                     actor=SCHEDULER.name,
                     action="alert.fired",
                     subject=_subject(rule),
                     after={
-                        "alert_id": alert.id,
+                        "alert_id": alert_id,
                         "rule": rule.to_dict(),
                         "value": float(value),
                         "message": message,
@@ -305,13 +227,11 @@ class AlertService:
                     },
                 )
             elif open_alert is not None:
-                open_alert.last_value = float(value)
-                open_alert.last_evaluated_at = now
+                tx.alerts.observe(open_alert.id, float(value), now)
                 if not firing:
-                    open_alert.state = "resolved"
-                    open_alert.resolved_at = now
+                    tx.alerts.resolve(open_alert.id, now)
                     outcome["change"] = "resolved"
-                    AuditLog(session).append(
+                    tx.audit.append(
                         actor=SCHEDULER.name,
                         action="alert.resolved",
                         subject=_subject(rule),
@@ -327,41 +247,6 @@ class AlertService:
 
 def _subject(rule: AlertRule) -> str:
     return f"alert:{rule.environment}/{rule.deployment}/{rule.name}"
-
-
-def _rule(row: AlertRuleRow, dep: DeploymentRow) -> AlertRule:
-    return AlertRule(
-        id=row.id,
-        deployment=dep.name,
-        environment=dep.environment,
-        name=row.name,
-        signal=row.signal,
-        feature=row.feature,
-        op=row.op,
-        threshold=row.threshold,
-        window_seconds=row.window_seconds,
-        every_seconds=row.every_seconds,
-        next_run_at=row.next_run_at,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
-
-
-def _alert(row: AlertRow, rule: AlertRuleRow, dep: DeploymentRow) -> Alert:
-    return Alert(
-        id=row.id,
-        rule_id=rule.id,
-        rule=rule.name,
-        deployment=dep.name,
-        environment=dep.environment,
-        state=row.state,
-        value=row.value,
-        last_value=row.last_value,
-        message=row.message,
-        fired_at=row.fired_at,
-        last_evaluated_at=row.last_evaluated_at,
-        resolved_at=row.resolved_at,
-    )
 
 
 class AlertScheduler:

@@ -20,11 +20,9 @@ from modelyard.services.packages import PackageStore
 from modelyard.services.scope import Scope
 from modelyard.services.versions import ManifestCache
 from modelyard.settings import Settings
-from modelyard.store import deployments as deployments_q
 from modelyard.store import migrate
 from modelyard.store.database import Database
 from modelyard.store.deployments import ServingState
-from modelyard.store.registry import Registry
 from modelyard.store.unit import Store
 
 
@@ -91,14 +89,14 @@ class Services:
         return self.settings.auth
 
     def serving_states(self) -> list[ServingState]:
-        with self.db.read() as session:
-            return deployments_q.serving_states(session)
+        with self.store.read() as tx:
+            return tx.deployments.serving_states()
 
     def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
         """A stored package loaded by digest: the runtime serves what a revision pinned
         (permission was checked when it was deployed)."""
-        with self.db.read() as session:
-            text = Registry(session).get_package_manifest(digest)
+        with self.store.read() as tx:
+            text = tx.registry.get_package_manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} does not exist")
         return self.packager.load(PackageSource(digest, text, self.artifacts))
@@ -110,8 +108,8 @@ class Services:
         return self.authenticator.cached(secret)
 
     def ping_database(self) -> None:
-        with self.db.read() as session:
-            Registry(session).list_environments()
+        with self.store.read() as tx:
+            tx.registry.list_environments()
 
     def close(self) -> None:
         self.db.dispose()

@@ -15,8 +15,6 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.deployments import (
     KEY_SLOTS,
@@ -36,11 +34,7 @@ from modelyard.domain.names import check_name
 from modelyard.services import lookup
 from modelyard.services.auth import hash_secret, require
 from modelyard.services.registry import RegistryService
-from modelyard.store import deployments as q
-from modelyard.store.audit import AuditLog
-from modelyard.store.database import Database
-from modelyard.store.tables import DeploymentRow
-from modelyard.store.unit import Tx
+from modelyard.store.unit import Store, Tx
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,8 +58,16 @@ def key_matches(secret: str, hashes: tuple[str, ...]) -> bool:
 
 
 def serving_dependents(tx: Tx, version: ModelVersion) -> list[str]:
-    names = q.serving_version(tx.session, version.environment, version.name, version.version)
+    names = tx.deployments.serving_version(version.environment, version.name, version.version)
     return [f"deployment {n!r} serves it" for n in names]
+
+
+def deployment_id(tx: Tx, name: str, *, lock: bool = False) -> int:
+    """A deployment's id, or ``NotFound`` (``lock``: hold it to the end of the transaction)."""
+    found = tx.deployments.deployment_id(name, lock=lock)
+    if found is None:
+        raise NotFound(f"deployment {name!r} does not exist", deployment=name)
+    return found
 
 
 class Scorers:
@@ -95,33 +97,30 @@ class Scorers:
 
 class DeploymentService:
     def __init__(
-        self, db: Database, registry: RegistryService, scorers: Scorers, principal: Principal
+        self, store: Store, registry: RegistryService, scorers: Scorers, principal: Principal
     ) -> None:
-        self.db = db
+        self.store = store
         self.registry = registry
         self.scorers = scorers
         self.principal = principal
 
     # -- reading --------------------------------------------------------------------------
     def get_deployment(self, name: str) -> Deployment:
-        with self.db.read() as session:
-            row = self._row(session, name)
-            require(self.principal, Permission.READ, row.environment)
-            return q.entity(session, row)
+        with self.store.read() as tx:
+            deployment = tx.deployments.get(deployment_id(tx, name))
+        require(self.principal, Permission.READ, deployment.environment)
+        return deployment
 
     def list_deployments(self, *, environment: str | None = None) -> list[Deployment]:
-        with self.db.read() as session:
-            return [
-                q.entity(session, row)
-                for row in q.list_rows(session, environment)
-                if self.principal.can(Permission.READ, row.environment)
-            ]
+        with self.store.read() as tx:
+            found = tx.deployments.list_deployments(environment)
+        return [d for d in found if self.principal.can(Permission.READ, d.environment)]
 
     def list_revisions(self, name: str) -> list[Revision]:
-        with self.db.read() as session:
-            row = self._row(session, name)
-            require(self.principal, Permission.READ, row.environment)
-            return [q.revision_entity(row.name, r) for r in q.revision_rows(session, row.id)]
+        with self.store.read() as tx:
+            found = deployment_id(tx, name)
+            require(self.principal, Permission.READ, tx.deployments.get(found).environment)
+            return tx.deployments.revisions(found)
 
     def batch_target(self, name: str, *, variant: str | None = None) -> BatchTarget:
         """The variant a batch job scores with: the one named, else the live variant with
@@ -154,13 +153,12 @@ class DeploymentService:
         require(self.principal, Permission.DEPLOY, env)
         serving = ServingOptions.from_dict(options)
         keys = {slot: new_key() for slot in KEY_SLOTS}
-        with self.db.write() as session:
-            if q.find(session, name) is not None:
+        with self.store.write() as tx:
+            if tx.deployments.deployment_id(name) is not None:
                 raise AlreadyExists(f"deployment {name!r} already exists", deployment=name)
-            lookup.check_environment(Tx(session), env)
-            variants = self._variants(session, env, models, shadows or [])
-            row = q.insert(
-                session,
+            lookup.check_environment(tx, env)
+            variants = self._variants(tx, env, models, shadows or [])
+            found = tx.deployments.insert(
                 name=name,
                 environment=env,
                 description=description,
@@ -168,7 +166,7 @@ class DeploymentService:
                 actor=self.principal.name,
             )
             deployment = _revise(
-                session, row, variants, serving, self.principal.name, "create", None, None
+                tx, found, variants, serving, self.principal.name, "create", None, None
             )
         return deployment.with_new_keys({slot: k[0] for slot, k in keys.items()})
 
@@ -183,44 +181,41 @@ class DeploymentService:
         """A new revision. ``models`` replace the live variants (omitted: keep them);
         ``shadows`` replace the shadow variants (omitted: keep; empty list: none);
         ``options`` change serving options (the rest are kept)."""
-        with self.db.write() as session:
-            row = self._row(session, name, lock=True)
-            require(self.principal, Permission.DEPLOY, row.environment)
-            current = q.entity(session, row).revision
+        with self.store.write() as tx:
+            found, before = self._deployment(tx, name)
+            current = before.revision
             if models is None and shadows is None and not options:
                 raise InvalidInput("nothing to update: give --model, --shadow or a serving option")
             live_specs = models if models is not None else _specs(current.live)
             shadow_specs = shadows if shadows is not None else _specs(current.shadows)
-            variants = self._variants(session, row.environment, live_specs, shadow_specs)
+            variants = self._variants(tx, before.environment, live_specs, shadow_specs)
             serving = current.options.merged(options)
             deployment = _revise(
-                session, row, variants, serving, self.principal.name, "update", current, None
+                tx, found, variants, serving, self.principal.name, "update", current, None
             )
         return deployment
 
     def rollback_deployment(self, name: str, *, to: int | None = None) -> Deployment:
         """Re-apply an earlier revision as a new one (default: the one before the current)."""
-        with self.db.write() as session:
-            row = self._row(session, name, lock=True)
-            require(self.principal, Permission.DEPLOY, row.environment)
-            current = q.entity(session, row).revision
+        with self.store.write() as tx:
+            found, before = self._deployment(tx, name)
+            current = before.revision
             target_number = to if to is not None else current.number - 1
             if target_number == current.number:
                 raise InvalidInput(f"revision {to} is already current for {name!r}")
-            target_row = q.revision_row(session, row.id, target_number) if target_number else None
-            if target_row is None:
+            target = tx.deployments.revision(found, target_number) if target_number else None
+            if target is None:
                 raise NotFound(
                     f"deployment {name!r} has no revision {target_number}"
                     + (" to roll back to" if to is None else ""),
                     deployment=name,
                     revision=target_number,
                 )
-            target = q.revision_entity(name, target_row)
             for v in target.variants:  # a version deleted or archived since cannot come back
-                self._ready_version(session, v.environment, f"{v.model}:{v.version}")
+                self._ready_version(tx, v.environment, f"{v.model}:{v.version}")
             deployment = _revise(
-                session,
-                row,
+                tx,
+                found,
                 list(target.variants),
                 target.options,
                 self.principal.name,
@@ -231,12 +226,10 @@ class DeploymentService:
         return deployment
 
     def delete_deployment(self, name: str) -> Deployment:
-        with self.db.write() as session:
-            row = self._row(session, name, lock=True)
-            require(self.principal, Permission.DEPLOY, row.environment)
-            deployment = q.entity(session, row)
-            q.delete(session, row)
-            AuditLog(session).append(
+        with self.store.write() as tx:
+            found, deployment = self._deployment(tx, name)
+            tx.deployments.delete(found)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="deployment.deleted",
                 subject=_subject(deployment),
@@ -250,12 +243,11 @@ class DeploymentService:
         if slot not in KEY_SLOTS:
             raise InvalidInput(f"unknown key {slot!r}: choose primary or secondary")
         secret, digest, prefix = new_key()
-        with self.db.write() as session:
-            row = self._row(session, name, lock=True)
-            require(self.principal, Permission.DEPLOY, row.environment)
-            q.set_key(session, row, slot, digest, prefix)
-            deployment = q.entity(session, row)
-            AuditLog(session).append(
+        with self.store.write() as tx:
+            found, _ = self._deployment(tx, name)
+            tx.deployments.set_key(found, slot, digest, prefix)
+            deployment = tx.deployments.get(found)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="deployment.keys_regenerated",
                 subject=_subject(deployment),
@@ -264,11 +256,13 @@ class DeploymentService:
         return deployment.with_new_keys({slot: secret})
 
     # -- helpers --------------------------------------------------------------------------
-    def _row(self, session: Session, name: str, *, lock: bool = False) -> DeploymentRow:
-        row = q.find(session, name, lock=lock)
-        if row is None:
-            raise NotFound(f"deployment {name!r} does not exist", deployment=name)
-        return row
+    def _deployment(self, tx: Tx, name: str) -> tuple[int, Deployment]:
+        """A deployment about to change: its id and current state, its row held to the end
+        of the transaction; the caller may deploy in its environment."""
+        found = deployment_id(tx, name, lock=True)
+        deployment = tx.deployments.get(found)
+        require(self.principal, Permission.DEPLOY, deployment.environment)
+        return found, deployment
 
     def _environment_of(self, models: list[str]) -> str | None:
         """``--model sandbox/payments:3`` names its environment; the first one that does."""
@@ -278,15 +272,13 @@ class DeploymentService:
                 return ref.split("/", 1)[0]
         return None
 
-    def _variants(
-        self, session: Session, env: str, models: list[str], shadows: list[str]
-    ) -> list[Variant]:
+    def _variants(self, tx: Tx, env: str, models: list[str], shadows: list[str]) -> list[Variant]:
         specs = [VariantSpec.parse(m, Role.LIVE) for m in models]
         specs += [VariantSpec.parse(s, Role.SHADOW) for s in shadows]
         weights = default_weights(specs)
         variants = []
         for spec, weight in zip(specs, weights, strict=True):
-            version = self._ready_version(session, env, spec.ref)
+            version = self._ready_version(tx, env, spec.ref)
             variants.append(
                 Variant(
                     name=f"{version.name}:{version.version}",
@@ -300,7 +292,7 @@ class DeploymentService:
             )
         return check_variants(variants)
 
-    def _ready_version(self, session: Session, env: str, text: str) -> ModelVersion:
+    def _ready_version(self, tx: Tx, env: str, text: str) -> ModelVersion:
         ref = self.registry.ref(text, env)
         if ref.environment != env:
             raise InvalidInput(
@@ -308,7 +300,7 @@ class DeploymentService:
                 "promote the version first",
                 model=text,
             )
-        version = lookup.resolve(Tx(session), ref)
+        version = lookup.resolve(tx, ref)
         if version.status != "ready":
             raise InvalidInput(f"{version.ref} is archived and cannot be deployed", model=text)
         return version
@@ -332,8 +324,8 @@ _ACTIONS = {"create": "created", "update": "updated", "rollback": "rolled_back"}
 
 
 def _revise(
-    session: Session,
-    row: DeploymentRow,
+    tx: Tx,
+    dep_id: int,
     variants: list[Variant],
     options: ServingOptions,
     actor: str,
@@ -342,20 +334,19 @@ def _revise(
     rolled_back_to: int | None,
 ) -> Deployment:
     """Write the next revision, make it current and audit it, in the caller's transaction."""
-    q.add_revision(
-        session,
-        row,
+    tx.deployments.add_revision(
+        dep_id,
         variants=variants,
         options=options,
         action=action,
         rolled_back_to=rolled_back_to,
         actor=actor,
     )
-    deployment = q.entity(session, row)
+    deployment = tx.deployments.get(dep_id)
     after = _summary(deployment.revision)
     if rolled_back_to is not None:
         after["rolled_back_to"] = rolled_back_to
-    AuditLog(session).append(
+    tx.audit.append(
         actor=actor,
         action=f"deployment.{_ACTIONS[action]}",
         subject=_subject(deployment),

@@ -10,7 +10,6 @@ and how collected data goes back to training as a dataset.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.datasets import DatasetVersion
@@ -30,8 +28,7 @@ from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
 from modelyard.services.registry import RegistryService
-from modelyard.store.database import Database
-from modelyard.store.tables import MonitoringReportRow, utcnow
+from modelyard.store.unit import Store
 
 MAX_FEEDBACK = 100_000
 MAX_REQUEST_ID = 200
@@ -40,7 +37,7 @@ MAX_REQUEST_ID = 200
 class MonitoringService:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         registry: RegistryService,
         deployments: DeploymentService,
         datasets: DatasetService,
@@ -49,7 +46,7 @@ class MonitoringService:
         principal: Principal,
     ) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.registry = registry
         self.deployments = deployments
         self.datasets = datasets
@@ -114,7 +111,7 @@ class MonitoringService:
             "performance": performance,
         }
         result["summary"] = summarize(result)
-        result["created_at"] = utcnow().isoformat()
+        result["created_at"] = datetime.now(UTC).isoformat()
         if store:
             result["id"] = self._store(result)
         return result
@@ -161,58 +158,43 @@ class MonitoringService:
         return section
 
     def _store(self, result: dict[str, Any]) -> int:
-        with self.db.write() as session:
-            row = MonitoringReportRow(
+        with self.store.write() as tx:
+            return tx.reports.add(
                 deployment=result["deployment"],
                 environment=result["environment"],
                 since=datetime.fromisoformat(result["since"]),
                 until=datetime.fromisoformat(result["until"]),
-                reference=result["against"][:200],
+                reference=result["against"],
                 rows=result["rows"],
                 summary=result["summary"],
-                report=json.dumps(result, default=str),
-                created_by=self.principal.name,
+                report=result,
+                actor=self.principal.name,
             )
-            session.add(row)
-            session.flush()
-            return int(row.id)
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[dict[str, Any]]:
         """The summaries of stored reports, newest first: what trends are drawn from."""
         self.deployments.get_deployment(deployment)
-        with self.db.read() as session:
-            rows = session.execute(
-                sa.select(
-                    MonitoringReportRow.id,
-                    MonitoringReportRow.since,
-                    MonitoringReportRow.until,
-                    MonitoringReportRow.reference,
-                    MonitoringReportRow.summary,
-                    MonitoringReportRow.created_at,
-                )
-                .where(MonitoringReportRow.deployment == deployment)
-                .order_by(MonitoringReportRow.id.desc())
-                .limit(max(1, min(limit, 10_000)))
-            ).all()
+        with self.store.read() as tx:
+            found = tx.reports.summaries(deployment, limit=max(1, min(limit, 10_000)))
         return [
             {
-                "id": row.id,
-                "since": row.since.isoformat(),
-                "until": row.until.isoformat(),
-                "against": row.reference,
-                "created_at": row.created_at.isoformat(),
-                "summary": row.summary,
+                "id": s.id,
+                "since": s.since.isoformat(),
+                "until": s.until.isoformat(),
+                "against": s.reference,
+                "created_at": s.created_at.isoformat(),
+                "summary": s.summary,
             }
-            for row in rows
+            for s in found
         ]
 
     def get_monitoring_report(self, deployment: str, report_id: int) -> dict[str, Any]:
         self.deployments.get_deployment(deployment)
-        with self.db.read() as session:
-            row = session.get(MonitoringReportRow, report_id)
-            if row is None or row.deployment != deployment:
-                raise NotFound(f"deployment {deployment!r} has no report {report_id}")
-            return dict(json.loads(row.report))
+        with self.store.read() as tx:
+            found = tx.reports.get(deployment, report_id)
+        if found is None:
+            raise NotFound(f"deployment {deployment!r} has no report {report_id}")
+        return found
 
     # -- feedback -------------------------------------------------------------------------
     def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
@@ -243,7 +225,7 @@ class MonitoringService:
                 "request_id": pa.array(ids, pa.string()),
                 "row": pa.array(rows, pa.int64()),
                 "actual": pa.array(actuals, pa.string()),
-                "time": pa.array([utcnow()] * len(ids), pa.timestamp("us", tz="UTC")),
+                "time": pa.array([datetime.now(UTC)] * len(ids), pa.timestamp("us", tz="UTC")),
             }
         )
         write_part(self.feedback / f"deployment={deployment}", table)

@@ -74,14 +74,14 @@ class Scope:
     @cached_property
     def deployments(self) -> DeploymentService:
         return DeploymentService(
-            self.services.db, self.registry, self.services.scorers, self.principal
+            self.services.store, self.registry, self.services.scorers, self.principal
         )
 
     @cached_property
     def monitoring(self) -> MonitoringService:
         s = self.services
         return MonitoringService(
-            s.db,
+            s.store,
             self.registry,
             self.deployments,
             self.datasets,
@@ -92,7 +92,7 @@ class Scope:
 
     @cached_property
     def alerts(self) -> AlertService:
-        return AlertService(self.services.db, self.deployments, self.monitoring, self.principal)
+        return AlertService(self.services.store, self.deployments, self.monitoring, self.principal)
 
     @cached_property
     def evaluations(self) -> EvaluationService:

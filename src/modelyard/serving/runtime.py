@@ -45,7 +45,7 @@ from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.protocols import Parsed
 from modelyard.serving.schema import InputSchema
 from modelyard.serving.scorer import Output, Scorer
-from modelyard.store import deployments as store
+from modelyard.store.deployments import ServingState
 
 log = logging.getLogger("modelyard.serving")
 RETRY_FAILED_LOAD_SECONDS = 10.0
@@ -128,7 +128,7 @@ class Backend(Protocol):
         """False: the server runs without authentication (loopback only)."""
         ...
 
-    def serving_states(self) -> list[store.ServingState]:
+    def serving_states(self) -> list[ServingState]:
         """Every deployment's current revision."""
         ...
 
@@ -227,11 +227,11 @@ class ServingRuntime:
         self._evict()
         self._synced.set()
 
-    def _read_states(self) -> list[store.ServingState]:
+    def _read_states(self) -> list[ServingState]:
         return self.services.serving_states()
 
     # -- loading --------------------------------------------------------------------------
-    async def _activate(self, state: store.ServingState) -> None:
+    async def _activate(self, state: ServingState) -> None:
         try:
             options = ServingOptions.from_dict(state.options)
             live: list[LiveVariant] = []

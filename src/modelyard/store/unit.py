@@ -14,10 +14,13 @@ from functools import cached_property
 
 from sqlalchemy.orm import Session
 
+from modelyard.store.alerts import Alerts
 from modelyard.store.audit import AuditLog
 from modelyard.store.auth import Access
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
+from modelyard.store.deployments import Deployments
+from modelyard.store.monitoring import Reports
 from modelyard.store.registry import Registry
 from modelyard.store.webhooks import Webhooks
 
@@ -52,6 +55,18 @@ class Tx:
     @cached_property
     def webhooks(self) -> Webhooks:
         return Webhooks(self._session)
+
+    @cached_property
+    def deployments(self) -> Deployments:
+        return Deployments(self._session)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self._session)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        return Alerts(self._session)
 
 
 class Store:
