@@ -118,7 +118,7 @@ class Scope:
 
     @cached_property
     def experiments(self) -> ExperimentService:
-        return ExperimentService(self.services.db, self._default_environment, self.principal)
+        return ExperimentService(self.services.store, self._default_environment, self.principal)
 
     @cached_property
     def access(self) -> AccessService:

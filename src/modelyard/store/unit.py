@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
+from modelyard.store.experiments import Experiments
 from modelyard.store.registry import Registry
 
 
@@ -42,6 +43,10 @@ class Tx:
     @cached_property
     def datasets(self) -> Datasets:
         return Datasets(self._session)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        return Experiments(self._session)
 
 
 class Store:
