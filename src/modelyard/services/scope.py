@@ -96,11 +96,11 @@ class Scope:
 
     @cached_property
     def evaluations(self) -> EvaluationService:
-        return EvaluationService(self.services.db, self.registry, self.datasets, self.principal)
+        return EvaluationService(self.services.store, self.registry, self.datasets, self.principal)
 
     @cached_property
     def promotions(self) -> PromotionService:
-        return PromotionService(self.services.db, self.registry, self.evaluations, self.principal)
+        return PromotionService(self.services.store, self.registry, self.principal)
 
     @cached_property
     def bundles(self) -> BundleService:

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from modelyard.store.audit import AuditLog
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
+from modelyard.store.evaluations import Evaluations
 from modelyard.store.experiments import Experiments
+from modelyard.store.promotions import Promotions
 from modelyard.store.registry import Registry
 
 
@@ -43,6 +45,14 @@ class Tx:
     @cached_property
     def datasets(self) -> Datasets:
         return Datasets(self._session)
+
+    @cached_property
+    def evaluations(self) -> Evaluations:
+        return Evaluations(self._session)
+
+    @cached_property
+    def promotions(self) -> Promotions:
+        return Promotions(self._session)
 
     @cached_property
     def experiments(self) -> Experiments:
