@@ -106,7 +106,7 @@ class Scope:
     def bundles(self) -> BundleService:
         s = self.services
         return BundleService(
-            s.db,
+            s.store,
             self.registry,
             self.datasets,
             self.evaluations,

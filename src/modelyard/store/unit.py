@@ -15,6 +15,7 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from modelyard.store.audit import AuditLog
+from modelyard.store.bundles import Bundles
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
 from modelyard.store.evaluations import Evaluations
@@ -53,6 +54,10 @@ class Tx:
     @cached_property
     def promotions(self) -> Promotions:
         return Promotions(self._session)
+
+    @cached_property
+    def bundles(self) -> Bundles:
+        return Bundles(self._session)
 
     @cached_property
     def experiments(self) -> Experiments:
