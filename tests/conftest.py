@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
 from modelyard import Client, Settings
-from modelyard.services.container import Services
 from modelyard.flavors.package import write_manifest
+from modelyard.services.container import Services
 from tests.support.pgcluster import PgCluster
 from tests.support.receiver import Receiver
 from tests.support.s3server import S3Server
