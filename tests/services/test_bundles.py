@@ -259,7 +259,7 @@ def test_truncated_and_oversized_bundles_are_refused(exchange: Exchange) -> None
     assert len(bomb.getvalue()) < 2 << 20
     bob = home.local()  # home B's bundle service, with a lower size limit
     small = BundleService(
-        home.db,
+        home.store,
         bob.registry,
         bob.datasets,
         bob.evaluations,

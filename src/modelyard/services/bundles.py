@@ -39,9 +39,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import sqlalchemy as sa
-
-from modelyard.artifacts.store import ArtifactStore, digest_bytes
+from modelyard.artifacts.digests import digest_bytes
+from modelyard.artifacts.store import ArtifactStore
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.bundles import ImportResult, TrustedKey
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
@@ -53,15 +52,7 @@ from modelyard.services.datasets import DatasetService
 from modelyard.services.evaluations import EvaluationService
 from modelyard.services.registry import RegistryService
 from modelyard.services.versions import Imported
-from modelyard.store.audit import AuditLog
-from modelyard.store.database import Database
-from modelyard.store.tables import (
-    BundleImportRow,
-    EvaluationRow,
-    InstallationRow,
-    TrustedKeyRow,
-)
-from modelyard.store.unit import Tx
+from modelyard.store.unit import Store, Tx
 
 FORMAT = 1
 METADATA = "bundle.json"
@@ -79,7 +70,7 @@ def key_id_of(raw: bytes) -> str:
 class BundleService:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         registry: RegistryService,
         datasets: DatasetService,
         evaluations: EvaluationService,
@@ -89,7 +80,7 @@ class BundleService:
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.registry = registry
         self.datasets = datasets
         self.evaluations = evaluations
@@ -139,36 +130,26 @@ class BundleService:
         if len(raw) != 32:
             raise InvalidInput(f"an Ed25519 public key has 32 bytes, this one {len(raw)}")
         key_id = key_id_of(raw)
-        with self.db.write() as session:
-            clash = session.scalar(
-                sa.select(TrustedKeyRow).where(
-                    (TrustedKeyRow.name == name) | (TrustedKeyRow.key_id == key_id)
-                )
-            )
+        with self.store.write() as tx:
+            clash = tx.bundles.find_key(name=name, key_id=key_id)
             if clash is not None:
                 raise AlreadyExists(
                     f"key {clash.name!r} ({clash.key_id}) is already trusted", key_id=key_id
                 )
-            session.add(
-                TrustedKeyRow(
-                    name=name,
-                    key_id=key_id,
-                    public_key=base64.b64encode(raw).decode(),
-                    created_by=self.principal.name,
-                )
+            trusted = tx.bundles.trust(
+                name, key_id, base64.b64encode(raw).decode(), self.principal.name
             )
-            AuditLog(session).append(
+            tx.audit.append(
                 actor=self.principal.name,
                 action="key.trusted",
                 subject=f"key:{name}",
                 after={"key_id": key_id},
             )
-        return TrustedKey(name, key_id, base64.b64encode(raw).decode(), self.principal.name)
+        return trusted
 
     def list_keys(self) -> list[TrustedKey]:
-        with self.db.read() as session:
-            rows = session.scalars(sa.select(TrustedKeyRow).order_by(TrustedKeyRow.name))
-            return [TrustedKey(r.name, r.key_id, r.public_key, r.created_by) for r in rows]
+        with self.store.read() as tx:
+            return tx.bundles.trusted_keys()
 
     def _private_key(self, name: str) -> Any:
         from cryptography.hazmat.primitives import serialization
@@ -181,9 +162,8 @@ class BundleService:
         return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
     def installation(self) -> str:
-        with self.db.read() as session:
-            row = session.get(InstallationRow, 1)
-            return row.installation_id if row is not None else "unknown"
+        with self.store.read() as tx:
+            return tx.bundles.installation_id() or "unknown"
 
     # -- export ---------------------------------------------------------------------------
     def write_bundle(self, ref: str, out: IO[bytes], *, key: str) -> dict[str, Any]:
@@ -255,11 +235,11 @@ class BundleService:
             env = environment or str(metadata["source"]).split("/", 1)[0]
             require(self.principal, Permission.REGISTER, env)
             bundle_digest = digest_bytes(body)
-            with self.db.read() as session:
-                lookup.check_environment(Tx(session), env)
-                done = session.get(BundleImportRow, bundle_digest)
+            with self.store.read() as tx:
+                lookup.check_environment(tx, env)
+                done = tx.bundles.imported(bundle_digest)
                 if done is not None:
-                    version = Tx(session).registry.version_entities([done.version_id])[0]
+                    version = tx.registry.version_entities([done.version_id])[0]
                     return ImportResult(version, False, done.source, done.key_id)
             for member, path in staged.items():
                 if member.startswith("objects/"):
@@ -271,30 +251,25 @@ class BundleService:
             lineage = info["lineage"]
 
             def record(tx: Tx, version_id: int) -> None:
-                session = tx.session
-                session.add(
-                    BundleImportRow(
-                        bundle_digest=bundle_digest,
-                        version_id=version_id,
-                        source=origin[:400],
-                        key_id=key_id,
-                        created_by=self.principal.name,
-                    )
+                tx.bundles.record_import(
+                    bundle_digest,
+                    version_id=version_id,
+                    source=origin[:400],
+                    key_id=key_id,
+                    created_by=self.principal.name,
                 )
                 for e in metadata.get("evaluations") or []:
-                    session.add(
-                        EvaluationRow(
-                            version_id=version_id,
-                            dataset=str(e["dataset"])[:300],
-                            label=str(e["label"])[:250],
-                            kind=str(e["kind"])[:16],
-                            rows=int(e["rows"]),
-                            metrics=dict(e["metrics"]),
-                            details=dict(e["details"]),
-                            created_by=str(e["created_by"])[:200],
-                        )
+                    tx.evaluations.add(
+                        version_id,
+                        dataset=str(e["dataset"])[:300],
+                        label=str(e["label"])[:250],
+                        kind=str(e["kind"])[:16],
+                        rows=int(e["rows"]),
+                        metrics=dict(e["metrics"]),
+                        details=dict(e["details"]),
+                        created_by=str(e["created_by"])[:200],
                     )
-                AuditLog(session).append(
+                tx.audit.append(
                     actor=self.principal.name,
                     action="bundle.imported",
                     subject=f"model_version:{env}/{info['name']}",
@@ -402,8 +377,8 @@ class BundleService:
             raise InvalidInput("the bundle's signature file is malformed") from None
         if algorithm != "ed25519":
             raise InvalidInput(f"unsupported signature algorithm {algorithm!r}")
-        with self.db.read() as session:
-            trusted = session.scalar(sa.select(TrustedKeyRow).where(TrustedKeyRow.key_id == key_id))
+        with self.store.read() as tx:
+            trusted = tx.bundles.find_key(key_id=key_id)
         if trusted is None:
             raise InvalidInput(
                 f"the bundle is signed by key {key_id}, which this installation does not "

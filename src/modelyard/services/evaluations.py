@@ -11,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import InvalidInput, NotFound
@@ -22,15 +20,7 @@ from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.registry import RegistryService
-from modelyard.store.audit import AuditLog
-from modelyard.store.database import Database
-from modelyard.store.tables import (
-    EvaluationRow,
-    ModelRow,
-    ModelVersionRow,
-    VersionDatasetRow,
-)
-from modelyard.store.unit import Tx
+from modelyard.store.unit import Store
 
 SCALARS = (
     "accuracy",
@@ -47,13 +37,13 @@ SCALARS = (
 class EvaluationService:
     def __init__(
         self,
-        db: Database,
+        store: Store,
         registry: RegistryService,
         datasets: DatasetService,
         principal: Principal,
     ) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.registry = registry
         self.datasets = datasets
 
@@ -103,10 +93,10 @@ class EvaluationService:
             found = result
         scalars = {k: float(found[k]) for k in SCALARS if k in found}
         details = {k: v for k, v in found.items() if k not in SCALARS}
-        with self.db.write() as session:
-            version_id = lookup.version(Tx(session), self.registry.ref(version.ref)).version_id
-            evaluation = EvaluationRow(
-                version_id=version_id,
+        with self.store.write() as tx:
+            version_id = lookup.version(tx, self.registry.ref(version.ref)).version_id
+            evaluation_id = tx.evaluations.add(
+                version_id,
                 dataset=data.ref,
                 label=label,
                 kind=str(found["kind"]),
@@ -115,59 +105,37 @@ class EvaluationService:
                 details=details,
                 created_by=self.principal.name,
             )
-            session.add(evaluation)
-            session.flush()
-            if session.get(VersionDatasetRow, (version_id, data.ref)) is None:
-                session.add(
-                    VersionDatasetRow(version_id=version_id, dataset=data.ref, role="evaluation")
-                )
-            AuditLog(session).append(
+            tx.evaluations.add_to_lineage(version_id, data.ref)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="evaluation.created",
                 subject=f"model_version:{version.ref}",
-                after={"evaluation_id": evaluation.id, "dataset": data.ref, "metrics": scalars},
+                after={"evaluation_id": evaluation_id, "dataset": data.ref, "metrics": scalars},
             )
-            return _entity(evaluation, version.ref)
+            evaluation = tx.evaluations.get(evaluation_id)
+        assert evaluation is not None
+        return evaluation
 
     def list_evaluations(
         self, ref: str | None = None, *, environment: str | None = None
     ) -> list[Evaluation]:
-        with self.db.read() as session:
-            q = _SELECT
-            if ref is not None:
-                version = self.registry.get_version(ref, environment=environment)
-                found = lookup.version(Tx(session), self.registry.ref(version.ref))
-                q = q.where(EvaluationRow.version_id == found.version_id)
-            rows = session.execute(q.order_by(EvaluationRow.id))
-            return [
-                _entity(e, f"{env}/{name}:{number}")
-                for e, env, name, number in rows
-                if self.principal.can(Permission.READ, env)
-            ]
+        version = None if ref is None else self.registry.get_version(ref, environment=environment)
+        with self.store.read() as tx:
+            version_id = (
+                None
+                if version is None
+                else lookup.version(tx, self.registry.ref(version.ref)).version_id
+            )
+            found = tx.evaluations.list_evaluations(version_id)
+        return [e for e in found if self.principal.can(Permission.READ, _environment(e))]
 
     def get_evaluation(self, evaluation_id: int) -> Evaluation:
-        with self.db.read() as session:
-            found = session.execute(_SELECT.where(EvaluationRow.id == evaluation_id)).first()
+        with self.store.read() as tx:
+            found = tx.evaluations.get(evaluation_id)
         if found is None:
             raise NotFound(f"evaluation {evaluation_id} does not exist")
-        e, env, name, number = found
-        require(self.principal, Permission.READ, env)
-        return _entity(e, f"{env}/{name}:{number}")
-
-    def latest(self, session: Session, version_id: int, dataset_name: str) -> EvaluationRow | None:
-        """The newest evaluation of a version on any version of ``[env/]name``."""
-        name = dataset_name.split(":", 1)[0]
-        match = (
-            EvaluationRow.dataset.startswith(f"{name}:", autoescape=True)
-            if "/" in name
-            else EvaluationRow.dataset.like(f"%/{_escape(name)}:%", escape="\\")
-        )
-        return session.scalar(
-            sa.select(EvaluationRow)
-            .where(EvaluationRow.version_id == version_id, match)
-            .order_by(EvaluationRow.id.desc())
-            .limit(1)
-        )
+        require(self.principal, Permission.READ, _environment(found))
+        return found
 
     def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> dict[str, Any]:
         """The newest evaluation of each version (on ``dataset`` when given, else on the
@@ -202,13 +170,6 @@ class EvaluationService:
         }
 
 
-_SELECT = (
-    sa.select(EvaluationRow, ModelRow.environment, ModelRow.name, ModelVersionRow.version)
-    .join(ModelVersionRow, ModelVersionRow.id == EvaluationRow.version_id)
-    .join(ModelRow, ModelRow.id == ModelVersionRow.model_id)
-)
-
-
 def same_dataset(found: str, wanted: str) -> bool:
     """Does evaluation dataset ``found`` (``env/name:ver``) match ``wanted``
     (``[env/]name[:ver]``)?"""
@@ -218,8 +179,8 @@ def same_dataset(found: str, wanted: str) -> bool:
     return base == wanted or base.endswith(f"/{wanted}")
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _environment(evaluation: Evaluation) -> str:
+    return evaluation.version.split("/", 1)[0]
 
 
 def _label_column(columns: list[str], inputs: list[str], ref: str) -> str:
@@ -231,19 +192,4 @@ def _label_column(columns: list[str], inputs: list[str], ref: str) -> str:
     raise InvalidInput(
         f"which column of {ref} is the label? name it with --label (candidates: "
         f"{', '.join(rest[:8]) or 'none'})"
-    )
-
-
-def _entity(row: EvaluationRow, version: str) -> Evaluation:
-    return Evaluation(
-        id=row.id,
-        version=version,
-        dataset=row.dataset,
-        label=row.label,
-        kind=row.kind,
-        rows=row.rows,
-        metrics=dict(row.metrics),
-        details=dict(row.details),
-        created_by=row.created_by,
-        created_at=row.created_at,
     )

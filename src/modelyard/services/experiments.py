@@ -7,22 +7,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import sqlalchemy as sa
-
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import InvalidInput
 from modelyard.domain.experiments import ExperimentRun
 from modelyard.domain.names import check_name
 from modelyard.services.auth import require
-from modelyard.store.database import Database
-from modelyard.store.registry import Registry
-from modelyard.store.tables import ExperimentRunRow
+from modelyard.store.unit import Store
 
 
 class ExperimentService:
-    def __init__(self, db: Database, default_environment: str, principal: Principal) -> None:
+    def __init__(self, store: Store, default_environment: str, principal: Principal) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.default_environment = default_environment
 
     def record_run(
@@ -47,10 +43,10 @@ class ExperimentService:
             if not math.isfinite(number):
                 raise InvalidInput(f"metric {key!r} must be finite, got {value!r}")
             clean[str(key)] = number
-        with self.db.write() as session:
-            if not Registry(session).environment_exists(env):
+        with self.store.write() as tx:
+            if not tx.registry.environment_exists(env):
                 raise InvalidInput(f"unknown environment {env!r}")
-            row = ExperimentRunRow(
+            return tx.experiments.add(
                 environment=env,
                 experiment=experiment,
                 name=name,
@@ -60,9 +56,6 @@ class ExperimentService:
                 metrics=clean,
                 created_by=self.principal.name,
             )
-            session.add(row)
-            session.flush()
-            return _entity(row)
 
     def list_experiment_runs(
         self,
@@ -74,15 +67,8 @@ class ExperimentService:
         """The experiment's runs, newest first, or best first by ``rank_by``."""
         env = environment or self.default_environment
         require(self.principal, Permission.READ, env)
-        with self.db.read() as session:
-            rows = session.scalars(
-                sa.select(ExperimentRunRow)
-                .where(
-                    ExperimentRunRow.environment == env, ExperimentRunRow.experiment == experiment
-                )
-                .order_by(ExperimentRunRow.id.desc())
-            )
-            found = [_entity(r) for r in rows]
+        with self.store.read() as tx:
+            found = tx.experiments.runs(env, experiment)
         if rank_by is not None:
             lower = rank_by in ("log_loss", "mae", "rmse")
             found.sort(
@@ -92,18 +78,3 @@ class ExperimentService:
                 )
             )
         return found
-
-
-def _entity(row: ExperimentRunRow) -> ExperimentRun:
-    return ExperimentRun(
-        id=row.id,
-        environment=row.environment,
-        experiment=row.experiment,
-        name=row.name,
-        params=dict(row.params),
-        data_fingerprint=row.data_fingerprint,
-        rows=row.rows,
-        metrics=dict(row.metrics),
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )

@@ -18,9 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from modelyard.domain.auth import Permission, Principal, Role
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -28,34 +25,23 @@ from modelyard.domain.names import check_name
 from modelyard.domain.promotions import GateResult, Gates, PromotionRequest
 from modelyard.services import lookup
 from modelyard.services.auth import require
-from modelyard.services.evaluations import EvaluationService
 from modelyard.services.registry import RegistryService
-from modelyard.store.audit import AuditLog
-from modelyard.store.database import Database
-from modelyard.store.tables import EnvironmentRow, PromotionRequestRow, utcnow
-from modelyard.store.unit import Tx
+from modelyard.store.unit import Store, Tx
 
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
 
 
 class PromotionService:
-    def __init__(
-        self,
-        db: Database,
-        registry: RegistryService,
-        evaluations: EvaluationService,
-        principal: Principal,
-    ) -> None:
+    def __init__(self, store: Store, registry: RegistryService, principal: Principal) -> None:
         self.principal = principal
-        self.db = db
+        self.store = store
         self.registry = registry
-        self.evaluations = evaluations
 
     # -- gates ------------------------------------------------------------------------------
     def get_gates(self, environment: str) -> Gates:
         require(self.principal, Permission.READ, environment)
-        with self.db.read() as session:
-            return Gates.from_dict(self._environment(session, environment).gates)
+        with self.store.read() as tx:
+            return _gates(tx, environment)
 
     def set_gates(
         self,
@@ -86,34 +72,26 @@ class PromotionService:
         )
         if parsed.evaluation:
             check_name(parsed.evaluation.rsplit("/", 1)[-1].split(":", 1)[0], "dataset name")
-        with self.db.write() as session:
-            row = self._environment(session, environment)
-            before = Gates.from_dict(row.gates).to_dict()
-            row.gates = parsed.to_dict()
-            AuditLog(session).append(
+        with self.store.write() as tx:
+            before = _gates(tx, environment)
+            tx.promotions.set_gates(environment, parsed)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="environment.gates_changed",
                 subject=f"environment:{environment}/gates",
-                before=before,
+                before=before.to_dict(),
                 after=parsed.to_dict(),
             )
         return parsed
 
-    def _environment(self, session: Session, name: str) -> EnvironmentRow:
-        row = session.get(EnvironmentRow, name)
-        if row is None:
-            lookup.check_environment(Tx(session), name)  # raises, naming the known ones
-        assert row is not None
-        return row
-
     def check(self, source: ModelVersion, target: str, gates: Gates) -> list[GateResult]:
         """Every gate but approvals, evaluated now."""
         results: list[GateResult] = []
-        with self.db.read() as session:
-            version_id = lookup.version(Tx(session), self.registry.ref(source.ref)).version_id
+        with self.store.read() as tx:
+            version_id = lookup.version(tx, self.registry.ref(source.ref)).version_id
             values = dict(source.metrics)
             if gates.evaluation:
-                found = self.evaluations.latest(session, version_id, gates.evaluation)
+                found = tx.evaluations.latest(version_id, gates.evaluation)
                 if found is None:
                     results.append(
                         GateResult(
@@ -141,12 +119,12 @@ class PromotionService:
                         )
                     )
             if gates.beat_champion:
-                results.append(self._champion(session, source, target, gates, values))
+                results.append(self._champion(tx, source, target, gates, values))
         return results
 
     def _champion(
         self,
-        session: Session,
+        tx: Tx,
         source: ModelVersion,
         target: str,
         gates: Gates,
@@ -155,9 +133,7 @@ class PromotionService:
         metric = gates.beat_champion
         assert metric is not None
         try:
-            champion = lookup.resolve(
-                Tx(session), self.registry.ref(f"{target}/{source.name}@champion")
-            )
+            champion = lookup.resolve(tx, self.registry.ref(f"{target}/{source.name}@champion"))
         except NotFound:
             return GateResult("champion", True, f"{target}/{source.name} has no champion yet")
         theirs: float | None = champion.metrics.get(metric)
@@ -165,10 +141,10 @@ class PromotionService:
             if ref is None or not gates.evaluation:
                 continue
             try:
-                version_id = lookup.version(Tx(session), self.registry.ref(ref)).version_id
+                version_id = lookup.version(tx, self.registry.ref(ref)).version_id
             except NotFound:
                 continue
-            found = self.evaluations.latest(session, version_id, gates.evaluation)
+            found = tx.evaluations.latest(version_id, gates.evaluation)
             if found is not None and metric in found.metrics:
                 theirs = found.metrics[metric]
                 break
@@ -193,192 +169,170 @@ class PromotionService:
             raise InvalidInput(f"{source.ref} is {source.status}: only a ready version is promoted")
         if len(note) > 10_000:
             raise InvalidInput("the note is longer than 10,000 characters")
-        with self.db.read() as session:  # the requester need not read the target's gates
-            gates = Gates.from_dict(self._environment(session, to).gates)
+        with self.store.read() as tx:  # the requester need not read the target's gates
+            gates = _gates(tx, to)
         results = self.check(source, to, gates)
         blocked = any(not r.passed for r in results)
         results.append(
             GateResult("approvals", gates.approvals == 0, f"0 of {gates.approvals} approvals")
         )
-        with self.db.write() as session:
-            found = lookup.version(Tx(session), self.registry.ref(source.ref))
-            row = PromotionRequestRow(
+        state = "blocked" if blocked else "pending"
+        with self.store.write() as tx:
+            found = lookup.version(tx, self.registry.ref(source.ref))
+            request_id = tx.promotions.add(
                 source=source.ref,
                 source_version_id=found.version_id,
                 target_environment=to,
-                state="blocked" if blocked else "pending",
+                state=state,
                 note=note,
-                gates=[r.to_dict() for r in results],
-                approvals=[],
+                gates=results,
                 required_approvals=gates.approvals,
                 requested_by=self.principal.name,
             )
-            session.add(row)
-            session.flush()
-            AuditLog(session).append(
+            tx.audit.append(
                 actor=self.principal.name,
                 action="promotion.requested",
-                subject=_subject(row),
-                after={"source": source.ref, "state": row.state, "gates": row.gates},
+                subject=_subject(to, request_id),
+                after={
+                    "source": source.ref,
+                    "state": state,
+                    "gates": [r.to_dict() for r in results],
+                },
             )
-            request_id = row.id
         if not blocked and gates.approvals == 0:
             return self._complete(request_id)
         return self.get_promotion_request(request_id)
 
     def approve(self, request_id: int, *, comment: str = "") -> PromotionRequest:
-        with self.db.write() as session:
-            row = self._row(session, request_id, lock=True)
-            require(self.principal, Permission.APPROVE, row.target_environment)
-            self._check_pending(row)
-            gates = Gates.from_dict(self._environment(session, row.target_environment).gates)
-            if self.principal.name == row.requested_by and not gates.self_approval:
+        with self.store.write() as tx:
+            request = _request(tx, request_id, lock=True)
+            require(self.principal, Permission.APPROVE, request.target_environment)
+            _check_pending(request)
+            gates = _gates(tx, request.target_environment)
+            if self.principal.name == request.requested_by and not gates.self_approval:
                 raise PermissionDenied(
-                    f"user {self.principal.name!r} requested promotion {row.id} and may not "
-                    "approve it: another approver must",
+                    f"user {self.principal.name!r} requested promotion {request.id} and may "
+                    "not approve it: another approver must",
                     user=self.principal.name,
                 )
-            if any(a["user"] == self.principal.name for a in row.approvals):
+            if any(a["user"] == self.principal.name for a in request.approvals):
                 raise Conflict(
-                    f"user {self.principal.name!r} has already approved promotion {row.id}"
+                    f"user {self.principal.name!r} has already approved promotion {request.id}"
                 )
-            row.approvals = [
-                *row.approvals,
-                {"user": self.principal.name, "comment": comment, "at": utcnow().isoformat()},
-            ]
-            row.updated_at = utcnow()
-            AuditLog(session).append(
+            approvals = tx.promotions.add_approval(request_id, self.principal.name, comment)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="promotion.approved",
-                subject=_subject(row),
-                after={"approvals": len(row.approvals), "required": row.required_approvals},
+                subject=_subject(request.target_environment, request_id),
+                after={"approvals": approvals, "required": request.required_approvals},
             )
-            done = len(row.approvals) >= row.required_approvals
-        if done:
+        if approvals >= request.required_approvals:
             return self._complete(request_id)
         return self.get_promotion_request(request_id)
 
     def reject(self, request_id: int, *, comment: str = "") -> PromotionRequest:
-        with self.db.write() as session:
-            row = self._row(session, request_id, lock=True)
-            require(self.principal, Permission.APPROVE, row.target_environment)
-            if row.state not in ("pending", "blocked"):
-                raise Conflict(f"promotion {row.id} is {row.state}: it can no longer be rejected")
-            row.state = "rejected"
-            row.decided_by = self.principal.name
-            row.decision_comment = comment
-            row.updated_at = utcnow()
-            AuditLog(session).append(
+        with self.store.write() as tx:
+            request = _request(tx, request_id, lock=True)
+            require(self.principal, Permission.APPROVE, request.target_environment)
+            if request.state not in ("pending", "blocked"):
+                raise Conflict(
+                    f"promotion {request.id} is {request.state}: it can no longer be rejected"
+                )
+            tx.promotions.reject(request_id, by=self.principal.name, comment=comment)
+            tx.audit.append(
                 actor=self.principal.name,
                 action="promotion.rejected",
-                subject=_subject(row),
+                subject=_subject(request.target_environment, request_id),
                 after={"comment": comment},
             )
         return self.get_promotion_request(request_id)
 
     def _complete(self, request_id: int) -> PromotionRequest:
         """Check the gates once more, then copy the version into the target environment."""
-        with self.db.read() as session:
-            row = self._row(session, request_id)
-            target = row.target_environment
-            gates = Gates.from_dict(self._environment(session, target).gates)
-            source = lookup.resolve(Tx(session), self.registry.ref(row.source))
+        with self.store.read() as tx:
+            request = _request(tx, request_id)
+            target = request.target_environment
+            gates = _gates(tx, target)
+            source = lookup.resolve(tx, self.registry.ref(request.source))
         results = self.check(source, target, gates)
         if any(not r.passed for r in results):
-            with self.db.write() as session:
-                row = self._row(session, request_id, lock=True)
-                row.state = "blocked"
-                row.gates = [r.to_dict() for r in results] + [
-                    GateResult("approvals", True, f"{len(row.approvals)} approvals").to_dict()
+            with self.store.write() as tx:
+                request = _request(tx, request_id, lock=True)
+                checked = [
+                    *results,
+                    GateResult("approvals", True, f"{len(request.approvals)} approvals"),
                 ]
-                row.updated_at = utcnow()
-                AuditLog(session).append(
+                tx.promotions.block(request_id, checked)
+                tx.audit.append(
                     actor=self.principal.name,
                     action="promotion.blocked",
-                    subject=_subject(row),
-                    after={"gates": row.gates},
+                    subject=_subject(target, request_id),
+                    after={"gates": [r.to_dict() for r in checked]},
                 )
             return self.get_promotion_request(request_id)
         promoted = self.registry.versions.copy_version(source, target)
-        with self.db.write() as session:
-            row = self._row(session, request_id, lock=True)
-            row.state = "promoted"
-            row.result = promoted.ref
-            row.decided_by = self.principal.name
-            row.gates = [r.to_dict() for r in results] + [
-                GateResult(
-                    "approvals", True, f"{len(row.approvals)} of {row.required_approvals} approvals"
-                ).to_dict()
-            ]
-            row.updated_at = utcnow()
-            AuditLog(session).append(
+        with self.store.write() as tx:
+            request = _request(tx, request_id, lock=True)
+            approvals = f"{len(request.approvals)} of {request.required_approvals} approvals"
+            tx.promotions.complete(
+                request_id,
+                by=self.principal.name,
+                result=promoted.ref,
+                gates=[*results, GateResult("approvals", True, approvals)],
+            )
+            tx.audit.append(
                 actor=self.principal.name,
                 action="promotion.completed",
-                subject=_subject(row),
+                subject=_subject(target, request_id),
                 after={"source": source.ref, "version": promoted.ref},
             )
         return self.get_promotion_request(request_id)
 
-    def _check_pending(self, row: PromotionRequestRow) -> None:
-        if row.state == "blocked":
-            failed = "; ".join(g["detail"] for g in row.gates if not g["passed"])
-            raise Conflict(f"promotion {row.id} is blocked by its gates: {failed}")
-        if row.state != "pending":
-            raise Conflict(f"promotion {row.id} is {row.state}")
-
-    def _row(self, session: Session, request_id: int, *, lock: bool = False) -> PromotionRequestRow:
-        q = sa.select(PromotionRequestRow).where(PromotionRequestRow.id == request_id)
-        row = session.scalar(q.with_for_update() if lock else q)
-        if row is None:
-            raise NotFound(f"promotion request {request_id} does not exist")
-        return row
-
     def get_promotion_request(self, request_id: int) -> PromotionRequest:
-        with self.db.read() as session:
-            row = self._row(session, request_id)
-            if not (
-                self.principal.can(Permission.READ, row.target_environment)
-                or self.principal.can(Permission.READ, row.source.split("/", 1)[0])
-            ):
-                require(self.principal, Permission.READ, row.target_environment)
-            return _entity(row)
+        with self.store.read() as tx:
+            request = _request(tx, request_id)
+        if not self._may_read(request):
+            require(self.principal, Permission.READ, request.target_environment)
+        return request
 
     def list_promotion_requests(
         self, *, state: str | None = None, limit: int = 100
     ) -> list[PromotionRequest]:
         if state not in (None, "pending", "blocked", "rejected", "promoted"):
             raise InvalidInput(f"unknown state {state!r}: pending, blocked, rejected, promoted")
-        with self.db.read() as session:
-            q = sa.select(PromotionRequestRow)
-            if state is not None:
-                q = q.where(PromotionRequestRow.state == state)
-            rows = session.scalars(q.order_by(PromotionRequestRow.id.desc()).limit(limit))
-            return [
-                _entity(r)
-                for r in rows
-                if self.principal.can(Permission.READ, r.target_environment)
-                or self.principal.can(Permission.READ, r.source.split("/", 1)[0])
-            ]
+        with self.store.read() as tx:
+            found = tx.promotions.list_requests(state=state, limit=limit)
+        return [r for r in found if self._may_read(r)]
+
+    def _may_read(self, request: PromotionRequest) -> bool:
+        """Readers of either environment, the target or the source's, see a request."""
+        return self.principal.can(
+            Permission.READ, request.target_environment
+        ) or self.principal.can(Permission.READ, request.source.split("/", 1)[0])
 
 
-def _subject(row: PromotionRequestRow) -> str:
-    return f"promotion:{row.target_environment}/{row.id}"
+def _gates(tx: Tx, environment: str) -> Gates:
+    found = tx.promotions.gates(environment)
+    if found is None:
+        lookup.check_environment(tx, environment)  # raises, naming the known ones
+    assert found is not None
+    return found
 
 
-def _entity(row: PromotionRequestRow) -> PromotionRequest:
-    return PromotionRequest(
-        id=row.id,
-        source=row.source,
-        target_environment=row.target_environment,
-        state=row.state,
-        note=row.note,
-        gates=tuple(GateResult(**g) for g in row.gates),
-        approvals=tuple(row.approvals),
-        required_approvals=row.required_approvals,
-        requested_by=row.requested_by,
-        decided_by=row.decided_by,
-        decision_comment=row.decision_comment,
-        result=row.result,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+def _request(tx: Tx, request_id: int, *, lock: bool = False) -> PromotionRequest:
+    found = tx.promotions.get(request_id, lock=lock)
+    if found is None:
+        raise NotFound(f"promotion request {request_id} does not exist")
+    return found
+
+
+def _check_pending(request: PromotionRequest) -> None:
+    if request.state == "blocked":
+        failed = "; ".join(g.detail for g in request.gates if not g.passed)
+        raise Conflict(f"promotion {request.id} is blocked by its gates: {failed}")
+    if request.state != "pending":
+        raise Conflict(f"promotion {request.id} is {request.state}")
+
+
+def _subject(target_environment: str, request_id: int) -> str:
+    return f"promotion:{target_environment}/{request_id}"

@@ -96,17 +96,17 @@ class Scope:
 
     @cached_property
     def evaluations(self) -> EvaluationService:
-        return EvaluationService(self.services.db, self.registry, self.datasets, self.principal)
+        return EvaluationService(self.services.store, self.registry, self.datasets, self.principal)
 
     @cached_property
     def promotions(self) -> PromotionService:
-        return PromotionService(self.services.db, self.registry, self.evaluations, self.principal)
+        return PromotionService(self.services.store, self.registry, self.principal)
 
     @cached_property
     def bundles(self) -> BundleService:
         s = self.services
         return BundleService(
-            s.db,
+            s.store,
             self.registry,
             self.datasets,
             self.evaluations,
@@ -118,7 +118,7 @@ class Scope:
 
     @cached_property
     def experiments(self) -> ExperimentService:
-        return ExperimentService(self.services.db, self._default_environment, self.principal)
+        return ExperimentService(self.services.store, self._default_environment, self.principal)
 
     @cached_property
     def access(self) -> AccessService:

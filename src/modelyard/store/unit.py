@@ -17,10 +17,14 @@ from sqlalchemy.orm import Session
 from modelyard.store.alerts import Alerts
 from modelyard.store.audit import AuditLog
 from modelyard.store.auth import Access
+from modelyard.store.bundles import Bundles
 from modelyard.store.database import Database
 from modelyard.store.datasets import Datasets
 from modelyard.store.deployments import Deployments
+from modelyard.store.evaluations import Evaluations
+from modelyard.store.experiments import Experiments
 from modelyard.store.monitoring import Reports
+from modelyard.store.promotions import Promotions
 from modelyard.store.registry import Registry
 from modelyard.store.webhooks import Webhooks
 
@@ -67,6 +71,22 @@ class Tx:
     @cached_property
     def alerts(self) -> Alerts:
         return Alerts(self._session)
+
+    @cached_property
+    def evaluations(self) -> Evaluations:
+        return Evaluations(self._session)
+
+    @cached_property
+    def promotions(self) -> Promotions:
+        return Promotions(self._session)
+
+    @cached_property
+    def bundles(self) -> Bundles:
+        return Bundles(self._session)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        return Experiments(self._session)
 
 
 class Store:
