@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from modelyard.artifacts.store import ArtifactStore, VerifyingReader
 from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.clock import utcnow
 from modelyard.domain.datasets import (
     DatasetRef,
     DatasetVersion,
@@ -39,7 +40,6 @@ from modelyard.monitoring.profile import CHUNK_ROWS, Profile, profile_table, sum
 from modelyard.monitoring.tables import columns_of, format_of, read_table
 from modelyard.services import lookup
 from modelyard.services.auth import require
-from modelyard.store.tables import utcnow
 from modelyard.store.unit import Store, Tx
 
 if TYPE_CHECKING:

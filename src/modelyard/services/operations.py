@@ -12,11 +12,11 @@ from datetime import timedelta
 
 from modelyard.artifacts.store import ArtifactStore
 from modelyard.domain.auth import Principal
+from modelyard.domain.clock import utcnow
 from modelyard.domain.entities import AuditEvent, DoctorFinding, DoctorReport
 from modelyard.domain.errors import IntegrityFailure, InvalidPackage, NotFound
 from modelyard.flavors.package import Manifest
 from modelyard.services.auth import require_admin
-from modelyard.store.tables import utcnow
 from modelyard.store.unit import Store
 
 GC_GRACE = timedelta(hours=1)

@@ -35,11 +35,6 @@ class Tx:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    @property
-    def session(self) -> Session:
-        """Only for services not yet moved onto repositories; goes away with the last."""
-        return self._session
-
     @cached_property
     def registry(self) -> Registry:
         return Registry(self._session)
