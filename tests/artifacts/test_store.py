@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from modelyard.artifacts.store import CHUNK, ArtifactStore, digest_bytes, digest_file, open_store
+from modelyard.artifacts.digests import CHUNK, digest_bytes, digest_file
+from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.errors import IntegrityFailure, InvalidInput, NotFound
 
 MiB = 1 << 20

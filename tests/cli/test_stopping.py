@@ -26,7 +26,14 @@ def python(code: str, *, ignoring_sigint: bool = False) -> subprocess.CompletedP
 
 def test_the_entry_point_imports_nothing_heavy() -> None:
     loaded = python("import sys, modelyard.cli.app\nprint(*sys.modules)").stdout.split()
-    heavy = {"typer", "click", "modelyard.sdk.client", "modelyard.cli.root", "sqlalchemy", "uvicorn"}
+    heavy = {
+        "typer",
+        "click",
+        "modelyard.sdk.client",
+        "modelyard.cli.root",
+        "sqlalchemy",
+        "uvicorn",
+    }
     assert heavy & set(loaded) == set()
 
 

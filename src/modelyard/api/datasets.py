@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from modelyard.api.deps import ScopeDep, services, spooled_body
 from modelyard.api.models import Env
 from modelyard.api.schemas import BINARY_BODY, errors
-from modelyard.artifacts.store import CHUNK
+from modelyard.artifacts.digests import CHUNK
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.names import NAME_PATTERN
 from modelyard.wire.datasets import SnapshotBody

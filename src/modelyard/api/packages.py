@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from modelyard.api.deps import ScopeDep, services, spooled_body
 from modelyard.api.models import MODEL, VERSION, Env, Name, Ver, ref
 from modelyard.api.schemas import BINARY_BODY, errors
-from modelyard.artifacts.store import CHUNK
+from modelyard.artifacts.digests import CHUNK
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import PayloadTooLarge
 from modelyard.services.metadata import draft

@@ -20,6 +20,7 @@ from typing import IO, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from modelyard.artifacts.digests import CHUNK, PREFIX, BlobInfo, digest_bytes
 from modelyard.domain.errors import (
     IntegrityFailure,
     InvalidInput,
@@ -28,16 +29,8 @@ from modelyard.domain.errors import (
     StorageUnavailable,
 )
 
-CHUNK = 1 << 20
 BACKENDS_GROUP = "modelyard.artifacts"
-PREFIX = "sha256:"
 _HEXDIGITS = frozenset("0123456789abcdef")
-
-
-@dataclass(frozen=True, slots=True)
-class BlobInfo:
-    digest: str
-    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +40,6 @@ class PendingObject:
     tmp: str
     digest: str
     size: int
-
-
-def digest_file(path: Path) -> BlobInfo:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return BlobInfo(PREFIX + h.hexdigest(), size)
-
-
-def digest_bytes(data: bytes) -> str:
-    return PREFIX + hashlib.sha256(data).hexdigest()
 
 
 def _hex(digest: str) -> str:

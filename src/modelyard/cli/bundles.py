@@ -1,7 +1,5 @@
 """``modelyard keys ...`` and ``modelyard bundle export|import``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``modelyard datasets ...``: register, list, show, versions, download, snapshot."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,7 +23,7 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _show(d: DatasetVersion) -> None:
+def _show(d: "DatasetVersion") -> None:
     output.kv(
         d.ref,
         [

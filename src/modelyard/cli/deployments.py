@@ -1,7 +1,5 @@
 """``modelyard deployments ...`` and ``modelyard predict``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -50,14 +48,14 @@ def _options(pairs: list[str] | None) -> dict[str, Any] | None:
     return found
 
 
-def _variants(revision: Revision) -> str:
+def _variants(revision: "Revision") -> str:
     return ", ".join(
         f"{v.name}={v.weight:g}%" + (" (shadow)" if v.role == "shadow" else "")
         for v in revision.variants
     )
 
 
-def _show(d: Deployment) -> None:
+def _show(d: "Deployment") -> None:
     output.kv(
         d.name,
         [

@@ -1,7 +1,5 @@
 """``modelyard apply FILE [--dry-run]``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

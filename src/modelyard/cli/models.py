@@ -1,7 +1,5 @@
 """``modelyard models ...``: register, list, show, search, alias, tag, archive, delete."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +16,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Register, find and manage model versions.", no_args_is_help=True)
 
 
-def _show_version(v: ModelVersion) -> None:
+def _show_version(v: "ModelVersion") -> None:
     output.kv(
         v.ref,
         [
@@ -42,7 +40,7 @@ def _show_version(v: ModelVersion) -> None:
     )
 
 
-def _version_rows(versions: list[ModelVersion]) -> list[list[object]]:
+def _version_rows(versions: "list[ModelVersion]") -> list[list[object]]:
     return [
         [
             v.ref,

@@ -1,7 +1,5 @@
 """``modelyard monitor``, ``modelyard feedback`` and ``modelyard alerts ...``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -1,4 +1,5 @@
-"""Rendering for the CLI: rich tables for people, ``--json`` for machines."""
+"""Rendering for the CLI: rich tables for people, ``--json`` for machines. rich loads when
+something is printed, not when a command module imports this one (``--help`` needs none)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,13 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 
 class _Console:
     """A rich console made at print time, so it sees the terminal width of that moment."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
+        from rich.console import Console
+
         Console().print(*objects, **kwargs)
 
 
@@ -39,6 +39,8 @@ def when(value: datetime) -> str:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.table import Table
+
     t = Table(title=title, show_lines=False, header_style="bold")
     for i, c in enumerate(columns):
         t.add_column(c, overflow="fold", no_wrap=i == 0)
@@ -48,6 +50,8 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
 
 
 def kv(title: str, pairs: list[tuple[str, Any]]) -> None:
+    from rich.table import Table
+
     t = Table(title=title, show_header=False, box=None, title_justify="left", title_style="bold")
     t.add_column("field", style="dim")
     t.add_column("value", overflow="fold")

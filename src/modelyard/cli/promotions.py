@@ -1,8 +1,6 @@
 """``modelyard evaluate``, ``compare``, ``gates``, ``promote``, ``requests``, ``approve``,
 ``reject``."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -59,7 +57,7 @@ def compare(
     )
 
 
-def _show_gates(env: str, g: Gates) -> None:
+def _show_gates(env: str, g: "Gates") -> None:
     output.kv(
         f"gates of {env}",
         [
@@ -122,7 +120,7 @@ def set_gates(
         _show_gates(env, g)
 
 
-def _show_request(r: PromotionRequest) -> None:
+def _show_request(r: "PromotionRequest") -> None:
     output.console.print(
         f"promotion {r.id}: {r.source} -> {r.target_environment}: [bold]{r.state}[/]"
         + (f" as {r.result}" if r.result else "")

@@ -1,10 +1,7 @@
 """``modelyard server``: the control plane (and, later, scoring) on uvicorn."""
 
-from __future__ import annotations
-
 import contextlib
 import os
-import socket
 import sys
 from typing import Annotated
 
@@ -67,6 +64,8 @@ def server(
         # uvicorn binds the shared socket itself and leaves Nagle on: every keep-alive
         # response would then wait ~40 ms for a delayed ACK. Linux copies TCP_NODELAY
         # from the listening socket to the connections it accepts.
+        import socket
+
         from uvicorn.supervisors import Multiprocess
 
         sock = config.bind_socket()

@@ -1,7 +1,5 @@
 """``modelyard users ...`` and ``modelyard tokens ...``."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -17,7 +15,7 @@ users_app = typer.Typer(help="Users and their roles per environment.", no_args_i
 tokens_app = typer.Typer(help="API tokens (shown once, stored as hashes).", no_args_is_help=True)
 
 
-def _user_rows(users: list[User]) -> list[list[object]]:
+def _user_rows(users: "list[User]") -> list[list[object]]:
     return [
         [
             u.name,

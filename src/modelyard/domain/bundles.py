@@ -4,7 +4,6 @@ trusts, and what an import did."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from modelyard.domain.entities import ModelVersion
 
@@ -15,14 +14,6 @@ class TrustedKey:
     key_id: str
     public_key: str  # base64 of the raw 32 bytes
     created_by: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "key_id": self.key_id,
-            "public_key": self.public_key,
-            "created_by": self.created_by,
-        }
 
 
 @dataclass(frozen=True, slots=True)

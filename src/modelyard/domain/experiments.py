@@ -20,21 +20,3 @@ class ExperimentRun:
     metrics: dict[str, float]
     created_by: str
     created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "environment": self.environment,
-            "experiment": self.experiment,
-            "name": self.name,
-            "params": self.params,
-            "data_fingerprint": self.data_fingerprint,
-            "rows": self.rows,
-            "metrics": self.metrics,
-            "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ExperimentRun:
-        return cls(**{**d, "created_at": datetime.fromisoformat(d["created_at"])})

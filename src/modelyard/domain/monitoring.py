@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pydantic import computed_field
 
@@ -99,42 +98,6 @@ class AlertRule:
         what = f"{self.signal}({self.feature})" if self.feature else self.signal
         return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "deployment": self.deployment,
-            "environment": self.environment,
-            "name": self.name,
-            "signal": self.signal,
-            "feature": self.feature,
-            "op": self.op,
-            "threshold": self.threshold,
-            "window_seconds": self.window_seconds,
-            "every_seconds": self.every_seconds,
-            "next_run_at": self.next_run_at.isoformat(),
-            "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
-            "description": self.description,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AlertRule:
-        return cls(
-            id=d["id"],
-            deployment=d["deployment"],
-            environment=d["environment"],
-            name=d["name"],
-            signal=d["signal"],
-            feature=d["feature"],
-            op=d["op"],
-            threshold=d["threshold"],
-            window_seconds=d["window_seconds"],
-            every_seconds=d["every_seconds"],
-            next_run_at=datetime.fromisoformat(d["next_run_at"]),
-            created_by=d["created_by"],
-            created_at=datetime.fromisoformat(d["created_at"]),
-        )
-
 
 def _span(seconds: int) -> str:
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
@@ -157,36 +120,3 @@ class Alert:
     fired_at: datetime
     last_evaluated_at: datetime
     resolved_at: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "rule_id": self.rule_id,
-            "rule": self.rule,
-            "deployment": self.deployment,
-            "environment": self.environment,
-            "state": self.state,
-            "value": self.value,
-            "last_value": self.last_value,
-            "message": self.message,
-            "fired_at": self.fired_at.isoformat(),
-            "last_evaluated_at": self.last_evaluated_at.isoformat(),
-            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Alert:
-        return cls(
-            id=d["id"],
-            rule_id=d["rule_id"],
-            rule=d["rule"],
-            deployment=d["deployment"],
-            environment=d["environment"],
-            state=d["state"],
-            value=d["value"],
-            last_value=d["last_value"],
-            message=d["message"],
-            fired_at=datetime.fromisoformat(d["fired_at"]),
-            last_evaluated_at=datetime.fromisoformat(d["last_evaluated_at"]),
-            resolved_at=datetime.fromisoformat(d["resolved_at"]) if d["resolved_at"] else None,
-        )

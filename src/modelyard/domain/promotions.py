@@ -27,30 +27,6 @@ class Evaluation:
     created_by: str
     created_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "version": self.version,
-            "dataset": self.dataset,
-            "label": self.label,
-            "kind": self.kind,
-            "rows": self.rows,
-            "metrics": self.metrics,
-            "details": self.details,
-            "created_by": self.created_by,
-            "created_at": self.created_at.isoformat(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Evaluation:
-        return cls(
-            **{k: d[k] for k in ("id", "version", "dataset", "label", "kind", "rows")},
-            metrics=dict(d["metrics"]),
-            details=dict(d["details"]),
-            created_by=d["created_by"],
-            created_at=datetime.fromisoformat(d["created_at"]),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Threshold:
@@ -118,9 +94,6 @@ class GateResult:
     passed: bool
     detail: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"gate": self.gate, "passed": self.passed, "detail": self.detail}
-
 
 @dataclass(frozen=True, slots=True)
 class PromotionRequest:
@@ -139,40 +112,3 @@ class PromotionRequest:
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "source": self.source,
-            "target_environment": self.target_environment,
-            "state": self.state,
-            "note": self.note,
-            "gates": [g.to_dict() for g in self.gates],
-            "approvals": list(self.approvals),
-            "required_approvals": self.required_approvals,
-            "requested_by": self.requested_by,
-            "decided_by": self.decided_by,
-            "decision_comment": self.decision_comment,
-            "result": self.result,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> PromotionRequest:
-        return cls(
-            id=d["id"],
-            source=d["source"],
-            target_environment=d["target_environment"],
-            state=d["state"],
-            note=d["note"],
-            gates=tuple(GateResult(**g) for g in d["gates"]),
-            approvals=tuple(d["approvals"]),
-            required_approvals=d["required_approvals"],
-            requested_by=d["requested_by"],
-            decided_by=d["decided_by"],
-            decision_comment=d["decision_comment"],
-            result=d["result"],
-            created_at=datetime.fromisoformat(d["created_at"]),
-            updated_at=datetime.fromisoformat(d["updated_at"]),
-        )

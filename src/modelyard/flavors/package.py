@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from modelyard.artifacts.store import BlobInfo, digest_bytes, digest_file
+from modelyard.artifacts.digests import BlobInfo, digest_bytes, digest_file
 from modelyard.domain.errors import InvalidPackage
 
 MANIFEST = "modelyard.yaml"

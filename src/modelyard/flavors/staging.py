@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from modelyard.artifacts.store import digest_bytes
+from modelyard.artifacts.digests import digest_bytes
 from modelyard.domain.errors import IntegrityFailure, InvalidInput, InvalidPackage, NotFound
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import (

@@ -31,6 +31,7 @@ from modelyard.services.deployments import DeploymentService, deployment_id
 from modelyard.services.monitoring import MonitoringService
 from modelyard.store.alerts import DueRun
 from modelyard.store.unit import Store
+from modelyard.wire.codec import Codec
 
 log = logging.getLogger("modelyard.alerts")
 SCHEDULER = Principal(name="scheduler", is_admin=True)
@@ -105,7 +106,7 @@ class AlertService:
                 actor=self.principal.name,
                 action="alert.rule_created",
                 subject=_subject(rule),
-                after=rule.to_dict(),
+                after=Codec().encode(rule),
             )
         return rule
 
@@ -127,7 +128,7 @@ class AlertService:
                 actor=self.principal.name,
                 action="alert.rule_deleted",
                 subject=_subject(rule),
-                before=rule.to_dict(),
+                before=Codec().encode(rule),
             )
         return rule
 
@@ -220,7 +221,7 @@ class AlertService:
                     subject=_subject(rule),
                     after={
                         "alert_id": alert_id,
-                        "rule": rule.to_dict(),
+                        "rule": Codec().encode(rule),
                         "value": float(value),
                         "message": message,
                         "report_id": report.get("id"),
@@ -237,7 +238,7 @@ class AlertService:
                         subject=_subject(rule),
                         after={
                             "alert_id": open_alert.id,
-                            "rule": rule.to_dict(),
+                            "rule": Codec().encode(rule),
                             "value": float(value),
                             "fired_at": open_alert.fired_at.isoformat(),
                         },

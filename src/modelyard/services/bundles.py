@@ -53,6 +53,7 @@ from modelyard.services.evaluations import EvaluationService
 from modelyard.services.registry import RegistryService
 from modelyard.services.versions import Imported
 from modelyard.store.unit import Store, Tx
+from modelyard.wire.codec import Codec
 
 FORMAT = 1
 METADATA = "bundle.json"
@@ -184,7 +185,7 @@ class BundleService:
             baseline: dict[str, Any] | None = self.registry.get_baseline(version.ref)
         except NotFound:
             baseline = None
-        evaluations = [e.to_dict() for e in self.evaluations.list_evaluations(version.ref)]
+        evaluations = Codec().encode(self.evaluations.list_evaluations(version.ref))
         metadata = {
             "format": FORMAT,
             "installation": self.installation(),

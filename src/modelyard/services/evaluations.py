@@ -21,6 +21,7 @@ from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.registry import RegistryService
 from modelyard.store.unit import Store
+from modelyard.wire.codec import Codec
 
 SCALARS = (
     "accuracy",
@@ -166,7 +167,7 @@ class EvaluationService:
             "dataset": dataset,
             "versions": list(chosen),
             "metrics": {m: {v: e.metrics.get(m) for v, e in chosen.items()} for m in metric_names},
-            "evaluations": {v: e.to_dict() for v, e in chosen.items()},
+            "evaluations": Codec().encode(chosen),
         }
 
 

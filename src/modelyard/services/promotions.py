@@ -27,6 +27,7 @@ from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.registry import RegistryService
 from modelyard.store.unit import Store, Tx
+from modelyard.wire.codec import Codec
 
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
 
@@ -196,7 +197,7 @@ class PromotionService:
                 after={
                     "source": source.ref,
                     "state": state,
-                    "gates": [r.to_dict() for r in results],
+                    "gates": Codec().encode(results),
                 },
             )
         if not blocked and gates.approvals == 0:
@@ -267,7 +268,7 @@ class PromotionService:
                     actor=self.principal.name,
                     action="promotion.blocked",
                     subject=_subject(target, request_id),
-                    after={"gates": [r.to_dict() for r in checked]},
+                    after={"gates": Codec().encode(checked)},
                 )
             return self.get_promotion_request(request_id)
         promoted = self.registry.versions.copy_version(source, target)

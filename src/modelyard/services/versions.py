@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from modelyard.artifacts.store import digest_bytes
+from modelyard.artifacts.digests import digest_bytes
 from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.clock import utcnow
 from modelyard.domain.entities import Lineage, ModelVersion
 from modelyard.domain.errors import (
     IntegrityFailure,
@@ -35,7 +36,6 @@ from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.metadata import Draft, draft
 from modelyard.services.packages import PackageStore
-from modelyard.store.tables import utcnow
 from modelyard.store.unit import Store, Tx
 from modelyard.wire import archive
 

@@ -5,6 +5,7 @@ requests to copy a version into it. ``Promotions`` answers with ``Gates`` and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,7 +35,7 @@ def _entity(row: PromotionRequestRow) -> PromotionRequest:
 
 
 def _results(gates: Sequence[GateResult]) -> list[dict[str, Any]]:
-    return [g.to_dict() for g in gates]
+    return [asdict(g) for g in gates]
 
 
 class Promotions:

@@ -1,17 +1,20 @@
-"""The registry over HTTP: a path and a wire shape per method."""
+"""The registry over HTTP: a path and a wire shape per method. Packages (``flavors``, YAML)
+and the upload archive (``tarfile``) load only in the methods that handle them: reading the
+registry needs neither."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelyard.artifacts.store import digest_bytes
+from modelyard.artifacts.digests import digest_bytes
 from modelyard.domain import errors as e
 from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
 from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
-from modelyard.flavors.staging import PackageSource, StagedPackage
 from modelyard.sdk.http.transport import Http, RemoteFiles
-from modelyard.wire import archive
+
+if TYPE_CHECKING:
+    from modelyard.flavors.staging import PackageSource, StagedPackage
 
 
 class HttpRegistry:
@@ -56,6 +59,8 @@ class HttpRegistry:
         source: str | None = None,
         git_commit: str | None = None,
     ) -> ModelVersion:
+        from modelyard.wire import archive
+
         r = parse_model_name(name, environment, default=self.default_environment)
         metadata = {
             "tags": dict(tags or {}),
@@ -127,6 +132,8 @@ class HttpRegistry:
         return self.http.get(self._exact(ref, environment) + "/baseline", dict[str, Any])
 
     def package_source(self, ref: str, *, environment: str | None = None) -> PackageSource:
+        from modelyard.flavors.staging import PackageSource
+
         base = self._exact(ref, environment)
         text = self.http.request("GET", f"{base}/manifest").json()["manifest"]
         return PackageSource(digest_bytes(text.encode()), text, RemoteFiles(self.http, base))

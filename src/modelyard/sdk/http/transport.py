@@ -12,7 +12,7 @@ from typing import IO, Any, Protocol, TypeVar
 
 import httpx
 
-from modelyard.artifacts.store import CHUNK, PREFIX
+from modelyard.artifacts.digests import CHUNK, PREFIX
 from modelyard.domain import errors as e
 from modelyard.wire.codec import Codec
 from modelyard.wire.errors import error_class
