@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from modelyard.store.monitoring import REFERENCE_LENGTH, ReportSummary
+from modelyard.store.monitoring import REFERENCE_LENGTH, StoredReport
 from modelyard.store.unit import Store, Tx
 
 SINCE = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -57,7 +57,7 @@ def test_summaries_come_newest_first_up_to_the_limit(store: Store) -> None:
     assert [s.id for s in newest] == ids[:0:-1]
     assert [s.id for s in every] == ids[::-1]
     first = every[-1]
-    assert isinstance(first, ReportSummary)
+    assert isinstance(first, StoredReport)
     assert (first.since, first.until) == (
         SINCE + timedelta(hours=1),
         SINCE + timedelta(hours=2),

@@ -22,6 +22,10 @@ from modelyard.serving.runtime import VARIANT_HEADER, LiveDeployment, ServingRun
 PROTOCOLS = ("predict", "invocations", "v2")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 JSON = "application/json"
+#: The OpenAPI schema of one value in a scoring answer: a label, a number or nothing.
+SCALAR_SCHEMA = {
+    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]
+}
 
 ReadBody = Callable[[int], Awaitable[bytes]]  # reads the body, refusing more than n bytes
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
@@ -10,6 +10,7 @@ from modelyard.api.deps import ScopeDep
 from modelyard.api.schemas import errors
 from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
 from modelyard.domain.names import ALIAS_PATTERN, NAME_PATTERN, ModelRef, check_name
+from modelyard.domain.reports import Baseline
 from modelyard.wire.registry import (
     AliasBody,
     ArchiveBody,
@@ -68,8 +69,8 @@ def get_version(environment: Env, name: Name, version: Ver, api: ScopeDep) -> Mo
     return api.registry.get_version(ref(environment, name, version))
 
 
-@router.get(VERSION + "/baseline", response_model=dict[str, Any])
-def get_baseline(environment: Env, name: Name, version: Ver, api: ScopeDep) -> dict[str, Any]:
+@router.get(VERSION + "/baseline", response_model=Baseline)
+def get_baseline(environment: Env, name: Name, version: Ver, api: ScopeDep) -> Baseline:
     """The profile of the version's training data and of its predictions on that data."""
     return api.registry.get_baseline(ref(environment, name, version))
 

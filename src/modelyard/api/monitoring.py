@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from modelyard.api.deps import ScopeDep
 from modelyard.api.schemas import errors
 from modelyard.domain.monitoring import Alert, AlertRule
+from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
 from modelyard.wire.monitoring import EvaluateAlertsBody, RuleBody
 
 router = APIRouter(prefix="/api/v1", responses=errors(400, 401, 403, 404, 422))
@@ -21,7 +22,7 @@ Moment = Annotated[
 ]
 
 
-@router.get("/deployments/{name}/monitoring", response_model=dict[str, Any], tags=["monitoring"])
+@router.get("/deployments/{name}/monitoring", response_model=MonitoringReport, tags=["monitoring"])
 async def monitor(
     name: Deployment,
     api: ScopeDep,
@@ -32,7 +33,7 @@ async def monitor(
         Query(max_length=140, description="baseline (default), previous, or SINCE..UNTIL"),
     ] = None,
     store: bool = True,
-) -> dict[str, Any]:
+) -> MonitoringReport:
     """Drift per feature, prediction drift, data quality and live performance of the
     deployment's live traffic over ``[since, until)`` (default: the last 24 hours). The
     report is stored, so ``/monitoring/history`` can draw trends."""
@@ -48,24 +49,24 @@ async def monitor(
 
 @router.get(
     "/deployments/{name}/monitoring/history",
-    response_model=list[dict[str, Any]],
+    response_model=list[ReportListing],
     tags=["monitoring"],
 )
 def list_monitoring_reports(
     name: Deployment, api: ScopeDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
-) -> list[dict[str, Any]]:
+) -> list[ReportListing]:
     """Stored reports' summaries, newest first."""
     return api.monitoring.list_monitoring_reports(name, limit=limit)
 
 
 @router.get(
     "/deployments/{name}/monitoring/reports/{report_id}",
-    response_model=dict[str, Any],
+    response_model=MonitoringReport,
     tags=["monitoring"],
 )
 def get_monitoring_report(
     name: Deployment, report_id: Annotated[int, Path(ge=1, le=2**62)], api: ScopeDep
-) -> dict[str, Any]:
+) -> MonitoringReport:
     return api.monitoring.get_monitoring_report(name, report_id)
 
 
@@ -115,7 +116,7 @@ def delete_alert_rule(
     return api.alerts.delete_alert_rule(deployment, name)
 
 
-@router.post("/alerts/evaluate", response_model=list[dict[str, Any]], tags=["alerts"])
-async def evaluate_alerts(body: EvaluateAlertsBody, api: ScopeDep) -> list[dict[str, Any]]:
+@router.post("/alerts/evaluate", response_model=list[AlertOutcome], tags=["alerts"])
+async def evaluate_alerts(body: EvaluateAlertsBody, api: ScopeDep) -> list[AlertOutcome]:
     """Evaluate a deployment's rules now, as the scheduler would."""
     return await run_in_threadpool(api.alerts.evaluate_alerts, body.deployment)

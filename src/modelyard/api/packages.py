@@ -104,6 +104,7 @@ def manifest(environment: Env, name: Name, version: Ver, api: ScopeDep) -> Packa
 @router.get(
     VERSION + "/files/{file_digest}",
     response_model=None,
+    response_class=StreamingResponse,
     responses={
         200: {
             "content": {

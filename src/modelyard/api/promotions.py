@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
@@ -12,7 +12,7 @@ from modelyard.api.deps import ScopeDep
 from modelyard.api.models import Env
 from modelyard.api.schemas import errors
 from modelyard.domain.experiments import ExperimentRun
-from modelyard.domain.promotions import Evaluation, Gates, PromotionRequest
+from modelyard.domain.promotions import Comparison, Evaluation, Gates, PromotionRequest
 from modelyard.wire.promotions import (
     CompareBody,
     DecisionBody,
@@ -53,8 +53,8 @@ def get_evaluation(evaluation_id: Id, api: ScopeDep) -> Evaluation:
     return api.evaluations.get_evaluation(evaluation_id)
 
 
-@router.post("/evaluations/compare", response_model=dict[str, Any], tags=["evaluations"])
-def compare_versions(body: CompareBody, api: ScopeDep) -> dict[str, Any]:
+@router.post("/evaluations/compare", response_model=Comparison, tags=["evaluations"])
+def compare_versions(body: CompareBody, api: ScopeDep) -> Comparison:
     """The versions' newest evaluations on one dataset, metrics side by side."""
     return api.evaluations.compare_versions(body.versions, dataset=body.dataset)
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from modelyard.api.dataplane import JSON, DataPlane, bearer
+from modelyard.api.dataplane import JSON, SCALAR_SCHEMA, DataPlane, bearer
 from modelyard.domain.auth import SYSTEM
 from modelyard.domain.errors import InvalidInput, PayloadTooLarge
 from modelyard.serving.runtime import ServingRuntime
@@ -43,9 +43,12 @@ _PREDICTION = {
             "schema": {
                 "type": "object",
                 "properties": {
-                    "predictions": {"type": "array", "items": {}},
-                    "probabilities": {"type": "array", "items": {"type": "array", "items": {}}},
-                    "classes": {"type": "array", "items": {}},
+                    "predictions": {"type": "array", "items": SCALAR_SCHEMA},
+                    "probabilities": {
+                        "type": "array",
+                        "items": {"type": "array", "items": {"type": "number"}},
+                    },
+                    "classes": {"type": "array", "items": SCALAR_SCHEMA},
                     "model_version": {"type": "string"},
                     "request_id": {"type": "string"},
                 },
@@ -135,7 +138,7 @@ async def predict(name: str, request: Request) -> Response:
                 JSON: {
                     "schema": {
                         "type": "object",
-                        "properties": {"predictions": {"type": "array", "items": {}}},
+                        "properties": {"predictions": {"type": "array", "items": SCALAR_SCHEMA}},
                         "required": ["predictions"],
                     }
                 }

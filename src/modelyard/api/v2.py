@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from modelyard.api.dataplane import JSON
+from modelyard.api.dataplane import JSON, SCALAR_SCHEMA
 from modelyard.api.scoring import SCORING_ERRORS, reply_to, runtime_of, secret_of
 from modelyard.domain.errors import NotReady
 from modelyard.serving.runtime import LiveDeployment
@@ -127,7 +127,7 @@ _INFER_BODY: dict[str, Any] = {
                                 "name": {"type": "string"},
                                 "shape": {"type": "array", "items": {"type": "integer"}},
                                 "datatype": {"type": "string"},
-                                "data": {"type": "array", "items": {}},
+                                "data": {"type": "array", "items": SCALAR_SCHEMA},
                             },
                         },
                     },
@@ -151,7 +151,19 @@ _INFER_RESPONSE = {
                     "model_name": {"type": "string"},
                     "model_version": {"type": "string"},
                     "id": {"type": "string"},
-                    "outputs": {"type": "array", "items": {"type": "object"}},
+                    "outputs": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "shape", "datatype", "data"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "shape": {"type": "array", "items": {"type": "integer"}},
+                                "datatype": {"type": "string"},
+                                "data": {"type": "array", "items": SCALAR_SCHEMA},
+                            },
+                        },
+                    },
                 },
             }
         }

@@ -39,15 +39,15 @@ def _show(d: "DatasetVersion") -> None:
     rows = []
     for column in d.columns:
         name, kind = column.name, column.type
-        f = d.profile["features"].get(name, {})
-        if f.get("kind") == "numerical":
+        f = d.profile["features"].get(name)
+        if f is None:
+            detail = ""
+        elif f["kind"] == "numerical":
             detail = f"min {f['min']:.4g}, mean {f['mean']:.4g}, max {f['max']:.4g}"
-        elif f:
+        else:
             top = ", ".join(f"{k} ({v})" for k, v in list(f["top"].items())[:3])
             detail = f"{f['categories']} categories: {top}"
-        else:
-            detail = ""
-        rows.append([name, kind, f"{f.get('null_rate', 0.0):.1%}", detail])
+        rows.append([name, kind, f"{f['null_rate'] if f else 0.0:.1%}", detail])
     output.table(None, ["column", "type", "nulls", "profile"], rows)
 
 

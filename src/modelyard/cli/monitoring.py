@@ -8,6 +8,7 @@ import typer
 from modelyard.cli import output
 from modelyard.cli.common import JsonOpt, client
 from modelyard.domain.errors import InvalidInput
+from modelyard.domain.reports import MonitoringReport
 from modelyard.domain.signals import SIGNALS
 
 alerts_app = typer.Typer(help="Alert rules on monitoring signals, and the alerts they raise.")
@@ -79,7 +80,7 @@ def monitor(
     _render(report)
 
 
-def _render(report: dict[str, Any]) -> None:
+def _render(report: MonitoringReport) -> None:
     output.console.print(
         f"[bold]{report['deployment']}[/] ({report['environment']}): {report['rows']:,} live rows "
         f"from {report['since'][:19]} to {report['until'][:19]} UTC, against {report['against']}"
@@ -97,7 +98,7 @@ def _render(report: dict[str, Any]) -> None:
             *section["features"],
             *([section["prediction"]] if section["prediction"] else []),
         ]:
-            d = f["drift"] or {}
+            d: dict[str, Any] = dict(f["drift"] or {})
             rows.append(
                 [
                     f["feature"],

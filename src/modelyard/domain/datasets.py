@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pydantic import computed_field
 
 from modelyard.domain.errors import InvalidName
 from modelyard.domain.names import check_name
+from modelyard.domain.reports import ProfileSummary
 
 FORMATS = ("csv", "parquet")
 
@@ -68,7 +68,7 @@ class DatasetVersion:
     size_bytes: int
     rows: int
     columns: tuple[Column, ...]
-    profile: dict[str, Any]  # summary per column (see monitoring.profile.summarize)
+    profile: ProfileSummary  # see monitoring.profile.summarize
     source: str
     description: str
     created_by: str

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import computed_field
+
+from modelyard.domain.reports import Json, Signature
 
 T = TypeVar("T")
 
@@ -57,7 +59,7 @@ class ModelVersion:
     version: int
     package_digest: str
     flavor: str
-    signature: dict[str, Any] | None
+    signature: Signature | None
     requirements: tuple[str, ...]
     size_bytes: int
     status: VersionStatus
@@ -93,8 +95,8 @@ class AuditEvent:
     actor: str
     action: str
     subject: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before: dict[str, Json] | None  # the subject as it was, as it became
+    after: dict[str, Json] | None
     prev_hash: str
     hash: str
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from modelyard.domain.reports import Json
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +15,7 @@ class ExperimentRun:
     environment: str
     experiment: str
     name: str
-    params: dict[str, Any]
+    params: dict[str, Json]
     data_fingerprint: str
     rows: int
     metrics: dict[str, float]

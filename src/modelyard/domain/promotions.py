@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from typing_extensions import TypedDict
+
 from modelyard.domain.errors import InvalidInput
 from modelyard.domain.monitoring import OPERATORS, breaches
+from modelyard.domain.reports import EvaluationDetails
 
 _THRESHOLD = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(>=|<=|>|<)\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\s*$")
 STATES = ("pending", "blocked", "rejected", "promoted")
@@ -23,9 +26,19 @@ class Evaluation:
     kind: str  # classification | regression
     rows: int
     metrics: dict[str, float]
-    details: dict[str, Any]
+    details: EvaluationDetails
     created_by: str
     created_at: datetime
+
+
+class Comparison(TypedDict):
+    """Versions side by side on one dataset: each metric per version, and the evaluations
+    compared (the latest of each version on that dataset)."""
+
+    dataset: str
+    versions: list[str]
+    metrics: dict[str, dict[str, float | None]]  # metric -> version -> value
+    evaluations: dict[str, Evaluation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,13 @@ class GateResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    user: str
+    comment: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PromotionRequest:
     id: int
     source: str
@@ -103,7 +123,7 @@ class PromotionRequest:
     state: str
     note: str
     gates: tuple[GateResult, ...]
-    approvals: tuple[dict[str, Any], ...]
+    approvals: tuple[Approval, ...]
     required_approvals: int
     requested_by: str
     decided_by: str | None
@@ -111,4 +131,3 @@ class PromotionRequest:
     result: str | None  # the promoted version, env/name:ver
     created_at: datetime
     updated_at: datetime
-    extra: dict[str, Any] = field(default_factory=dict)

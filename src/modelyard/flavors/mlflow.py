@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from modelyard.domain.errors import InvalidPackage
+from modelyard.domain.reports import Column, Signature
 from modelyard.flavors import lightgbm as lightgbm_flavor
 from modelyard.flavors import onnx as onnx_flavor
 from modelyard.flavors import sklearn as sklearn_flavor
@@ -122,14 +123,14 @@ def _columns(text: Any) -> list[Any] | None:
     return columns if isinstance(columns, list) else None
 
 
-def convert_signature(signature: Any) -> dict[str, Any] | None:
+def convert_signature(signature: Any) -> Signature | None:
     """MLflow's column signature in our format, or None (absent, tensor-based, unknown types)."""
     if not isinstance(signature, dict):
         return None
     columns = _columns(signature.get("inputs"))
     if not columns:
         return None
-    inputs = []
+    inputs: list[Column] = []
     for column in columns:
         if not isinstance(column, dict) or "name" not in column:
             return None  # a tensor signature has no column names
@@ -138,7 +139,7 @@ def convert_signature(signature: Any) -> dict[str, Any] | None:
             return None
         nullable = not column.get("required", True)
         inputs.append({"name": str(column["name"]), "type": kind, "nullable": nullable})
-    converted: dict[str, Any] = {"inputs": inputs}
+    converted: Signature = {"inputs": inputs}
     outputs = _columns(signature.get("outputs"))
     if outputs and len(outputs) == 1 and isinstance(outputs[0], dict):
         kind = TYPES.get(str(outputs[0].get("type")))
@@ -147,7 +148,7 @@ def convert_signature(signature: Any) -> dict[str, Any] | None:
     return converted
 
 
-def import_mlflow_folder(src: Path, folder: Path) -> tuple[str, Saved, dict[str, Any] | None]:
+def import_mlflow_folder(src: Path, folder: Path) -> tuple[str, Saved, Signature | None]:
     """Copy an MLflow model folder into the (empty) package folder.
 
     Returns our flavor's name, what was saved, and the signature in our format (or None).

@@ -17,6 +17,7 @@ import yaml
 
 from modelyard.artifacts.digests import BlobInfo, digest_bytes, digest_file
 from modelyard.domain.errors import InvalidPackage
+from modelyard.domain.reports import Signature
 
 MANIFEST = "modelyard.yaml"
 # libyaml's safe loader when present (same result, ~20x faster); writing stays pure-Python
@@ -31,7 +32,7 @@ class Manifest:
     entrypoint: str
     files: dict[str, BlobInfo]
     options: dict[str, Any] = field(default_factory=dict)
-    signature: dict[str, Any] | None = None
+    signature: Signature | None = None
     requirements: tuple[str, ...] = ()
     python: str = field(default_factory=platform.python_version)
     format_version: int = FORMAT_VERSION
@@ -92,9 +93,7 @@ class Manifest:
             raise InvalidPackage(f"{source}: missing or malformed field {e}") from None
         if entrypoint not in files:
             raise InvalidPackage(f"{source}: entrypoint {entrypoint!r} is not among its files")
-        signature = raw.get("signature")
-        if signature is not None and not isinstance(signature, dict):
-            raise InvalidPackage(f"{source}: signature must be a mapping")
+        signature = _signature(raw.get("signature"), source)
         return cls(
             flavor=flavor,
             entrypoint=entrypoint,
@@ -105,6 +104,20 @@ class Manifest:
             python=str(raw.get("python") or ""),
             format_version=version,
         )
+
+
+def _signature(raw: Any, source: str) -> Signature | None:
+    """The manifest's signature, checked against its shape: it is served as it is."""
+    if raw is None:
+        return None
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(Signature).validate_python(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidPackage(f"{source}: signature {where}: {first['msg']}") from None
 
 
 def _check_relative(name: str, source: str) -> None:
@@ -132,7 +145,7 @@ def write_manifest(
     flavor: str,
     entrypoint: str,
     options: dict[str, Any] | None = None,
-    signature: dict[str, Any] | None = None,
+    signature: Signature | None = None,
     requirements: tuple[str, ...] = (),
 ) -> Manifest:
     """Hash every file of ``folder`` and write its manifest next to them."""

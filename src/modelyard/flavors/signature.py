@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from modelyard.domain.errors import InvalidInput
+from modelyard.domain.reports import Column, Outputs, Signature
 
 MAX_CATEGORIES = 1000
 TYPES = ("boolean", "integer", "float", "string", "datetime")
@@ -40,14 +41,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def infer_signature(example: pd.DataFrame, model: Any | None = None) -> dict[str, Any]:
+def infer_signature(example: pd.DataFrame, model: Any | None = None) -> Signature:
     """Infer the input columns from an example frame and, given a loaded model, its outputs."""
     if not isinstance(example, pd.DataFrame) or example.empty:
         raise InvalidInput("the input example must be a non-empty table of named columns")
-    inputs = []
+    inputs: list[Column] = []
     for name in example.columns:
         series = example[name]
-        entry: dict[str, Any] = {
+        entry: Column = {
             "name": str(name),
             "type": column_type(series),
             "nullable": bool(series.isna().any()),
@@ -57,14 +58,14 @@ def infer_signature(example: pd.DataFrame, model: Any | None = None) -> dict[str
             if len(values) <= MAX_CATEGORIES:
                 entry["categories"] = sorted(str(v) for v in values)
         inputs.append(entry)
-    signature: dict[str, Any] = {"inputs": inputs}
+    signature: Signature = {"inputs": inputs}
     if model is not None:
         signature["outputs"] = _infer_outputs(example, model)
     return signature
 
 
-def _infer_outputs(example: pd.DataFrame, model: Any) -> dict[str, Any]:
-    outputs: dict[str, Any] = {}
+def _infer_outputs(example: pd.DataFrame, model: Any) -> Outputs:
+    outputs: Outputs = {}
     try:
         predictions = np.asarray(model.predict(example.head(20)))
     except Exception:  # a model that cannot score its own example still registers

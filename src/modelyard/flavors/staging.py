@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modelyard.artifacts.digests import digest_bytes
 from modelyard.domain.errors import IntegrityFailure, InvalidInput, InvalidPackage, NotFound
+from modelyard.domain.reports import Signature
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import (
     MANIFEST,
@@ -142,7 +143,7 @@ class Packager:
         flavor_name: str,
         saved: Saved,
         example: pd.DataFrame | None,
-        signature: dict[str, Any] | None,
+        signature: Signature | None,
     ) -> StagedPackage:
         flavor = self.flavors.get(flavor_name)
         # Loading what was written proves the package is readable before anything is stored.

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.reports import CategoricalSummary, NumericalSummary, ProfileSummary
+
 SAMPLE_SIZE = 10_000
 MAX_CATEGORIES = 1000
 OTHER = "__other__"
@@ -243,21 +245,30 @@ def profile_table(table: Any, columns: list[str] | None = None, seed: int = 0) -
     return profile
 
 
-def summarize(profile: dict[str, Any]) -> dict[str, Any]:
+def summarize(profile: dict[str, Any]) -> ProfileSummary:
     """What a person reads of a profile: no samples, the most frequent categories only."""
-    out: dict[str, Any] = {"rows": profile["rows"], "features": {}}
+    out: ProfileSummary = {"rows": profile["rows"], "features": {}}
     for name, f in profile["features"].items():
         total = f["count"] + f["nulls"]
-        item: dict[str, Any] = {
-            "kind": f["kind"],
-            "count": f["count"],
-            "null_rate": f["nulls"] / total if total else 0.0,
-        }
+        null_rate = f["nulls"] / total if total else 0.0
         if f["kind"] == "numerical":
-            item.update({k: f[k] for k in ("min", "max", "mean", "std")}, quantiles=f["quantiles"])
+            out["features"][name] = NumericalSummary(
+                kind="numerical",
+                count=f["count"],
+                null_rate=null_rate,
+                min=f["min"],
+                max=f["max"],
+                mean=f["mean"],
+                std=f["std"],
+                quantiles=f["quantiles"],
+            )
         else:
             ranked = sorted(f["counts"].items(), key=lambda kv: (-kv[1], kv[0]))
-            item["categories"] = len(f["counts"])
-            item["top"] = dict(ranked[:TOP_CATEGORIES])
-        out["features"][name] = item
+            out["features"][name] = CategoricalSummary(
+                kind="categorical",
+                count=f["count"],
+                null_rate=null_rate,
+                categories=len(f["counts"]),
+                top=dict(ranked[:TOP_CATEGORIES]),
+            )
     return out

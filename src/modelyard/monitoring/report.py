@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from modelyard.domain.reports import Baseline
 from modelyard.monitoring import metrics
 from modelyard.monitoring.collector import INPUT_PREFIX
 from modelyard.monitoring.drift import (
@@ -245,7 +246,7 @@ def compare_feature(name: str, reference: Any, column: pa.ChunkedArray) -> dict[
     return out
 
 
-def compare(reference: dict[str, Any], table: pa.Table, features: list[str]) -> dict[str, Any]:
+def compare(reference: Baseline, table: pa.Table, features: list[str]) -> dict[str, Any]:
     """Drift and quality of each feature and of the predictions, against ``reference``
     (a baseline: ``{"features": {...}, "predictions": {...}}`` of profile dicts)."""
     ref_features = Profile.from_dict({"rows": 0, "features": reference["features"]}).features
@@ -274,7 +275,7 @@ def compare(reference: dict[str, Any], table: pa.Table, features: list[str]) -> 
     }
 
 
-def window_profile(table: pa.Table, features: list[str]) -> dict[str, Any]:
+def window_profile(table: pa.Table, features: list[str]) -> Baseline:
     """A window of collected rows as a reference, shaped like a baseline."""
     profile = Profile.of(table.select(features).to_pandas()) if features else Profile()
     predictions: dict[str, Any] = {}

@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
@@ -25,6 +25,7 @@ from modelyard.domain.monitoring import (
     parse_duration,
 )
 from modelyard.domain.names import check_name
+from modelyard.domain.reports import AlertOutcome
 from modelyard.domain.signals import SIGNALS
 from modelyard.services.auth import require
 from modelyard.services.deployments import DeploymentService, deployment_id
@@ -151,7 +152,7 @@ class AlertService:
         return [a for a in found if self.principal.can(Permission.READ, a.environment)]
 
     # -- evaluation -----------------------------------------------------------------------
-    def evaluate_due(self, now: datetime | None = None) -> list[dict[str, Any]]:
+    def evaluate_due(self, now: datetime | None = None) -> list[AlertOutcome]:
         """Evaluate every rule whose time has come (the scheduler's tick)."""
         now = now or datetime.now(UTC)
         with self.store.read() as tx:
@@ -168,7 +169,7 @@ class AlertService:
 
     def evaluate_alerts(
         self, deployment: str, *, now: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[AlertOutcome]:
         """Evaluate every rule of a deployment now (``modelyard alerts evaluate``)."""
         found = self.deployments.get_deployment(deployment)
         require(self.principal, Permission.DEPLOY, found.environment)
@@ -181,7 +182,7 @@ class AlertService:
         with self.store.write() as tx:
             return tx.alerts.claim(run, now)
 
-    def _evaluate(self, rule_id: int, now: datetime) -> dict[str, Any]:
+    def _evaluate(self, rule_id: int, now: datetime) -> AlertOutcome:
         with self.store.read() as tx:
             rule = tx.alerts.rule(rule_id)
         if rule is None:
@@ -193,13 +194,13 @@ class AlertService:
             now=now,
         )
         summary = report["summary"]
-        value = (
+        value: float | None = (
             summary["feature_drift"].get(rule.feature or "")
             if rule.signal == "feature_drift"
-            else summary.get(rule.signal)
+            else cast(dict[str, Any], summary).get(rule.signal)
         )
         firing = value is not None and breaches(float(value), rule.op, rule.threshold)
-        outcome: dict[str, Any] = {
+        outcome: AlertOutcome = {
             "rule": rule.name,
             "deployment": rule.deployment,
             "value": value,

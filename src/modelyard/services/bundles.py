@@ -45,6 +45,7 @@ from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.bundles import ImportResult, TrustedKey
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.domain.names import check_name
+from modelyard.domain.reports import Baseline
 from modelyard.flavors.package import Manifest
 from modelyard.services import lookup
 from modelyard.services.auth import require, require_admin
@@ -182,7 +183,7 @@ class BundleService:
         for info in manifest.files.values():
             objects[info.digest] = info.size
         try:
-            baseline: dict[str, Any] | None = self.registry.get_baseline(version.ref)
+            baseline: Baseline | None = self.registry.get_baseline(version.ref)
         except NotFound:
             baseline = None
         evaluations = Codec().encode(self.evaluations.list_evaluations(version.ref))

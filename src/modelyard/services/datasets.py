@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +35,7 @@ from modelyard.domain.datasets import (
     parse_dataset_ref,
 )
 from modelyard.domain.errors import InvalidInput, NotFound
+from modelyard.domain.reports import Baseline, Signature
 from modelyard.flavors.base import LoadedModel
 from modelyard.monitoring.profile import CHUNK_ROWS, Profile, profile_table, summarize
 from modelyard.monitoring.tables import columns_of, format_of, read_table
@@ -278,7 +279,9 @@ class DatasetService:
     def _shown(self, tx: Tx, stored: DatasetVersion) -> DatasetVersion:
         """A version as callers see it: its profile summarised, the versions that use it."""
         used = tx.datasets.used_by([stored.ref])[stored.ref]
-        return replace(stored, profile=summarize(stored.profile), used_by=tuple(used))
+        # the store's version holds the whole profile (samples and all), shown summarised
+        full = cast(dict[str, Any], stored.profile)
+        return replace(stored, profile=summarize(full), used_by=tuple(used))
 
     def get_dataset(self, ref: str, *, environment: str | None = None) -> DatasetVersion:
         target = self.ref(ref, environment)
@@ -333,8 +336,8 @@ class DatasetService:
 
     # -- baselines ------------------------------------------------------------------------
     def baseline(
-        self, ref: str, model: LoadedModel, signature: dict[str, Any] | None
-    ) -> tuple[int, dict[str, Any]]:
+        self, ref: str, model: LoadedModel, signature: Signature | None
+    ) -> tuple[int, Baseline]:
         """The baseline of a model version trained on dataset ``ref`` (exact): the profile
         of the model's input columns and of its predictions on every row, in chunks."""
         with self.store.read() as tx:

@@ -8,20 +8,17 @@ and audited (``evaluation.created``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import InvalidInput, NotFound
-from modelyard.domain.promotions import Evaluation
+from modelyard.domain.promotions import Comparison, Evaluation
 from modelyard.monitoring import metrics
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.registry import RegistryService
 from modelyard.store.unit import Store
-from modelyard.wire.codec import Codec
 
 SCALARS = (
     "accuracy",
@@ -138,7 +135,7 @@ class EvaluationService:
         require(self.principal, Permission.READ, _environment(found))
         return found
 
-    def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> dict[str, Any]:
+    def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> Comparison:
         """The newest evaluation of each version (on ``dataset`` when given, else on the
         newest dataset they were all evaluated on), metrics side by side."""
         if len(refs) < 2:
@@ -167,7 +164,7 @@ class EvaluationService:
             "dataset": dataset,
             "versions": list(chosen),
             "metrics": {m: {v: e.metrics.get(m) for v, e in chosen.items()} for m in metric_names},
-            "evaluations": Codec().encode(chosen),
+            "evaluations": chosen,
         }
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 
@@ -22,6 +22,13 @@ from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.monitoring import window
+from modelyard.domain.reports import (
+    Baseline,
+    MonitoringReport,
+    ReportListing,
+    ReportSummary,
+    VariantReport,
+)
 from modelyard.monitoring import report as r
 from modelyard.monitoring.tables import write_part
 from modelyard.services.auth import require
@@ -63,7 +70,7 @@ class MonitoringService:
         against: str | None = None,
         store: bool = True,
         now: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> MonitoringReport:
         """Drift, quality and performance of a deployment's live traffic over a window.
         ``against``: ``baseline`` (default), ``previous`` (the window just before, of
         the same length) or ``SINCE..UNTIL``."""
@@ -74,7 +81,7 @@ class MonitoringService:
         data = r.Window(r.window_files(self.collected, deployment, start, end), start, end)
         try:
             variants = data.variants()
-            reference = None
+            reference: Baseline | None = None
             if reference_window is not None:
                 ref_start, ref_end = reference_window
                 before = r.Window(
@@ -114,7 +121,7 @@ class MonitoringService:
         result["created_at"] = datetime.now(UTC).isoformat()
         if store:
             result["id"] = self._store(result)
-        return result
+        return cast(MonitoringReport, result)
 
     def _reference_window(
         self, against: str | None, start: datetime, end: datetime, now: datetime
@@ -137,9 +144,9 @@ class MonitoringService:
         variant: str,
         rows: int,
         data: r.Window,
-        reference: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        section: dict[str, Any] = {"variant": variant, "rows": rows, "reference": None}
+        reference: Baseline | None,
+    ) -> VariantReport:
+        section: VariantReport = {"variant": variant, "rows": rows, "reference": None}
         if reference is None:
             try:
                 reference = self.registry.get_baseline(f"{environment}/{variant}")
@@ -154,7 +161,7 @@ class MonitoringService:
             section["reference"] = "earlier window"
         features = list(reference["features"])
         table = data.table([*features, r.PREDICTION], variant=variant)
-        section.update(r.compare(reference, table, features))
+        section.update(cast(VariantReport, r.compare(reference, table, features)))
         return section
 
     def _store(self, result: dict[str, Any]) -> int:
@@ -171,24 +178,24 @@ class MonitoringService:
                 actor=self.principal.name,
             )
 
-    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
         """The summaries of stored reports, newest first: what trends are drawn from."""
         self.deployments.get_deployment(deployment)
         with self.store.read() as tx:
             found = tx.reports.summaries(deployment, limit=max(1, min(limit, 10_000)))
         return [
-            {
-                "id": s.id,
-                "since": s.since.isoformat(),
-                "until": s.until.isoformat(),
-                "against": s.reference,
-                "created_at": s.created_at.isoformat(),
-                "summary": s.summary,
-            }
+            ReportListing(
+                id=s.id,
+                since=s.since.isoformat(),
+                until=s.until.isoformat(),
+                against=s.reference,
+                created_at=s.created_at.isoformat(),
+                summary=s.summary,
+            )
             for s in found
         ]
 
-    def get_monitoring_report(self, deployment: str, report_id: int) -> dict[str, Any]:
+    def get_monitoring_report(self, deployment: str, report_id: int) -> MonitoringReport:
         self.deployments.get_deployment(deployment)
         with self.store.read() as tx:
             found = tx.reports.get(deployment, report_id)
@@ -299,7 +306,7 @@ class MonitoringService:
         )
 
 
-def summarize(result: dict[str, Any]) -> dict[str, Any]:
+def summarize(result: dict[str, Any]) -> ReportSummary:
     """The numbers an alert rule watches and a trend line draws (see ``SIGNALS``)."""
     sections = [s for s in result["variants"] if "features" in s]
 

@@ -216,7 +216,7 @@ class PromotionService:
                     "not approve it: another approver must",
                     user=self.principal.name,
                 )
-            if any(a["user"] == self.principal.name for a in request.approvals):
+            if any(a.user == self.principal.name for a in request.approvals):
                 raise Conflict(
                     f"user {self.principal.name!r} has already approved promotion {request.id}"
                 )

@@ -4,7 +4,6 @@ version becomes visible is ``services.versions``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from modelyard.artifacts.store import VerifyingReader
 from modelyard.domain.auth import Permission, Principal
@@ -17,6 +16,7 @@ from modelyard.domain.errors import (
 )
 from modelyard.domain.filters import parse_filter, parse_order_by
 from modelyard.domain.names import ModelRef, check_alias, parse_ref
+from modelyard.domain.reports import Baseline
 from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.staging import PackageSource, StagedPackage
@@ -157,9 +157,7 @@ class RegistryService:
         token = search.encode_token(offset + len(ids), fp) if more else None
         return Page(items, token)
 
-    def get_baseline(
-        self, ref: str | ModelRef, *, environment: str | None = None
-    ) -> dict[str, Any]:
+    def get_baseline(self, ref: str | ModelRef, *, environment: str | None = None) -> Baseline:
         """A version's baseline profile (training data and predictions)."""
         version = self.get_version(ref, environment=environment)
         with self.store.read() as tx:

@@ -29,6 +29,7 @@ from modelyard.domain.errors import (
     NotFound,
 )
 from modelyard.domain.names import check_name, parse_model_name, parse_ref
+from modelyard.domain.reports import Baseline
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.staging import Packager, PackageSource, StagedPackage
@@ -250,7 +251,7 @@ class VersionWriter:
         name: str,
         manifest_bytes: bytes,
         metadata: dict[str, Any],
-        baseline: dict[str, Any] | None,
+        baseline: Baseline | None,
         imported: Imported,
     ) -> ModelVersion:
         """A version from a verified bundle whose objects are already stored: the package
@@ -306,7 +307,7 @@ class VersionWriter:
         digest: str,
         manifest: Manifest,
         found: Draft,
-        baseline: dict[str, Any] | None = None,
+        baseline: Baseline | None = None,
         *,
         imported: Imported | None = None,
     ) -> ModelVersion:
@@ -396,7 +397,7 @@ class VersionWriter:
 
     def _lineage(
         self, env: str, digest: str, manifest: Manifest, found: Draft, *, build: bool = True
-    ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
+    ) -> tuple[list[tuple[str, str]], Baseline | None]:
         """The exact dataset versions named, with their role (``env/name:version``; one
         that does not exist is refused), and the baseline built on the first training
         dataset."""

@@ -20,6 +20,7 @@ import pandas as pd
 
 from modelyard.domain.deployments import UnseenCategories
 from modelyard.domain.errors import InvalidData
+from modelyard.domain.reports import Signature
 
 Columns = dict[str, np.ndarray]
 _TRUE = {"true", "1", "yes", "t", "y"}
@@ -37,7 +38,7 @@ class Field:
 
 class InputSchema:
     def __init__(
-        self, signature: dict[str, Any] | None, unseen: UnseenCategories = UnseenCategories.ALLOW
+        self, signature: Signature | None, unseen: UnseenCategories = UnseenCategories.ALLOW
     ) -> None:
         inputs = (signature or {}).get("inputs") or []
         self.fields = [

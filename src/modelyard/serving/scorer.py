@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from modelyard.domain.reports import Signature
 from modelyard.flavors.base import LoadedModel
 from modelyard.serving.schema import Columns, InputSchema
 
@@ -26,7 +27,7 @@ class Scorer:
     its probabilities (checked on warm-up rows), one ``predict_proba`` call answers both:
     half the model time per batch, identical results."""
 
-    def __init__(self, model: LoadedModel, signature: dict[str, Any] | None) -> None:
+    def __init__(self, model: LoadedModel, signature: Signature | None) -> None:
         self.model = model
         self.signature = signature
         self.classes: list[Any] | None = model.classes

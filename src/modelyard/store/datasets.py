@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from modelyard.domain.datasets import Column, DatasetVersion
+from modelyard.domain.reports import Baseline
 from modelyard.store.registry import _insert
 from modelyard.store.tables import (
     DatasetRow,
@@ -154,9 +155,7 @@ class Datasets:
             out[ref].append(f"{env}/{name}:{version} ({role})")
         return out
 
-    def insert_baseline(
-        self, version_id: int, dataset: str, rows: int, profile: dict[str, Any]
-    ) -> None:
+    def insert_baseline(self, version_id: int, dataset: str, rows: int, profile: Baseline) -> None:
         self.session.add(
             VersionBaselineRow(
                 version_id=version_id, dataset=dataset, rows=rows, profile=json.dumps(profile)
@@ -164,7 +163,7 @@ class Datasets:
         )
         self.session.flush()
 
-    def baseline(self, version_id: int) -> dict[str, Any] | None:
+    def baseline(self, version_id: int) -> Baseline | None:
         """A model version's baseline profile, if it has one."""
         found = self.session.get(VersionBaselineRow, version_id)
-        return None if found is None else dict(json.loads(found.profile))
+        return None if found is None else cast(Baseline, json.loads(found.profile))

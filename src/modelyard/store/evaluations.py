@@ -3,12 +3,13 @@ answers with ``Evaluation`` entities, each naming its version as ``env/name:vers
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from modelyard.domain.promotions import Evaluation
+from modelyard.domain.reports import EvaluationDetails
 from modelyard.store.registry import _insert
 from modelyard.store.tables import (
     EvaluationRow,
@@ -33,7 +34,7 @@ def _entity(row: EvaluationRow, environment: str, name: str, version: int) -> Ev
         kind=row.kind,
         rows=row.rows,
         metrics=dict(row.metrics),
-        details=dict(row.details),
+        details=cast(EvaluationDetails, row.details),
         created_by=row.created_by,
         created_at=row.created_at,
     )

@@ -1,16 +1,17 @@
 """Stored monitoring reports: ``Reports`` keeps each report whole, with its summary numbers
-beside it for trends, and answers with ids, dicts and ``ReportSummary``, never rows."""
+beside it for trends, and answers with ids, dicts and ``StoredReport``, never rows."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from modelyard.domain.reports import MonitoringReport, ReportSummary
 from modelyard.store.tables import MonitoringReportRow, core
 
 _REPORTS = core(MonitoringReportRow)
@@ -18,14 +19,14 @@ REFERENCE_LENGTH = 200  # the column's width: a longer reference label is cut
 
 
 @dataclass(frozen=True, slots=True)
-class ReportSummary:
+class StoredReport:
     """A stored report without its sections: what a trend line is drawn from."""
 
     id: int
     since: datetime
     until: datetime
     reference: str
-    summary: dict[str, Any]
+    summary: ReportSummary
     created_at: datetime
 
 
@@ -67,7 +68,7 @@ class Reports:
             ).scalar_one()
         )
 
-    def summaries(self, deployment: str, *, limit: int) -> list[ReportSummary]:
+    def summaries(self, deployment: str, *, limit: int) -> list[StoredReport]:
         """A deployment's reports, newest first, at most ``limit``."""
         rows = self.session.execute(
             sa.select(
@@ -82,13 +83,13 @@ class Reports:
             .order_by(_REPORTS.c.id.desc())
             .limit(limit)
         )
-        return [ReportSummary(*row) for row in rows]
+        return [StoredReport(*row) for row in rows]
 
-    def get(self, deployment: str, report_id: int) -> dict[str, Any] | None:
+    def get(self, deployment: str, report_id: int) -> MonitoringReport | None:
         """A report of this deployment, as stored (``None``: none, or another's)."""
         text = self.session.scalar(
             sa.select(_REPORTS.c.report).where(
                 _REPORTS.c.id == report_id, _REPORTS.c.deployment == deployment
             )
         )
-        return None if text is None else dict(json.loads(text))
+        return None if text is None else cast(MonitoringReport, json.loads(text))

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from modelyard.domain.promotions import GateResult, Gates, PromotionRequest
+from modelyard.domain.promotions import Approval, GateResult, Gates, PromotionRequest
 from modelyard.store.tables import EnvironmentRow, PromotionRequestRow, utcnow
 
 
@@ -23,7 +24,10 @@ def _entity(row: PromotionRequestRow) -> PromotionRequest:
         state=row.state,
         note=row.note,
         gates=tuple(GateResult(**g) for g in row.gates),
-        approvals=tuple(row.approvals),
+        approvals=tuple(
+            Approval(a["user"], a["comment"], datetime.fromisoformat(a["at"]))
+            for a in row.approvals
+        ),
         required_approvals=row.required_approvals,
         requested_by=row.requested_by,
         decided_by=row.decided_by,

@@ -8,6 +8,7 @@ from typing import Any
 
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.monitoring import Alert, AlertRule
+from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
 from modelyard.sdk.http.transport import Http
 
 
@@ -27,23 +28,23 @@ class HttpMonitoring:
         until: str | datetime | None = None,
         against: str | None = None,
         store: bool = True,
-    ) -> dict[str, Any]:
+    ) -> MonitoringReport:
         return self.http.get(
             f"/api/v1/deployments/{deployment}/monitoring",
-            dict[str, Any],
+            MonitoringReport,
             since=_moment(since),
             until=_moment(until),
             against=against,
             store=store,
         )
 
-    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[Any]:
+    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
         path = f"/api/v1/deployments/{deployment}/monitoring/history"
-        return self.http.get(path, list[Any], limit=limit)
+        return self.http.get(path, list[ReportListing], limit=limit)
 
-    def get_monitoring_report(self, deployment: str, report_id: int) -> dict[str, Any]:
+    def get_monitoring_report(self, deployment: str, report_id: int) -> MonitoringReport:
         path = f"/api/v1/deployments/{deployment}/monitoring/reports/{report_id}"
-        return self.http.get(path, dict[str, Any])
+        return self.http.get(path, MonitoringReport)
 
     def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
         found = self.http.request("POST", f"/v1/deployments/{deployment}/feedback", json=items)
@@ -119,6 +120,6 @@ class HttpAlerts:
             "/api/v1/alerts", list[Alert], deployment=deployment, state=state, limit=limit
         )
 
-    def evaluate_alerts(self, deployment: str) -> list[dict[str, Any]]:
+    def evaluate_alerts(self, deployment: str) -> list[AlertOutcome]:
         body = {"deployment": deployment}
-        return self.http.post("/api/v1/alerts/evaluate", list[dict[str, Any]], body)
+        return self.http.post("/api/v1/alerts/evaluate", list[AlertOutcome], body)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from modelyard.domain.promotions import Evaluation, Gates, PromotionRequest
+from modelyard.domain.promotions import Comparison, Evaluation, Gates, PromotionRequest
 from modelyard.sdk.http.transport import Http
 
 
@@ -29,9 +28,9 @@ class HttpEvaluations:
     def get_evaluation(self, evaluation_id: int) -> Evaluation:
         return self.http.get(f"/api/v1/evaluations/{evaluation_id}", Evaluation)
 
-    def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> dict[str, Any]:
+    def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> Comparison:
         body = {"versions": refs, "dataset": dataset}
-        return self.http.post("/api/v1/evaluations/compare", dict[str, Any], body)
+        return self.http.post("/api/v1/evaluations/compare", Comparison, body)
 
 
 class HttpPromotions:

@@ -5,12 +5,13 @@ registry needs neither."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelyard.artifacts.digests import digest_bytes
 from modelyard.domain import errors as e
 from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
 from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
+from modelyard.domain.reports import Baseline
 from modelyard.sdk.http.transport import Http, RemoteFiles
 
 if TYPE_CHECKING:
@@ -128,8 +129,8 @@ class HttpRegistry:
         }
         return self.http.post("/api/v1/versions/search", Page[ModelVersion], body)
 
-    def get_baseline(self, ref: str, *, environment: str | None = None) -> dict[str, Any]:
-        return self.http.get(self._exact(ref, environment) + "/baseline", dict[str, Any])
+    def get_baseline(self, ref: str, *, environment: str | None = None) -> Baseline:
+        return self.http.get(self._exact(ref, environment) + "/baseline", Baseline)
 
     def package_source(self, ref: str, *, environment: str | None = None) -> PackageSource:
         from modelyard.flavors.staging import PackageSource

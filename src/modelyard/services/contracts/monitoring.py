@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from modelyard.domain.datasets import DatasetVersion
     from modelyard.domain.monitoring import Alert, AlertRule
+    from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
 
 
 class Monitoring(Protocol):
@@ -24,17 +25,17 @@ class Monitoring(Protocol):
         until: str | datetime | None = None,
         against: str | None = None,
         store: bool = True,
-    ) -> dict[str, Any]:
+    ) -> MonitoringReport:
         """Drift per feature, prediction drift, data quality and live performance over a
         window (default: the last 24 hours), against each served version's baseline, or
         ``against`` ``previous`` / ``SINCE..UNTIL`` (another window)."""
         ...
 
-    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[Any]:
+    def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
         """The stored reports of a deployment, newest first (their summaries)."""
         ...
 
-    def get_monitoring_report(self, deployment: str, report_id: int) -> dict[str, Any]:
+    def get_monitoring_report(self, deployment: str, report_id: int) -> MonitoringReport:
         """One stored report, whole."""
         ...
 
@@ -94,7 +95,7 @@ class Alerts(Protocol):
         """Alerts, newest first (``state``: firing or resolved)."""
         ...
 
-    def evaluate_alerts(self, deployment: str) -> list[dict[str, Any]]:
+    def evaluate_alerts(self, deployment: str) -> list[AlertOutcome]:
         """Evaluate a deployment's rules now (as the scheduler would) and say what each
         found."""
         ...

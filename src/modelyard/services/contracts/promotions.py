@@ -4,10 +4,10 @@ reach another environment."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from modelyard.domain.promotions import Evaluation, Gates, PromotionRequest
+    from modelyard.domain.promotions import Comparison, Evaluation, Gates, PromotionRequest
 
 
 class Evaluations(Protocol):
@@ -27,7 +27,7 @@ class Evaluations(Protocol):
         """One evaluation."""
         ...
 
-    def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> dict[str, Any]:
+    def compare_versions(self, refs: list[str], *, dataset: str | None = None) -> Comparison:
         """The versions' newest evaluations on one dataset, metrics side by side."""
         ...
 

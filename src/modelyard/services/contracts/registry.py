@@ -8,10 +8,11 @@ names none (default: the client's environment, normally ``sandbox``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
+    from modelyard.domain.reports import Baseline
     from modelyard.flavors.staging import PackageSource, StagedPackage
 
 
@@ -65,7 +66,7 @@ class Registry(Protocol):
         one page at a time (pass ``next_page_token`` back for the next)."""
         ...
 
-    def get_baseline(self, ref: str, *, environment: str | None = None) -> dict[str, Any]:
+    def get_baseline(self, ref: str, *, environment: str | None = None) -> Baseline:
         """The profile of a version's training data and of its predictions on it."""
         ...
 
