@@ -40,7 +40,7 @@ def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
         assert c.get_deployment("payments-sandbox").environment == "sandbox"
         (request,) = c.list_promotion_requests()
         assert request.state == "promoted" and request.requested_by == "dana"
-        assert [a["user"] for a in request.approvals] == ["alex"]
+        assert [a.user for a in request.approvals] == ["alex"]
         firing = {a.rule for a in c.list_alerts(state="firing")}
         assert firing == {"feature-drift", "accuracy-drop"}
         report = c.monitor("payments", since="1h", store=False)

@@ -93,11 +93,11 @@ def test_approvals_accumulate(store: Store) -> None:
     with store.write() as tx:
         assert tx.promotions.add_approval(request_id, "bob", "") == 2
     found = read(store, request_id)
-    assert [(a["user"], a["comment"]) for a in found.approvals] == [
+    assert [(a.user, a.comment) for a in found.approvals] == [
         ("ann", "looks good"),
         ("bob", ""),
     ]
-    assert all(a["at"] for a in found.approvals)
+    assert all(a.at >= created.created_at for a in found.approvals)
     assert found.state == "pending"
     assert found.updated_at >= created.updated_at
 
