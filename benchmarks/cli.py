@@ -77,11 +77,13 @@ import sys
 from mlflow import MlflowClient
 
 client = MlflowClient(sys.argv[1])
+experiment = client.create_experiment("seed")
 for i in range(int(sys.argv[2])):
     name = f"model-{i}"
+    run = client.create_run(experiment).info.run_id
     client.create_registered_model(name, tags={"team": "risk"})
     client.create_model_version(
-        name, source=f"mlflow-artifacts:/seed/{name}", tags={"team": "risk", "seq": str(i)}
+        name, source=f"runs:/{run}/model", run_id=run, tags={"team": "risk", "seq": str(i)}
     )
 """
 
