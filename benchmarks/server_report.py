@@ -318,14 +318,14 @@ def _where_time_goes(result: dict[str, Any]) -> list[str]:
         "needs fewer requests per registration (small files inline with the manifest), "
         "cached token lookups and one manifest parse, not faster I/O."
     )
-    others = [r for r in result["modelyard"] if r["workers"] == one["workers"] and r is not one]
-    if others:
+    same = [r for r in result["modelyard"] if r["workers"] == one["workers"]]
+    if len(same) > 1:
         costs = "; ".join(
             f"{KIND_NAMES.get(r.get('kind', ''), r.get('kind'))}: client "
             f"{r['sequential']['client_cpu_ms_per_registration']:.0f} ms, server "
             f"{r['sequential']['server_cpu_ms_per_registration']:.0f} ms, p50 "
             f"{r['sequential']['p50_ms']:.0f} ms"
-            for r in [one, *others]
+            for r in same
         )
         text += (
             " What packaging at registration adds shows in the client's CPU, with "
