@@ -2,15 +2,17 @@
 
 Runs inside ``.bench/mlflow-venv`` (``harness.references.MLFLOW``), against an ``mlflow
 server`` that ``server.py`` started and stops; it imports nothing from modelyard. It
-registers packages through the tracking server with 1 client and then with ``clients``
-concurrent clients (threads, ``harness.clients``). One registration is the same work as in
-``mlflow_side.py`` (``harness.registration.register_mlflow``); with ``--serve-artifacts``
-the client uploads the files to the server over HTTP. Config and result: ``harness.sides``.
+registers inputs of one kind (``harness.kinds``: a model file, or a folder) through the
+tracking server with 1 client and then with ``clients`` concurrent clients (threads,
+``harness.clients``). One registration is the same work as in ``mlflow_side.py``
+(``harness.registration.register_mlflow``); with ``--serve-artifacts`` the client uploads
+the files to the server over HTTP. Config and result: ``harness.sides``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import platform
 import shutil
@@ -19,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.clients import run_clients, split_batches
+from harness.kinds import build_inputs
 from harness.log import log
 from harness.memory import RssSampler
-from harness.registration import build_packages, register_mlflow
+from harness.registration import register_mlflow
 from harness.sides import side_main
 
 
@@ -65,13 +68,19 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     logging.getLogger("mlflow.store.model_registry.abstract_store").setLevel(logging.WARNING)
     log(f"mlflow {mlflow.__version__} imported in {import_s:.1f} s")
     # built once, reused by every server run (each server starts empty)
+    kind = str(cfg["kind"])
     packages = Path(cfg["packages_dir"])
     total = 1 + clients + n_seq + clients * per_client
-    if not (packages / f"{total - 1:04d}").exists():
+    if (packages / "built.json").is_file():
+        inputs = [Path(p) for p in json.loads((packages / "built.json").read_text())]
+    else:
         shutil.rmtree(packages, ignore_errors=True)
-        build_packages(packages, total, payload_bytes=int(cfg["payload_bytes"]), manifest=False)
-    folders = sorted(p for p in packages.iterdir())[:total]
-    parts = split_batches(folders, clients, n_seq, per_client)
+        payload = int(cfg["payload_bytes"])
+        inputs = build_inputs(packages, kind, total, payload_bytes=payload, mlflow=True)
+        (packages / "built.json").write_text(json.dumps([str(p) for p in inputs]))
+    if len(inputs) != total:
+        raise SystemExit(f"{packages}: {len(inputs)} inputs built, {total} needed")
+    parts = split_batches(inputs, clients, n_seq, per_client)
 
     client = MlflowClient(tracking_uri=url, registry_uri=url)
     # no artifact_location: the server's default root, mlflow-artifacts:/ when it proxies
@@ -81,6 +90,7 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     for name in ("warmup", "bench-1", f"bench-{clients}"):
         client.create_registered_model(name)
     return {
+        "kind": kind,
         "mlflow_version": mlflow.__version__,
         "python_version": platform.python_version(),
         "import_s": import_s,

@@ -1,11 +1,15 @@
 """Server benchmark: modelyard's server against MLflow 3.x's tracking server, same run.
 
     make bench        # runs every benchmark
-    .venv/bin/python benchmarks/server.py [--n 200] [--clients 8] [--per-client 50] [--quick]
+    .venv/bin/python benchmarks/server.py [--n 200] [--clients 8] [--per-client 50]
+        [--kinds file,scorepy,packaged] [--quick]
 
 1. Registrations per second over HTTP, with 1 client (sequential) and with 8 concurrent
-   clients (8 threads, one client each), each registration a distinct 1 MiB random
-   payload plus a ``score.py``, 2 tags and 2 metrics; p50/p95 latency.
+   clients (8 threads, one client each), for three kinds of input (``harness.kinds``): a
+   bare model file (a pickled scikit-learn model), a ``score.py`` folder that modelyard's
+   client packages at registration, and a packaged folder (manifest written beforehand);
+   each input distinct, with 1 MiB of random weights, registered with 2 tags and 2
+   metrics; p50/p95 latency. One fresh server per kind and worker count.
    modelyard: ``modelyard server`` (SQLite + local artifact folder), with ``--workers 1``
    and ``--workers 2``; the client is ``Client(url=..., token=...)`` in this process.
    MLflow: ``mlflow server`` on a ``sqlite:///`` store with ``--serve-artifacts`` (clients
@@ -33,18 +37,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.clients import run_clients, split_batches
+from harness.clients import Register, run_clients, split_batches
+from harness.kinds import KINDS, build_inputs, kind_list, mlflow_inputs, registration
 from harness.log import log
 from harness.memory import MB, RssSampler
 from harness.procfs import own_rss_bytes, tree_io, tree_pids
 from harness.references import MLFLOW
-from harness.registration import (
-    PAYLOAD_BYTES,
-    SCORE_PY,
-    build_packages,
-    make_package,
-    register,
-)
+from harness.registration import PAYLOAD_BYTES, SCORE_PY, make_package, register
 from harness.run import Run, int_list, parse, parser
 from harness.servers import ADMIN_TOKEN, Server, modelyard_server, serve
 from harness.sides import run_side
@@ -95,9 +94,10 @@ def modelyard_phase(
     model: str,
     batches: list[list[Path]],
     warmups: list[Path],
+    register: Register,
 ) -> dict[str, Any]:
-    """``len(batches)`` remote clients registering into ``model`` (``harness.clients``),
-    then the versions checked gap-free with one package each."""
+    """``len(batches)`` remote clients registering into ``model`` with ``register``
+    (``harness.clients``), then the versions checked gap-free with one package each."""
     from modelyard import Client
 
     def open_client(i: int) -> Any:
@@ -118,28 +118,40 @@ def modelyard_phase(
 
 
 def bench_modelyard(
-    work: Path, workers: int, folders: list[Path], args: argparse.Namespace
+    work: Path, workers: int, kind: str, inputs: list[Path], args: argparse.Namespace
 ) -> dict[str, Any]:
-    parts = split_batches(folders, args.clients, args.n, args.per_client)
+    parts = split_batches(inputs, args.clients, args.n, args.per_client)
+    reg = registration(kind)
     with modelyard_server(work, workers) as server, RssSampler(server.pid) as sampler:
         idle = sampler.sample()[0]
         clients = work / "clients"
-        seq = modelyard_phase(server, sampler, clients, "bench-1", parts["seq"], parts["seq_warm"])
-        par = modelyard_phase(
-            server, sampler, clients, f"bench-{args.clients}", parts["par"], parts["par_warm"]
+        seq = modelyard_phase(
+            server, sampler, clients, "bench-1", parts["seq"], parts["seq_warm"], reg
         )
-        return {
-            "workers": workers,
-            "startup_s": server.startup_s,
-            "settle_s": server.settle_s,
-            "idle_rss_mb": idle / MB,
-            "sequential": seq,
-            "concurrent": par,
-        }
+        par = modelyard_phase(
+            server, sampler, clients, f"bench-{args.clients}", parts["par"], parts["par_warm"], reg
+        )
+    if not args.keep:  # up to a GB per run: not kept until the end of the run
+        shutil.rmtree(work / "home" / "artifacts", ignore_errors=True)
+    return {
+        "kind": kind,
+        "workers": workers,
+        "startup_s": server.startup_s,
+        "settle_s": server.settle_s,
+        "idle_rss_mb": idle / MB,
+        "sequential": seq,
+        "concurrent": par,
+    }
 
 
 def bench_mlflow(
-    work: Path, packages: Path, workers: int, args: argparse.Namespace, *, direct: bool = False
+    work: Path,
+    packages: Path,
+    workers: int,
+    kind: str,
+    args: argparse.Namespace,
+    *,
+    direct: bool = False,
 ) -> dict[str, Any]:
     with (
         mlflow_server(work, workers, direct=direct) as server,
@@ -150,6 +162,7 @@ def bench_mlflow(
             "url": server.url,
             "server_pid": server.pid,
             "work_dir": str(work),
+            "kind": kind,
             "packages_dir": str(packages),
             "n": args.n,
             "clients": args.clients,
@@ -161,17 +174,20 @@ def bench_mlflow(
         expected = (1 + args.clients + args.n + args.clients * args.per_client) * PAYLOAD_BYTES
         if stored < expected:
             raise SystemExit(f"MLflow stored {stored} artifact bytes, expected {expected}+")
-        result.update(
-            {
-                "artifact_bytes_stored": stored,
-                "workers": workers,
-                "artifacts": "direct" if direct else "proxied",
-                "startup_s": server.startup_s,
-                "settle_s": server.settle_s,
-                "idle_rss_mb": idle / MB,
-            }
-        )
-        return result
+    if not args.keep:  # up to a GB per run: not kept until the end of the run
+        shutil.rmtree(work / "mlartifacts", ignore_errors=True)
+    result.update(
+        {
+            "kind": kind,
+            "artifact_bytes_stored": stored,
+            "workers": workers,
+            "artifacts": "direct" if direct else "proxied",
+            "startup_s": server.startup_s,
+            "settle_s": server.settle_s,
+            "idle_rss_mb": idle / MB,
+        }
+    )
+    return result
 
 
 # -- a large package ----------------------------------------------------------------------
@@ -294,6 +310,7 @@ QUICK = {
     "per_client": 5,
     "workers": [1],
     "mlflow_workers": [1],
+    "mlflow_direct_workers": [],
     "large_mib": 16,
 }
 
@@ -303,6 +320,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--n", type=int, default=200, help="sequential registrations (default 200)")
     p.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     p.add_argument("--per-client", type=int, default=50, help="registrations per client")
+    p.add_argument(
+        "--kinds",
+        type=kind_list,
+        default=list(KINDS),
+        help=f"what is registered (default {','.join(KINDS)}: a bare model file, a score.py "
+        "folder packaged at registration, a packaged folder)",
+    )
     p.add_argument("--workers", type=int_list, default=[1, 2], help="modelyard (default 1,2)")
     p.add_argument(
         "--mlflow-workers",
@@ -315,7 +339,7 @@ def parse_args() -> argparse.Namespace:
         type=int_list,
         default=[1],
         help="MLflow, clients writing artifacts to a shared folder; for reference, not "
-        "for the goals (default 1; '' to skip)",
+        "for the goals (default 1; '' to skip; none with --quick)",
     )
     p.add_argument("--large-mib", type=int, default=1024, help="large file size (1024 = 1 GiB)")
     p.add_argument("--skip-large", action="store_true", help="no large-package measurement")
@@ -329,14 +353,35 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def measure_mlflow(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
-    packages = tmp / "mlflow-packages"  # built once by the first MLflow run
-    runs = [bench_mlflow(tmp / f"mlflow-w{w}", packages, w, args) for w in args.mlflow_workers]
+def measure_modelyard(tmp: Path, kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every modelyard worker count on ``kind``, its inputs built once for all of them."""
+    count = 1 + args.clients + args.n + args.clients * args.per_client
+    inputs = build_inputs(tmp / "packages" / kind, kind, count)
+    try:
+        return [
+            bench_modelyard(tmp / f"modelyard-{kind}-w{w}", w, kind, inputs, args)
+            for w in args.workers
+        ]
+    finally:
+        shutil.rmtree(tmp / "packages" / kind, ignore_errors=True)
+
+
+def measure_mlflow(tmp: Path, kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Every MLflow setup on ``kind``; its side builds the inputs on the first run and the
+    others reuse them (``tmp/mlflow-packages``, deleted by ``main``)."""
+    packages = tmp / "mlflow-packages" / mlflow_inputs(kind)
+    runs = [
+        bench_mlflow(tmp / f"mlflow-{kind}-w{w}", packages, w, kind, args)
+        for w in args.mlflow_workers
+    ]
     direct_runs = [
-        bench_mlflow(tmp / f"mlflow-direct-w{w}", packages, w, args, direct=True)
+        bench_mlflow(tmp / f"mlflow-{kind}-direct-w{w}", packages, w, kind, args, direct=True)
         for w in args.mlflow_direct_workers
     ]
-    shutil.rmtree(packages, ignore_errors=True)
+    return {"runs": runs, "direct_runs": direct_runs}
+
+
+def mlflow_result(runs: list[dict[str, Any]], direct_runs: list[dict[str, Any]]) -> dict[str, Any]:
     placeholders = (Path("<tmp>"), "<free port>", "N")
     return {
         "mlflow_version": runs[0]["mlflow_version"],
@@ -359,19 +404,29 @@ def main() -> int:
             "clients": args.clients,
             "per_client": args.per_client,
             "payload_bytes": PAYLOAD_BYTES,
+            "kinds": args.kinds,
             "workers": args.workers,
             "mlflow_workers": [] if args.skip_mlflow else args.mlflow_workers,
             "mlflow_direct_workers": [] if args.skip_mlflow else args.mlflow_direct_workers,
             "large_bytes": None if args.skip_large else args.large_mib << 20,
         }
-        count = 1 + args.clients + args.n + args.clients * args.per_client
-        folders = build_packages(tmp / "packages", count)
-        result["modelyard"] = [
-            bench_modelyard(tmp / f"modelyard-w{w}", w, folders, args) for w in args.workers
-        ]
-        shutil.rmtree(tmp / "packages", ignore_errors=True)
+        if "file" in args.kinds:
+            import sklearn
+
+            result["sklearn_version"] = sklearn.__version__
+        # kind by kind, both tools: each kind's numbers are taken close together in time
+        mine: list[dict[str, Any]] = []
+        theirs: dict[str, list[dict[str, Any]]] = {"runs": [], "direct_runs": []}
+        for kind in args.kinds:
+            log(f"registering: {kind}")
+            mine += measure_modelyard(tmp, kind, args)
+            if not args.skip_mlflow:
+                for key, runs in measure_mlflow(tmp, kind, args).items():
+                    theirs[key] += runs
+        shutil.rmtree(tmp / "mlflow-packages", ignore_errors=True)
+        result["modelyard"] = mine
         if not args.skip_mlflow:
-            result["mlflow"] = measure_mlflow(tmp, args)
+            result["mlflow"] = mlflow_result(theirs["runs"], theirs["direct_runs"])
         if not args.skip_large:
             result["large"] = bench_large(tmp / "large", args.large_mib << 20)
         result["goals"] = evaluate_goals(result)

@@ -13,29 +13,56 @@ from harness.report import closing, generated_by, plural, yes
 REGISTRATION_GOAL_RATIO = 10.0
 RSS_GOAL_MB = 300.0
 SECTION = "## Server"
+PHASES = ("sequential", "concurrent")
+KIND_NAMES = {
+    "file": "a bare model file",
+    "scorepy": "a `score.py` folder",
+    "packaged": "a packaged folder",
+}
 
 
 def _best(runs: list[dict[str, Any]], phase: str) -> dict[str, Any]:
     return max(runs, key=lambda r: r[phase]["per_second"])
 
 
+def _kinds(result: dict[str, Any]) -> list[str]:
+    return list(result["parameters"].get("kinds", ["packaged"]))
+
+
+def _of(runs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The runs that registered ``kind`` (a run without a kind predates kinds: packaged)."""
+    return [r for r in runs if r.get("kind", "packaged") == kind]
+
+
+def _label(result: dict[str, Any], phase: str) -> str:
+    return (
+        "1 client" if phase == "sequential" else plural(result["parameters"]["clients"], "client")
+    )
+
+
 def evaluate_goals(result: dict[str, Any]) -> dict[str, Any]:
+    """One registration goal per kind and client count (``KIND/PHASE``), and ``large``."""
     goals: dict[str, Any] = {}
-    my = result["modelyard"]
     ml = result.get("mlflow")
-    if my and ml:
-        for phase, label in (("sequential", "1 client"), ("concurrent", "8 clients")):
-            a, b = _best(my, phase), _best(ml["runs"], phase)
+    for kind in _kinds(result) if ml else []:
+        my, theirs = _of(result["modelyard"], kind), _of(ml["runs"], kind)
+        if not my or not theirs:
+            continue
+        for phase in PHASES:
+            a, b = _best(my, phase), _best(theirs, phase)
             ratio = a[phase]["per_second"] / b[phase]["per_second"]
             same = {}
             for run in my:
-                other = next((m for m in ml["runs"] if m["workers"] == run["workers"]), None)
+                other = next((m for m in theirs if m["workers"] == run["workers"]), None)
                 if other is not None:
                     same[str(run["workers"])] = (
                         run[phase]["per_second"] / other[phase]["per_second"]
                     )
-            goals[phase] = {
-                "goal": f"at least {REGISTRATION_GOAL_RATIO:g}x MLflow's server, {label}",
+            goals[f"{kind}/{phase}"] = {
+                "goal": f"at least {REGISTRATION_GOAL_RATIO:g}x MLflow's server, {kind}, "
+                f"{_label(result, phase)}",
+                "kind": kind,
+                "phase": phase,
                 "modelyard_per_second": a[phase]["per_second"],
                 "modelyard_workers": a["workers"],
                 "mlflow_per_second": b[phase]["per_second"],
@@ -63,9 +90,11 @@ def find_problems(result: dict[str, Any]) -> list[str]:
     for run in result["modelyard"]:
         s, c = run["sequential"], run["concurrent"]
         if c["per_second"] < s["per_second"]:
+            kind = KIND_NAMES.get(run.get("kind", "packaged"), run.get("kind"))
             problems.append(
                 f"With {run['workers']} worker(s), {c['clients']} concurrent clients register "
-                f"slower ({c['per_second']:.1f}/s) than 1 client ({s['per_second']:.1f}/s)."
+                f"{kind} slower ({c['per_second']:.1f}/s) than 1 client "
+                f"({s['per_second']:.1f}/s)."
             )
     large = result.get("large")
     if large and large["idle_rss_mb"] - large["rss_at_start_mb"] > 30:
@@ -77,12 +106,16 @@ def find_problems(result: dict[str, Any]) -> list[str]:
             "pandas and pyarrow (`flavors/signature.py:15-16`, `flavors/onnx.py:16-17`), "
             "none of which a registration uses."
         )
-    multi = [r for r in result["modelyard"] if r["workers"] > 1]
-    for run in multi:
-        peak = max(run["sequential"]["server_peak_rss_mb"], run["concurrent"]["server_peak_rss_mb"])
+    for workers in sorted({r["workers"] for r in result["modelyard"] if r["workers"] > 1}):
+        peak = max(
+            r[phase]["server_peak_rss_mb"]
+            for r in result["modelyard"]
+            if r["workers"] == workers
+            for phase in PHASES
+        )
         if peak >= RSS_GOAL_MB:
             problems.append(
-                f"With {run['workers']} workers the server's processes together hold "
+                f"With {workers} workers the server's processes together hold "
                 f"{peak:.0f} MB while registering 1 MiB packages: the {RSS_GOAL_MB:g} MB "
                 "budget holds for 1 worker only (each worker pays the imports above)."
             )
@@ -117,7 +150,8 @@ def render_section(result: dict[str, Any]) -> str:
         generated_by("server")
         + "modelyard's server and MLflow's tracking server do the same work over HTTP "
         "in the same run, on the same machine, one server at a time, each started fresh on "
-        "127.0.0.1 with an empty SQLite database and measured once its processes are idle: "
+        "127.0.0.1 with an empty SQLite database (one server per kind of input and worker "
+        "count) and measured once its processes are idle: "
         "`modelyard server --workers N` (SQLite + local artifact folder); "
         "`mlflow server --backend-store-uri sqlite:///... --serve-artifacts "
         "--artifacts-destination <folder> --workers N` from `.bench/mlflow-venv` (no "
@@ -125,11 +159,12 @@ def render_section(result: dict[str, Any]) -> str:
         "artifacts through the server, as modelyard's clients do: the comparable setup). "
         "The clients run on the same cores as the server.",
         "",
-        *provenance_table(result, ml, MLFLOW.pin),
+        *provenance_table(result, ml, MLFLOW.pin, _extra_rows(result)),
         "",
         "### Goals",
         "",
-        "The registration goals are judged on each tool's best measured worker count "
+        "The registration goals, one per kind of input and number of clients, are judged "
+        "on each tool's best measured worker count for that kind "
         f"(modelyard: {', '.join(str(w) for w in p['workers'])}; MLflow: "
         f"{', '.join(str(w) for w in p['mlflow_workers']) or 'not run'}); the same-worker "
         "ratios are shown too. MB = 10^6 bytes.",
@@ -137,7 +172,7 @@ def render_section(result: dict[str, Any]) -> str:
         "| goal | result | met |",
         "|---|---|---|",
     ]
-    for key in ("sequential", "concurrent"):
+    for key in [f"{kind}/{phase}" for kind in _kinds(result) for phase in PHASES]:
         if key in goals:
             g = goals[key]
             same = ", ".join(
@@ -161,35 +196,41 @@ def render_section(result: dict[str, Any]) -> str:
         "",
         "### 1. Registrations over HTTP",
         "",
-        "Each registration: a distinct 1 MiB random `weights.bin` plus a `score.py` (packages "
-        "written before the clock starts), 2 tags and 2 metrics, into one model name per "
-        "phase. modelyard's client is `Client(url=..., token=...)`: `client.register(...)` "
-        "posts the manifest, streams each missing file with a `PUT`, commits the version "
-        "(4 requests). MLflow's client (`MlflowClient(tracking_uri=url)`) does `create_run`, "
-        "`log_artifacts` (both files), `log_batch` (2 tags + 2 metrics), `set_terminated`, "
-        "`create_model_version`. "
+        *_kinds_text(result),
+        "",
+        "Each registration: one input (all distinct, written before the clock starts), 2 "
+        "tags and 2 metrics, into one model name per phase. modelyard's client is "
+        "`Client(url=..., token=...)`: `client.register(...)` builds the package if it is "
+        "not one yet, posts the manifest, streams each missing file with a `PUT`, commits "
+        "the version. MLflow's client (`MlflowClient(tracking_uri=url)`) does `create_run`, "
+        "`log_artifact` (the file) or `log_artifacts` (the folder's files), `log_batch` "
+        "(2 tags + 2 metrics), `set_terminated`, `create_model_version`. "
         f"1 client: {p['n']} registrations in a row. {p['clients']} clients: {p['clients']} "
         f"threads in one process, one client object each, {p['per_client']} registrations "
-        "each, started together. Every client first registers one warm-up package, not timed. "
+        "each, started together. Every client first registers one warm-up input, not timed "
+        "(for modelyard it also pays the client's one-time costs: importing the flavors, "
+        "reading the installed distributions for the requirement pins). "
         "After each phase the versions are checked gap-free (1..N). Latency is per "
         "registration; CPU is the server's process tree (all workers and helper processes) "
         "and the client process, divided by the registrations; RSS is the server tree's peak, "
         "summed over its processes.",
         "",
-        "| tool | server workers | clients | registrations | time (s) | registrations/s | "
-        "p50 (ms) | p95 (ms) | server CPU (ms/reg) | client CPU (ms/reg) | server peak RSS "
-        "(MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| kind | tool | server workers | clients | registrations | time (s) | "
+        "registrations/s | p50 (ms) | p95 (ms) | server CPU (ms/reg) | client CPU (ms/reg) | "
+        "server peak RSS (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows = [("modelyard", r) for r in my]
     if ml:
         rows += [("MLflow", r) for r in ml["runs"]]
         rows += [("MLflow, direct artifacts", r) for r in ml.get("direct_runs", [])]
-    for phase in ("sequential", "concurrent"):
-        for tool, run in rows:
-            lines.append(_reg_row(tool, run, phase))
+    for kind in _kinds(result):
+        for phase in PHASES:
+            for tool, run in rows:
+                if run.get("kind", "packaged") == kind:
+                    lines.append(_reg_row(kind, tool, run, phase))
     if ml:
-        for note in _mlflow_notes(ml):
+        for note in _mlflow_notes(result, ml):
             lines += ["", note]
     if large:
         up, down = large["upload"], large["download"]
@@ -217,11 +258,48 @@ def render_section(result: dict[str, Any]) -> str:
     return "\n".join(lines + closing("server", result.get("problems")))
 
 
+def _extra_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    version = result.get("sklearn_version")
+    return [("scikit-learn (model files)", version)] if version else []
+
+
+def _kinds_text(result: dict[str, Any]) -> list[str]:
+    mib = f"{result['parameters']['payload_bytes'] / (1 << 20):g} MiB"
+    text = {
+        "file": f"`file`: {KIND_NAMES['file']}, `model.pkl`: a scikit-learn "
+        "`LogisticRegression` fitted on its own random data, carrying "
+        f"{mib} of random bytes as an attribute (its weights), pickled with joblib. "
+        'modelyard: `client.register(name, "model.pkl", input_example="example.csv")` (5 '
+        "rows; modelyard needs an input example for a bare model file): the client finds "
+        "the flavor, unpickles the file to check it, copies it, loads the copy, infers the "
+        "signature from the example, pins the requirements and writes the manifest before "
+        "uploading. MLflow: `log_artifact` of the file.",
+        "scorepy": f"`scorepy`: {KIND_NAMES['scorepy']}, a `score.py` and a {mib} random "
+        "`weights.bin`, no manifest. modelyard: `client.register(name, folder)`: the client "
+        "copies the folder, checks and imports the script, pins the requirements of its "
+        "imports and writes the manifest before uploading. MLflow: `log_artifacts` of the "
+        "folder.",
+        "packaged": f"`packaged`: {KIND_NAMES['packaged']}, the same folder with modelyard's "
+        "manifest (`modelyard.yaml`) written before the clock starts: nothing to build at "
+        "registration. MLflow: `log_artifacts` of the folder without the manifest, the "
+        "same work as for `scorepy` (MLflow has no packaging step).",
+    }
+    return [
+        "Three kinds of input, each measured for both tools; what modelyard's client does "
+        "to package an input at registration is timed, since the user pays for it:",
+        "",
+        *(f"- {text[kind]}" for kind in _kinds(result)),
+    ]
+
+
 def _where_time_goes(result: dict[str, Any]) -> list[str]:
-    one = next((r for r in result["modelyard"] if r["workers"] == 1), result["modelyard"][0])
+    ones = [r for r in result["modelyard"] if r["workers"] == 1] or result["modelyard"][:1]
+    one = next((r for r in ones if r.get("kind", "packaged") == "packaged"), ones[0])
     seq = one["sequential"]
+    kind = KIND_NAMES.get(one.get("kind", "packaged"), "")
     text = (
-        f"Where a modelyard registration's time goes: with 1 client, the server spends "
+        f"Where a modelyard registration's time goes: registering {kind} with 1 client, "
+        f"the server spends "
         f"{seq['server_cpu_ms_per_registration']:.0f} ms of CPU per registration and the "
         f"client {seq['client_cpu_ms_per_registration']:.0f} ms, which is the p50 latency "
         f"({seq['p50_ms']:.0f} ms): the rate is CPU-bound, and with "
@@ -240,12 +318,27 @@ def _where_time_goes(result: dict[str, Any]) -> list[str]:
         "needs fewer requests per registration (small files inline with the manifest), "
         "cached token lookups and one manifest parse, not faster I/O."
     )
+    same = [r for r in result["modelyard"] if r["workers"] == one["workers"]]
+    if len(same) > 1:
+        costs = "; ".join(
+            f"{KIND_NAMES.get(r.get('kind', ''), r.get('kind'))}: client "
+            f"{r['sequential']['client_cpu_ms_per_registration']:.0f} ms, server "
+            f"{r['sequential']['server_cpu_ms_per_registration']:.0f} ms, p50 "
+            f"{r['sequential']['p50_ms']:.0f} ms"
+            for r in same
+        )
+        text += (
+            " What packaging at registration adds shows in the client's CPU, with "
+            f"{plural(one['workers'], 'worker')} and 1 client, per registration: {costs}."
+        )
     return [text]
 
 
-def _mlflow_notes(ml: dict[str, Any]) -> list[str]:
+def _mlflow_notes(result: dict[str, Any], ml: dict[str, Any]) -> list[str]:
     notes = []
-    runs = ml["runs"]
+    kinds = _kinds(result)
+    # the notes on worker counts compare one kind's runs: packaged's when it ran
+    runs = _of(ml["runs"], "packaged" if "packaged" in kinds else kinds[0])
     one = next((r for r in runs if r["workers"] == 1), None)
     slow = [
         r
@@ -270,17 +363,21 @@ def _mlflow_notes(ml: dict[str, Any]) -> list[str]:
     if direct:
         d = direct[0]
         workers = plural(d["workers"], "worker")
+        rates = "; ".join(
+            f"{r.get('kind', 'packaged')}: {r['sequential']['per_second']:.1f}/s with 1 client "
+            f"and {r['concurrent']['per_second']:.1f}/s with {r['concurrent']['clients']}"
+            for r in direct
+            if r["workers"] == d["workers"]
+        )
         notes.append(
             "For reference, the rows `MLflow, direct artifacts` run `mlflow server "
             f"--no-serve-artifacts --default-artifact-root <folder>` ({workers}): the "
             "clients write artifacts straight into a folder they share with the server and "
             "only metadata goes over HTTP (modelyard's nearest equivalent is its embedded "
-            "mode, in the Registry section). Not used for the goals. It does "
-            f"{d['sequential']['per_second']:.1f}/s with 1 client and "
-            f"{d['concurrent']['per_second']:.1f}/s with {d['concurrent']['clients']}."
+            f"mode, in the Registry section). Not used for the goals. It does {rates}."
         )
-    if runs:
-        cpu = min(r["sequential"]["server_cpu_ms_per_registration"] for r in runs)
+    if ml["runs"]:
+        cpu = min(r["sequential"]["server_cpu_ms_per_registration"] for r in ml["runs"])
         notes.append(
             f"MLflow's server spends at least {cpu:.0f} ms of CPU per registration here "
             "(its client adds its own), which bounds its rate on this machine below "
@@ -289,12 +386,12 @@ def _mlflow_notes(ml: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _reg_row(tool: str, run: dict[str, Any], phase: str) -> str:
+def _reg_row(kind: str, tool: str, run: dict[str, Any], phase: str) -> str:
     r = run[phase]
     server_cpu = r.get("server_cpu_ms_per_registration")
     client_cpu = r.get("client_cpu_ms_per_registration")
     return (
-        f"| {tool} | {run['workers']} | {r['clients']} | {r['n']} | {r['seconds']:.1f} | "
+        f"| {kind} | {tool} | {run['workers']} | {r['clients']} | {r['n']} | {r['seconds']:.1f} | "
         f"{r['per_second']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
         f"{_num(server_cpu)} | {_num(client_cpu)} | {_mb(r.get('server_peak_rss_mb', 0))} |"
     )

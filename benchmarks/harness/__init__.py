@@ -15,9 +15,12 @@ workload and its comparison; everything around that lives here:
 - ``wrk``: load runs with wrk and ``wrk_post.lua``.
 - ``stats``: percentiles and timing summaries.
 - ``registration``: the registration workload (packages, one registration) of both tools.
+- ``kinds``: what ``server.py`` registers: a bare model file, a ``score.py`` folder, a
+  packaged folder.
 - ``clients``: N clients registering concurrently, timed.
 - ``payments``: the payments pipeline the serving and monitoring benchmarks train and score.
 
 The modules a reference tool's side imports (``log``, ``stats``, ``sides``, ``procfs``,
-``memory``, ``registration``, ``clients``) use the standard library only at import time.
+``memory``, ``registration``, ``kinds``, ``clients``) use the standard library only at
+import time.
 """

@@ -43,11 +43,15 @@ def build_packages(
     return [make(folder / f"{i:04d}", payload_bytes) for i in range(count)]
 
 
-def register(client: Any, model: str, folder: Path, seq: int) -> Any:
-    """One modelyard registration of ``folder`` into ``model``; the new version."""
+def register(
+    client: Any, model: str, folder: Path, seq: int, *, input_example: Path | None = None
+) -> Any:
+    """One modelyard registration of ``folder`` (or a model file, with its
+    ``input_example``) into ``model``; the new version."""
     return client.register(
         model,
         folder,
+        input_example=input_example,
         tags={"team": "risk", "seq": str(seq)},
         metrics={"accuracy": 0.9, "f1": 0.8},
         git_commit=None,
@@ -56,13 +60,16 @@ def register(client: Any, model: str, folder: Path, seq: int) -> Any:
 
 def register_mlflow(client: Any, exp_id: str, model: str, folder: Path, seq: int) -> None:
     """The same registration with an ``MlflowClient``: ``create_run``, ``log_artifacts``
-    (both files), ``log_batch`` (2 tags + 2 metrics), ``set_terminated``,
-    ``create_model_version``."""
+    (every file of ``folder``; ``log_artifact`` when ``folder`` is a single file),
+    ``log_batch`` (2 tags + 2 metrics), ``set_terminated``, ``create_model_version``."""
     from mlflow.entities import Metric, RunTag
 
     run = client.create_run(exp_id)
     run_id = run.info.run_id
-    client.log_artifacts(run_id, str(folder), artifact_path="model")
+    if folder.is_file():
+        client.log_artifact(run_id, str(folder), artifact_path="model")
+    else:
+        client.log_artifacts(run_id, str(folder), artifact_path="model")
     now = int(time.time() * 1000)
     client.log_batch(
         run_id,
