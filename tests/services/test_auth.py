@@ -45,6 +45,15 @@ def test_bootstrap_creates_an_admin_once(auth: Authenticator) -> None:
     assert auth.authenticate(secret).is_admin
 
 
+def test_the_local_admin_must_say_whose_token(access: AccessService) -> None:
+    with pytest.raises(InvalidInput, match="not a registry user.*say which user"):
+        access.create_token("laptop")  # "root" is a principal, not a user row
+    access.create_user("dana")
+    assert access.create_token("laptop", user="dana").token.user == "dana"
+    with pytest.raises(NotFound, match="user 'erin' does not exist"):
+        access.create_token("laptop", user="erin")
+
+
 def test_bootstrap_takes_the_token_from_the_environment(auth: Authenticator) -> None:
     assert auth.bootstrap("myd_fixed-token-for-ci-0000000000000000000") is None
     assert auth.authenticate("myd_fixed-token-for-ci-0000000000000000000").name == "admin"

@@ -262,7 +262,13 @@ class AccessService:
         )
         secret = new_secret()
         with self.store.write() as tx:
-            user_id = _user(tx.access.user_id(owner), owner)
+            user_id = tx.access.user_id(owner)
+            if user_id is None and user is None:
+                raise InvalidInput(
+                    f"{owner!r} is not a registry user (the embedded client acts as the local"
+                    " admin): say which user the token is for"
+                )
+            user_id = _user(user_id, owner)
             token = tx.access.add_token(user_id, name, secret[:12], hash_secret(secret), expires)
             tx.audit.append(
                 actor=self.principal.name,

@@ -34,7 +34,8 @@ class Access(Protocol):
         self, name: str, *, user: str | None = None, expires_in_days: int | None = None
     ) -> IssuedToken:
         """A new API token for the caller (or, for an admin, another ``user``); its secret
-        is in the result and is never shown again."""
+        is in the result and is never shown again. The embedded client acts as the local
+        admin, who is not a registry user, so it must name ``user``."""
         ...
 
     def list_tokens(self, *, user: str | None = None) -> list[Token]:

@@ -86,7 +86,7 @@ class Alerts(Protocol):
         ...
 
     def delete_alert_rule(self, deployment: str, name: str) -> AlertRule:
-        """Delete a rule (its alerts stay in the history)."""
+        """Delete a rule and the alerts it raised (the audit log keeps the rule)."""
         ...
 
     def list_alerts(

@@ -123,7 +123,8 @@ class Registry(Protocol):
         ...
 
     def delete_version(self, ref: str, *, environment: str | None = None) -> ModelVersion:
-        """Delete a version nothing depends on (no alias, deployment or pending promotion)."""
+        """Delete a version nothing depends on (no alias or deployment); promotion requests
+        that named it keep their record."""
         ...
 
     def delete_model(self, name: str, *, environment: str | None = None) -> Model:

@@ -26,7 +26,7 @@ class Webhooks(Protocol):
         ...
 
     def get_webhook(self, webhook_id: int) -> Webhook:
-        """One subscription and its delivery counts."""
+        """One subscription (its deliveries: ``list_webhook_deliveries``)."""
         ...
 
     def delete_webhook(self, webhook_id: int) -> Webhook:
