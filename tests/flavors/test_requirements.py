@@ -65,6 +65,25 @@ def test_a_package_pins_its_own_requirements_then_its_imports() -> None:
     assert RequirementResolver().pin(saved) == ("numpy==0.0", *_uncached_pins(*MODULES))
 
 
+def test_a_flavor_names_distributions_and_the_resolver_pins_them_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    looked_up: list[str] = []
+    real = metadata.version
+
+    def counted(dist: str) -> str:
+        looked_up.append(dist)
+        return real(dist)
+
+    monkeypatch.setattr(metadata, "version", counted)
+    saved = Saved(entrypoint="model.pkl", distributions=("scikit-learn", "no-such-dist-modelyard"))
+    resolver = RequirementResolver()
+    first = resolver.pin(saved)
+    assert first == (f"scikit-learn=={real('scikit-learn')}",)  # not installed: skipped
+    assert resolver.pin(saved) == first
+    assert looked_up.count("scikit-learn") == 1
+
+
 @pytest.fixture
 def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     """Install (or replace) version ``v`` of ``modelyard-probe``, import name

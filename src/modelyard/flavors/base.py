@@ -13,7 +13,10 @@ class Saved:
 
     entrypoint: str  # the main file, relative to the package folder
     options: dict[str, Any] = field(default_factory=dict)  # flavor-specific, JSON-able
-    requirements: tuple[str, ...] = ()  # pinned from the running environment
+    requirements: tuple[str, ...] = ()  # already pinned (an MLflow folder's requirements.txt)
+    # Distributions the flavor needs, pinned to the running environment's versions by
+    # whoever writes the manifest (``RequirementResolver.pin``, which caches the lookups).
+    distributions: tuple[str, ...] = ()
     # Top-level names the package's code imports: whoever writes the manifest adds pins for
     # the distributions that provide them (``RequirementResolver.pin``).
     imports: tuple[str, ...] = ()

@@ -17,7 +17,6 @@ import numpy as np
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.txt"
 BOOSTER = "Booster"
@@ -119,13 +118,13 @@ class LightGBMFlavor:
             booster.save_model(folder / ENTRYPOINT)
         except Exception as e:  # an unfitted wrapper raises LGBMNotFittedError
             raise InvalidInput(f"the LightGBM model cannot be saved: {describe(e)}") from None
-        return Saved(entrypoint=ENTRYPOINT, options=options, requirements=pins(*REQUIREMENTS))
+        return Saved(entrypoint=ENTRYPOINT, options=options, distributions=REQUIREMENTS)
 
     def save_file(self, path: Path, folder: Path) -> Saved:
         load_booster(path)
         shutil.copyfile(path, folder / ENTRYPOINT)
         return Saved(
-            entrypoint=ENTRYPOINT, options={"wrapper": BOOSTER}, requirements=pins(*REQUIREMENTS)
+            entrypoint=ENTRYPOINT, options={"wrapper": BOOSTER}, distributions=REQUIREMENTS
         )
 
     def load(self, folder: Path, entrypoint: str, options: dict[str, Any]) -> LoadedModel:

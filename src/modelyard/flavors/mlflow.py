@@ -23,7 +23,6 @@ from modelyard.flavors import sklearn as sklearn_flavor
 from modelyard.flavors import xgboost as xgboost_flavor
 from modelyard.flavors.base import Saved
 from modelyard.flavors.package import MANIFEST
-from modelyard.flavors.requirements import pins
 
 MLMODEL = "MLmodel"
 #: MLflow flavors we read, most specific (native formats) first
@@ -94,23 +93,25 @@ def _map_flavor(flavor: str, conf: dict[str, Any], folder: Path) -> tuple[str, s
     return onnx_flavor.OnnxFlavor.name, entrypoint, {}
 
 
-def _requirements(folder: Path, flavor: str) -> tuple[str, ...]:
-    """The folder's ``requirements.txt`` without mlflow itself, else pins from here."""
+def _saved(folder: Path, flavor: str, entrypoint: str, options: dict[str, Any]) -> Saved:
+    """What was imported, with the folder's ``requirements.txt`` (without mlflow itself)
+    as its requirements, else the flavor's distributions, pinned from here."""
     path = folder / "requirements.txt"
     if path.is_file():
         lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-        return tuple(
+        requirements = tuple(
             line
             for line in lines
             if line and not line.startswith("-") and not line.lower().startswith("mlflow")
         )
+        return Saved(entrypoint=entrypoint, options=options, requirements=requirements)
     modules = {
         "sklearn": sklearn_flavor,
         "xgboost": xgboost_flavor,
         "lightgbm": lightgbm_flavor,
         "onnx": onnx_flavor,
     }
-    return pins(*modules[flavor].REQUIREMENTS)
+    return Saved(entrypoint=entrypoint, options=options, distributions=modules[flavor].REQUIREMENTS)
 
 
 def _columns(text: Any) -> list[Any] | None:
@@ -168,5 +169,5 @@ def import_mlflow_folder(src: Path, folder: Path) -> tuple[str, Saved, Signature
     name, entrypoint, options = _map_flavor(found, conf, folder)
     if not (folder / entrypoint).is_file():
         raise InvalidPackage(f"{MLMODEL}: the {found} model file {entrypoint!r} is missing")
-    saved = Saved(entrypoint=entrypoint, options=options, requirements=_requirements(folder, found))
+    saved = _saved(folder, found, entrypoint, options)
     return name, saved, convert_signature(mlmodel.get("signature"))

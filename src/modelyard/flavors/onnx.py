@@ -18,7 +18,6 @@ import pandas as pd
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.onnx"
 REQUIREMENTS = ("onnxruntime", "onnx", "numpy")
@@ -191,7 +190,7 @@ class OnnxFlavor:
     def _saved(self, content: bytes) -> Saved:
         classes = graph_classes(content)
         options = {"classes": classes} if classes is not None else {}
-        return Saved(entrypoint=ENTRYPOINT, options=options, requirements=pins(*REQUIREMENTS))
+        return Saved(entrypoint=ENTRYPOINT, options=options, distributions=REQUIREMENTS)
 
     def load(self, folder: Path, entrypoint: str, options: dict[str, Any]) -> LoadedModel:
         path = folder / entrypoint

@@ -74,20 +74,30 @@ class RequirementResolver:
         self._pins: dict[str, str | None] = {}
 
     def pin(self, saved: Saved) -> tuple[str, ...]:
-        """What a manifest records: the flavor's own pins, then those for its imports."""
-        return tuple(dict.fromkeys((*saved.requirements, *self.pins_for_modules(*saved.imports))))
+        """What a manifest records: the flavor's own requirements and pinned
+        distributions, then pins for the package's imports."""
+        with self._lock:
+            self._refresh()
+            own = _pinned(saved.distributions, self._cached_pin)
+        return tuple(
+            dict.fromkeys((*saved.requirements, *own, *self.pins_for_modules(*saved.imports)))
+        )
 
     def pins_for_modules(self, *modules: str) -> tuple[str, ...]:
         """Pins for the distributions that provide these top-level import names, sorted by
         name. Standard-library and local modules provide no distribution and are skipped."""
         with self._lock:
-            stamp = _environment_stamp()
-            if stamp != self._stamp:
-                self._providers = metadata.packages_distributions()
-                self._pins = {}
-                self._stamp = stamp
+            self._refresh()
             dists = {dist for module in modules for dist in self._providers.get(module, ())}
             return _pinned(sorted(dists, key=str.lower), self._cached_pin)
+
+    def _refresh(self) -> None:
+        """Forget what was read when the environment changed (call with the lock held)."""
+        stamp = _environment_stamp()
+        if stamp != self._stamp:
+            self._providers = metadata.packages_distributions()
+            self._pins = {}
+            self._stamp = stamp
 
     def _cached_pin(self, dist: str) -> str | None:
         if dist not in self._pins:

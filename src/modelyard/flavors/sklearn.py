@@ -16,7 +16,6 @@ import numpy as np
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.joblib"
 REQUIREMENTS = ("scikit-learn", "joblib", "numpy", "scipy", "pandas")
@@ -83,14 +82,14 @@ class SklearnFlavor:
                 "expected a scikit-learn estimator or pipeline"
             )
         joblib.dump(obj, folder / ENTRYPOINT)
-        return Saved(entrypoint=ENTRYPOINT, requirements=pins(*REQUIREMENTS))
+        return Saved(entrypoint=ENTRYPOINT, distributions=REQUIREMENTS)
 
     def save_file(self, path: Path, folder: Path) -> Saved:
         if not callable(getattr(load_pickle(path), "predict", None)):
             raise InvalidPackage(f"{path.name} holds no model: the object has no predict method")
         entrypoint = "model" + path.suffix.lower()
         shutil.copyfile(path, folder / entrypoint)
-        return Saved(entrypoint=entrypoint, requirements=pins(*REQUIREMENTS))
+        return Saved(entrypoint=entrypoint, distributions=REQUIREMENTS)
 
     def load(self, folder: Path, entrypoint: str, options: dict[str, Any]) -> LoadedModel:
         model = load_pickle(folder / entrypoint)

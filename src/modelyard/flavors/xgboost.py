@@ -15,7 +15,6 @@ from typing import Any
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage, describe
 from modelyard.flavors.base import LoadedModel, Saved
-from modelyard.flavors.requirements import pins
 
 ENTRYPOINT = "model.ubj"
 BOOSTER = "Booster"
@@ -147,13 +146,13 @@ class XGBoostFlavor:
             obj.save_model(folder / ENTRYPOINT)
         except Exception as e:  # an unfitted model raises XGBoostError or NotFittedError
             raise InvalidInput(f"the XGBoost model cannot be saved: {describe(e)}") from None
-        return Saved(entrypoint=ENTRYPOINT, options=options, requirements=pins(*REQUIREMENTS))
+        return Saved(entrypoint=ENTRYPOINT, options=options, distributions=REQUIREMENTS)
 
     def save_file(self, path: Path, folder: Path) -> Saved:
         options = options_for_file(path)
         entrypoint = "model" + path.suffix.lower()
         shutil.copyfile(path, folder / entrypoint)
-        return Saved(entrypoint=entrypoint, options=options, requirements=pins(*REQUIREMENTS))
+        return Saved(entrypoint=entrypoint, options=options, distributions=REQUIREMENTS)
 
     def load(self, folder: Path, entrypoint: str, options: dict[str, Any]) -> LoadedModel:
         wrapper = str(options.get("wrapper", BOOSTER))
