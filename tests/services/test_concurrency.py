@@ -19,8 +19,8 @@ from modelyard import Client, Settings
 from modelyard.flavors.package import write_manifest
 from tests.support.processes import process_group
 
-WRITERS = 16
-PER_WRITER = 25
+WRITERS = 8
+PER_WRITER = 30
 
 
 def _package(folder: Path, payload: bytes) -> Path:
@@ -104,7 +104,7 @@ def test_registration_killed_at_random_moments_leaves_registry_consistent(
     rng = random.Random(2026)
     with Client(settings=settings):
         pass
-    trials = 20
+    trials = 12
     durations = [0.3]  # seconds per registration, learnt from the child's reports
     for trial in range(trials):
         with process_group(
