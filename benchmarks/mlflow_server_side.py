@@ -4,9 +4,12 @@ Runs inside ``.bench/mlflow-venv`` (``harness.references.MLFLOW``), against an `
 server`` that ``server.py`` started and stops; it imports nothing from modelyard. It
 registers inputs of one kind (``harness.kinds``: a model file, or a folder) through the
 tracking server with 1 client and then with ``clients`` concurrent clients (threads,
-``harness.clients``). One registration is the same work as in ``mlflow_side.py``
-(``harness.registration.register_mlflow``); with ``--serve-artifacts`` the client uploads
-the files to the server over HTTP. Config and result: ``harness.sides``.
+``harness.clients``), in one of the variants of ``harness.kinds.MLFLOW_VARIANTS``:
+``log_artifact`` / ``log_artifacts`` is the upload of ``mlflow_side.py``
+(``harness.registration.register_mlflow``, an ``MlflowClient`` per thread); ``log_model``
+is ``harness.kinds.register_file_mlflow`` (the fluent API, whose active run is per
+thread). With ``--serve-artifacts`` the client uploads the files to the server over HTTP.
+Config and result: ``harness.sides``.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import logging
 import platform
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
-from harness.clients import run_clients, split_batches
-from harness.kinds import build_inputs
+from harness.clients import Register, run_clients, split_batches
+from harness.kinds import build_inputs, register_file_mlflow
 from harness.log import log
 from harness.memory import RssSampler
 from harness.registration import register_mlflow
@@ -29,7 +33,12 @@ from harness.sides import side_main
 
 
 def phase(
-    url: str, server_pid: int, exp_id: str, model: str, batches: list[list[Path]], warm: list[Path]
+    url: str,
+    server_pid: int,
+    model: str,
+    batches: list[list[Path]],
+    warm: list[Path],
+    reg: Register,
 ) -> dict[str, Any]:
     """One phase (``harness.clients.run_clients``), its versions then checked gap-free."""
     from mlflow import MlflowClient
@@ -37,11 +46,8 @@ def phase(
     def open_client(i: int) -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext(MlflowClient(tracking_uri=url, registry_uri=url))
 
-    def register(client: Any, name: str, folder: Path, seq: int) -> None:
-        register_mlflow(client, exp_id, name, folder, seq)
-
     with RssSampler(server_pid) as sampler:
-        result = run_clients(open_client, register, model, batches, warm, server_pid, sampler)
+        result = run_clients(open_client, reg, model, batches, warm, server_pid, sampler)
     n = result["n"]
     versions = MlflowClient(tracking_uri=url, registry_uri=url).search_model_versions(
         f"name = '{model}'", max_results=n + 100
@@ -50,6 +56,32 @@ def phase(
     if numbers != list(range(1, n + 1)):
         raise SystemExit(f"MLflow {model}: expected versions 1..{n}, found {len(numbers)}")
     return {**result, "versions_gap_free": True}
+
+
+def registration(variant: str, url: str, exp_id: str) -> Register:
+    """How one client registers one input in ``variant``."""
+    if variant != "log_model":
+
+        def upload(client: Any, name: str, path: Path, seq: int) -> None:
+            register_mlflow(client, exp_id, name, path, seq)
+
+        return upload
+    import mlflow
+    from mlflow.utils.logging_utils import disable_logging
+
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    first = [True]
+
+    def log_model(client: Any, name: str, path: Path, seq: int) -> None:
+        register_file_mlflow(exp_id, name, path, seq)
+        if first[0]:  # its messages shown once, not on each registration
+            first[0] = False
+            disable_logging()  # "Created version ..."
+            # the output schema is a long (class labels): a hint on each signature inference
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+
+    return log_model
 
 
 def run(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -67,20 +99,22 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     # one INFO line per create_model_version ("Waiting up to 300 seconds...") otherwise
     logging.getLogger("mlflow.store.model_registry.abstract_store").setLevel(logging.WARNING)
     log(f"mlflow {mlflow.__version__} imported in {import_s:.1f} s")
-    # built once, reused by every server run (each server starts empty)
-    kind = str(cfg["kind"])
+    kind, variant = str(cfg["kind"]), str(cfg["variant"])
     packages = Path(cfg["packages_dir"])
+    # built once for the run that needs the most, reused by every server run (each server
+    # starts empty); a run with fewer registrations takes the first ones
+    build = int(cfg["build"])
     total = 1 + clients + n_seq + clients * per_client
     if (packages / "built.json").is_file():
         inputs = [Path(p) for p in json.loads((packages / "built.json").read_text())]
     else:
         shutil.rmtree(packages, ignore_errors=True)
         payload = int(cfg["payload_bytes"])
-        inputs = build_inputs(packages, kind, total, payload_bytes=payload, mlflow=True)
+        inputs = build_inputs(packages, kind, build, payload_bytes=payload, mlflow=True)
         (packages / "built.json").write_text(json.dumps([str(p) for p in inputs]))
-    if len(inputs) != total:
+    if len(inputs) < total:
         raise SystemExit(f"{packages}: {len(inputs)} inputs built, {total} needed")
-    parts = split_batches(inputs, clients, n_seq, per_client)
+    parts = split_batches(inputs[:total], clients, n_seq, per_client)
 
     client = MlflowClient(tracking_uri=url, registry_uri=url)
     # no artifact_location: the server's default root, mlflow-artifacts:/ when it proxies
@@ -89,15 +123,17 @@ def run(cfg: dict[str, Any]) -> dict[str, Any]:
     artifact_location = client.get_experiment(exp_id).artifact_location
     for name in ("warmup", "bench-1", f"bench-{clients}"):
         client.create_registered_model(name)
+    reg = registration(variant, url, exp_id)
     return {
         "kind": kind,
+        "variant": variant,
         "mlflow_version": mlflow.__version__,
         "python_version": platform.python_version(),
         "import_s": import_s,
         "artifact_location": artifact_location,
-        "sequential": phase(url, server_pid, exp_id, "bench-1", parts["seq"], parts["seq_warm"]),
+        "sequential": phase(url, server_pid, "bench-1", parts["seq"], parts["seq_warm"], reg),
         "concurrent": phase(
-            url, server_pid, exp_id, f"bench-{clients}", parts["par"], parts["par_warm"]
+            url, server_pid, f"bench-{clients}", parts["par"], parts["par_warm"], reg
         ),
     }
 

@@ -2,7 +2,7 @@
 
     make bench        # runs every benchmark
     .venv/bin/python benchmarks/server.py [--n 200] [--clients 8] [--per-client 50]
-        [--kinds file,scorepy,packaged] [--quick]
+        [--kinds file,scorepy,packaged] [--mlflow-model-n 20] [--quick]
 
 1. Registrations per second over HTTP, with 1 client (sequential) and with 8 concurrent
    clients (8 threads, one client each), for three kinds of input (``harness.kinds``): a
@@ -14,7 +14,12 @@
    and ``--workers 2``; the client is ``Client(url=..., token=...)`` in this process.
    MLflow: ``mlflow server`` on a ``sqlite:///`` store with ``--serve-artifacts`` (clients
    upload artifacts through the server, as modelyard's do), with 1, 2 and 4 (its default)
-   workers; the client runs in ``.bench/mlflow-venv`` (``mlflow_server_side.py``).
+   workers; the client runs in ``.bench/mlflow-venv`` (``mlflow_server_side.py``). For a
+   model file MLflow's side has two variants (``harness.kinds.MLFLOW_VARIANTS``):
+   ``log_model``, the same work as modelyard's (a servable version with a signature and
+   pinned requirements; the goals are judged on it), about 3 s a registration, so its
+   phases are shorter (``--mlflow-model-n``) and run at 1 and 4 workers; and
+   ``log_artifact``, an upload of the file only, kept for reference.
 2. A large package (1 GiB file) uploaded through the remote client and downloaded over
    ``GET .../files/{sha}``, the server's resident memory sampled every 50 ms.
 
@@ -38,7 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.clients import Register, run_clients, split_batches
-from harness.kinds import KINDS, build_inputs, kind_list, mlflow_inputs, registration
+from harness.kinds import (
+    KINDS,
+    MLFLOW_VARIANTS,
+    build_inputs,
+    kind_list,
+    mlflow_inputs,
+    registration,
+)
 from harness.log import log
 from harness.memory import MB, RssSampler
 from harness.procfs import own_rss_bytes, tree_io, tree_pids
@@ -144,6 +156,45 @@ def bench_modelyard(
     }
 
 
+def registrations(args: argparse.Namespace) -> int:
+    """Inputs one server run registers: 1 + ``clients`` warm-ups and both phases."""
+    return 1 + args.clients + args.n + args.clients * args.per_client
+
+
+def mlflow_counts(args: argparse.Namespace, variant: str) -> tuple[int, int]:
+    """``(sequential, per client)`` registrations of MLflow's ``variant``: ``log_model``
+    takes seconds each, so at most ``--mlflow-model-n`` per phase (whole clients)."""
+    if variant != "log_model":
+        return args.n, args.per_client
+    cap = args.mlflow_model_n
+    return min(args.n, cap), min(args.per_client, -(-cap // args.clients))
+
+
+def check_stored(artifacts: Path, count: int, variant: str) -> int:
+    """The bytes MLflow stored for ``count`` registrations, checked: each stored at least
+    its payload; with ``log_model`` each also wrote an MLmodel with a signature and a
+    requirements.txt next to it (a servable model)."""
+    files = [f for f in artifacts.rglob("*") if f.is_file()]
+    stored = sum(f.stat().st_size for f in files)
+    if stored < count * PAYLOAD_BYTES:
+        raise SystemExit(
+            f"MLflow stored {stored} artifact bytes, expected {count * PAYLOAD_BYTES}+"
+        )
+    if variant == "log_model":
+        models = [f for f in files if f.name == "MLmodel"]
+        servable = [
+            f
+            for f in models
+            if "signature:" in f.read_text() and (f.parent / "requirements.txt").is_file()
+        ]
+        if len(models) != count or len(servable) != count:
+            raise SystemExit(
+                f"MLflow log_model: {count} registrations stored {len(models)} MLmodel files, "
+                f"{len(servable)} with a signature and requirements"
+            )
+    return stored
+
+
 def bench_mlflow(
     work: Path,
     packages: Path,
@@ -151,8 +202,10 @@ def bench_mlflow(
     kind: str,
     args: argparse.Namespace,
     *,
+    variant: str,
     direct: bool = False,
 ) -> dict[str, Any]:
+    n, per_client = mlflow_counts(args, variant)
     with (
         mlflow_server(work, workers, direct=direct) as server,
         RssSampler(server.pid) as sampler,
@@ -163,22 +216,23 @@ def bench_mlflow(
             "server_pid": server.pid,
             "work_dir": str(work),
             "kind": kind,
+            "variant": variant,
             "packages_dir": str(packages),
-            "n": args.n,
+            "build": registrations(args),
+            "n": n,
             "clients": args.clients,
-            "per_client": args.per_client,
+            "per_client": per_client,
             "payload_bytes": PAYLOAD_BYTES,
         }
         result = run_side(MLFLOW, "mlflow_server_side.py", cfg, work)
-        stored = sum(f.stat().st_size for f in (work / "mlartifacts").rglob("*") if f.is_file())
-        expected = (1 + args.clients + args.n + args.clients * args.per_client) * PAYLOAD_BYTES
-        if stored < expected:
-            raise SystemExit(f"MLflow stored {stored} artifact bytes, expected {expected}+")
+        count = 1 + args.clients + n + args.clients * per_client
+        stored = check_stored(work / "mlartifacts", count, variant)
     if not args.keep:  # up to a GB per run: not kept until the end of the run
         shutil.rmtree(work / "mlartifacts", ignore_errors=True)
     result.update(
         {
             "kind": kind,
+            "variant": variant,
             "artifact_bytes_stored": stored,
             "workers": workers,
             "artifacts": "direct" if direct else "proxied",
@@ -311,6 +365,8 @@ QUICK = {
     "workers": [1],
     "mlflow_workers": [1],
     "mlflow_direct_workers": [],
+    "mlflow_model_n": 4,
+    "mlflow_model_workers": [1],
     "large_mib": 16,
 }
 
@@ -341,22 +397,38 @@ def parse_args() -> argparse.Namespace:
         help="MLflow, clients writing artifacts to a shared folder; for reference, not "
         "for the goals (default 1; '' to skip; none with --quick)",
     )
+    p.add_argument(
+        "--mlflow-model-n",
+        type=int,
+        default=20,
+        help="MLflow's log_model on a model file (about 3 s each): at most this many "
+        "registrations per phase, sequential min(n, this), per client min(per-client, "
+        "this / clients rounded up); rates are per second (default 20; 4 with --quick)",
+    )
+    p.add_argument(
+        "--mlflow-model-workers",
+        type=int_list,
+        default=[1, 4],
+        help="MLflow worker counts for log_model on a model file (default 1,4: 1 is its "
+        "best for 1 client, 4 its default; 1 with --quick)",
+    )
     p.add_argument("--large-mib", type=int, default=1024, help="large file size (1024 = 1 GiB)")
     p.add_argument("--skip-large", action="store_true", help="no large-package measurement")
     args = parse(p, QUICK)
-    if min(args.n, args.clients, args.per_client, args.large_mib) < 1:
+    if min(args.n, args.clients, args.per_client, args.large_mib, args.mlflow_model_n) < 1:
         p.error("counts must be at least 1")
     if not args.workers:
         p.error("--workers needs at least one worker count")
     if not args.mlflow_workers:
         args.skip_mlflow = True
+    if "file" in args.kinds and not args.mlflow_model_workers and not args.skip_mlflow:
+        p.error("--mlflow-model-workers needs a worker count: the file goals use log_model")
     return args
 
 
 def measure_modelyard(tmp: Path, kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every modelyard worker count on ``kind``, its inputs built once for all of them."""
-    count = 1 + args.clients + args.n + args.clients * args.per_client
-    inputs = build_inputs(tmp / "packages" / kind, kind, count)
+    inputs = build_inputs(tmp / "packages" / kind, kind, registrations(args))
     try:
         return [
             bench_modelyard(tmp / f"modelyard-{kind}-w{w}", w, kind, inputs, args)
@@ -367,15 +439,23 @@ def measure_modelyard(tmp: Path, kind: str, args: argparse.Namespace) -> list[di
 
 
 def measure_mlflow(tmp: Path, kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Every MLflow setup on ``kind``; its side builds the inputs on the first run and the
-    others reuse them (``tmp/mlflow-packages``, deleted by ``main``)."""
+    """Every MLflow setup and variant on ``kind``; its side builds the inputs on the first
+    run and the others reuse them (``tmp/mlflow-packages``, deleted by ``main``)."""
     packages = tmp / "mlflow-packages" / mlflow_inputs(kind)
-    runs = [
-        bench_mlflow(tmp / f"mlflow-{kind}-w{w}", packages, w, kind, args)
-        for w in args.mlflow_workers
-    ]
+    runs = []
+    for variant in reversed(MLFLOW_VARIANTS[kind]):  # the judged one (log_model) last
+        counts = args.mlflow_model_workers if variant == "log_model" else args.mlflow_workers
+        runs += [
+            bench_mlflow(
+                tmp / f"mlflow-{kind}-{variant}-w{w}", packages, w, kind, args, variant=variant
+            )
+            for w in counts
+        ]
+    upload = MLFLOW_VARIANTS[kind][-1]  # direct artifacts: the upload, for reference
     direct_runs = [
-        bench_mlflow(tmp / f"mlflow-{kind}-direct-w{w}", packages, w, kind, args, direct=True)
+        bench_mlflow(
+            tmp / f"mlflow-{kind}-direct-w{w}", packages, w, kind, args, variant=upload, direct=True
+        )
         for w in args.mlflow_direct_workers
     ]
     return {"runs": runs, "direct_runs": direct_runs}
@@ -408,6 +488,12 @@ def main() -> int:
             "workers": args.workers,
             "mlflow_workers": [] if args.skip_mlflow else args.mlflow_workers,
             "mlflow_direct_workers": [] if args.skip_mlflow else args.mlflow_direct_workers,
+            "mlflow_variants": {k: list(MLFLOW_VARIANTS[k]) for k in args.kinds},
+            "mlflow_model_n": args.mlflow_model_n,
+            "mlflow_model_workers": [] if args.skip_mlflow else args.mlflow_model_workers,
+            "mlflow_model_counts": dict(
+                zip(("n", "per_client"), mlflow_counts(args, "log_model"), strict=True)
+            ),
             "large_bytes": None if args.skip_large else args.large_mib << 20,
         }
         if "file" in args.kinds:

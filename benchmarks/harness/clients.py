@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.log import log
 from harness.memory import MB, RssSampler
-from harness.procfs import own_cpu_seconds, tree_cpu_seconds, tree_pids
+from harness.procfs import children_cpu_seconds, own_cpu_seconds, tree_cpu_seconds, tree_pids
 from harness.stats import rate_summary
 
 BARRIER_TIMEOUT_S = 300.0
@@ -47,8 +47,9 @@ def run_clients(
 ) -> dict[str, Any]:
     """``len(batches)`` clients (``open_client(i)``), each registering its batch into
     ``model`` after one warm-up registration into ``warmup``. The clock covers the timed
-    registrations only; CPU is the server's process tree and this process, per
-    registration; RSS the server tree's peak."""
+    registrations only; CPU is the server's process tree and the client's (this process
+    and the processes it started and waited for: MLflow's ``log_model`` infers requirements
+    in a subprocess), per registration; RSS the server tree's peak."""
     clients = len(batches)
     barrier = threading.Barrier(clients + 1, timeout=BARRIER_TIMEOUT_S)  # a stuck client fails
     durations: list[list[float]] = [[] for _ in range(clients)]
@@ -77,14 +78,15 @@ def run_clients(
         t.start()
     barrier.wait()
     server_pids = tree_pids(server_pid)
-    cpu_server0, cpu_client0 = tree_cpu_seconds(server_pids), own_cpu_seconds()
+    cpu_server0 = tree_cpu_seconds(server_pids)
+    cpu_client0 = own_cpu_seconds() + children_cpu_seconds()
     with sampler.measure() as window:
         start = time.perf_counter()
         for t in threads:
             t.join()
         seconds = time.perf_counter() - start
     cpu_server = tree_cpu_seconds(server_pids) - cpu_server0
-    cpu_client = own_cpu_seconds() - cpu_client0
+    cpu_client = own_cpu_seconds() + children_cpu_seconds() - cpu_client0
     if errors:
         raise SystemExit(f"{model}: registrations failed: {errors[:3]}")
     summary = rate_summary([d * 1000 for ds in durations for d in ds], seconds)

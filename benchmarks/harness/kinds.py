@@ -15,10 +15,13 @@
 
 Every input is distinct (content deduplication does not help) and built before the clock
 starts; what modelyard's client does with it at registration is timed (the user pays it).
-MLflow has no packaging step: it uploads the file (``log_artifact``) or the folder's files
-(``log_artifacts``), so its ``scorepy`` and ``packaged`` inputs are the same folders
-(without modelyard's manifest). Imports modelyard, scikit-learn or MLflow only inside the
-function that needs them: MLflow's side uses this module from its own venv.
+MLflow's side of a folder uploads its files (``log_artifacts``), so its ``scorepy`` and
+``packaged`` inputs are the same folders (without modelyard's manifest). For a model file
+MLflow has two variants (``MLFLOW_VARIANTS``): ``log_model``, the same work as modelyard's
+(``register_file_mlflow``: a servable version with a signature and pinned requirements),
+and ``log_artifact``, an upload of the file only (not servable), kept for reference. Imports
+modelyard, scikit-learn or MLflow only inside the function that needs them: MLflow's side
+uses this module from its own venv.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ from harness.log import log
 from harness.registration import PAYLOAD_BYTES, build_packages, register
 
 KINDS = ("file", "scorepy", "packaged")
+# what MLflow's side does with an input of each kind; the first is the one judged
+MLFLOW_VARIANTS = {
+    "file": ("log_model", "log_artifact"),
+    "scorepy": ("log_artifacts",),
+    "packaged": ("log_artifacts",),
+}
 MODEL_FILE = "model.pkl"
 EXAMPLE_FILE = "example.csv"
 FEATURES = ("x0", "x1", "x2", "x3")
@@ -99,3 +108,26 @@ def register_file(client: Any, model: str, path: Path, seq: int) -> Any:
 def registration(kind: str) -> Register:
     """How modelyard's client registers one input of ``kind``."""
     return register_file if kind == "file" else register
+
+
+def register_file_mlflow(exp_id: str, model: str, path: Path, seq: int) -> None:
+    """One MLflow registration of a bare model file that gives what modelyard's gives (a
+    servable version with a signature and pinned requirements), as MLflow's docs have a user
+    do it: load the file and its example, then in a run log the 2 metrics and 2 tags and
+    ``mlflow.sklearn.log_model`` with the example and ``registered_model_name`` (MLflow
+    infers the signature by predicting on the example and the pip requirements by loading
+    the saved model in a subprocess, writes the MLmodel, uploads, registers). The fluent API
+    keeps the active run per thread; the tracking and registry URIs are set beforehand."""
+    import joblib
+    import mlflow
+    import mlflow.sklearn
+    import pandas as pd
+
+    sk_model = joblib.load(path)
+    example = pd.read_csv(path.with_name(EXAMPLE_FILE))
+    with mlflow.start_run(experiment_id=exp_id):
+        mlflow.log_metrics({"accuracy": 0.9, "f1": 0.8})
+        mlflow.set_tags({"team": "risk", "seq": str(seq)})
+        mlflow.sklearn.log_model(
+            sk_model, name="model", input_example=example, registered_model_name=model
+        )
