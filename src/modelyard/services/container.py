@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+from pathlib import Path
 
 from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal, local_admin
@@ -29,6 +30,7 @@ from modelyard.store.unit import Store
 @dataclass
 class Services:
     settings: Settings
+    home: Path  # ``settings.resolved_home``, resolved once
     db: Database
     store: Store
     artifacts: ArtifactStore
@@ -54,6 +56,7 @@ class Services:
         store = Store(db)
         return cls(
             settings=settings,
+            home=home,
             db=db,
             store=store,
             artifacts=artifacts,

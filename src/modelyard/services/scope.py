@@ -43,7 +43,7 @@ class Scope:
         return DatasetService(
             s.store,
             s.artifacts,
-            s.settings.resolved_home / "tmp",
+            s.home / "tmp",
             self._default_environment,
             self.principal,
         )
@@ -111,7 +111,7 @@ class Scope:
             self.datasets,
             self.evaluations,
             s.artifacts,
-            s.settings.resolved_home,
+            s.home,
             self.principal,
             s.settings.bundle_max_bytes,
         )
