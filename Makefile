@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/serving.py
 	$(BIN)/python benchmarks/monitoring.py
 	$(BIN)/python benchmarks/cli.py
+	$(BIN)/python benchmarks/embedded.py
 
 clean:
 	rm -rf $(VENV) .modelyard .pytest_cache .mypy_cache .ruff_cache
