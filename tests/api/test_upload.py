@@ -147,3 +147,28 @@ def test_not_an_archive_and_too_large(http: tuple[TestClient, Client, dict]) -> 
     huge = app.post(URL, content=b"0" * (archive.MAX_BYTES + (2 << 20)))
     assert huge.status_code == 413
     assert state(embedded) == before
+
+
+def test_a_refused_large_upload_is_answered_and_leaves_nothing(
+    remote: tuple[Client, list[str]], tmp_path: Path
+) -> None:
+    """The server stores a file while it arrives; refused midway or before it starts, the
+    client still reads the one-line error (not a connection closed under its upload) and
+    no temporary bytes stay behind."""
+    client, _ = remote
+    folder = package(tmp_path, 1000)
+    with client.packager.stage(folder) as staged:
+        manifest = staged.manifest_bytes.decode()
+    http = client.api.http.client  # type: ignore[attr-defined]
+    begun = http.post("/api/v1/packages", json={"manifest": manifest}).json()
+    weights = begun["missing"][0]
+    big = bytes(32 << 20)  # far more than the sockets buffer
+    wrong = http.put(f"/api/v1/packages/{begun['digest']}/files/{weights}", content=big)
+    assert wrong.status_code == 400
+    assert "do not match" in wrong.json()["error"]["message"]
+    stray = "sha256:" + "0" * 64
+    unknown = http.put(f"/api/v1/packages/{begun['digest']}/files/{stray}", content=big)
+    assert unknown.status_code == 404
+    assert "has no file" in unknown.json()["error"]["message"]
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p.stat().st_size >= 32 << 20]
+    assert leftovers == []

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import tempfile
 from collections.abc import AsyncIterator
 from typing import IO, Annotated
 
+import anyio.from_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from typing_extensions import Buffer
 
+from modelyard.artifacts.digests import CHUNK
 from modelyard.domain.auth import Principal
 from modelyard.services.container import Services
 from modelyard.services.scope import Scope
@@ -55,6 +59,45 @@ ScopeDep = Annotated[Scope, Depends(scope)]
 
 
 SPOOL_IN_MEMORY = 8 << 20
+
+
+class BodyStream(io.RawIOBase):
+    """The request body as a blocking, read-only raw stream for a worker thread: each read
+    hands over bytes as they arrive from the client, so a service hashes and stores an
+    upload while it arrives, written to disk once. Read it (``reader()``) only from a
+    thread started by ``run_in_threadpool``: it waits on the event loop for each chunk."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__()
+        self._chunks = request.stream().__aiter__()
+        self._left = memoryview(b"")
+
+    def reader(self) -> io.BufferedReader:
+        return io.BufferedReader(self, buffer_size=CHUNK)
+
+    def readable(self) -> bool:
+        return True
+
+    async def _next(self) -> bytes:
+        return await self._chunks.__anext__()
+
+    def readinto(self, buffer: Buffer) -> int:
+        while not self._left:
+            try:
+                self._left = memoryview(anyio.from_thread.run(self._next))
+            except StopAsyncIteration:
+                return 0
+        out = memoryview(buffer).cast("B")
+        n = min(len(out), len(self._left))
+        out[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+    async def drain(self) -> None:
+        """Receive what the client still sends, so it reads the answer (an error) instead
+        of a connection closed under its upload."""
+        async for _ in self._chunks:
+            pass
 
 
 @contextlib.asynccontextmanager

@@ -18,12 +18,12 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from modelyard.api.deps import ScopeDep, services, spooled_body
+from modelyard.api.deps import BodyStream, ScopeDep
 from modelyard.api.models import MODEL, VERSION, Env, Name, Ver, ref
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.artifacts.digests import CHUNK
 from modelyard.domain.entities import ModelVersion
-from modelyard.domain.errors import PayloadTooLarge
+from modelyard.domain.errors import ModelyardError, PayloadTooLarge
 from modelyard.services.metadata import draft
 from modelyard.wire import archive
 from modelyard.wire.registry import DIGEST, CommitBody, PackageBody, PackageManifest, PackageStarted
@@ -46,9 +46,14 @@ def begin(body: PackageBody, api: ScopeDep) -> PackageStarted:
     openapi_extra=BINARY_BODY,
 )
 async def upload(digest: Digest, file_digest: Digest, request: Request, api: ScopeDep) -> Response:
-    # spooled: memory stays bounded whatever the size; the service hashes as it stores
-    async with spooled_body(request, services(request)) as spool:
-        await run_in_threadpool(api.versions.upload_file, digest, file_digest, spool)
+    # streamed: memory stays bounded whatever the size, and the service hashes and stores
+    # the bytes as they arrive (written to disk once)
+    body = BodyStream(request)
+    try:
+        await run_in_threadpool(api.versions.upload_file, digest, file_digest, body.reader())
+    except ModelyardError:
+        await body.drain()
+        raise
     return Response(status_code=204)
 
 
