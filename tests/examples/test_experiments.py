@@ -22,7 +22,7 @@ def test_experiments_rank_runs_and_register_the_best(cli: Cli, tmp_path: Path) -
     train_set, test_set = split(generate())
     with Client(settings=Settings(home=tmp_path / "home", actor="carol")) as c:
         c.register_dataset("payment-invoices", train_set.head(2000))
-        c.register_dataset("payment-holdout", test_set)
+        c.register_dataset("payment-holdout", test_set.head(1000))
         model = train(train_set.head(2000))
         v = c.log_model(model, "payments", input_example=test_set[FEATURES].head(5))
         before = c.create_deployment("payments", [v.ref]).revision.number

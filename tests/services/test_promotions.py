@@ -46,10 +46,10 @@ def by(services: Services) -> By:
 @pytest.fixture
 def yard_with_versions(client: Client) -> Client:
     """payments:1 (weak) and :2 (stronger), both evaluated on holdout."""
-    data, holdout = invoices(3000, seed=1), invoices(1000, seed=2)
+    data, holdout = invoices(2000, seed=1), invoices(600, seed=2)
     client.register_dataset("train", data)
     client.register_dataset("holdout", holdout)
-    for rounds in (3, 60):
+    for rounds in (3, 40):
         model = pipeline(rounds).fit(data[FEATURES], data["label"])
         client.log_model(model, "payments", input_example=data[FEATURES].head(), datasets=["train"])
     client.evaluate("payments:1", "holdout")
