@@ -51,6 +51,29 @@ def test_a_small_package_is_one_request(remote: tuple[Client, list[str]], tmp_pa
     assert list(loaded.predict([1, 2])) == [1, 2]
 
 
+def test_the_one_request_body_is_a_standard_tar(tmp_path: Path) -> None:
+    """Any tar tool reads what the SDK sends: the same bytes ``tarfile`` itself writes."""
+    folder = package(tmp_path, 3000)
+    files = [
+        ("sha256:" + "a" * 64, folder / "weights.bin"),
+        ("sha256:" + "b" * 64, folder / "score.py"),
+    ]
+    body = archive.write({"tags": {"team": "risk"}}, b"flavor: python\n", files)
+    expected = io.BytesIO()
+    with tarfile.open(fileobj=expected, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        members = [
+            (archive.METADATA, b'{"tags": {"team": "risk"}}'),
+            (archive.MANIFEST, b"flavor: python\n"),
+        ]
+        members += [(f"files/sha256-{d[7:]}", p.read_bytes()) for d, p in files]
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert body == expected.getvalue()
+    assert archive.read(body).files["sha256:" + "a" * 64] == (folder / "weights.bin").read_bytes()
+
+
 def test_a_large_package_sends_only_what_the_server_lacks(
     remote: tuple[Client, list[str]], tmp_path: Path
 ) -> None:

@@ -20,9 +20,12 @@ from modelyard.domain.errors import InvalidPackage
 from modelyard.domain.reports import Signature
 
 MANIFEST = "modelyard.yaml"
-# libyaml's safe loader when present (same result, ~20x faster); writing stays pure-Python
-# so a manifest's bytes, hence its digest, are the same on every machine.
+# libyaml's safe loader when present (same result, ~20x faster). Its dumper writes a
+# manifest of printable ASCII byte for byte as PyYAML's does (a property test holds it to
+# that) and other text differently (line breaks, characters beyond the BMP), so it writes
+# only the former: a manifest's bytes, hence its digest, are the same on every machine.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_DUMPER = getattr(yaml, "CSafeDumper", None)
 FORMAT_VERSION = 1
 
 
@@ -53,7 +56,7 @@ class Manifest:
         }
 
     def to_bytes(self) -> bytes:
-        return yaml.safe_dump(self.to_dict(), sort_keys=True, allow_unicode=True).encode()
+        return dump_yaml(self.to_dict())
 
     @property
     def digest(self) -> str:
@@ -137,6 +140,23 @@ def package_files(folder: Path) -> list[str]:
             if rel != MANIFEST and "__pycache__" not in rel.split("/"):
                 names.append(rel)
     return sorted(names)
+
+
+def dump_yaml(document: dict[str, Any]) -> bytes:
+    """The bytes of a manifest: the same for the same document on every machine."""
+    dumper = _FAST_DUMPER if _FAST_DUMPER is not None and _plain(document) else yaml.SafeDumper
+    return yaml.dump(document, Dumper=dumper, sort_keys=True, allow_unicode=True).encode()
+
+
+def _plain(value: Any) -> bool:
+    """Printable ASCII in every key and string, and no empty key."""
+    if isinstance(value, str):
+        return value.isascii() and value.isprintable()
+    if isinstance(value, dict):
+        return all(k != "" and _plain(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return True
 
 
 def write_manifest(
