@@ -60,6 +60,31 @@ def test_the_installed_distributions_are_read_once_while_nothing_changes(
     assert len(scans) == 1
 
 
+def test_a_model_folder_on_sys_path_costs_no_new_scan(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Loading a score.py puts its folder on sys.path for a moment; another thread pinning
+    then must not read every installed distribution again (it did: half a second each)."""
+    scans: list[None] = []
+    scan = metadata.packages_distributions
+
+    def counted() -> dict[str, list[str]]:
+        scans.append(None)
+        return scan()
+
+    monkeypatch.setattr(metadata, "packages_distributions", counted)
+    resolver = RequirementResolver()
+    expected = resolver.pins_for_modules(*MODULES)
+    for i in range(3):
+        folder = tmp_path / f"package-{i}"
+        folder.mkdir()
+        (folder / "score.py").write_text("def init():\n    pass\n")
+        with monkeypatch.context() as m:
+            m.syspath_prepend(str(folder))
+            assert resolver.pins_for_modules(*MODULES) == expected
+    assert len(scans) == 1
+
+
 def test_a_package_pins_its_own_requirements_then_its_imports() -> None:
     saved = Saved(entrypoint="score.py", requirements=("numpy==0.0",), imports=MODULES)
     assert RequirementResolver().pin(saved) == ("numpy==0.0", *_uncached_pins(*MODULES))

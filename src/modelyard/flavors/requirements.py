@@ -41,9 +41,16 @@ def _mtime(entry: str) -> int | None:
         return None
 
 
-def _environment_stamp() -> _Stamp:
-    """The entries of ``sys.path`` with the modification time of each."""
-    return tuple((entry, _mtime(entry)) for entry in sys.path)
+def _holds_distributions(entry: str) -> bool:
+    """Whether ``importlib.metadata`` can find a distribution in a ``sys.path`` entry: a
+    folder with a ``*.dist-info`` or ``*.egg-info`` in it, or a file (a zip)."""
+    try:
+        with os.scandir(entry or ".") as found:
+            return any(e.name.endswith((".dist-info", ".egg-info")) for e in found)
+    except NotADirectoryError:
+        return True
+    except OSError:
+        return False
 
 
 class RequirementResolver:
@@ -55,14 +62,18 @@ class RequirementResolver:
     ``score.py`` registration. A resolver keeps that mapping, and the versions it has looked
     up, until the environment changes.
 
-    The signal of a change is ``_environment_stamp``: the ``sys.path`` entries and the
-    mtime of each. Installing, upgrading or removing a distribution adds or removes a
+    The signal of a change is ``_stamp_now``: the ``sys.path`` entries that hold
+    distributions and the mtime of each. Installing, upgrading or removing a distribution adds or removes a
     ``*.dist-info`` (or ``*.egg-info``) folder directly inside a ``sys.path`` folder, which
     changes that folder's mtime; one ``stat`` per entry costs microseconds, where hashing
     the metadata files would cost most of a scan. ``importlib.metadata`` caches its listing
     of each folder on the same mtime, so a distribution appears or disappears here exactly
     when a fresh ``packages_distributions()`` would show it. Missed: a metadata file edited
     in place inside an existing ``*.dist-info`` folder (installers replace the folder).
+    Entries that hold no distribution do not count: loading a ``score.py`` puts its package
+    folder on ``sys.path`` for a moment, and another thread registering at that moment
+    must not pay a new scan (it did, half a second each, with 8 threads registering). An
+    entry is listed once per mtime to know.
 
     One resolver is shared by the threads of a server; a lock guards its state.
     """
@@ -72,6 +83,7 @@ class RequirementResolver:
         self._stamp: _Stamp | None = None
         self._providers: Mapping[str, list[str]] = {}
         self._pins: dict[str, str | None] = {}
+        self._listed: dict[tuple[str, int | None], bool] = {}
 
     def pin(self, saved: Saved) -> tuple[str, ...]:
         """What a manifest records: the flavor's own requirements and pinned
@@ -93,11 +105,22 @@ class RequirementResolver:
 
     def _refresh(self) -> None:
         """Forget what was read when the environment changed (call with the lock held)."""
-        stamp = _environment_stamp()
+        stamp = self._stamp_now()
         if stamp != self._stamp:
             self._providers = metadata.packages_distributions()
             self._pins = {}
             self._stamp = stamp
+
+    def _stamp_now(self) -> _Stamp:
+        """The ``sys.path`` entries that hold distributions, each with its mtime (call with
+        the lock held). Only the current entries' listings are kept."""
+        listed: dict[tuple[str, int | None], bool] = {}
+        for entry in sys.path:
+            key = (entry, _mtime(entry))
+            found = self._listed.get(key)
+            listed[key] = _holds_distributions(entry) if found is None else found
+        self._listed = listed
+        return tuple(key for key, holds in listed.items() if holds)
 
     def _cached_pin(self, dist: str) -> str | None:
         if dist not in self._pins:
