@@ -63,9 +63,9 @@ class RequirementResolver:
     up, until the environment changes.
 
     The signal of a change is ``_stamp_now``: the ``sys.path`` entries that hold
-    distributions and the mtime of each. Installing, upgrading or removing a distribution adds or removes a
-    ``*.dist-info`` (or ``*.egg-info``) folder directly inside a ``sys.path`` folder, which
-    changes that folder's mtime; one ``stat`` per entry costs microseconds, where hashing
+    distributions and the mtime of each. Installing, upgrading or removing a distribution
+    adds or removes a ``*.dist-info`` (or ``*.egg-info``) folder directly inside a
+    ``sys.path`` folder, which changes that folder's mtime; one ``stat`` per entry costs microseconds, where hashing
     the metadata files would cost most of a scan. ``importlib.metadata`` caches its listing
     of each folder on the same mtime, so a distribution appears or disappears here exactly
     when a fresh ``packages_distributions()`` would show it. Missed: a metadata file edited
