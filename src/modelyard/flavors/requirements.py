@@ -65,15 +65,16 @@ class RequirementResolver:
     The signal of a change is ``_stamp_now``: the ``sys.path`` entries that hold
     distributions and the mtime of each. Installing, upgrading or removing a distribution
     adds or removes a ``*.dist-info`` (or ``*.egg-info``) folder directly inside a
-    ``sys.path`` folder, which changes that folder's mtime; one ``stat`` per entry costs microseconds, where hashing
-    the metadata files would cost most of a scan. ``importlib.metadata`` caches its listing
-    of each folder on the same mtime, so a distribution appears or disappears here exactly
-    when a fresh ``packages_distributions()`` would show it. Missed: a metadata file edited
-    in place inside an existing ``*.dist-info`` folder (installers replace the folder).
-    Entries that hold no distribution do not count: loading a ``score.py`` puts its package
-    folder on ``sys.path`` for a moment, and another thread registering at that moment
-    must not pay a new scan (it did, half a second each, with 8 threads registering). An
-    entry is listed once per mtime to know.
+    ``sys.path`` folder, which changes that folder's mtime; one ``stat`` per entry costs
+    microseconds, where hashing the metadata files would cost most of a scan.
+    ``importlib.metadata`` caches its listing of each folder on the same mtime, so a
+    distribution appears or disappears here exactly when a fresh
+    ``packages_distributions()`` would show it. Missed: a metadata file edited in place
+    inside an existing ``*.dist-info`` folder (installers replace the folder). Entries that
+    hold no distribution do not count: loading a ``score.py`` puts its package folder on
+    ``sys.path`` for a moment, and another thread registering at that moment must not pay a
+    new scan (it did, half a second each, with 8 threads registering). An entry is listed
+    once per mtime to know.
 
     One resolver is shared by the threads of a server; a lock guards its state.
     """
