@@ -167,6 +167,9 @@ class ServingRuntime:
         self._background: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
+        # one sync at a time: a read that started before a change must not be applied
+        # after a newer read (it would retire a deployment created in between)
+        self._syncing = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -198,7 +201,10 @@ class ServingRuntime:
 
     async def sync(self) -> None:
         """Read every deployment's current revision and start what changed."""
-        states = await asyncio.to_thread(self._read_states)
+        async with self._syncing:
+            self._apply(await asyncio.to_thread(self._read_states))
+
+    def _apply(self, states: list[ServingState]) -> None:
         seen = set()
         for state in states:
             seen.add(state.name)

@@ -1,0 +1,77 @@
+"""The runtime's view of the deployments under concurrent reads: a read that started before
+a deployment was created never retires it once a newer read has started loading it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from modelyard import Client, Settings
+from modelyard.services.container import Services
+from modelyard.serving.metrics import ServingMetrics
+from modelyard.serving.runtime import ServingRuntime
+from modelyard.store.deployments import ServingState
+
+
+class SlowFirstRead:
+    """The real installation, whose first deployment read returns only when released (a
+    poller's read still in flight when a request reads again), and whose models load only
+    once that read has been applied (the load is in progress meanwhile)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.release = threading.Event()
+        self.first_read_done = threading.Event()
+        self.applied = threading.Event()
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.services, name)
+
+    def serving_states(self) -> list[ServingState]:
+        self.reads += 1
+        states = self.services.serving_states()
+        if self.reads == 1:
+            self.first_read_done.set()
+            assert self.release.wait(30)
+        return states
+
+    def load_package(self, digest: str) -> object:
+        assert self.applied.wait(30)
+        return self.services.load_package(digest)
+
+
+def test_a_stale_read_does_not_retire_a_deployment_being_loaded(
+    tmp_path: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
+) -> None:
+    settings = Settings(home=tmp_path / "home", actor="alice")
+    x = invoice_frame.drop(columns="label")
+    with Client(settings=settings) as c:
+        c.log_model(models[0], "payments", input_example=x)
+        services = Services.open(settings)
+        backend = SlowFirstRead(services)
+        runtime = ServingRuntime(backend, ServingMetrics(), poll_seconds=3600)  # type: ignore[arg-type]
+
+        async def scenario() -> str:
+            stale = asyncio.create_task(runtime.sync())  # reads: no deployments yet
+            await asyncio.to_thread(backend.first_read_done.wait, 30)
+            await asyncio.to_thread(c.create_deployment, "pay", ["payments:1"])
+            request = asyncio.create_task(runtime.get("pay"))  # a request for it
+            await asyncio.sleep(0.2)
+            backend.release.set()  # the stale read (no "pay") is applied now
+            await stale
+            backend.applied.set()
+            live = await asyncio.wait_for(request, 30)
+            await runtime.stop()
+            return live.name
+
+        try:
+            assert asyncio.run(scenario()) == "pay"
+        finally:
+            backend.release.set()
+            backend.applied.set()
+            services.close()
