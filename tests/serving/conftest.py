@@ -80,6 +80,17 @@ def models(invoice_frame: pd.DataFrame) -> tuple[Pipeline, Pipeline]:
     return first, second
 
 
+@pytest.fixture
+def payments_home(
+    tmp_path: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
+) -> Settings:
+    """A home with payments:1 (the first of ``models``) registered and nothing deployed."""
+    settings = Settings(home=tmp_path / "home", actor="alice")
+    with Client(settings=settings) as c:
+        c.log_model(models[0], "payments", input_example=invoice_frame.drop(columns="label"))
+    return settings
+
+
 @dataclass
 class Served:
     settings: Settings

@@ -6,12 +6,10 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pandas as pd
 import pyarrow.parquet as pq
-from sklearn.pipeline import Pipeline
 
 from modelyard import Client, Settings
 from tests.serving.conftest import ADMIN_TOKEN, records
@@ -22,12 +20,11 @@ SLACK = 0.5  # time a flush itself may take on a busy machine
 
 
 def test_sigkill_loses_at_most_the_last_flush_interval(
-    tmp_path: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
+    payments_home: Settings, invoice_frame: pd.DataFrame
 ) -> None:
-    settings = Settings(home=tmp_path / "home", actor="alice")
+    settings = payments_home
     x = invoice_frame.drop(columns="label")
     with Client(settings=settings) as c:
-        c.log_model(models[0], "payments", input_example=x)
         key = c.create_deployment("pay", ["payments:1"]).new_keys["primary"]
     body = {"inputs": records(x.head(1))}
     answered: list[tuple[float, str]] = []

@@ -6,12 +6,10 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pandas as pd
 import pyarrow.parquet as pq
-from sklearn.pipeline import Pipeline
 
 from modelyard import Client, Settings
 from tests.serving.conftest import ADMIN_TOKEN, records
@@ -19,12 +17,11 @@ from tests.support.live import ServerProcess, server_process
 
 
 def test_sigterm_under_load_loses_no_answered_request(
-    tmp_path: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
+    payments_home: Settings, invoice_frame: pd.DataFrame
 ) -> None:
-    settings = Settings(home=tmp_path / "home", actor="alice")
+    settings = payments_home
     x = invoice_frame.drop(columns="label")
     with Client(settings=settings) as c:
-        c.log_model(models[0], "payments", input_example=x)
         key = c.create_deployment("pay", ["payments:1"]).new_keys["primary"]
     with server_process(settings.home, env={"MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN}) as server:
         answered = scored_until_sigterm(server, key, records(x.head(1)))

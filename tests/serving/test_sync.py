@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
-
-import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from modelyard import Client, Settings
 from modelyard.services.container import Services
@@ -46,13 +42,10 @@ class SlowFirstRead:
 
 
 def test_a_stale_read_does_not_retire_a_deployment_being_loaded(
-    tmp_path: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
+    payments_home: Settings,
 ) -> None:
-    settings = Settings(home=tmp_path / "home", actor="alice")
-    x = invoice_frame.drop(columns="label")
-    with Client(settings=settings) as c:
-        c.log_model(models[0], "payments", input_example=x)
-        services = Services.open(settings)
+    with Client(settings=payments_home) as c:
+        services = Services.open(payments_home)
         backend = SlowFirstRead(services)
         runtime = ServingRuntime(backend, ServingMetrics(), poll_seconds=3600)  # type: ignore[arg-type]
 
@@ -63,10 +56,12 @@ def test_a_stale_read_does_not_retire_a_deployment_being_loaded(
             request = asyncio.create_task(runtime.get("pay"))  # a request for it
             await asyncio.sleep(0.2)
             backend.release.set()  # the stale read (no "pay") is applied now
-            await stale
-            backend.applied.set()
-            live = await asyncio.wait_for(request, 30)
-            await runtime.stop()
+            try:
+                await stale
+                backend.applied.set()
+                live = await asyncio.wait_for(request, 30)
+            finally:
+                await runtime.stop()
             return live.name
 
         try:
