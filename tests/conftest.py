@@ -7,6 +7,14 @@ process (workers inherit its URL through ``MODELYARD_TEST_PG_URL``) and stopped 
 from __future__ import annotations
 
 import os
+
+# One native thread per test process, set before numpy and scikit-learn load: two xdist
+# workers on two cores each spreading OpenMP's spin-waiting threads over every core
+# thrash (measured on 2 cores: the promotions fixture 1.6 s alone, up to 49 s in the suite).
+# Servers the tests start inherit it.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
