@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from modelyard.domain.errors import InvalidInput, InvalidPackage
+from modelyard.flavors.package import Manifest
 from modelyard.flavors.python import PythonFlavor, save_folder
 from modelyard.flavors.registry import Flavors
+from modelyard.flavors.staging import Packager as StagingPackager
 
 from .conftest import Packager, Table
 
@@ -182,3 +184,32 @@ def test_scripts_without_the_contract_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="not an object"):
         PythonFlavor().save(object(), folder)
     assert not PythonFlavor().accepts_object(lambda data: data)
+
+
+def test_a_score_folder_is_staged_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing copied and nothing written into the user's folder; the manifest lists what a
+    copy would hold. A folder with a symbolic link is copied: the package holds the target."""
+    src = _write(tmp_path / "src", {"score.py": DOUBLE, "weights.json": "{}"})
+    _write(src / "lib", {"helper.py": "import numpy\n"})
+    _write(src / ".ipynb_checkpoints", {"score-checkpoint.py": DOUBLE})
+    _write(src / "__pycache__", {"old.cpython-311.pyc": "junk"})
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as Python runs by default
+    before = sorted(p.relative_to(src).as_posix() for p in src.rglob("*"))
+    packager = StagingPackager(Flavors(), tmp_path / "work", tmp_path / "cache")
+    with packager.stage(src) as staged:
+        assert staged.folder == src
+        assert sorted(staged.manifest.files) == ["lib/helper.py", "score.py", "weights.json"]
+        assert any(r.startswith("numpy==") for r in staged.manifest.requirements)
+        assert Manifest.from_bytes(staged.manifest_bytes) == staged.manifest
+    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*")) == before
+
+    (tmp_path / "shared.json").write_text('{"shared": true}')
+    (src / "weights.json").unlink()
+    (src / "weights.json").symlink_to(tmp_path / "shared.json")
+    with packager.stage(src) as staged:
+        assert staged.folder != src
+        assert (staged.folder / "weights.json").read_text() == '{"shared": true}'
+        assert not (staged.folder / "weights.json").is_symlink()
+        assert sorted(staged.manifest.files) == ["lib/helper.py", "score.py", "weights.json"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from modelyard import Client, DependencyExists, InvalidInput, InvalidName, NotFound
 from modelyard.domain.entities import ModelVersion
 from modelyard.services.container import Services
+from modelyard.services.metadata import draft
 from modelyard.services.registry import RegistryService
 
 
@@ -191,3 +194,36 @@ def test_model_tags_and_description(yard: Client, make_package: Callable[..., Pa
     assert m.tags == {}
     with pytest.raises(NotFound, match="tag 'nope'"):
         yard.set_model_tags("payments", {}, remove=["nope"])
+
+
+def test_an_object_no_row_names_is_spared_for_an_hour_then_collected(
+    services: Services, make_package: Callable[..., Path]
+) -> None:
+    """A registration stores its objects just before the transaction that records them:
+    doctor takes a young unnamed object for one in flight, an old one for debris."""
+    api = services.local()
+    api.operations.doctor(gc=True)  # a fresh home: nothing to say
+    stray = services.artifacts.put_bytes(b"left by a registration killed before its commit")
+    report = api.operations.doctor(gc=True)
+    assert report.ok
+    assert [(f.severity, f.kind) for f in report.findings if f.subject == stray.digest] == [
+        ("warning", "interrupted_registration")
+    ]
+    assert services.artifacts.exists(stray.digest)  # gc spares it: it may be in flight
+
+    two_hours_ago = time.time() - 7200
+    os.utime(services.artifacts.path(stray.digest), (two_hours_ago, two_hours_ago))
+    report = api.operations.doctor()
+    assert not report.ok
+    assert [(f.severity, f.kind) for f in report.findings] == [("error", "object_without_row")]
+    assert api.operations.doctor(gc=True).ok
+    assert not services.artifacts.exists(stray.digest)
+
+    # a registered version's objects are never debris, whatever their age
+    with services.packager.stage(make_package()) as staged:
+        version = api.versions.add("payments", staged, draft(), None)
+    for digest in [version.package_digest, *(i.digest for i in staged.manifest.files.values())]:
+        os.utime(services.artifacts.path(digest), (two_hours_ago, two_hours_ago))
+    report = api.operations.doctor(gc=True)
+    assert report.ok and report.objects_checked == 3
+    assert api.registry.get_version(version.ref).package_digest == version.package_digest

@@ -38,6 +38,14 @@ def test_register_load_and_doctor_on_s3(
         assert all(k["Key"].startswith("models/objects/sha256/") for k in keys)
         assert np.array_equal(client.load_model(v.ref).predict(x), trained_model.predict(x))
         assert client.doctor().ok
+        # an object no row names, just written: taken for a registration in flight
+        stray = "ab" * 32
+        key = f"models/objects/sha256/{stray[:2]}/{stray[2:]}"
+        s3_server.client().put_object(Bucket=bucket, Key=key, Body=b"in flight")
+        report = client.doctor(gc=True)
+        assert report.ok
+        assert [f.kind for f in report.findings] == ["interrupted_registration", "gc"]
+        s3_server.client().delete_object(Bucket=bucket, Key=key)
 
     # a tampered object on S3 is caught on load (from a fresh cache) and by doctor
     biggest = max(keys, key=lambda k: k["Size"])

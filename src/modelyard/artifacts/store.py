@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -269,6 +270,17 @@ class ArtifactStore:
                 parts = str(path).rstrip("/").split("/")
                 if len(parts) >= 2 and len(parts[-2]) == 2 and len(parts[-1]) == 62:
                     yield PREFIX + parts[-2] + parts[-1]
+
+    def modified(self, digest: str) -> datetime | None:
+        """When an object was written (None when the store does not say)."""
+        with _storage_errors(f"reading {digest}"):
+            info = self.fs.info(self.path(digest))
+        value = info.get("LastModified", info.get("mtime"))
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, UTC)
+        return None
 
     def ping(self) -> None:
         with _storage_errors("reaching the artifact store"):

@@ -169,10 +169,34 @@ def write_manifest(
     requirements: tuple[str, ...] = (),
 ) -> Manifest:
     """Hash every file of ``folder`` and write its manifest next to them."""
-    files = {name: digest_file(folder / name) for name in package_files(folder)}
+    manifest = build_manifest(
+        folder,
+        package_files(folder),
+        flavor=flavor,
+        entrypoint=entrypoint,
+        options=options,
+        signature=signature,
+        requirements=requirements,
+    )
+    (folder / MANIFEST).write_bytes(manifest.to_bytes())
+    return manifest
+
+
+def build_manifest(
+    folder: Path,
+    names: list[str],
+    *,
+    flavor: str,
+    entrypoint: str,
+    options: dict[str, Any] | None = None,
+    signature: Signature | None = None,
+    requirements: tuple[str, ...] = (),
+) -> Manifest:
+    """The manifest of ``names`` (POSIX paths below ``folder``), each file hashed."""
+    files = {name: digest_file(folder / name) for name in names}
     if entrypoint not in files:
         raise InvalidPackage(f"package entrypoint {entrypoint!r} was not written")
-    manifest = Manifest(
+    return Manifest(
         flavor=flavor,
         entrypoint=entrypoint,
         files=files,
@@ -180,8 +204,6 @@ def write_manifest(
         signature=signature,
         requirements=requirements,
     )
-    (folder / MANIFEST).write_bytes(manifest.to_bytes())
-    return manifest
 
 
 def read_manifest(folder: Path) -> Manifest:

@@ -19,7 +19,7 @@ import shutil
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,12 @@ def _check_script(path: Path) -> None:
 
 def _imported_modules(folder: Path) -> tuple[str, ...]:
     """Top-level modules the scripts of a folder import (for the pinned requirements)."""
+    return _modules_of(folder.rglob("*.py"))
+
+
+def _modules_of(scripts: Iterable[Path]) -> tuple[str, ...]:
     names: set[str] = set()
-    for path in folder.rglob("*.py"):
+    for path in scripts:
         try:
             tree = _parse(path)
         except InvalidPackage:  # a helper that does not parse fails on import, if ever used
@@ -75,14 +79,38 @@ def _imported_modules(folder: Path) -> tuple[str, ...]:
 
 def save_folder(src: Path, folder: Path) -> Saved:
     """Copy a user folder holding ``score.py`` (and the files it reads) into a package."""
+    _check_folder(src)
+    shutil.copytree(src, folder, ignore=IGNORED, dirs_exist_ok=True)
+    return Saved(entrypoint=ENTRYPOINT, imports=_imported_modules(folder))
+
+
+def folder_in_place(src: Path) -> tuple[Saved, list[str]] | None:
+    """A user folder holding ``score.py`` packaged where it is: what it saves and its files
+    (sorted POSIX paths, the ``IGNORED`` names left out), nothing copied. None when the
+    folder holds a symbolic link: a package holds the target's bytes, so it is copied."""
+    _check_folder(src)
+    names: list[str] = []
+    for root, dirs, files in os.walk(src):
+        ignored = IGNORED(root, [*dirs, *files])
+        dirs[:] = sorted(d for d in dirs if d not in ignored)
+        for name in [*dirs, *(f for f in files if f not in ignored)]:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                return None
+            if name in files and os.path.isfile(path):
+                names.append(Path(path).relative_to(src).as_posix())
+    names.sort()
+    scripts = [src / name for name in names if name.endswith(".py")]
+    return Saved(entrypoint=ENTRYPOINT, imports=_modules_of(scripts)), names
+
+
+def _check_folder(src: Path) -> None:
     if not src.is_dir():
         raise InvalidInput(f"{src} is not a folder")
     script = src / ENTRYPOINT
     if not script.is_file():
         raise InvalidPackage(f"{src.name}: a python model folder must hold {ENTRYPOINT}")
     _check_script(script)
-    shutil.copytree(src, folder, ignore=IGNORED, dirs_exist_ok=True)
-    return Saved(entrypoint=ENTRYPOINT, imports=_imported_modules(folder))
 
 
 @contextlib.contextmanager
@@ -91,9 +119,14 @@ def _model_context(folder: Path) -> Iterator[None]:
         saved_env = {name: os.environ.get(name) for name in DIR_VARIABLES}
         os.environ.update(dict.fromkeys(DIR_VARIABLES, str(folder)))
         sys.path.insert(0, str(folder))
+        # no __pycache__ written into the folder: a user's, when a score.py folder is
+        # staged where it is, or a verified package cache
+        bytecode = sys.dont_write_bytecode
+        sys.dont_write_bytecode = True
         try:
             yield
         finally:
+            sys.dont_write_bytecode = bytecode
             with contextlib.suppress(ValueError):
                 sys.path.remove(str(folder))
             for name, value in saved_env.items():

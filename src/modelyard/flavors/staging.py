@@ -26,9 +26,10 @@ from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import (
     MANIFEST,
     Manifest,
+    build_manifest,
+    package_files,
     read_manifest,
     verify_folder,
-    write_manifest,
 )
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.requirements import RequirementResolver
@@ -104,6 +105,15 @@ class Packager:
                 self.flavors.get(manifest.flavor)  # unknown flavor: refuse now, not at load time
                 yield StagedPackage(path, manifest, (path / MANIFEST).read_bytes())
                 return
+            if path.is_dir() and (path / "score.py").is_file():
+                from modelyard.flavors.python import folder_in_place
+
+                if (found := folder_in_place(path)) is not None:
+                    # staged where it is: the files are hashed here and read again from
+                    # the folder when stored, checked against these digests
+                    saved, names = found
+                    yield self._finish(path, "python", saved, example, None, names=names)
+                    return
             with self._scratch() as folder:
                 yield self._stage_path(path, folder, example, flavor)
             return
@@ -144,7 +154,12 @@ class Packager:
         saved: Saved,
         example: pd.DataFrame | None,
         signature: Signature | None,
+        *,
+        names: list[str] | None = None,
     ) -> StagedPackage:
+        """The manifest of what ``saved`` wrote into ``folder`` (every file there, or
+        ``names``), after a load proves the package works; ``names``: the manifest is not
+        written into the folder, which is the user's."""
         flavor = self.flavors.get(flavor_name)
         # Loading what was written proves the package is readable before anything is stored.
         model = flavor.load(folder, saved.entrypoint, saved.options)
@@ -152,15 +167,16 @@ class Packager:
             from modelyard.flavors.signature import infer_signature
 
             signature = infer_signature(example, model)
-        manifest = write_manifest(
+        manifest = build_manifest(
             folder,
+            package_files(folder) if names is None else names,
             flavor=flavor_name,
             entrypoint=saved.entrypoint,
             options=saved.options,
             signature=signature,
             requirements=self.requirements.pin(saved),
         )
-        return StagedPackage(folder, manifest, (folder / MANIFEST).read_bytes())
+        return StagedPackage(folder, manifest, manifest.to_bytes())
 
     # -- loading ----------------------------------------------------------------------
     def materialize(self, package: PackageSource) -> tuple[Path, Manifest]:

@@ -1,9 +1,12 @@
 """``modelyard doctor``: prove that rows and stored objects agree, and optionally tidy up.
 
 Errors (exit non-zero): a version whose package is missing, incomplete or corrupt; an
-object in the artifact store that no package row accounts for; a broken audit chain.
-Warnings: packages left ``pending`` by an interrupted registration (no version was made
-visible). Info: packages no version uses any more. ``gc`` removes the last two kinds.
+object in the artifact store that no package row accounts for and older than an hour; a
+broken audit chain. Warnings: what an interrupted registration left (a ``pending``
+package, or objects no row names yet: a registration stores its objects just before the
+transaction that records them, so a younger one may be in flight). Info: packages no
+version uses any more. ``gc`` removes unused packages, and what an interruption left once
+it is an hour old.
 """
 
 from __future__ import annotations
@@ -136,11 +139,24 @@ class OperationsService:
             reachable.update(info.digest for info in manifest.files.values())
         objects = 0
         stray: list[str] = []
+        now = utcnow()
         for digest in self.artifacts.iter_digests():
             objects += 1
-            if digest not in reachable:
+            if digest in reachable:
+                continue
+            written = self.artifacts.modified(digest)
+            if written is not None and now - written <= GC_GRACE:
+                findings.append(
+                    DoctorFinding(
+                        "warning",
+                        "interrupted_registration",
+                        digest,
+                        f"object {digest} belongs to no package row yet (a registration in "
+                        "flight, or an interrupted one: `doctor --gc` removes it after an hour)",
+                    )
+                )
+            else:
                 stray.append(digest)
-        now = utcnow()
         removable: list[str] = []
         for digest, row in packages.items():
             if uses.get(digest):

@@ -4,11 +4,15 @@ import or a promotion copy.
 Order of a registration, so a crash at any point leaves nothing half-visible:
   1. stage the package and copy what the store lacks under temporary names, each file
      hashed and checked against the manifest as it is copied (corrupt: refused here);
-  2. record the manifest as a ``pending`` package, so every object is accounted for;
-  3. give the objects their final names, files first, the manifest last;
-  4. in one transaction: create the model if new, take the next version number
-     (``UPDATE ... RETURNING`` on the model row), insert the version, mark the package
-     ready and append the audit event. Only this commit makes the version visible.
+  2. give the objects their final names, files first, the manifest last;
+  3. in one transaction: record the package, create the model if new, take the next
+     version number (``UPDATE ... RETURNING`` on the model row), insert the version, mark
+     the package ready and append the audit event. Only this commit makes the version
+     visible.
+A crash between 2 and 3 leaves objects no row names: ``doctor`` counts such an object as
+an interrupted registration's while it is younger than an hour (it may be one in flight)
+and ``doctor --gc`` removes it after that. A remote upload in several requests records
+its package as ``pending`` first (``begin_upload``), since its files arrive over minutes.
 """
 
 from __future__ import annotations
@@ -113,16 +117,17 @@ class VersionWriter:
     ) -> ModelVersion:
         env, name = self._target(name, environment)
         self.flavors.check(staged.manifest.flavor)
+        with self.store.read() as tx:  # a missing environment is said before any write
+            lookup.check_environment(tx, env)
         pending = self.packages.prepare(staged)
         try:
-            with self.store.write() as tx:
-                lookup.check_environment(tx, env)
-                self._record(tx, staged.digest, staged.manifest_bytes, staged.manifest)
             self.packages.publish(pending)
         except BaseException:
             self.packages.discard(pending)
             raise
-        return self._commit(env, name, staged.digest, staged.manifest, found)
+        return self._commit(
+            env, name, staged.digest, staged.manifest, found, data=staged.manifest_bytes
+        )
 
     # -- from a remote upload -------------------------------------------------------------
     def begin_upload(
@@ -205,6 +210,8 @@ class VersionWriter:
         stray = sorted(set(found.files) - listed)
         if stray:
             raise InvalidPackage(f"the archive holds {stray[0]}, which the manifest does not list")
+        with self.store.read() as tx:  # a missing environment is said before any write
+            lookup.check_environment(tx, env)
         artifacts = self.packages.artifacts
         pending = []
         try:
@@ -220,15 +227,12 @@ class VersionWriter:
                     raise InvalidPackage(f"{path!r} does not match its digest") from None
             if not artifacts.exists(digest):
                 pending.append(artifacts.write_pending(io.BytesIO(found.manifest), digest))
-            with self.store.write() as tx:
-                lookup.check_environment(tx, env)
-                self._record(tx, digest, found.manifest, manifest)
             self.packages.publish(pending)
         except BaseException:
             self.packages.discard(pending)
             raise
         self.manifests.put(digest, found.manifest, manifest)
-        return self._commit(env, name, digest, manifest, metadata)
+        return self._commit(env, name, digest, manifest, metadata, data=found.manifest)
 
     def package_manifest(self, digest: str) -> tuple[bytes, Manifest]:
         """A recorded package's manifest bytes and their parse (cached by digest)."""
@@ -259,11 +263,15 @@ class VersionWriter:
         check_name(name)
         manifest = Manifest.from_bytes(manifest_bytes, "bundle manifest")
         digest = digest_bytes(manifest_bytes)
-        with self.store.write() as tx:
-            lookup.check_environment(tx, env)
-            self._record(tx, digest, manifest_bytes, manifest)
         return self._commit(
-            env, name, digest, manifest, draft(**metadata), baseline, imported=imported
+            env,
+            name,
+            digest,
+            manifest,
+            draft(**metadata),
+            baseline,
+            data=manifest_bytes,
+            imported=imported,
         )
 
     def copy_version(self, source: ModelVersion, environment: str) -> ModelVersion:
@@ -309,20 +317,27 @@ class VersionWriter:
         found: Draft,
         baseline: Baseline | None = None,
         *,
+        data: bytes | None = None,
         imported: Imported | None = None,
     ) -> ModelVersion:
-        """The one transaction that makes a version visible. ``baseline``: one already
-        built (a promoted copy keeps its source's), else built here from the datasets.
-        ``imported``: a bundle's version: its lineage as given (the datasets are another
-        installation's), locked, and the bundle's own rows written in the same transaction."""
+        """The one transaction that makes a version visible. ``data``: the manifest's
+        bytes, recorded as the package in this transaction (None: recorded already).
+        ``baseline``: one already built (a promoted copy keeps its source's), else built
+        here from the datasets. ``imported``: a bundle's version: its lineage as given (the
+        datasets are another installation's), locked, and the bundle's own rows written in
+        the same transaction."""
         if imported is not None:
             lineage, built = imported.lineage, None
         else:
-            lineage, built = self._lineage(env, digest, manifest, found, build=baseline is None)
+            lineage, built = self._lineage(
+                env, digest, manifest, found, data, build=baseline is None
+            )
         baseline = baseline or built
         actor = self.principal.name
         with self.store.write() as tx:
             lookup.check_environment(tx, env)
+            if data is not None:
+                self._record(tx, digest, data, manifest)
             model_id, created = tx.registry.get_or_create_model(env, name)
             if created:
                 tx.audit.append(actor=actor, action="model.created", subject=f"model:{env}/{name}")
@@ -396,7 +411,14 @@ class VersionWriter:
         )
 
     def _lineage(
-        self, env: str, digest: str, manifest: Manifest, found: Draft, *, build: bool = True
+        self,
+        env: str,
+        digest: str,
+        manifest: Manifest,
+        found: Draft,
+        data: bytes | None,
+        *,
+        build: bool = True,
     ) -> tuple[list[tuple[str, str]], Baseline | None]:
         """The exact dataset versions named, with their role (``env/name:version``; one
         that does not exist is refused), and the baseline built on the first training
@@ -414,7 +436,7 @@ class VersionWriter:
         training = [ref for ref, role in lineage if role == "training"]
         if not training or not build:
             return lineage, None
-        text = self.package_manifest(digest)[0].decode()
+        text = (data if data is not None else self.package_manifest(digest)[0]).decode()
         model, _ = self.packager.load(PackageSource(digest, text, self.packages.artifacts))
         _, baseline = self.datasets.baseline(training[0], model, manifest.signature)
         return lineage, baseline
