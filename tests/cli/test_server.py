@@ -19,6 +19,7 @@ from tests.support.processes import (
     IGNORING_SIGINT,
     process_group,
     running_in_group,
+    sigint_not_inherited_as_ignored,
     wait_group_gone,
 )
 
@@ -105,7 +106,7 @@ def test_a_stop_signal_at_any_moment_of_the_start_stops_every_process(tmp_path: 
     seed = random.randrange(1 << 32)
     rng = random.Random(seed)
     starts = [Start(n, *CASES[n % len(CASES)], rng.uniform(0, 3)) for n in range(20)]
-    with ThreadPoolExecutor(4) as pool:
+    with sigint_not_inherited_as_ignored(), ThreadPoolExecutor(4) as pool:
         stops = list(pool.map(lambda s: signalled(s, tmp_path / f"start{s.number}"), starts))
     print(  # shown by pytest -s: how far the starts got, the slowest stop
         f"seed {seed}: {sum('startup complete' in s.log for s in stops)} of 20 were serving; "

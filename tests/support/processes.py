@@ -16,6 +16,24 @@ IGNORING_SIGINT = ("sh", "-c", 'trap "" INT; exec "$0" "$@"')
 
 
 @contextlib.contextmanager
+def sigint_not_inherited_as_ignored() -> Iterator[None]:
+    """The processes started in the block do not inherit an ignored SIGINT from this one.
+
+    A suite started as a script's background job (``make test &`` in a non-interactive
+    shell, as CI may do) runs with SIGINT ignored and every child inherits it; a SIGINT
+    sent to such a child before its first line runs is discarded by the kernel. A test of
+    a start that does not ignore SIGINT needs it delivered (main thread only)."""
+    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
 def process_group(args: list[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:
     """``Popen(args)`` in a new session, SIGKILLed whole on exit: a failed test leaves nothing."""
     with subprocess.Popen(args, start_new_session=True, text=True, **popen) as process:
