@@ -18,6 +18,7 @@ from modelyard.domain.errors import InvalidPackage
 from modelyard.flavors.mlflow import convert_signature, import_mlflow_folder, is_mlflow_folder
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.requirements import pins
+from modelyard.flavors.staging import Packager as StagingPackager
 
 from .conftest import CLASSES, Packager, Table
 
@@ -92,6 +93,12 @@ def test_sklearn_pipeline_folder(
     assert pkg.model.classes == list(CLASSES)
     assert np.array_equal(pkg.model.predict(X), original.predict(X))
     assert np.array_equal(pkg.model.predict_proba(X), original.predict_proba(X))
+
+    # a score.py beside MLmodel (a pyfunc's helper, say) does not make it a script folder
+    (src / "score.py").write_text("def init():\n    pass\n\n\ndef run(data):\n    return []\n")
+    packager = StagingPackager(Flavors(), tmp_path / "work", tmp_path / "cache")
+    with packager.stage(src) as staged:
+        assert (staged.manifest.flavor, staged.manifest.entrypoint) == ("sklearn", "model.pkl")
 
 
 def test_xgboost_folder(

@@ -105,7 +105,7 @@ class Packager:
                 self.flavors.get(manifest.flavor)  # unknown flavor: refuse now, not at load time
                 yield StagedPackage(path, manifest, (path / MANIFEST).read_bytes())
                 return
-            if path.is_dir() and (path / "score.py").is_file():
+            if path.is_dir() and (path / "score.py").is_file() and not _is_mlflow(path):
                 from modelyard.flavors.python import folder_in_place
 
                 if (found := folder_in_place(path)) is not None:
@@ -128,7 +128,7 @@ class Packager:
         if path.is_dir():
             from modelyard.flavors import mlflow as mlflow_import
 
-            if mlflow_import.is_mlflow_folder(path):
+            if _is_mlflow(path):
                 name, saved, signature = mlflow_import.import_mlflow_folder(path, folder)
                 return self._finish(folder, name, saved, example, signature)
             if (path / "score.py").is_file():
@@ -242,3 +242,10 @@ def _example_frame(example: pd.DataFrame | Path | str | None) -> pd.DataFrame | 
         return pd.DataFrame(example)
     except (ValueError, TypeError) as e:
         raise InvalidInput(f"the input example cannot be read as a table: {e}") from None
+
+
+def _is_mlflow(path: Path) -> bool:
+    """An MLflow model folder (``MLmodel``): imported as such, even with a ``score.py``."""
+    from modelyard.flavors.mlflow import is_mlflow_folder
+
+    return is_mlflow_folder(path)
