@@ -160,3 +160,15 @@ def test_same_size_corruption_is_caught_while_copying(
         seeded.register("payments", folder)
     assert state() == before
     assert store.fs.ls(f"{store.root}/tmp") == []  # no temporary object left behind
+
+
+def test_a_registration_naming_a_missing_dataset_leaves_nothing(
+    seeded: Client, state: State, store: ArtifactStore, make_package: Callable[..., Path]
+) -> None:
+    # its objects are written before the dataset is looked up, and discarded when it fails
+    folder = make_package(4096)
+    before = state()
+    with pytest.raises(NotFound, match="no-such-table"):
+        seeded.register("payments", folder, eval_datasets=["no-such-table:1"])
+    assert state() == before
+    assert store.fs.ls(f"{store.root}/tmp") == []

@@ -15,7 +15,7 @@ DIGEST = "sha256:" + "a" * 64
 
 
 def version(tx: Tx, model_id: int, **tags: str) -> int:
-    tx.registry.record_package(DIGEST, "flavor: sklearn\n", 10, 1)
+    tx.packages.record(DIGEST, "flavor: sklearn\n", 10, 1)
     number = tx.registry.allocate_version(model_id)
     return tx.registry.insert_version(
         model_id=model_id,
@@ -128,21 +128,33 @@ def test_tags_upsert_and_delete(store: Store) -> None:
 
 def test_packages_are_pending_until_a_version_uses_them(store: Store) -> None:
     with store.write() as tx:
-        tx.registry.record_package(DIGEST, "flavor: sklearn\n", 10, 1)
-        tx.registry.record_package(DIGEST, "ignored: a second record\n", 10, 1)
+        tx.packages.record(DIGEST, "flavor: sklearn\n", 10, 1)
+        tx.packages.record(DIGEST, "ignored: a second record\n", 10, 1)
     with store.read() as tx:
-        (package,) = tx.registry.all_packages()
+        (package,) = tx.packages.all()
         assert (package.state, package.manifest) == ("pending", "flavor: sklearn\n")
-        assert tx.registry.get_package_manifest(DIGEST) == "flavor: sklearn\n"
-        assert tx.registry.package_use_counts() == {}
+        assert tx.packages.manifest(DIGEST) == "flavor: sklearn\n"
+        assert tx.packages.use_counts() == {}
     with store.write() as tx:
         model_id, _ = tx.registry.get_or_create_model("sandbox", "payments")
         version(tx, model_id)
-        tx.registry.mark_package_ready(DIGEST)
+        tx.packages.mark_ready(DIGEST)
     with store.read() as tx:
-        assert tx.registry.all_packages()[0].state == "ready"
-        assert tx.registry.package_use_counts() == {DIGEST: 1}
+        assert tx.packages.all()[0].state == "ready"
+        assert tx.packages.use_counts() == {DIGEST: 1}
         assert tx.registry.all_version_digests() == [("sandbox", "payments", 1, DIGEST)]
+
+
+def test_a_package_recorded_ready_is_ready_also_when_it_was_pending(store: Store) -> None:
+    other = "sha256:" + "b" * 64
+    with store.write() as tx:
+        tx.packages.record(DIGEST, "flavor: sklearn\n", 10, 1)  # a remote upload began
+    with store.write() as tx:  # a registration in one transaction names both
+        tx.packages.record(DIGEST, "ignored: recorded already\n", 10, 1, ready=True)
+        tx.packages.record(other, "flavor: python\n", 20, 2, ready=True)
+    with store.read() as tx:
+        found = {p.digest: (p.state, p.manifest) for p in tx.packages.all()}
+    assert found == {DIGEST: ("ready", "flavor: sklearn\n"), other: ("ready", "flavor: python\n")}
 
 
 def test_deleting_a_model_takes_its_versions_and_aliases(store: Store) -> None:

@@ -171,7 +171,7 @@ class ArtifactStore:
                         h.update(chunk)
                         size += len(chunk)
                         out.write(chunk)
-                    self._make_durable(out)  # before any row can point at it
+                    self._start_writeback(out)  # durable when published (see ``publish``)
                 digest = PREFIX + h.hexdigest()
                 if expected is not None and digest != expected:
                     raise IntegrityFailure(
@@ -185,13 +185,17 @@ class ArtifactStore:
         return PendingObject(tmp, digest, size)
 
     def publish(self, pending: PendingObject) -> BlobInfo:
-        """Give a pending object its final name (a rename; a server-side copy on S3)."""
+        """Give a pending object its final name (a rename; a server-side copy on S3), once
+        its bytes are durable: a row may point at it from then on. The writeback started
+        when it was written, so the work done in between (a transaction's statements) hides
+        most of the wait for the disk."""
         final = self.path(pending.digest)
         with _storage_errors("writing artifact"):
             try:
                 if self._exists(final):
                     self._remove(pending.tmp)
                 else:
+                    self._make_durable(pending.tmp)
                     self._move(pending.tmp, final)
             except BaseException:
                 self._remove_quietly(pending.tmp)
@@ -213,7 +217,10 @@ class ArtifactStore:
     def _open_write(self, path: str) -> IO[bytes]:
         return self.fs.open(path, "wb")  # type: ignore[no-any-return]
 
-    def _make_durable(self, fh: IO[bytes]) -> None:
+    def _start_writeback(self, fh: IO[bytes]) -> None:
+        """Object stores make a write durable when it completes."""
+
+    def _make_durable(self, path: str) -> None:
         """Object stores make a write durable when it completes."""
 
     def _move(self, src: str, dst: str) -> None:
@@ -297,13 +304,23 @@ class LocalArtifactStore(ArtifactStore):
     def _open_write(self, path: str) -> IO[bytes]:
         return open(path, "wb")
 
-    def _make_durable(self, fh: IO[bytes]) -> None:
+    def _start_writeback(self, fh: IO[bytes]) -> None:
+        # DONTNEED on dirty pages starts their writeback without waiting for it (Linux):
+        # the disk works while the caller goes on, and ``_make_durable`` waits less.
         fh.flush()
-        os.fdatasync(fh.fileno())
-        # An object is written once and read rarely (a deployment, a download): its pages,
-        # clean now, leave the page cache at once. The next write reuses them instead of
-        # claiming new memory, which cost 1.9 ms of CPU per MiB here against 0.35 ms.
         os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+    def _make_durable(self, path: str) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fdatasync(fd)
+            # An object is written once and read rarely (a deployment, a download): its
+            # pages, clean now, leave the page cache at once. The next write reuses them
+            # instead of claiming new memory, which cost 1.9 ms of CPU per MiB here
+            # against 0.35 ms.
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
 
     def _move(self, src: str, dst: str) -> None:
         os.makedirs(os.path.dirname(dst), exist_ok=True)

@@ -99,7 +99,7 @@ class Services:
         """A stored package loaded by digest: the runtime serves what a revision pinned
         (permission was checked when it was deployed)."""
         with self.store.read() as tx:
-            text = tx.registry.get_package_manifest(digest)
+            text = tx.packages.manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} does not exist")
         return self.packager.load(PackageSource(digest, text, self.artifacts))

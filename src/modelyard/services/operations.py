@@ -51,8 +51,8 @@ class OperationsService:
         require_admin(self.principal, "run doctor")
         findings: list[DoctorFinding] = []
         with self.store.read() as tx:
-            packages = {p.digest: p for p in tx.registry.all_packages()}
-            uses = tx.registry.package_use_counts()
+            packages = {p.digest: p for p in tx.packages.all()}
+            uses = tx.packages.use_counts()
             versions = tx.registry.all_version_digests()
             dataset_files = tx.datasets.all_digests()
             _, bad_seq = tx.audit.verify_chain()
@@ -206,14 +206,14 @@ class OperationsService:
         """Delete unused package rows, then objects nothing reaches any more."""
         removed: list[str] = []
         with self.store.write() as tx:
-            uses = tx.registry.package_use_counts()
+            uses = tx.packages.use_counts()
             for digest in removable:
                 if not uses.get(digest):
-                    tx.registry.delete_package_row(digest)
+                    tx.packages.delete(digest)
                     removed.append(digest)
         with self.store.read() as tx:
             keep: set[str] = tx.datasets.all_digests()
-            for row in tx.registry.all_packages():
+            for row in tx.packages.all():
                 keep.add(row.digest)
                 try:
                     manifest = Manifest.from_bytes(row.manifest.encode(), row.digest)

@@ -4,7 +4,9 @@ visible: every object is written under a temporary name and checked against its 
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 
 from modelyard.artifacts.store import ArtifactStore, PendingObject
 from modelyard.domain.errors import IntegrityFailure, InvalidPackage
@@ -51,6 +53,16 @@ class PackageStore:
     def discard(self, pending: list[PendingObject]) -> None:
         for obj in pending:
             self.artifacts.discard(obj)
+
+    @contextlib.contextmanager
+    def discarded_on_error(self, pending: list[PendingObject]) -> Iterator[None]:
+        """Discard what is still pending when the block fails (a published object has no
+        temporary name left, so discarding it does nothing)."""
+        try:
+            yield
+        except BaseException:
+            self.discard(pending)
+            raise
 
     def upload(self, staged: StagedPackage) -> None:
         self.publish(self.prepare(staged))

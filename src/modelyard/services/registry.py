@@ -177,7 +177,7 @@ class RegistryService:
         """A stored package loaded by digest, for the scoring runtime (which serves what a
         deployment's revision pinned; permission was checked when it was deployed)."""
         with self.store.read() as tx:
-            text = tx.registry.get_package_manifest(digest)
+            text = tx.packages.manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} does not exist")
         return self.versions.packager.load(
@@ -190,7 +190,7 @@ class RegistryService:
         """A version and its package manifest (what a remote client downloads first)."""
         version = self.get_version(ref, environment=environment)
         with self.store.read() as tx:
-            text = tx.registry.get_package_manifest(version.package_digest)
+            text = tx.packages.manifest(version.package_digest)
         assert text is not None  # a foreign key guarantees the package row
         return version, text
 

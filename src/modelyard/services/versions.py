@@ -4,15 +4,19 @@ import or a promotion copy.
 Order of a registration, so a crash at any point leaves nothing half-visible:
   1. stage the package and copy what the store lacks under temporary names, each file
      hashed and checked against the manifest as it is copied (corrupt: refused here);
-  2. give the objects their final names, files first, the manifest last;
-  3. in one transaction: record the package, create the model if new, take the next
-     version number (``UPDATE ... RETURNING`` on the model row), insert the version, mark
-     the package ready and append the audit event. Only this commit makes the version
-     visible.
-A crash between 2 and 3 leaves objects no row names: ``doctor`` counts such an object as
-an interrupted registration's while it is younger than an hour (it may be one in flight)
-and ``doctor --gc`` removes it after that. A remote upload in several requests records
-its package as ``pending`` first (``begin_upload``), since its files arrive over minutes.
+     the disk starts writing them back at once;
+  2. in one transaction: record the package, create the model if new, take the next
+     version number (``UPDATE ... RETURNING`` on the model row), insert the version and
+     append the audit event; then
+  3. make the objects durable and give them their final names, files first, the manifest
+     last (the writeback ran during 2, so little is left to wait for); and commit. Only
+     this commit makes the version visible.
+(A version naming a training dataset publishes its objects before 2: its baseline is
+built by loading the stored package.) A crash between 3 and the commit leaves objects no
+row names: ``doctor`` counts such an object as an interrupted registration's while it is
+younger than an hour (it may be one in flight) and ``doctor --gc`` removes it after that.
+A remote upload in several requests records its package as ``pending`` first
+(``begin_upload``), since its files arrive over minutes.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from modelyard.artifacts.digests import digest_bytes
+from modelyard.artifacts.store import PendingObject
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.clock import utcnow
 from modelyard.domain.entities import Lineage, ModelVersion
@@ -119,14 +124,14 @@ class VersionWriter:
         self.flavors.check(staged.manifest.flavor)
         with self.store.read() as tx:  # a missing environment is said before any write
             lookup.check_environment(tx, env)
-        pending = self.packages.prepare(staged)
-        try:
-            self.packages.publish(pending)
-        except BaseException:
-            self.packages.discard(pending)
-            raise
         return self._commit(
-            env, name, staged.digest, staged.manifest, found, data=staged.manifest_bytes
+            env,
+            name,
+            staged.digest,
+            staged.manifest,
+            found,
+            data=staged.manifest_bytes,
+            pending=self.packages.prepare(staged),
         )
 
     # -- from a remote upload -------------------------------------------------------------
@@ -227,12 +232,13 @@ class VersionWriter:
                     raise InvalidPackage(f"{path!r} does not match its digest") from None
             if not artifacts.exists(digest):
                 pending.append(artifacts.write_pending(io.BytesIO(found.manifest), digest))
-            self.packages.publish(pending)
         except BaseException:
             self.packages.discard(pending)
             raise
         self.manifests.put(digest, found.manifest, manifest)
-        return self._commit(env, name, digest, manifest, metadata, data=found.manifest)
+        return self._commit(
+            env, name, digest, manifest, metadata, data=found.manifest, pending=pending
+        )
 
     def package_manifest(self, digest: str) -> tuple[bytes, Manifest]:
         """A recorded package's manifest bytes and their parse (cached by digest)."""
@@ -240,7 +246,7 @@ class VersionWriter:
         if cached is not None:
             return cached
         with self.store.read() as tx:
-            text = tx.registry.get_package_manifest(digest)
+            text = tx.packages.manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} was not started (POST the manifest first)")
         data = text.encode()
@@ -305,8 +311,12 @@ class VersionWriter:
         require(self.principal, Permission.REGISTER, target.environment)
         return target.environment, target.name
 
-    def _record(self, tx: Tx, digest: str, data: bytes, manifest: Manifest) -> None:
-        tx.registry.record_package(digest, data.decode(), manifest.size_bytes, len(manifest.files))
+    def _record(
+        self, tx: Tx, digest: str, data: bytes, manifest: Manifest, *, ready: bool = False
+    ) -> None:
+        tx.packages.record(
+            digest, data.decode(), manifest.size_bytes, len(manifest.files), ready=ready
+        )
 
     def _commit(
         self,
@@ -319,71 +329,84 @@ class VersionWriter:
         *,
         data: bytes | None = None,
         imported: Imported | None = None,
+        pending: list[PendingObject] | None = None,
     ) -> ModelVersion:
         """The one transaction that makes a version visible. ``data``: the manifest's
         bytes, recorded as the package in this transaction (None: recorded already).
+        ``pending``: the package's objects, written but not yet named: published last in
+        the transaction, just before it commits (their writeback runs meanwhile), and
+        discarded if anything before fails.
         ``baseline``: one already built (a promoted copy keeps its source's), else built
         here from the datasets. ``imported``: a bundle's version: its lineage as given (the
         datasets are another installation's), locked, and the bundle's own rows written in
         the same transaction."""
-        if imported is not None:
-            lineage, built = imported.lineage, None
-        else:
-            lineage, built = self._lineage(
-                env, digest, manifest, found, data, build=baseline is None
-            )
-        baseline = baseline or built
-        actor = self.principal.name
-        with self.store.write() as tx:
-            lookup.check_environment(tx, env)
-            if data is not None:
-                self._record(tx, digest, data, manifest)
-            model_id, created = tx.registry.get_or_create_model(env, name)
-            if created:
-                tx.audit.append(actor=actor, action="model.created", subject=f"model:{env}/{name}")
-            number = tx.registry.allocate_version(model_id)
-            created_at = utcnow()
-            version_id = tx.registry.insert_version(
-                model_id=model_id,
-                version=number,
-                values={
-                    "package_digest": digest,
-                    "flavor": manifest.flavor,
-                    "signature": manifest.signature,
-                    "requirements": list(manifest.requirements),
-                    "size_bytes": manifest.size_bytes,
-                    "status": "ready",
-                    "description": found.description,
-                    "source": found.source,
-                    "git_commit": found.git_commit,
-                    "promoted_from": found.promoted_from,
-                    "locked": imported is not None,
-                    "created_by": actor,
-                    "created_at": created_at,
-                },
-                tags=found.tags,
-                metrics=found.metrics,
-                params=found.params,
-                datasets=lineage,
-            )
-            if baseline is not None:
-                tx.datasets.insert_baseline(
-                    version_id, baseline["dataset"], baseline["rows"], baseline
-                )
-            tx.registry.mark_package_ready(digest)
+        with self.packages.discarded_on_error(pending or []):
             if imported is not None:
-                imported.record(tx, version_id)
-            tx.audit.append(
-                actor=actor,
-                action="version.created",
-                subject=f"model_version:{env}/{name}:{number}",
-                after={
-                    "digest": digest,
-                    "flavor": manifest.flavor,
-                    "tags": found.tags,
-                    "metrics": found.metrics,
-                },
-            )
+                lineage, built = imported.lineage, None
+            else:
+                if baseline is None and found.datasets and pending:
+                    self.packages.publish(pending)  # the baseline loads the stored package
+                    pending = []
+                lineage, built = self._lineage(
+                    env, digest, manifest, found, data, build=baseline is None
+                )
+            baseline = baseline or built
+            actor = self.principal.name
+            with self.store.write() as tx:
+                lookup.check_environment(tx, env)
+                if data is not None:  # recorded ready at once: this version names it
+                    self._record(tx, digest, data, manifest, ready=True)
+                model_id, created = tx.registry.get_or_create_model(env, name)
+                if created:
+                    tx.audit.append(
+                        actor=actor, action="model.created", subject=f"model:{env}/{name}"
+                    )
+                number = tx.registry.allocate_version(model_id)
+                created_at = utcnow()
+                version_id = tx.registry.insert_version(
+                    model_id=model_id,
+                    version=number,
+                    values={
+                        "package_digest": digest,
+                        "flavor": manifest.flavor,
+                        "signature": manifest.signature,
+                        "requirements": list(manifest.requirements),
+                        "size_bytes": manifest.size_bytes,
+                        "status": "ready",
+                        "description": found.description,
+                        "source": found.source,
+                        "git_commit": found.git_commit,
+                        "promoted_from": found.promoted_from,
+                        "locked": imported is not None,
+                        "created_by": actor,
+                        "created_at": created_at,
+                    },
+                    tags=found.tags,
+                    metrics=found.metrics,
+                    params=found.params,
+                    datasets=lineage,
+                )
+                if baseline is not None:
+                    tx.datasets.insert_baseline(
+                        version_id, baseline["dataset"], baseline["rows"], baseline
+                    )
+                if data is None:  # recorded pending by begin_upload (or ready already)
+                    tx.packages.mark_ready(digest)
+                if imported is not None:
+                    imported.record(tx, version_id)
+                tx.audit.append(
+                    actor=actor,
+                    action="version.created",
+                    subject=f"model_version:{env}/{name}:{number}",
+                    after={
+                        "digest": digest,
+                        "flavor": manifest.flavor,
+                        "tags": found.tags,
+                        "metrics": found.metrics,
+                    },
+                )
+                # durable and named before the row that points at them commits
+                self.packages.publish(pending or [])
         return ModelVersion(
             environment=env,
             name=name,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +21,6 @@ from modelyard.store.tables import (
     ModelRow,
     ModelTagRow,
     ModelVersionRow,
-    PackageRow,
     VersionDatasetRow,
     VersionMetricRow,
     VersionParamRow,
@@ -37,16 +35,6 @@ class AliasTarget:
     version_id: int
     version: int
     previous_version: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPackage:
-    """A package's row: its manifest's exact text and whether a version made it ready."""
-
-    digest: str
-    manifest: str
-    state: str  # pending | ready
-    created_at: datetime
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -91,16 +79,6 @@ def _upsert_pairs(
         )
 
 
-# -- packages -----------------------------------------------------------------------------
-
-
-_PACKAGE_READY = (
-    sa.update(core(PackageRow))
-    .where(core(PackageRow).c.digest == sa.bindparam("b_digest"))
-    .values(state="ready")
-)
-
-
 # -- versions -----------------------------------------------------------------------------
 
 
@@ -133,15 +111,21 @@ def _lists(session: Session, column: Any, owner: Any, ids: Sequence[int]) -> dic
 class Registry:
     """Environments, models, versions, aliases, tags, metrics and packages, in one transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, environments: set[str] | None = None) -> None:
         self.session = session
+        self._environments = set() if environments is None else environments  # seen to exist
 
     def list_environments(self) -> list[Environment]:
         rows = self.session.scalars(sa.select(EnvironmentRow).order_by(EnvironmentRow.name))
         return [Environment(r.name, r.description, r.created_at) for r in rows]
 
     def environment_exists(self, name: str) -> bool:
-        return self.session.scalar(_ENVIRONMENT, {"b_name": name}) is not None
+        if name in self._environments:
+            return True
+        if self.session.scalar(_ENVIRONMENT, {"b_name": name}) is None:
+            return False
+        self._environments.add(name)
+        return True
 
     def model_id(self, environment: str, name: str) -> int | None:
         return self.session.scalar(_MODEL_ID, {"b_env": environment, "b_name": name})
@@ -235,46 +219,6 @@ class Registry:
             sa.delete(ModelTagRow).where(ModelTagRow.model_id == model_id, ModelTagRow.key == key)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    def record_package(self, digest: str, manifest: str, size_bytes: int, file_count: int) -> None:
-        self.session.execute(
-            _insert(self.session, PackageRow)
-            .values(
-                digest=digest,
-                manifest=manifest,
-                size_bytes=size_bytes,
-                file_count=file_count,
-                state="pending",
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["digest"])
-        )
-
-    def mark_package_ready(self, digest: str) -> None:
-        self.session.execute(_PACKAGE_READY, {"b_digest": digest})
-
-    def get_package_manifest(self, digest: str) -> str | None:
-        return self.session.scalar(
-            sa.select(PackageRow.manifest).where(PackageRow.digest == digest)
-        )
-
-    def all_packages(self) -> list[StoredPackage]:
-        return [
-            StoredPackage(r.digest, r.manifest, r.state, r.created_at)
-            for r in self.session.scalars(sa.select(PackageRow))
-        ]
-
-    def package_use_counts(self) -> dict[str, int]:
-        return dict(
-            self.session.execute(
-                sa.select(ModelVersionRow.package_digest, sa.func.count()).group_by(
-                    ModelVersionRow.package_digest
-                )
-            ).all()
-        )
-
-    def delete_package_row(self, digest: str) -> None:
-        self.session.execute(sa.delete(PackageRow).where(PackageRow.digest == digest))
 
     def insert_version(
         self,

@@ -24,6 +24,7 @@ from modelyard.store.deployments import Deployments
 from modelyard.store.evaluations import Evaluations
 from modelyard.store.experiments import Experiments
 from modelyard.store.monitoring import Reports
+from modelyard.store.packages import Packages
 from modelyard.store.promotions import Promotions
 from modelyard.store.registry import Registry
 from modelyard.store.webhooks import Webhooks
@@ -32,12 +33,17 @@ from modelyard.store.webhooks import Webhooks
 class Tx:
     """One transaction's repositories (made on first use)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, environments: set[str] | None = None) -> None:
         self._session = session
+        self._environments = set() if environments is None else environments
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self._session)
+        return Registry(self._session, self._environments)
+
+    @cached_property
+    def packages(self) -> Packages:
+        return Packages(self._session)
 
     @cached_property
     def audit(self) -> AuditLog:
@@ -89,13 +95,17 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Environment names seen to exist. No environment is ever deleted (models refer to
+        # theirs with ON DELETE RESTRICT and nothing removes one), so a name found once
+        # stays true for the life of the process: later checks skip the query.
+        self.environments: set[str] = set()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Tx]:
         with self.db.read() as session:
-            yield Tx(session)
+            yield Tx(session, self.environments)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Tx]:
         with self.db.write() as session:
-            yield Tx(session)
+            yield Tx(session, self.environments)
