@@ -82,6 +82,9 @@ def test_alias_archive_delete_flow(cli: Cli, model_file: tuple[Path, Path]) -> N
     r = cli("audit", "--json")
     actions = [e["action"] for e in r.json()]
     assert actions[-3:] == ["alias.moved", "version.archived", "version.deleted"]
+    r = cli("audit", "-n", "2", "--json")  # the newest two, oldest first
+    assert [e["action"] for e in r.json()] == ["version.archived", "version.deleted"]
+    assert cli("audit", "--after", "0", "-n", "1", "--json").json()[0]["seq"] == 1
     assert cli("audit", "verify").code == 0
     assert cli("doctor").code == 0
 

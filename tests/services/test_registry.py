@@ -186,6 +186,21 @@ def test_every_mutation_is_audited_with_actor(
     assert yard.doctor().ok
 
 
+def test_a_limited_audit_shows_the_newest_events_and_after_pages_from_the_first(
+    yard: Client, make_package: Callable[..., Path]
+) -> None:
+    for _ in range(3):
+        yard.register("payments", make_package())
+    subjects = [f"model_version:sandbox/payments:{n}" for n in (1, 2, 3)]
+    newest = yard.audit(subject="model_version:", limit=2)
+    assert [e.subject for e in newest] == subjects[1:]  # the newest two, oldest first
+    first = yard.audit(subject="model_version:", after=0, limit=2)
+    assert [e.subject for e in first] == subjects[:2]
+    assert [e.subject for e in yard.audit(subject="model_version:", after=first[-1].seq)] == [
+        subjects[2]
+    ]
+
+
 def test_model_tags_and_description(yard: Client, make_package: Callable[..., Path]) -> None:
     yard.register("payments", make_package())
     m = yard.set_model_tags("payments", {"owner": "finance"}, description="invoice risk")

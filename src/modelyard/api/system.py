@@ -54,7 +54,12 @@ def audit(
     api: ScopeDep,
     subject: Annotated[str | None, Query(max_length=400)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    after: Annotated[
+        int | None,
+        Query(
+            ge=0, le=2**62, description="Events after this sequence number; without it, the newest"
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[AuditEvent]:
     return api.operations.audit(subject=subject, action=action, after=after, limit=limit)

@@ -118,11 +118,14 @@ def audit(
         typer.Option("--subject", help="Subject prefix, e.g. model_version:sandbox/payments"),
     ] = None,
     action: Annotated[str | None, typer.Option("--action")] = None,
-    after: Annotated[int, typer.Option("--after", help="Events after this sequence number.")] = 0,
-    limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
+    after: Annotated[
+        int | None,
+        typer.Option("--after", help="Events after this sequence number (default: the newest)."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many events.")] = 100,
     json: JsonOpt = False,
 ) -> None:
-    """List audit events (oldest first)."""
+    """List audit events, oldest first: the newest ``-n``, or those after ``--after``."""
     if ctx.invoked_subcommand is not None:
         return
     with client() as c:

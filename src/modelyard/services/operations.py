@@ -38,7 +38,7 @@ class OperationsService:
         *,
         subject: str | None = None,
         action: str | None = None,
-        after: int = 0,
+        after: int | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
         require_admin(self.principal, "read the audit log")

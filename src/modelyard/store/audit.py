@@ -119,16 +119,23 @@ class AuditLog:
         *,
         subject_prefix: str | None = None,
         action: str | None = None,
-        after_seq: int = 0,
+        after_seq: int | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
-        q = sa.select(AuditEventRow).where(AuditEventRow.seq > after_seq)
+        """Oldest first: the events after ``after_seq``, or without it the newest
+        ``limit``."""
+        q = sa.select(AuditEventRow)
+        if after_seq is not None:
+            q = q.where(AuditEventRow.seq > after_seq)
         if subject_prefix:
             q = q.where(AuditEventRow.subject.startswith(subject_prefix, autoescape=True))
         if action:
             q = q.where(AuditEventRow.action == action)
-        rows = self.session.scalars(q.order_by(AuditEventRow.seq).limit(limit))
-        return [_entity(r) for r in rows]
+        if after_seq is not None:
+            rows = self.session.scalars(q.order_by(AuditEventRow.seq).limit(limit))
+            return [_entity(r) for r in rows]
+        newest = self.session.scalars(q.order_by(AuditEventRow.seq.desc()).limit(limit))
+        return [_entity(r) for r in reversed(list(newest))]
 
     def verify_chain(self) -> tuple[int, int | None]:
         """Recompute the chain; return (events checked, first bad seq or None)."""

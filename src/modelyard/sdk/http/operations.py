@@ -18,7 +18,7 @@ class HttpOperations:
         *,
         subject: str | None = None,
         action: str | None = None,
-        after: int = 0,
+        after: int | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
         return self.http.get(

@@ -19,9 +19,10 @@ class Operations(Protocol):
         *,
         subject: str | None = None,
         action: str | None = None,
-        after: int = 0,
+        after: int | None = None,
         limit: int = 100,
     ) -> list[AuditEvent]:
-        """Audit events, oldest first: those after sequence ``after``, whose subject starts
-        with ``subject`` and whose action is ``action``."""
+        """Audit events whose subject starts with ``subject`` and whose action is
+        ``action``, oldest first: those after sequence ``after`` (``0``: from the first),
+        or without ``after`` the newest ``limit``."""
         ...
