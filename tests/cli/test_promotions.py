@@ -112,6 +112,25 @@ def test_promotion_from_the_command_line(
     assert r.code == 1 and "blocked" in r.out and "NO" in r.out
     assert "f1_macro >= 0.99" in cli("gates", "show", "production").out
 
+    # the gates tighten while a request waits: approving re-checks them, blocks, exits 1
+    assert cli("gates", "set", "production", "--approvals", "1", "--allow-self-approval").code == 0
+    r = cli("promote", "sandbox/payments:2", "--to", "production", "--json")
+    assert r.code == 0 and r.json()["state"] == "pending", r.out
+    waiting = str(r.json()["id"])
+    r = cli(
+        "gates",
+        "set",
+        "production",
+        "--approvals",
+        "1",
+        "--allow-self-approval",
+        "-t",
+        "f1_macro >= 0.99",
+    )
+    assert r.code == 0
+    r = cli("approve", waiting)
+    assert r.code == 1 and "blocked" in r.out and "f1_macro >= 0.99" in r.out
+
 
 def test_bundles_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
     from tests.services.test_bundles import seeded

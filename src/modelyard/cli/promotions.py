@@ -185,13 +185,16 @@ def approve(
     comment: Annotated[str, typer.Option("--comment", "-c")] = "",
     json: JsonOpt = False,
 ) -> None:
-    """Approve a promotion request; the last approval needed promotes the version."""
+    """Approve a promotion request; the last approval needed re-checks the gates and
+    promotes the version. Exit code 1 when that re-check blocks it, as ``promote``."""
     with client() as c:
         r = c.approve(request_id, comment=comment)
     if json:
         output.emit_json(r)
     else:
         _show_request(r)
+    if r.state == "blocked":
+        raise typer.Exit(1)
 
 
 def reject(
