@@ -183,3 +183,10 @@ def test_environments_from_option_reference_and_setting(
     r = cli("models", "show", "sandbox/payments:1", "--env", "production")
     assert r.code == 1
     assert "names environment 'sandbox' but 'production' was asked for" in r.err
+
+
+def test_the_version_is_printed(cli: Cli) -> None:
+    import modelyard
+
+    r = cli("--version")
+    assert (r.code, r.out.strip()) == (0, f"modelyard {modelyard.__version__}")

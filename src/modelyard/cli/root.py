@@ -69,6 +69,14 @@ audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_co
 app.add_typer(audit_app, name="audit")
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        import modelyard
+
+        output.console.print(f"modelyard {modelyard.__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
 def root(
     home: Annotated[
@@ -77,6 +85,12 @@ def root(
             "--home", help="modelyard home folder (default: $MODELYARD_HOME or ./.modelyard)."
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     if home is not None:
         os.environ["MODELYARD_HOME"] = str(home)
