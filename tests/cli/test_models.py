@@ -190,3 +190,9 @@ def test_the_version_is_printed(cli: Cli) -> None:
 
     r = cli("--version")
     assert (r.code, r.out.strip()) == (0, f"modelyard {modelyard.__version__}")
+
+
+def test_a_bare_group_shows_its_help_and_exits_0(cli: Cli) -> None:
+    r = cli("models")
+    assert r.code == 0 and r.err == ""
+    assert r.out.startswith("Usage: ") and " models [OPTIONS] COMMAND" in r.out

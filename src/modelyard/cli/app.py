@@ -36,7 +36,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except TyperException as e:  # usage errors: missing argument, bad option value...
         message = e.format_message() if hasattr(e, "format_message") else str(e)
-        if not message:  # help was shown for a bare group (`modelyard models`)
+        # A bare group (`modelyard models`) asks for its help: shown on stdout, exit 0.
+        # Click names that case by class (its ``NoArgsIsHelpError``), not by a public flag.
+        if not message or type(e).__name__ == "NoArgsIsHelpError":
+            if message:
+                print(message)
             sys.exit(0)
         output.error(message)
         sys.exit(1)
