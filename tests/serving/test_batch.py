@@ -98,7 +98,7 @@ def test_the_cli_with_a_progress_bar_and_one_line_errors(served: Served, tmp_pat
     s.x.to_parquet(source)
     env = {**os.environ, "MODELYARD_HOME": str(s.settings.home)}
     run = subprocess.run(
-        [EXE, "predict", "pay", "--input", str(source), "--output", str(tmp_path / "o.parquet")],
+        [EXE, "predict", "pay", "-i", str(source), "-o", str(tmp_path / "o.parquet")],
         env=env,
         capture_output=True,
         text=True,

@@ -214,7 +214,11 @@ def keys(
 def predict(
     deployment: str,
     input_file: Annotated[Path, typer.Option("--input", "-i", help=".csv, .parquet, .json")],
-    output_file: Annotated[Path, typer.Option("--output", "-O", help=".csv, .parquet, .json")],
+    output_file: Annotated[
+        Path,
+        # -o as every command's output; -O, its first spelling, still works
+        typer.Option("--output", "-o", "-O", help=".csv, .parquet, .json"),
+    ],
     variant: Annotated[
         str | None, typer.Option("--variant", help="NAME:VERSION (default: largest weight)")
     ] = None,
