@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer.main
 
@@ -84,3 +85,20 @@ def test_no_command_has_string_annotations() -> None:
 
     visit(typer.main.get_command(app), "modelyard")
     assert stringly == []
+
+
+def test_no_option_shows_a_python_type_as_its_value() -> None:
+    """A repeatable option reads ``--tag KEY=VALUE``, never ``--tag <list[str]>``."""
+    leaked: list[str] = []
+
+    def visit(command: Any, path: str) -> None:
+        ctx = typer.Context(command, info_name=path)
+        for param in getattr(command, "params", []):
+            record = param.get_help_record(ctx) if param.param_type_name == "option" else None
+            if record and "[" in record[0] and "<" in record[0]:
+                leaked.append(f"{path}: {record[0]}")
+        for name, sub in getattr(command, "commands", {}).items():
+            visit(sub, f"{path} {name}")
+
+    visit(typer.main.get_command(app), "modelyard")
+    assert leaked == []

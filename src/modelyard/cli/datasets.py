@@ -174,11 +174,16 @@ def snapshot(
         bool, typer.Option("--with-feedback", help="Add an 'actual' column from feedback.")
     ] = False,
     drop: Annotated[
-        list[str] | None, typer.Option("--drop", help="Leave this column out; repeatable.")
+        list[str] | None,
+        typer.Option("--drop", metavar="COLUMN", help="Leave this column out; repeatable."),
     ] = None,
     mask: Annotated[
         list[str] | None,
-        typer.Option("--mask", help="Replace this column's values by keyed hashes; repeatable."),
+        typer.Option(
+            "--mask",
+            metavar="COLUMN",
+            help="Replace this column's values by keyed hashes; repeatable.",
+        ),
     ] = None,
     env: EnvOpt = None,
     json: JsonOpt = False,

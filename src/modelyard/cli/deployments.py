@@ -18,18 +18,24 @@ app = typer.Typer(help="Deployments: named web services serving exact versions."
 Models = Annotated[
     list[str] | None,
     typer.Option(
-        "--model", "-m", help="NAME:VERSION[=WEIGHT] or NAME@ALIAS (resolved now); repeatable."
+        "--model",
+        "-m",
+        metavar="NAME:VERSION[=WEIGHT]",
+        help="Or NAME@ALIAS (resolved now); repeatable.",
     ),
 ]
 Shadows = Annotated[
     list[str] | None,
-    typer.Option("--shadow", help="NAME:VERSION[=PERCENT] copied traffic, never answered."),
+    typer.Option(
+        "--shadow", metavar="NAME:VERSION[=PERCENT]", help="Copied traffic, never answered."
+    ),
 ]
 Options = Annotated[
     list[str] | None,
     typer.Option(
         "--option",
         "-o",
+        metavar="KEY=VALUE",
         help="Serving option KEY=VALUE: max_batch_size, max_wait_ms, max_queue, timeout_ms, "
         "max_body_bytes, unseen_categories (allow|reject).",
     ),

@@ -65,16 +65,28 @@ def register(
         typer.Argument(help="Package folder, MLflow model folder, score.py folder or model file."),
     ],
     env: EnvOpt = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="KEY=VALUE")] = None,
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", help="KEY=NUMBER")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="KEY=VALUE")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", metavar="KEY=VALUE", help="Repeatable.")
+    ] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", metavar="KEY=NUMBER", help="Repeatable.")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", metavar="KEY=VALUE", help="Repeatable.")
+    ] = None,
     dataset: Annotated[
         list[str] | None,
-        typer.Option("--dataset", help="NAME[:VERSION] it was trained on (the first: baseline)"),
+        typer.Option(
+            "--dataset",
+            metavar="NAME[:VERSION]",
+            help="A dataset it was trained on (the first: baseline)",
+        ),
     ] = None,
     eval_dataset: Annotated[
         list[str] | None,
-        typer.Option("--eval-dataset", help="NAME[:VERSION] it was evaluated on"),
+        typer.Option(
+            "--eval-dataset", metavar="NAME[:VERSION]", help="A dataset it was evaluated on"
+        ),
     ] = None,
     input_example: Annotated[
         Path | None,
@@ -169,7 +181,7 @@ def search(
         str, typer.Argument(help="e.g. \"tags.team = 'risk' and metrics.accuracy > 0.8\"")
     ] = "",
     order_by: Annotated[
-        list[str] | None, typer.Option("--order-by", "-o", help="FIELD [ASC|DESC]")
+        list[str] | None, typer.Option("--order-by", "-o", metavar="'FIELD [ASC|DESC]'")
     ] = None,
     max_results: Annotated[int, typer.Option("--max-results", "-n")] = 100,
     page_token: Annotated[str | None, typer.Option("--page-token")] = None,
@@ -224,8 +236,12 @@ def alias(
 @app.command()
 def tag(
     ref: Annotated[str, typer.Argument(help="NAME:VERSION (or NAME for model tags)")],
-    tags: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE ...")] = None,
-    remove: Annotated[list[str] | None, typer.Option("--remove", help="Tag key to drop")] = None,
+    tags: Annotated[
+        list[str] | None, typer.Argument(metavar="KEY=VALUE", help="Tags to set.")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", metavar="KEY", help="Tag key to drop")
+    ] = None,
     env: EnvOpt = None,
     json: JsonOpt = False,
 ) -> None:

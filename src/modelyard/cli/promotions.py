@@ -93,7 +93,7 @@ def set_gates(
     ] = None,
     threshold: Annotated[
         list[str] | None,
-        typer.Option("--threshold", "-t", help="'METRIC >= VALUE'; repeatable."),
+        typer.Option("--threshold", "-t", metavar="'METRIC >= VALUE'", help="Repeatable."),
     ] = None,
     beat_champion: Annotated[
         str | None, typer.Option("--beat-champion", help="METRIC the champion must lose on.")
