@@ -38,9 +38,10 @@ def main(argv: list[str] | None = None) -> None:
         message = e.format_message() if hasattr(e, "format_message") else str(e)
         # A bare group (`modelyard models`) asks for its help: shown on stdout, exit 0.
         # Click names that case by class (its ``NoArgsIsHelpError``), not by a public flag.
-        if not message or type(e).__name__ == "NoArgsIsHelpError":
-            if message:
-                print(message)
+        if type(e).__name__ == "NoArgsIsHelpError":
+            print(message)
+            sys.exit(0)
+        if not message:  # help was shown already
             sys.exit(0)
         output.error(message)
         sys.exit(1)

@@ -340,7 +340,8 @@ class VersionWriter:
         here from the datasets. ``imported``: a bundle's version: its lineage as given (the
         datasets are another installation's), locked, and the bundle's own rows written in
         the same transaction."""
-        with self.packages.discarded_on_error(pending or []):
+        pending = pending or []
+        with self.packages.discarded_on_error(pending):
             if imported is not None:
                 lineage, built = imported.lineage, None
             else:
@@ -406,7 +407,7 @@ class VersionWriter:
                     },
                 )
                 # durable and named before the row that points at them commits
-                self.packages.publish(pending or [])
+                self.packages.publish(pending)
         return ModelVersion(
             environment=env,
             name=name,

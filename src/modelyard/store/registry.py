@@ -109,11 +109,11 @@ def _lists(session: Session, column: Any, owner: Any, ids: Sequence[int]) -> dic
 
 
 class Registry:
-    """Environments, models, versions, aliases, tags, metrics and packages, in one transaction."""
+    """Environments, models, versions, aliases, tags and metrics, in one transaction."""
 
-    def __init__(self, session: Session, environments: set[str] | None = None) -> None:
+    def __init__(self, session: Session, environments: set[str]) -> None:
         self.session = session
-        self._environments = set() if environments is None else environments  # seen to exist
+        self._environments = environments  # names seen to exist (never deleted)
 
     def list_environments(self) -> list[Environment]:
         rows = self.session.scalars(sa.select(EnvironmentRow).order_by(EnvironmentRow.name))

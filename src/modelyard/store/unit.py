@@ -33,9 +33,9 @@ from modelyard.store.webhooks import Webhooks
 class Tx:
     """One transaction's repositories (made on first use)."""
 
-    def __init__(self, session: Session, environments: set[str] | None = None) -> None:
+    def __init__(self, session: Session, environments: set[str]) -> None:
         self._session = session
-        self._environments = set() if environments is None else environments
+        self._environments = environments  # the store's: names seen to exist
 
     @cached_property
     def registry(self) -> Registry:
