@@ -196,3 +196,33 @@ def test_a_bare_group_shows_its_help_and_exits_0(cli: Cli) -> None:
     r = cli("models")
     assert r.code == 0 and r.err == ""
     assert r.out.startswith("Usage: ") and " models [OPTIONS] COMMAND" in r.out
+
+
+def test_help_lists_the_model_commands_first_with_whole_summaries(cli: Cli) -> None:
+    out = cli("--help").out
+    commands = out.split("Commands:\n")[1]
+    assert commands.split()[0] == "models"
+    assert "..." not in commands  # Click cuts a summary at 45 characters: "traffic (default..."
+    assert "the versions that served it." in " ".join(commands.split())
+
+
+def test_home_may_follow_the_subcommand(
+    cli: Cli, tmp_path: Path, make_package: Callable[..., Path]
+) -> None:
+    other = tmp_path / "other"
+    assert cli("models", "register", "payments", make_package(), "--home", other).code == 0
+    assert cli("models", "list", "--json", "--home", tmp_path / "home").json() == []
+    names = [m["name"] for m in cli("models", "list", f"--home={other}", "--json").json()]
+    assert names == ["payments"]
+    assert cli("--home", other, "models", "list", "--json").json()[0]["name"] == "payments"
+
+
+def test_a_table_written_to_a_file_keeps_each_value_on_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, make_package: Callable[..., Path]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # what a terminal-less shell reports, if anything
+    value = "a-long-owner-name-" * 6
+    assert (
+        cli("models", "register", "payments", make_package(), "--tag", f"owner={value}").code == 0
+    )
+    assert f"owner={value}" in cli("models", "show", "payments:1").out

@@ -19,11 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     from typer.exceptions import TyperException
 
     from modelyard.cli import output
-    from modelyard.cli.root import app
+    from modelyard.cli.root import command_tree
     from modelyard.domain.errors import ModelyardError
 
     try:
-        code = app(args=argv, standalone_mode=False)
+        args = hoist_root_options(sys.argv[1:] if argv is None else argv)
+        code = command_tree().main(args=args, prog_name="modelyard", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except ModelyardError as e:
@@ -47,6 +48,29 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def hoist_root_options(args: list[str]) -> list[str]:
+    """Move ``--home DIR`` (or ``--home=DIR``) to the front, where Click reads it, so
+    ``modelyard models list --home h`` means ``modelyard --home h models list``. Nothing
+    after a ``--`` moves."""
+    front: list[str] = []
+    rest: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--":
+            rest += [arg, *items]
+        elif arg in stopping.ROOT_OPTIONS_WITH_VALUE:
+            value = next(items, None)
+            if value is None:  # left where it is, for Click to report
+                rest.append(arg)
+            else:
+                front += [arg, value]
+        elif arg.partition("=")[0] in stopping.ROOT_OPTIONS_WITH_VALUE:
+            front.append(arg)
+        else:
+            rest.append(arg)
+    return front + rest
 
 
 if __name__ == "__main__":

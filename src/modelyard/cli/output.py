@@ -8,14 +8,20 @@ import sys
 from datetime import datetime
 from typing import Any
 
+#: The width drawn at when stdout is not a terminal: wide enough that nothing wraps.
+UNWRAPPED = 1_000_000
+
 
 class _Console:
-    """A rich console made at print time, so it sees the terminal width of that moment."""
+    """A rich console made at print time, so it sees the terminal width of that moment.
+    Output to a file or a pipe is never wrapped: a value split over two lines
+    (``f1_macro=0.`` / ``61``) is wrong for whatever reads it next."""
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
         from rich.console import Console
 
-        Console().print(*objects, **kwargs)
+        width = None if sys.stdout.isatty() else UNWRAPPED
+        Console(width=width).print(*objects, **kwargs)
 
 
 console = _Console()

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
+import typer.main
 
 from modelyard.cli import (
     bundles,
@@ -67,6 +69,41 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
 app.add_typer(audit_app, name="audit")
+
+
+#: The order ``modelyard --help`` lists commands in: a model's life, then administration.
+ORDER = (
+    "models", "datasets", "evaluate", "compare", "deployments", "predict", "monitor",
+    "feedback", "alerts", "promote", "requests", "approve", "reject", "gates", "apply",
+    "experiment", "bundle", "keys", "users", "tokens", "audit", "doctor", "server",
+)  # fmt: skip
+
+
+def command_tree() -> typer.core.TyperGroup:
+    """The Click tree Typer builds from ``app``, listed in ``ORDER``, each command's summary
+    its docstring's whole first sentence (Click would cut it at 45 characters with "...")."""
+    tree = typer.main.get_command(app)
+    assert isinstance(tree, typer.core.TyperGroup)
+    tree.commands = {name: tree.commands[name] for name in dict.fromkeys([*ORDER, *tree.commands])}
+    _summarise(tree)
+    return tree
+
+
+def _summarise(group: typer.core.TyperGroup) -> None:
+    for command in group.commands.values():
+        if command.help and not command.short_help:
+            command.short_help = _first_sentence(command.help)
+        if isinstance(command, typer.core.TyperGroup):
+            _summarise(command)
+
+
+def _first_sentence(text: str) -> str:
+    """Click's rule: a period ends the sentence unless a lowercase word follows ("vs.")."""
+    words = text.partition("\n\n")[0].split()
+    for i, word in enumerate(words[:-1]):
+        if word.endswith(".") and not words[i + 1][0].islower():
+            return " ".join(words[: i + 1])
+    return " ".join(words)
 
 
 def _version(shown: bool) -> None:
