@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -584,3 +585,12 @@ def test_secrets_are_shown_once_and_urls_stay_out_of_the_audit_log(
         "environment": None,
     }
     assert "SECRETPATH" not in repr(events)
+
+
+def test_every_event_type_the_docs_list_can_be_subscribed_to(hooks: WebhookService) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
+    table = page.split("## Event types")[1].split("\n\n")[2]
+    listed = re.findall(r"`([a-z_]+\.[a-z_]+)`", table)
+    assert "webhook.test" in listed and len(listed) > 30
+    for event in listed:
+        assert hooks.create_webhook("https://example.com/hook", [event]).webhook.events == (event,)

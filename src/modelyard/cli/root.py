@@ -30,6 +30,7 @@ from modelyard.cli import (
     monitoring,
     output,
     promotions,
+    webhooks,
 )
 from modelyard.cli.common import JsonOpt, client
 from modelyard.cli.server import server
@@ -47,6 +48,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(deployments.app, name="deployments")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(monitoring.alerts_app, name="alerts")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("monitor")(monitoring.monitor)
 app.command("feedback")(monitoring.feedback)
 app.add_typer(promotions.gates_app, name="gates")
@@ -74,7 +76,7 @@ app.add_typer(audit_app, name="audit")
 #: The order ``modelyard --help`` lists commands in: a model's life, then administration.
 ORDER = (
     "models", "datasets", "evaluate", "compare", "deployments", "predict", "monitor",
-    "feedback", "alerts", "promote", "requests", "approve", "reject", "gates", "apply",
+    "feedback", "alerts", "webhooks", "promote", "requests", "approve", "reject", "gates", "apply",
     "experiment", "bundle", "keys", "users", "tokens", "audit", "doctor", "server",
 )  # fmt: skip
 

@@ -170,7 +170,7 @@ def check_patterns(events: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _names_known_event(pattern: str) -> bool:
-    if any(fnmatchcase(a, pattern) for a in KNOWN_ACTIONS):
+    if any(fnmatchcase(a, pattern) for a in (*KNOWN_ACTIONS, TEST_EVENT)):
         return True
     family, dot, _ = pattern.partition(".")
     return bool(dot) and family in KNOWN_FAMILIES
