@@ -3,12 +3,17 @@ cookie ``POST /login`` sets) the deployments, models, pending requests and alert
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import httpx
 from fastapi.testclient import TestClient
 
 from modelyard import Client, Settings
 from modelyard.api import create_app
 from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.serving.conftest import wait_ready
+from tests.support.live import live_server
 
 
 def test_the_landing_page(tmp_path, trained_model, payments_frame) -> None:  # type: ignore[no-untyped-def]
@@ -70,3 +75,20 @@ def test_the_landing_page(tmp_path, trained_model, payments_frame) -> None:  # t
         assert out.status_code == 303
         http.cookies.clear()
         assert 'action="/login"' in http.get("/").text
+
+
+def test_the_api_docs_load_everything_from_the_server_itself(tmp_path: Path) -> None:
+    """/docs and /redoc work on a machine with no internet: no script, style sheet or icon
+    comes from a CDN."""
+    settings = Settings(home=tmp_path / "home")
+    bootstrap(settings)
+    with live_server(settings) as url, httpx.Client(base_url=url) as http:
+        for page in ("/docs", "/redoc"):
+            html = http.get(page)
+            assert html.status_code == 200
+            assets = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", html.text)
+            assert assets and all(a.startswith("/") for a in assets), assets
+            for asset in assets:
+                got = http.get(asset)
+                assert got.status_code == 200 and len(got.content) > 0, asset
+        assert "SwaggerUIBundle" in http.get("/docs/static/swagger-ui-bundle.js").text

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 
 from modelyard import __version__
 from modelyard.api import (
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     metrics = ServingMetrics()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc load their scripts from here, not from a CDN
+        static_url="/docs/static",
         title="modelyard",
         version=__version__,
         description="modelyard: the control plane under /api/v1 (models, versions, aliases, "
