@@ -109,7 +109,9 @@ def test_roles_are_per_environment(
     assert registry.list_models()[0].name == "payments"
     nobody = services.bind(Principal("nobody")).registry
     assert nobody.list_models() == []
-    assert nobody.search_versions("").items == []
+    assert nobody.search_versions("", environment="*").items == []
+    with pytest.raises(PermissionDenied):
+        nobody.search_versions("")
     with pytest.raises(PermissionDenied):
         nobody.get_version("payments:1")
 

@@ -40,7 +40,10 @@ def refs(yard: Client, text: str, **kw: object) -> list[str]:
 
 def test_tag_and_metric_comparisons(catalog: Client) -> None:
     got = refs(
-        catalog, "tags.team = 'risk' and metrics.accuracy > 0.88", order_by="metrics.accuracy DESC"
+        catalog,
+        "tags.team = 'risk' and metrics.accuracy > 0.88",
+        order_by="metrics.accuracy DESC",
+        environment="*",
     )
     assert got == ["sandbox/churn:2", "sandbox/payments:1", "production/payments:1"]
 
@@ -63,11 +66,11 @@ def test_or_and_parentheses(catalog: Client) -> None:
 
 
 def test_like_in_and_null(catalog: Client) -> None:
-    assert len(refs(catalog, "name like 'pay%'")) == 4
+    assert len(refs(catalog, "name like 'pay%'", environment="*")) == 4
     assert refs(catalog, "name like 'PAY%'") == []
-    assert len(refs(catalog, "name ilike 'PAY%'")) == 4
+    assert len(refs(catalog, "name ilike 'PAY%'", environment="*")) == 4
     assert len(refs(catalog, "tags.algo in ('rf', 'lr')")) == 3
-    assert refs(catalog, "tags.algo is null") == ["production/payments:1"]
+    assert refs(catalog, "tags.algo is null", environment="*") == ["production/payments:1"]
     assert len(refs(catalog, "params.C != '1'")) == 3
 
 
@@ -78,10 +81,30 @@ def test_alias_and_environment(catalog: Client) -> None:
     ]
 
 
+def test_without_an_environment_search_covers_the_default_one(
+    catalog: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As every name a user types: sandbox unless told; ``*`` or a filter on the
+    environment itself covers every environment the caller may read."""
+    assert refs(catalog, "name = 'payments'", order_by="version") == [
+        "sandbox/payments:1",
+        "sandbox/payments:2",
+        "sandbox/payments:3",
+    ]
+    assert refs(catalog, "name = 'payments'", environment="production") == [
+        "production/payments:1"
+    ]
+    assert len(refs(catalog, "name = 'payments'", environment="*")) == 4
+    assert refs(catalog, "env != 'sandbox'") == ["production/payments:1"]
+    assert refs(catalog, "not (environment = 'sandbox') and name = 'payments'") == [
+        "production/payments:1"
+    ]
+
+
 def test_created_time(catalog: Client) -> None:
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     future = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%d")
-    assert len(refs(catalog, f"created_at > '{past}'")) == 6
+    assert len(refs(catalog, f"created_at > '{past}'", environment="*")) == 6
     assert refs(catalog, f"created >= '{future}'") == []
 
 
@@ -90,7 +113,11 @@ def test_order_by_and_page_tokens(catalog: Client) -> None:
     token = None
     while True:
         page = catalog.search_versions(
-            "", order_by=["metrics.accuracy ASC"], max_results=2, page_token=token
+            "",
+            order_by=["metrics.accuracy ASC"],
+            max_results=2,
+            page_token=token,
+            environment="*",
         )
         seen += [f"{v.metrics['accuracy']:.2f}" for v in page.items]
         token = page.next_page_token

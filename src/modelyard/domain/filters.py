@@ -307,6 +307,28 @@ def _parse_time(text: str, tok: Token) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+#: The scope of a version search over every environment the caller may read.
+ALL_ENVIRONMENTS = "*"
+
+
+def search_scope(environment: str | None, filter: str | None, default: str) -> str:
+    """The environment a version search covers: the one given (``*``: every one the caller
+    may read); without one, every one when the filter itself compares ``environment``,
+    else the default environment, as for any name a user types."""
+    if environment:
+        return environment
+    node = parse_filter(filter)
+    return ALL_ENVIRONMENTS if node is not None and _compares_environment(node) else default
+
+
+def _compares_environment(node: Node) -> bool:
+    if isinstance(node, Compare):
+        return node.field == Field("attr", "environment")
+    if isinstance(node, Not):
+        return _compares_environment(node.item)
+    return any(_compares_environment(item) for item in node.items)
+
+
 def parse_filter(text: str | None) -> Node | None:
     """Parse a filter; ``None`` or blank text means no filter."""
     if text is None or not text.strip():

@@ -14,7 +14,7 @@ from modelyard.domain.errors import (
     InvalidInput,
     NotFound,
 )
-from modelyard.domain.filters import parse_filter, parse_order_by
+from modelyard.domain.filters import ALL_ENVIRONMENTS, parse_filter, parse_order_by, search_scope
 from modelyard.domain.names import ModelRef, check_alias, parse_ref
 from modelyard.domain.reports import Baseline
 from modelyard.flavors.base import LoadedModel
@@ -131,10 +131,11 @@ class RegistryService:
         order_items = [order_by] if isinstance(order_by, str) else list(order_by or [])
         node = parse_filter(filter)
         order = parse_order_by(order_items)
+        environment = search_scope(environment, filter, self.default_environment)
         fp = search.fingerprint(filter or "", order_items, environment)
         offset = search.decode_token(page_token, fp)
         with self.store.read() as tx:
-            if environment:
+            if environment != ALL_ENVIRONMENTS:
                 lookup.check_environment(tx, environment)
                 require(self.principal, Permission.READ, environment)
                 scope: list[str] | None = [environment]
