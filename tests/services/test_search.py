@@ -91,9 +91,7 @@ def test_without_an_environment_search_covers_the_default_one(
         "sandbox/payments:2",
         "sandbox/payments:3",
     ]
-    assert refs(catalog, "name = 'payments'", environment="production") == [
-        "production/payments:1"
-    ]
+    assert refs(catalog, "name = 'payments'", environment="production") == ["production/payments:1"]
     assert len(refs(catalog, "name = 'payments'", environment="*")) == 4
     assert refs(catalog, "env != 'sandbox'") == ["production/payments:1"]
     assert refs(catalog, "not (environment = 'sandbox') and name = 'payments'") == [
