@@ -40,6 +40,7 @@ _PUBLIC = MappingProxyType(
                 "NotReady",
                 "ModelTimeout",
                 "ModelFailed",
+                "ModelyardWarning",
             ),
             "modelyard.domain.errors",
         ),

@@ -18,6 +18,10 @@ from modelyard.wire import archive
 from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.support.live import live_server
 
+# Their score.py folders register without an input example, which warns (as it should).
+pytestmark = pytest.mark.filterwarnings("ignore::modelyard.domain.errors.ModelyardWarning")
+
+
 URL = "/api/v1/models/sandbox/scored/upload"
 
 

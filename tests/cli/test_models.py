@@ -226,3 +226,17 @@ def test_a_table_written_to_a_file_keeps_each_value_on_one_line(
         cli("models", "register", "payments", make_package(), "--tag", f"owner={value}").code == 0
     )
     assert f"owner={value}" in cli("models", "show", "payments:1").out
+
+
+def test_a_label_left_in_the_input_example_is_not_a_required_input(
+    cli: Cli, model_file: tuple[Path, Path], payments_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    path, _ = model_file
+    payments_frame.to_parquet(tmp_path / "train.parquet")  # still has its label column
+    r = cli("models", "register", "payments", path, "--input-example", tmp_path / "train.parquet",
+            "--json")  # fmt: skip
+    assert r.code == 0
+    assert r.err.startswith("warning: label left out of the signature: the model does not take")
+    assert len(r.err.splitlines()) == 1  # one line: no file name, no source line
+    inputs = [c["name"] for c in r.json()["signature"]["inputs"]]
+    assert inputs == ["amount", "terms_days", "late_share"]

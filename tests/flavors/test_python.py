@@ -16,6 +16,10 @@ from modelyard.flavors.staging import Packager as StagingPackager
 
 from .conftest import Packager, Table
 
+# Their score.py folders register without an input example, which warns (as it should).
+pytestmark = pytest.mark.filterwarnings("ignore::modelyard.domain.errors.ModelyardWarning")
+
+
 SCORE = """
 import json
 import os

@@ -6,7 +6,11 @@ It imports nothing heavy before ``main`` runs (``import modelyard`` is lazy too)
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from modelyard.cli import stopping
 
@@ -24,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         args = hoist_root_options(sys.argv[1:] if argv is None else argv)
-        code = command_tree().main(args=args, prog_name="modelyard", standalone_mode=False)
+        with one_line_warnings(output.warning):
+            code = command_tree().main(args=args, prog_name="modelyard", standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except ModelyardError as e:
@@ -48,6 +53,26 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@contextlib.contextmanager
+def one_line_warnings(write: Callable[[str], None]) -> Iterator[None]:
+    """Show each ``ModelyardWarning`` as one ``warning:`` line (no file name, no source
+    line), every time it is issued; other warnings as Python shows them."""
+    from modelyard.domain.errors import ModelyardWarning
+
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        warnings.simplefilter("always", ModelyardWarning)
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+            if issubclass(category, ModelyardWarning):
+                write(str(message))
+            else:
+                shown(message, category, *args, **kw)
+
+        warnings.showwarning = show
+        yield
 
 
 def hoist_root_options(args: list[str]) -> list[str]:

@@ -32,6 +32,11 @@ def error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
 
+def warning(message: str) -> None:
+    """One line on stderr, like ``error``: something done as asked that needs a look."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def emit_json(value: Any) -> None:
     """``value`` in the very shape the HTTP API answers with (``wire.Codec``)."""
     from modelyard.wire.codec import Codec

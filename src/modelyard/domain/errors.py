@@ -183,3 +183,8 @@ def describe(error: BaseException) -> str:
     text = str(error).strip()
     first = text.splitlines()[0] if text else ""
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+class ModelyardWarning(UserWarning):
+    """Something registered as asked that the user should know about (the CLI prints it
+    as one ``warning:`` line; the SDK issues it with ``warnings.warn``)."""

@@ -24,7 +24,10 @@ class Saved:
 
 @runtime_checkable
 class LoadedModel(Protocol):
-    """A model ready to score pandas DataFrames."""
+    """A model ready to score pandas DataFrames.
+
+    Optional: ``feature_names`` (a list of str, or None), the input columns the model
+    itself declares, in its order; the signature is built from them (``signature.py``)."""
 
     @property
     def classes(self) -> list[Any] | None:

@@ -68,6 +68,13 @@ class LightGBMModel:
     def classes(self) -> list[Any] | None:
         return self._classes
 
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The booster's, unless they are the ``Column_N`` LightGBM makes up for arrays."""
+        names = [str(n) for n in self.raw.feature_name()]
+        made_up = all(n == f"Column_{i}" for i, n in enumerate(names))
+        return None if made_up else names
+
     def _proba(self, data: Any) -> Any:
         result = self.raw.predict(data)
         if result.ndim == 1:  # binary: the probability of the second class

@@ -111,6 +111,11 @@ class OnnxModel:
     def classes(self) -> list[Any] | None:
         return self._classes
 
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The graph's inputs when each is one column; one tensor of them names none."""
+        return [i.name for i in self.inputs] if len(self.inputs) > 1 else None
+
     def _feeds(self, data: Any) -> dict[str, np.ndarray]:
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         first = self.inputs[0]

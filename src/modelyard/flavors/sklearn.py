@@ -46,6 +46,11 @@ class SklearnModel:
     def classes(self) -> list[Any] | None:
         return as_list(getattr(self.raw, "classes_", None))
 
+    @property
+    def feature_names(self) -> list[Any] | None:
+        """``feature_names_in_``: set when it was fitted on a frame with named columns."""
+        return as_list(getattr(self.raw, "feature_names_in_", None))
+
     def predict(self, data: Any) -> Any:
         return self.raw.predict(data)
 

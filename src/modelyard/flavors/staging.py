@@ -14,13 +14,20 @@ import contextlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelyard.artifacts.digests import digest_bytes
-from modelyard.domain.errors import IntegrityFailure, InvalidInput, InvalidPackage, NotFound
+from modelyard.domain.errors import (
+    IntegrityFailure,
+    InvalidInput,
+    InvalidPackage,
+    ModelyardWarning,
+    NotFound,
+)
 from modelyard.domain.reports import Signature
 from modelyard.flavors.base import LoadedModel, Saved
 from modelyard.flavors.package import (
@@ -36,6 +43,10 @@ from modelyard.flavors.requirements import RequirementResolver
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+#: Gives the training data when called (read only if the signature needs it).
+Training = Callable[[], "pd.DataFrame | None"]
 
 
 class BlobSource(Protocol):
@@ -91,8 +102,11 @@ class Packager:
         *,
         input_example: pd.DataFrame | Path | None = None,
         flavor: str | None = None,
+        training: Training | None = None,
     ) -> Iterator[StagedPackage]:
-        """Yield a verified package built from ``source``; temporary files vanish after."""
+        """Yield a verified package built from ``source``; temporary files vanish after.
+        ``training`` gives the training data, read if the signature has string columns
+        (their categories are every value seen in training)."""
         example = _example_frame(input_example)
         if isinstance(source, str | os.PathLike):
             path = Path(source)
@@ -112,29 +126,37 @@ class Packager:
                     # staged where it is: the files are hashed here and read again from
                     # the folder when stored, checked against these digests
                     saved, names = found
-                    yield self._finish(path, "python", saved, example, None, names=names)
+                    yield self._finish(
+                        path, "python", saved, example, None, names=names, training=training
+                    )
                     return
             with self._scratch() as folder:
-                yield self._stage_path(path, folder, example, flavor)
+                yield self._stage_path(path, folder, example, flavor, training)
             return
         with self._scratch() as folder:
             chosen = self.flavors.get(flavor) if flavor else self.flavors.for_object(source)
             saved = chosen.save(source, folder)
-            yield self._finish(folder, chosen.name, saved, example, None)
+            yield self._finish(folder, chosen.name, saved, example, None, training=training)
 
     def _stage_path(
-        self, path: Path, folder: Path, example: pd.DataFrame | None, flavor: str | None
+        self,
+        path: Path,
+        folder: Path,
+        example: pd.DataFrame | None,
+        flavor: str | None,
+        training: Training | None,
     ) -> StagedPackage:
         if path.is_dir():
             from modelyard.flavors import mlflow as mlflow_import
 
             if _is_mlflow(path):
                 name, saved, signature = mlflow_import.import_mlflow_folder(path, folder)
-                return self._finish(folder, name, saved, example, signature)
+                return self._finish(folder, name, saved, example, signature, training=training)
             if (path / "score.py").is_file():
                 from modelyard.flavors.python import save_folder
 
-                return self._finish(folder, "python", save_folder(path, folder), example, None)
+                saved = save_folder(path, folder)
+                return self._finish(folder, "python", saved, example, None, training=training)
             raise InvalidPackage(
                 f"{path}: not a model folder (expected {MANIFEST}, an MLflow MLmodel file, "
                 "or a score.py scoring script)"
@@ -145,7 +167,8 @@ class Packager:
                 f"{path.name} is a bare model file: give an input example "
                 "(--input-example FILE) so its signature can be recorded"
             )
-        return self._finish(folder, chosen.name, chosen.save_file(path, folder), example, None)
+        saved = chosen.save_file(path, folder)
+        return self._finish(folder, chosen.name, saved, example, None, training=training)
 
     def _finish(
         self,
@@ -156,6 +179,7 @@ class Packager:
         signature: Signature | None,
         *,
         names: list[str] | None = None,
+        training: Training | None = None,
     ) -> StagedPackage:
         """The manifest of what ``saved`` wrote into ``folder`` (every file there, or
         ``names``), after a load proves the package works; ``names``: the manifest is not
@@ -166,7 +190,14 @@ class Packager:
         if example is not None:
             from modelyard.flavors.signature import infer_signature
 
-            signature = infer_signature(example, model)
+            signature = infer_signature(example, model, training)
+        elif signature is None:
+            warnings.warn(
+                f"the {flavor_name} model is registered without a signature, so requests to "
+                "it are not checked: give an input example (--input-example FILE)",
+                ModelyardWarning,
+                stacklevel=2,
+            )
         manifest = build_manifest(
             folder,
             package_files(folder) if names is None else names,

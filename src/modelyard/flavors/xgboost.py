@@ -93,6 +93,13 @@ class XGBoostModel:
     def classes(self) -> list[Any] | None:
         return self._classes
 
+    @property
+    def feature_names(self) -> list[str] | None:
+        """The booster's, kept when it was trained on a frame with named columns."""
+        booster = self.raw if self.wrapper == BOOSTER else self.raw.get_booster()
+        names = booster.feature_names
+        return list(names) if names else None
+
     def predict(self, data: Any) -> Any:
         if self.wrapper == BOOSTER:
             xgb = _xgb()

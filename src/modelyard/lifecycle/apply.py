@@ -12,6 +12,7 @@ services'. ``--dry-run`` reports what would change and changes nothing.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,7 +20,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from modelyard.domain.errors import InvalidInput, ModelyardError, NotFound
+from modelyard.domain.errors import InvalidInput, ModelyardError, ModelyardWarning, NotFound
 from modelyard.sdk.client import Client
 
 Status = Literal["unchanged", "changed", "would change", "waiting", "failed", "passed"]
@@ -180,14 +181,22 @@ class Runner:
         m = self.spec.model
         path = self.file(m.path)
         example = self.file(m.input_example) if m.input_example else None
-        digest = self.c.package_digest(path, input_example=example)
+        try:
+            with warnings.catch_warnings():  # shown when it is registered, not twice
+                warnings.simplefilter("ignore", ModelyardWarning)
+                digest: str | None = self.c.package_digest(
+                    path, input_example=example, datasets=m.datasets, environment=self.env
+                )
+        except NotFound:  # it names a dataset this run registers (a dry run has not)
+            digest = None
         try:
             versions = self.c.list_versions(m.name, environment=self.env)
         except NotFound:
             versions = []
-        same = [v for v in versions if v.package_digest == digest]
+        same = [v for v in versions if digest is not None and v.package_digest == digest]
         if same:
-            self.plan.add("model", "unchanged", f"{same[-1].ref} is this package ({digest[:19]}…)")
+            shown = same[-1].package_digest[:19]
+            self.plan.add("model", "unchanged", f"{same[-1].ref} is this package ({shown}…)")
             return same[-1].ref
         if not self.change("model", f"register {m.path} as the next version of {m.name}"):
             return None

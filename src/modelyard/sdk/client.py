@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from modelyard.domain.bundles import ImportResult
     from modelyard.domain.entities import ModelVersion
     from modelyard.flavors.base import LoadedModel
-    from modelyard.flavors.staging import Packager
+    from modelyard.flavors.staging import Packager, Training
     from modelyard.serving.batch import BatchResult
 
 AUTO: Literal["auto"] = "auto"
@@ -188,7 +188,11 @@ class Client:
             from modelyard.services.lineage import detect_git_commit
 
             git_commit = detect_git_commit()
-        with self.packager.stage(source, input_example=input_example, flavor=flavor) as staged:
+        datasets = list(datasets)
+        rows = self._training(baseline, datasets, target.environment)
+        with self.packager.stage(
+            source, input_example=input_example, flavor=flavor, training=rows
+        ) as staged:
             if baseline is not None:  # stored as a dataset, so the baseline has lineage too
                 training = self.register_dataset(
                     f"{target.name}-training",
@@ -217,12 +221,29 @@ class Client:
         *,
         input_example: pd.DataFrame | str | Path | None = None,
         flavor: str | None = None,
+        datasets: Iterable[str] = (),
+        environment: str | None = None,
     ) -> str:
         """The digest the package built from ``path`` would have, without registering it
-        (identical content gives the same digest: a version with it is this package)."""
+        (identical content gives the same digest: a version with it is this package).
+        ``datasets``: those it would be registered with (the first gives categories)."""
         example = Path(input_example) if isinstance(input_example, str) else input_example
-        with self.packager.stage(Path(path), input_example=example, flavor=flavor) as staged:
+        training = self._training(None, list(datasets), environment or self.settings.environment)
+        with self.packager.stage(
+            Path(path), input_example=example, flavor=flavor, training=training
+        ) as staged:
             return staged.digest
+
+    def _training(
+        self, baseline: pd.DataFrame | None, datasets: list[str], environment: str
+    ) -> Training | None:
+        """The training data a signature takes its categories from: ``baseline``, else
+        the first dataset named (read only if the signature has string columns)."""
+        if baseline is not None:
+            return lambda: baseline
+        if datasets:
+            return lambda: self.load_dataset(datasets[0], environment=environment)
+        return None
 
     def load_model(self, ref: str, *, environment: str | None = None) -> LoadedModel:
         """Load a version, every file verified against its digest first."""
