@@ -222,6 +222,14 @@ def _(c: Client, w: World) -> Any:
     return c.rollback_deployment("rb")
 
 
+@case("deployments.wait_deployment")
+def _(c: Client, w: World) -> Any:
+    deployed(c, w, "wd")
+    c.update_deployment("wd", options={"max_wait_ms": 1})
+    rollout = c.wait_deployment("wd", timeout=30)
+    return [rollout.deployment, rollout.revision]  # ``workers``: 0 embedded, 1 served
+
+
 @case("deployments.get_deployment")
 def _(c: Client, w: World) -> Any:
     return c.get_deployment(deployed(c, w, "gdp"))

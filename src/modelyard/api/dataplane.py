@@ -17,7 +17,8 @@ import orjson
 from modelyard.api.errors import answer_error
 from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge
 from modelyard.serving import protocols
-from modelyard.serving.runtime import VARIANT_HEADER, LiveDeployment, ServingRuntime
+from modelyard.serving.live import VARIANT_HEADER, LiveDeployment
+from modelyard.serving.runtime import ServingRuntime
 
 PROTOCOLS = ("predict", "invocations", "v2")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Path, Query
 
 from modelyard.api.deps import ScopeDep
 from modelyard.api.schemas import errors
-from modelyard.domain.deployments import BatchTarget, Deployment, Revision
+from modelyard.domain.deployments import (
+    MAX_WAIT_SECONDS,
+    BatchTarget,
+    Deployment,
+    Revision,
+    Rollout,
+)
 from modelyard.wire.deployments import (
     DeploymentBody,
     DeploymentUpdateBody,
@@ -55,6 +61,18 @@ def update_deployment(name: Name, body: DeploymentUpdateBody, api: ScopeDep) -> 
         shadows=body.shadows,
         options=body.options.changes() if body.options else None,
     )
+
+
+@router.post("/{name}/wait", response_model=Rollout, responses=errors(503))
+def wait_deployment(
+    name: Name,
+    api: ScopeDep,
+    revision: Annotated[int | None, Query(ge=1)] = None,
+    timeout: Annotated[float, Query(gt=0, le=MAX_WAIT_SECONDS)] = 60.0,
+) -> Rollout:
+    """Answers once every live server worker serves the revision; 503 ``not_ready`` when
+    it failed to load in one, or after ``timeout`` seconds."""
+    return api.deployments.wait_deployment(name, revision=revision, timeout=timeout)
 
 
 @router.get("/{name}/revisions", response_model=list[Revision])

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from modelyard.api.dataplane import JSON, SCALAR_SCHEMA
 from modelyard.api.scoring import SCORING_ERRORS, reply_to, runtime_of, secret_of
 from modelyard.domain.errors import NotReady
-from modelyard.serving.runtime import LiveDeployment
+from modelyard.serving.live import LiveDeployment
 
 router = APIRouter(prefix="/v2", tags=["scoring (Open Inference Protocol V2)"])
 V2_TYPES = {"float": "FP64", "integer": "INT64", "boolean": "BOOL"}

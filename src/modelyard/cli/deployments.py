@@ -10,7 +10,8 @@ from modelyard.cli.common import JsonOpt, client
 from modelyard.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from modelyard.domain.deployments import Deployment, Revision
+    from modelyard.domain.deployments import Deployment, Revision, Rollout
+    from modelyard.sdk.client import Client
 
 
 app = typer.Typer(help="Deployments: named web services serving exact versions.")
@@ -40,6 +41,33 @@ Options = Annotated[
         "max_body_bytes, unseen_categories (allow|reject).",
     ),
 ]
+
+
+Wait = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        help="Wait up to this long until every server worker serves the new revision "
+        "(0: do not wait).",
+    ),
+]
+
+
+def _wait(c: "Client", d: "Deployment", seconds: float, json: bool) -> None:
+    """After the deployment is shown (its new keys are shown once), wait for the rollout."""
+    if seconds > 0:
+        rollout = c.wait_deployment(d.name, revision=d.revision.number, timeout=seconds)
+        if not json:
+            _print_rollout(rollout)
+
+
+def _print_rollout(rollout: "Rollout") -> None:
+    output.console.print(
+        f"{rollout.deployment}: revision {rollout.revision} is served by every server "
+        f"worker ({rollout.workers})",
+        highlight=False,
+    )
 
 
 def _options(pairs: list[str] | None) -> dict[str, Any] | None:
@@ -85,6 +113,7 @@ def create(
     env: Annotated[str | None, typer.Option("--env", help="Environment.")] = None,
     option: Options = None,
     description: Annotated[str, typer.Option("--description")] = "",
+    wait: Wait = 60.0,
     json: JsonOpt = False,
 ) -> None:
     """Create a deployment serving the given model versions."""
@@ -97,7 +126,8 @@ def create(
             options=_options(option),
             description=description,
         )
-    output.emit_json(d) if json else _show(d)
+        output.emit_json(d) if json else _show(d)
+        _wait(c, d, wait, json)
 
 
 @app.command("update")
@@ -107,25 +137,44 @@ def update(
     shadow: Shadows = None,
     no_shadow: Annotated[bool, typer.Option("--no-shadow", help="Remove the shadows.")] = False,
     option: Options = None,
+    wait: Wait = 60.0,
     json: JsonOpt = False,
 ) -> None:
     """Write a new revision: new models and weights, shadows, or serving options."""
     shadows = [] if no_shadow else shadow
     with client() as c:
         d = c.update_deployment(name, model, shadows=shadows, options=_options(option))
-    output.emit_json(d) if json else _show(d)
+        output.emit_json(d) if json else _show(d)
+        _wait(c, d, wait, json)
 
 
 @app.command("rollback")
 def rollback(
     name: str,
     to: Annotated[int | None, typer.Option("--to", help="Revision (default: previous).")] = None,
+    wait: Wait = 60.0,
     json: JsonOpt = False,
 ) -> None:
     """Re-apply an earlier revision as a new one."""
     with client() as c:
         d = c.rollback_deployment(name, to=to)
-    output.emit_json(d) if json else _show(d)
+        output.emit_json(d) if json else _show(d)
+        _wait(c, d, wait, json)
+
+
+@app.command("wait")
+def wait_for(
+    name: str,
+    revision: Annotated[
+        int | None, typer.Option("--revision", help="Default: the current one.")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS")] = 60.0,
+    json: JsonOpt = False,
+) -> None:
+    """Wait until every server worker serves a revision; exit 1 if it failed to load."""
+    with client() as c:
+        rollout = c.wait_deployment(name, revision=revision, timeout=timeout)
+    output.emit_json(rollout) if json else _print_rollout(rollout)
 
 
 @app.command("list")

@@ -257,3 +257,21 @@ class BatchTarget:
 
     deployment: Deployment
     variant: Variant
+
+
+#: A server worker reports what it serves when that changes and at least this often.
+WORKER_REPORT_SECONDS = 2.0
+#: A worker not heard from for this long is gone (killed, or cut off): nobody waits for it.
+WORKER_GONE_SECONDS = 10.0
+#: The longest one ``wait_deployment`` call waits.
+MAX_WAIT_SECONDS = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """A revision every live server worker serves: ``workers`` of them (0 when no server
+    runs on this store)."""
+
+    deployment: str
+    revision: int
+    workers: int

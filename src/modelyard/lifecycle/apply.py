@@ -23,6 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from modelyard.domain.errors import InvalidInput, ModelyardError, ModelyardWarning, NotFound
 from modelyard.sdk.client import Client
 
+#: How long ``apply`` waits for every server worker to serve a new revision.
+ROLLOUT_SECONDS = 300.0
+
 Status = Literal["unchanged", "changed", "would change", "waiting", "failed", "passed"]
 
 
@@ -238,7 +241,14 @@ class Runner:
                 self.c.create_deployment(d.deployment, [version], environment=env)
             else:
                 self.c.update_deployment(d.deployment, [version])
-        if d.smoke_test and not self.dry:
+        if self.dry:
+            return
+        try:  # every server worker serves the revision before anything scores with it
+            self.c.wait_deployment(d.deployment, timeout=ROLLOUT_SECONDS)
+        except ModelyardError as e:
+            self.plan.add(f"{stage} rollout", "failed", e.message)
+            return
+        if d.smoke_test:
             self.smoke(stage, d.deployment, d.smoke_test)
 
     def smoke(self, stage: str, deployment: str, s: SmokeSpec) -> None:

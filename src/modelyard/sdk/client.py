@@ -282,6 +282,7 @@ class Client:
     create_deployment = forward(Deployments.create_deployment)
     update_deployment = forward(Deployments.update_deployment)
     rollback_deployment = forward(Deployments.rollback_deployment)
+    wait_deployment = forward(Deployments.wait_deployment)
     get_deployment = forward(Deployments.get_deployment)
     list_deployments = forward(Deployments.list_deployments)
     list_revisions = forward(Deployments.list_revisions)

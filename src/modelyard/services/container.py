@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal, local_admin
+from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import NotFound
 from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
@@ -94,6 +97,15 @@ class Services:
     def serving_states(self) -> list[ServingState]:
         with self.store.read() as tx:
             return tx.deployments.serving_states()
+
+    def report_serving(self, worker: str, served: dict[str, Any]) -> None:
+        with self.store.write() as tx:
+            tx.workers.report(worker, served, utcnow())
+
+    def forget_worker(self, worker: str) -> None:
+        """Its row, and those of workers silent for an hour (killed, never to return)."""
+        with self.store.write() as tx:
+            tx.workers.forget(worker, before=utcnow() - timedelta(hours=1))
 
     def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
         """A stored package loaded by digest: the runtime serves what a revision pinned

@@ -12,16 +12,22 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.auth import Permission, Principal
+from modelyard.domain.clock import utcnow
 from modelyard.domain.deployments import (
     KEY_SLOTS,
+    MAX_WAIT_SECONDS,
+    WORKER_GONE_SECONDS,
     BatchTarget,
     Deployment,
     Revision,
     Role,
+    Rollout,
     ServingOptions,
     Variant,
     VariantSpec,
@@ -29,7 +35,7 @@ from modelyard.domain.deployments import (
     default_weights,
 )
 from modelyard.domain.entities import ModelVersion
-from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound, NotReady
 from modelyard.domain.names import check_name
 from modelyard.services import lookup
 from modelyard.services.auth import hash_secret, require
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
     from modelyard.serving.scorer import Output, Scorer
 
 KEY_PREFIX = "myk_"
+WAIT_POLL_SECONDS = 0.1
 
 
 def new_key() -> tuple[str, str, str]:
@@ -110,6 +117,30 @@ class DeploymentService:
             deployment = tx.deployments.get(deployment_id(tx, name))
         require(self.principal, Permission.READ, deployment.environment)
         return deployment
+
+    def wait_deployment(
+        self, name: str, *, revision: int | None = None, timeout: float = 60.0
+    ) -> Rollout:
+        if not 0 < timeout <= MAX_WAIT_SECONDS:
+            raise InvalidInput(f"timeout must be between 0 and {MAX_WAIT_SECONDS:g} seconds")
+        current = self.get_deployment(name).revision.number
+        target = current if revision is None else revision
+        if not 1 <= target <= current:
+            raise InvalidInput(f"deployment {name!r} has revisions 1 to {current}, not {target}")
+        deadline = time.monotonic() + timeout
+        while True:
+            gone_before = utcnow() - timedelta(seconds=WORKER_GONE_SECONDS)
+            with self.store.read() as tx:
+                workers = tx.workers.seen_since(gone_before)
+            behind = [w for w, served in workers.items() if _behind(served, name, target, w)]
+            if not behind:
+                return Rollout(name, target, len(workers))
+            if time.monotonic() >= deadline:
+                raise NotReady(
+                    f"deployment {name!r}: revision {target} is served by "
+                    f"{len(workers) - len(behind)} of {len(workers)} workers after {timeout:g} s"
+                )
+            time.sleep(WAIT_POLL_SECONDS)
 
     def list_deployments(self, *, environment: str | None = None) -> list[Deployment]:
         with self.store.read() as tx:
@@ -354,6 +385,17 @@ def _revise(
         after=after,
     )
     return deployment
+
+
+def _behind(served: dict[str, Any], name: str, target: int, worker: str) -> bool:
+    """Does this worker's report show it serving less than ``target``? A failed load of
+    ``target`` is refused at once: waiting longer would not change it."""
+    entry = served.get(name) or {}
+    if (entry.get("revision") or 0) >= target:
+        return False
+    if (entry.get("failed") or 0) >= target:
+        raise NotReady(f"deployment {name!r}: worker {worker}: {entry.get('failure')}")
+    return True
 
 
 def _specs(variants: tuple[Variant, ...]) -> list[str]:

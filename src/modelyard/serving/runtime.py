@@ -16,20 +16,22 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
 
 from modelyard.domain.auth import Permission, Principal
-from modelyard.domain.deployments import ServingOptions, Variant
+from modelyard.domain.deployments import WORKER_REPORT_SECONDS, ServingOptions, Variant
 from modelyard.domain.errors import (
-    InvalidInput,
     ModelyardError,
     NotFound,
     NotReady,
@@ -41,6 +43,7 @@ from modelyard.flavors.package import Manifest
 from modelyard.monitoring.collector import Collector, Record
 from modelyard.services.deployments import KEY_PREFIX, key_matches
 from modelyard.serving.batcher import Batcher
+from modelyard.serving.live import LiveDeployment, LiveVariant, Scored
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.protocols import Parsed
 from modelyard.serving.schema import InputSchema
@@ -49,68 +52,6 @@ from modelyard.store.deployments import ServingState
 
 log = logging.getLogger("modelyard.serving")
 RETRY_FAILED_LOAD_SECONDS = 10.0
-VARIANT_HEADER = "modelyard-variant"
-
-
-@dataclass(slots=True)
-class LiveVariant:
-    variant: Variant
-    scorer: Scorer
-    schema: InputSchema
-    batcher: Batcher
-
-    @property
-    def name(self) -> str:
-        return self.variant.name
-
-
-@dataclass(slots=True)
-class LiveDeployment:
-    name: str
-    environment: str
-    revision: int
-    key_hashes: tuple[str, str]
-    options: ServingOptions
-    live: list[LiveVariant]
-    shadows: list[LiveVariant]
-    _cumulative: list[float] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        total = 0.0
-        for v in self.live:
-            total += v.variant.weight
-            self._cumulative.append(total)
-
-    def choose(self, pin: str | None) -> LiveVariant:
-        if pin:
-            for v in (*self.live, *self.shadows):
-                if v.name == pin:
-                    return v
-            names = ", ".join(v.name for v in (*self.live, *self.shadows))
-            raise InvalidInput(
-                f"{VARIANT_HEADER}: {pin!r} is not served by {self.name!r} (variants: {names})",
-                variant=pin,
-            )
-        if len(self.live) == 1:
-            return self.live[0]
-        point = random.random() * self._cumulative[-1]
-        for v, edge in zip(self.live, self._cumulative, strict=True):
-            if point < edge:
-                return v
-        return self.live[-1]
-
-    def pick_shadows(self) -> list[LiveVariant]:
-        return [s for s in self.shadows if random.random() * 100 < s.variant.weight]
-
-    @property
-    def digests(self) -> set[str]:
-        return {v.variant.package_digest for v in (*self.live, *self.shadows)}
-
-
-@dataclass(frozen=True, slots=True)
-class Scored:
-    variant: LiveVariant
-    output: Output
 
 
 @dataclass(slots=True)
@@ -144,6 +85,15 @@ class Backend(Protocol):
         """The user of a token that authenticated moments ago, without any I/O."""
         ...
 
+    def report_serving(self, worker: str, served: dict[str, Any]) -> None:
+        """Record what this worker serves (``ServingRuntime.served``), for those waiting
+        until every worker serves a revision."""
+        ...
+
+    def forget_worker(self, worker: str) -> None:
+        """This worker stops: it serves nothing any more."""
+        ...
+
 
 class ServingRuntime:
     def __init__(
@@ -170,17 +120,22 @@ class ServingRuntime:
         # one sync at a time: a read that started before a change must not be applied
         # after a newer read (it would retire a deployment created in between)
         self._syncing = asyncio.Lock()
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._reported: tuple[dict[str, Any], float] | None = None  # what, and when
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         """Read the deployments once (their models load in the background), then poll."""
         try:
             await self.sync()
+            await self._report()
         except Exception:
             log.warning("could not read deployments at start; retrying", exc_info=True)
         self._poller = asyncio.create_task(self._poll_forever())
 
     async def stop(self) -> None:
+        with contextlib.suppress(Exception):  # best effort: a silent worker is gone anyway
+            await asyncio.to_thread(self.services.forget_worker, self.worker)
         tasks = [t for t in (self._poller,) if t is not None]
         tasks += [a[1] for a in self._activations.values()] + list(self._background)
         for task in tasks:
@@ -196,8 +151,32 @@ class ServingRuntime:
             await asyncio.sleep(self.poll_seconds)
             try:
                 await self.sync()
+                await self._report()
             except Exception:  # the database may be briefly unreachable: keep serving
                 log.warning("could not read deployments; serving what is loaded", exc_info=True)
+
+    def served(self) -> dict[str, Any]:
+        """What this worker serves: each deployment's revision and, when a newer one failed
+        to load here, which one and why."""
+        out: dict[str, Any] = {
+            name: {"revision": live.revision} for name, live in self.deployments.items()
+        }
+        for (name, revision), _ in self._failed_at.items():
+            if name in self.failures and revision > out.get(name, {}).get("failed", 0):
+                entry = out.setdefault(name, {"revision": None})
+                entry.update(failed=revision, failure=self.failures[name])
+        return out
+
+    async def _report(self) -> None:
+        """Tell the database what this worker serves, when that changed and at least every
+        ``WORKER_REPORT_SECONDS`` (waiters count a silent worker as gone)."""
+        served, now = self.served(), time.monotonic()
+        if self._reported is not None:
+            last, at = self._reported
+            if last == served and now - at < WORKER_REPORT_SECONDS:
+                return
+        await asyncio.to_thread(self.services.report_serving, self.worker, served)
+        self._reported = (served, now)
 
     async def sync(self) -> None:
         """Read every deployment's current revision and start what changed."""

@@ -28,6 +28,7 @@ from modelyard.store.packages import Packages
 from modelyard.store.promotions import Promotions
 from modelyard.store.registry import Registry
 from modelyard.store.webhooks import Webhooks
+from modelyard.store.workers import ServingWorkers
 
 
 class Tx:
@@ -88,6 +89,10 @@ class Tx:
     @cached_property
     def experiments(self) -> Experiments:
         return Experiments(self._session)
+
+    @cached_property
+    def workers(self) -> ServingWorkers:
+        return ServingWorkers(self._session)
 
 
 class Store:

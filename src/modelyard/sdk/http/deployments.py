@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from modelyard.domain.deployments import BatchTarget, Deployment, Revision
+from modelyard.domain.deployments import BatchTarget, Deployment, Revision, Rollout
 from modelyard.sdk.http.transport import Http
 
 if TYPE_CHECKING:
@@ -58,6 +58,18 @@ class HttpDeployments:
 
     def list_deployments(self, *, environment: str | None = None) -> list[Deployment]:
         return self.http.get("/api/v1/deployments", list[Deployment], environment=environment)
+
+    def wait_deployment(
+        self, name: str, *, revision: int | None = None, timeout: float = 60.0
+    ) -> Rollout:
+        params = {"revision": revision, "timeout": timeout}
+        answer = self.http.request(
+            "POST",
+            f"/api/v1/deployments/{name}/wait",
+            params={k: v for k, v in params.items() if v is not None},
+            timeout=timeout + 30,  # the server answers within ``timeout``
+        )
+        return self.http.codec.decode(Rollout, answer.json())
 
     def list_revisions(self, name: str) -> list[Revision]:
         return self.http.get(f"/api/v1/deployments/{name}/revisions", list[Revision])

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelyard.domain.deployments import BatchTarget, Deployment, Revision
+    from modelyard.domain.deployments import BatchTarget, Deployment, Revision, Rollout
     from modelyard.serving.scorer import Output
 
 
@@ -46,6 +46,14 @@ class Deployments(Protocol):
     def rollback_deployment(self, name: str, *, to: int | None = None) -> Deployment:
         """Re-apply an earlier revision (default: the one before the current) as a new
         revision."""
+        ...
+
+    def wait_deployment(
+        self, name: str, *, revision: int | None = None, timeout: float = 60.0
+    ) -> Rollout:
+        """Wait until every live server worker serves ``revision`` (default: the current
+        one) or a newer one. Refused with ``NotReady`` when that revision failed to load
+        in a worker, or when ``timeout`` seconds pass first."""
         ...
 
     def get_deployment(self, name: str) -> Deployment:

@@ -10,7 +10,12 @@ from modelyard.store.tables.auth import RoleBindingRow, TokenRow, UserRow
 from modelyard.store.tables.base import Base, UTCDateTime, core
 from modelyard.store.tables.bundles import BundleImportRow, InstallationRow, TrustedKeyRow
 from modelyard.store.tables.datasets import DatasetRow, DatasetVersionRow, VersionBaselineRow
-from modelyard.store.tables.deployments import DeploymentRow, RevisionRow, RevisionVariantRow
+from modelyard.store.tables.deployments import (
+    DeploymentRow,
+    RevisionRow,
+    RevisionVariantRow,
+    ServingWorkerRow,
+)
 from modelyard.store.tables.evaluations import EvaluationRow
 from modelyard.store.tables.experiments import ExperimentRunRow
 from modelyard.store.tables.monitoring import MonitoringReportRow
@@ -53,6 +58,7 @@ __all__ = [
     "RevisionRow",
     "RevisionVariantRow",
     "RoleBindingRow",
+    "ServingWorkerRow",
     "TokenRow",
     "TrustedKeyRow",
     "UTCDateTime",

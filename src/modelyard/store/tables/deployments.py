@@ -69,3 +69,16 @@ class RevisionVariantRow(Base):
     version_id: Mapped[int] = mapped_column(
         sa.ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class ServingWorkerRow(Base):
+    """What one server worker serves, as it last reported: ``served`` maps each deployment
+    to ``{"revision": n, "failed": m | None, "failure": text | None}``. A worker reports
+    when that changes and at least every few seconds (``seen_at``); one that stops deletes
+    its row, one that was killed is ignored once its ``seen_at`` is old."""
+
+    __tablename__ = "serving_workers"
+
+    worker: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    served: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    seen_at: Mapped[datetime] = mapped_column(index=True)

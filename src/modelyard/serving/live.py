@@ -1,0 +1,76 @@
+"""What a server worker serves of one deployment: its live and shadow variants, each with
+its scorer, input schema and batcher, and how a request picks one."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from modelyard.domain.deployments import ServingOptions, Variant
+from modelyard.domain.errors import InvalidInput
+from modelyard.serving.batcher import Batcher
+from modelyard.serving.schema import InputSchema
+from modelyard.serving.scorer import Output, Scorer
+
+VARIANT_HEADER = "modelyard-variant"
+
+
+@dataclass(slots=True)
+class LiveVariant:
+    variant: Variant
+    scorer: Scorer
+    schema: InputSchema
+    batcher: Batcher
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+
+@dataclass(slots=True)
+class LiveDeployment:
+    name: str
+    environment: str
+    revision: int
+    key_hashes: tuple[str, str]
+    options: ServingOptions
+    live: list[LiveVariant]
+    shadows: list[LiveVariant]
+    _cumulative: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        total = 0.0
+        for v in self.live:
+            total += v.variant.weight
+            self._cumulative.append(total)
+
+    def choose(self, pin: str | None) -> LiveVariant:
+        if pin:
+            for v in (*self.live, *self.shadows):
+                if v.name == pin:
+                    return v
+            names = ", ".join(v.name for v in (*self.live, *self.shadows))
+            raise InvalidInput(
+                f"{VARIANT_HEADER}: {pin!r} is not served by {self.name!r} (variants: {names})",
+                variant=pin,
+            )
+        if len(self.live) == 1:
+            return self.live[0]
+        point = random.random() * self._cumulative[-1]
+        for v, edge in zip(self.live, self._cumulative, strict=True):
+            if point < edge:
+                return v
+        return self.live[-1]
+
+    def pick_shadows(self) -> list[LiveVariant]:
+        return [s for s in self.shadows if random.random() * 100 < s.variant.weight]
+
+    @property
+    def digests(self) -> set[str]:
+        return {v.variant.package_digest for v in (*self.live, *self.shadows)}
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    variant: LiveVariant
+    output: Output
