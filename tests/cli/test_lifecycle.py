@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import joblib
 import pandas as pd
+import pytest
 
 from modelyard import Client, Settings
 from modelyard.domain.auth import Principal, Role
 from modelyard.services.container import Services
+from tests.api.conftest import bootstrap
 from tests.cli.conftest import Result
 from tests.monitoring.conftest import FEATURES, invoices
 from tests.services.test_promotions import pipeline
+from tests.support.live import live_server
 
 Cli = Callable[..., Result]
 
@@ -110,11 +114,13 @@ def test_apply_runs_the_flow_and_a_second_run_changes_nothing(cli: Cli, tmp_path
     finally:
         services.close()
     third = cli("apply", file, "--json").json()
-    assert third["steps"][-1] == {
-        "step": "production",
-        "status": "changed",
-        "detail": "deployment payments to serve production/payments:1",
-    }
+    step = third["steps"][-1]
+    assert (step["step"], step["status"]) == ("production", "changed")
+    assert re.fullmatch(
+        r"deployment payments to serve production/payments:1; its scoring keys, shown once: "
+        r"primary myk_\S+, secondary myk_\S+",
+        step["detail"],
+    ), step["detail"]  # created now: its keys are shown this once
     fourth = cli("apply", file, "--json").json()
     assert not fourth["changed"] and fourth["steps"][-1]["status"] == "unchanged"
     shown = cli("deployments", "show", "payments", "--json").json()
@@ -151,3 +157,49 @@ def test_the_example_lifecycle_file_is_valid() -> None:
     spec, _ = load(Path(__file__).resolve().parents[2] / "examples" / "ci" / "modelyard.yaml")
     assert spec.promote is not None and spec.promote.to == "production"
     assert spec.model.datasets == ["payment-invoices"]
+
+
+def test_apply_checks_every_role_it_needs_before_it_writes(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = project(tmp_path / "repo")
+    settings = Settings(home=tmp_path / "server-home")
+    bootstrap(settings)
+    with Client(settings=settings) as admin:
+        admin.create_user("dana")
+        admin.grant("dana", "sandbox", "developer")
+        secret = admin.create_token("ci", user="dana").secret
+    with live_server(settings) as url:
+        monkeypatch.setenv("MODELYARD_URL", url)
+        monkeypatch.setenv("MODELYARD_TOKEN", secret)
+        r = cli("apply", file)
+        assert r.code == 1
+        assert r.out.splitlines()[0] == (
+            "✗ permissions          user 'dana' needs deployer in sandbox (to deploy "
+            "payments-sandbox); deployer in production (to deploy payments); nothing done"
+        )
+        with Client(settings=settings) as admin:
+            assert admin.list_datasets() == [] and admin.list_models() == []
+            admin.grant("dana", "sandbox", "deployer")
+            admin.grant("dana", "production", "deployer")
+            fresh = admin.create_token("ci-2", user="dana").secret  # the old one is cached
+        monkeypatch.setenv("MODELYARD_TOKEN", fresh)
+        r = cli("apply", file)
+        assert r.code == 0, r.out + r.err
+        assert "its scoring keys, shown once: primary myk_" in r.out  # sandbox, created now
+
+
+def test_a_failing_step_shows_what_apply_did_before_it(cli: Cli, tmp_path: Path) -> None:
+    file = project(tmp_path / "repo")
+    file.write_text(
+        LIFECYCLE.replace(
+            "evaluate: {dataset: holdout}", "evaluate: {dataset: holdout, label: paid}"
+        )
+    )
+    r = cli("apply", file)
+    assert r.code == 1
+    marks = [line.split()[:2] for line in r.out.splitlines()]
+    assert marks == [["+", "dataset"], ["+", "dataset"], ["+", "model"], ["✗", "evaluate"]]
+    assert "registered sandbox/payments:1" in r.out
+    assert r.err.startswith("error: ") and "paid" in r.err
+    assert r.out.splitlines()[-1].endswith(r.err.removeprefix("error: ").strip())

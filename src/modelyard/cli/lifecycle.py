@@ -28,10 +28,14 @@ def apply(
     """Run the declared flow: datasets, model, evaluation, sandbox deployment and smoke
     test, promotion, production deployment. Only what is missing is done; exit code 1
     when a step fails (a blocked gate, a failed smoke test)."""
+    from modelyard.lifecycle.apply import Step
     from modelyard.lifecycle.apply import apply as run
 
+    def show(s: Step) -> None:  # as each step completes: a failure shows what was done
+        output.console.print(f"{MARKS[s.status]} {s.step:<20} {s.detail}", markup=False)
+
     with client() as c:
-        plan = run(c, file, dry_run=dry_run)
+        plan = run(c, file, dry_run=dry_run, on_step=None if json else show)
     if json:
         output.emit_json(
             {
@@ -41,8 +45,6 @@ def apply(
             }
         )
     else:
-        for s in plan.steps:
-            output.console.print(f"{MARKS[s.status]} {s.step:<20} {s.detail}", markup=False)
         summary = "failed" if plan.failed else ("changes" if plan.changed else "no changes")
         output.console.print(f"{summary}{' (dry run)' if dry_run else ''}", markup=False)
     if plan.failed:

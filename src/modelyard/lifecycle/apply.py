@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from modelyard.domain.auth import Permission, Role
 from modelyard.domain.errors import InvalidInput, ModelyardError, ModelyardWarning, NotFound
 from modelyard.sdk.client import Client
 
@@ -92,10 +94,24 @@ class Step:
 
 @dataclass
 class Plan:
-    steps: list[Step] = field(default_factory=list)
+    """The steps of one run. ``on_step`` sees each step once it is complete (the next one
+    began, or the run ended), so a run that fails part-way has shown what it did."""
 
-    def add(self, step: str, status: Status, detail: str) -> None:
+    steps: list[Step] = field(default_factory=list)
+    on_step: Callable[[Step], None] | None = None
+    _shown: int = 0
+
+    def add(self, step: str, status: Status, detail: str) -> Step:
+        self.close()
         self.steps.append(Step(step, status, detail))
+        return self.steps[-1]
+
+    def close(self) -> None:
+        """Hand every step not shown yet to ``on_step``."""
+        while self._shown < len(self.steps):
+            if self.on_step is not None:
+                self.on_step(self.steps[self._shown])
+            self._shown += 1
 
     @property
     def changed(self) -> bool:
@@ -129,14 +145,27 @@ def _sha256(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
+#: The role that gives a permission (what ``apply`` tells a user to ask for).
+ROLE_FOR = {
+    Permission.READ: Role.VIEWER,
+    Permission.REGISTER: Role.DEVELOPER,
+    Permission.SCORE: Role.DEVELOPER,
+    Permission.DEPLOY: Role.DEPLOYER,
+    Permission.APPROVE: Role.APPROVER,
+}
+
+
 class Runner:
-    def __init__(self, client: Client, spec: Lifecycle, base: Path, dry_run: bool) -> None:
+    def __init__(
+        self, client: Client, spec: Lifecycle, base: Path, dry_run: bool, plan: Plan
+    ) -> None:
         self.c = client
         self.spec = spec
         self.base = base
         self.dry = dry_run
-        self.plan = Plan()
+        self.plan = plan
         self.env = spec.environment
+        self.working: Step | None = None  # the change under way
 
     def file(self, relative: str) -> Path:
         path = (self.base / relative).resolve()
@@ -146,15 +175,66 @@ class Runner:
 
     def change(self, step: str, detail: str) -> bool:
         """Record a change; False in a dry run (the caller then does nothing)."""
-        self.plan.add(step, "would change" if self.dry else "changed", detail)
+        self.working = self.plan.add(step, "would change" if self.dry else "changed", detail)
         return not self.dry
 
     def run(self) -> Plan:
+        """Every step, after a check that the caller may do all of them; an error marks the
+        change under way as failed, shows what was done, and is raised."""
+        try:
+            if self.permitted():
+                self.steps()
+        except ModelyardError as e:
+            if self.working is not None and self.working is self.plan.steps[-1]:
+                self.working.status = "failed"
+                self.working.detail += f": {e.message}"
+            raise
+        finally:
+            self.plan.close()
+        return self.plan
+
+    def needs(self) -> list[tuple[Permission, str, str]]:
+        """What the file makes the caller do: (permission, environment, what for). The
+        services enforce each (``require`` in ``services/``); asking first means a token
+        that lacks one changes nothing."""
+        s, env = self.spec, self.env
+        needs = [(Permission.REGISTER, env, f"register {s.model.name}")]
+        if s.datasets:
+            needs.append((Permission.REGISTER, env, "register datasets"))
+        if s.evaluate:
+            needs.append((Permission.REGISTER, env, "evaluate"))
+        deploys = [(env, s.sandbox)]
+        if s.promote:
+            needs.append((Permission.REGISTER, env, f"request promotion to {s.promote.to}"))
+            deploys.append((s.promote.to, s.production))
+        for where, d in deploys:
+            if d is not None:
+                needs.append((Permission.DEPLOY, where, f"deploy {d.deployment}"))
+                if d.smoke_test:
+                    needs.append((Permission.SCORE, where, f"smoke test {d.deployment}"))
+        return needs
+
+    def permitted(self) -> bool:
+        """False, with a failed step naming the roles to ask for, if the caller lacks any."""
+        me = self.c.whoami()
+        missing: dict[tuple[str, Role], list[str]] = {}
+        for permission, env, why in self.needs():
+            if not me.can(permission, env):
+                missing.setdefault((env, ROLE_FOR[permission]), []).append(why)
+        if not missing:
+            return True
+        lacks = "; ".join(
+            f"{role} in {env} (to {', '.join(whys)})" for (env, role), whys in missing.items()
+        )
+        self.plan.add("permissions", "failed", f"user {me.name!r} needs {lacks}; nothing done")
+        return False
+
+    def steps(self) -> None:
         for d in self.spec.datasets:
             self.dataset(d)
         version = self.model()
         if version is None:  # dry run, new version: later steps depend on it
-            return self.plan
+            return
         if self.spec.evaluate:
             self.evaluate(version)
         if self.spec.sandbox:
@@ -163,7 +243,6 @@ class Runner:
             promoted = self.promote(version, self.spec.promote)
             if promoted and self.spec.production:
                 self.deploy("production", self.spec.production, promoted)
-        return self.plan
 
     def dataset(self, d: DatasetSpec) -> None:
         path = self.file(d.file)
@@ -238,7 +317,9 @@ class Runner:
             self.plan.add(stage, "unchanged", f"deployment {d.deployment} serves {version}")
         elif self.change(stage, f"deployment {d.deployment} to serve {version}"):
             if current is None:
-                self.c.create_deployment(d.deployment, [version], environment=env)
+                created = self.c.create_deployment(d.deployment, [version], environment=env)
+                keys = ", ".join(f"{slot} {key}" for slot, key in created.new_keys.items())
+                self.plan.steps[-1].detail += f"; its scoring keys, shown once: {keys}"
             else:
                 self.c.update_deployment(d.deployment, [version])
         if self.dry:
@@ -303,6 +384,13 @@ class Runner:
         return None
 
 
-def apply(client: Client, path: Path, *, dry_run: bool = False) -> Plan:
+def apply(
+    client: Client,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    on_step: Callable[[Step], None] | None = None,
+) -> Plan:
+    """Run the file; ``on_step`` sees each step as it completes."""
     spec, base = load(path)
-    return Runner(client, spec, base, dry_run).run()
+    return Runner(client, spec, base, dry_run, Plan(on_step=on_step)).run()
