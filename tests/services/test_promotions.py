@@ -124,15 +124,17 @@ def test_gates_pass_then_an_approver_promotes(yard_with_versions: Client, by: By
     assert c.get_baseline("production/payments:1") == c.get_baseline("sandbox/payments:2")
     assert c.list_deployments() == []  # promotion deploys nothing
     actions = [e.action for e in c.audit(limit=1000)]
-    assert actions[-4:] == [
+    assert actions[-5:] == [
         "promotion.approved",
         "model.created",
         "version.created",
         "promotion.completed",
+        "alias.set",
     ]
+    # the promoted version is the target's champion: the one the next promotion must beat
+    assert c.get_version("production/payments@champion").ref == "production/payments:1"
 
-    # the champion gate: the weaker version cannot replace it
-    c.set_alias("production/payments", "champion", 1)
+    # the champion gate: the weaker version cannot replace it, with nobody setting an alias
     weaker = by(DEV).promote("payments:1", to="production")
     assert weaker.state == "blocked"
     champion = next(g for g in weaker.gates if g.gate == "champion")
@@ -233,3 +235,25 @@ def test_bad_requests_change_nothing(yard_with_versions: Client) -> None:
             call()
     assert len(c.audit(limit=10_000)) == before
     assert c.list_promotion_requests() == []
+
+
+def test_the_champion_moves_to_each_promoted_version(yard_with_versions: Client, by: By) -> None:
+    c = yard_with_versions
+    gates(c, beat_champion="f1_macro", approvals=0)
+    first = by(DEV).promote("payments:1", to="production")
+    assert first.state == "promoted"
+    champion = next(g for g in first.gates if g.gate == "champion")
+    assert champion.passed and champion.detail == "production/payments has no champion yet"
+    assert c.get_version("production/payments@champion").version == 1
+
+    better = by(DEV).promote("payments:2", to="production")
+    assert better.state == "promoted" and better.result == "production/payments:2"
+    moved = c.audit(action="alias.moved")[-1]
+    assert (moved.subject, moved.before, moved.after) == (
+        "alias:production/payments@champion",
+        {"version": 1},
+        {"version": 2},
+    )
+    assert c.get_version("production/payments@champion").version == 2
+    again = by(DEV).promote("payments:1", to="production")  # now below the champion
+    assert again.state == "blocked"

@@ -21,15 +21,17 @@ from collections.abc import Iterable
 from modelyard.domain.auth import Permission, Principal, Role
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from modelyard.domain.names import check_name
+from modelyard.domain.names import check_name, parse_ref
 from modelyard.domain.promotions import GateResult, Gates, PromotionRequest
 from modelyard.services import lookup
 from modelyard.services.auth import require
-from modelyard.services.registry import RegistryService
+from modelyard.services.registry import RegistryService, point_alias
 from modelyard.store.unit import Store, Tx
 from modelyard.wire.codec import Codec
 
 LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse"})
+#: The alias a completed promotion points at its version in the target environment.
+CHAMPION = "champion"
 
 
 class PromotionService:
@@ -134,7 +136,7 @@ class PromotionService:
         metric = gates.beat_champion
         assert metric is not None
         try:
-            champion = lookup.resolve(tx, self.registry.ref(f"{target}/{source.name}@champion"))
+            champion = lookup.resolve(tx, self.registry.ref(f"{target}/{source.name}@{CHAMPION}"))
         except NotFound:
             return GateResult("champion", True, f"{target}/{source.name} has no champion yet")
         theirs: float | None = champion.metrics.get(metric)
@@ -287,6 +289,8 @@ class PromotionService:
                 subject=_subject(target, request_id),
                 after={"source": source.ref, "version": promoted.ref},
             )
+            # the promoted version is the one the next promotion must beat
+            point_alias(tx, parse_ref(promoted.ref), CHAMPION, self.principal)
         return self.get_promotion_request(request_id)
 
     def get_promotion_request(self, request_id: int) -> PromotionRequest:

@@ -222,32 +222,7 @@ class RegistryService:
         r = self.ref(name, environment).model
         require(self.principal, Permission.REGISTER, r.environment)
         with self.store.write() as tx:
-            target = lookup.version(tx, ModelRef(r.environment, r.name, version))
-            if target.version.status == "archived":
-                raise InvalidInput(
-                    f"version {r}:{version} is archived: an alias cannot point to it"
-                )
-            current = tx.registry.alias(target.model_id, alias)
-            previous = current.version if current is not None else None
-            if previous == version:
-                return AliasChange(
-                    r.environment,
-                    r.name,
-                    alias,
-                    version,
-                    current.previous_version if current is not None else None,
-                )
-            tx.registry.upsert_alias(
-                target.model_id, alias, target.version_id, previous, self.principal.name
-            )
-            tx.audit.append(
-                actor=self.principal.name,
-                action="alias.moved" if previous else "alias.set",
-                subject=f"alias:{r}@{alias}",
-                before={"version": previous},
-                after={"version": version},
-            )
-            return AliasChange(r.environment, r.name, alias, version, previous)
+            return point_alias(tx, ModelRef(r.environment, r.name, version), alias, self.principal)
 
     def delete_alias(
         self, name: str | ModelRef, alias: str, *, environment: str | None = None
@@ -439,3 +414,27 @@ def _refuse_locked(version: ModelVersion, ref: ModelRef) -> None:
             "edited here (change it at the source and export a new bundle)",
             version=str(ref),
         )
+
+
+def point_alias(tx: Tx, ref: ModelRef, alias: str, principal: Principal) -> AliasChange:
+    """Point ``alias`` at the version ``ref`` names, inside ``tx``; the previous version is
+    recorded and the change audited. The caller has checked who may do this."""
+    target = lookup.version(tx, ref)
+    if target.version.status == "archived":
+        raise InvalidInput(f"version {ref} is archived: an alias cannot point to it")
+    current = tx.registry.alias(target.model_id, alias)
+    previous = current.version if current is not None else None
+    version = ref.version
+    assert version is not None
+    if previous == version:
+        before = current.previous_version if current is not None else None
+        return AliasChange(ref.environment, ref.name, alias, version, before)
+    tx.registry.upsert_alias(target.model_id, alias, target.version_id, previous, principal.name)
+    tx.audit.append(
+        actor=principal.name,
+        action="alias.moved" if previous else "alias.set",
+        subject=f"alias:{ref.model}@{alias}",
+        before={"version": previous},
+        after={"version": version},
+    )
+    return AliasChange(ref.environment, ref.name, alias, version, previous)
