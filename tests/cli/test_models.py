@@ -240,3 +240,24 @@ def test_a_label_left_in_the_input_example_is_not_a_required_input(
     assert len(r.err.splitlines()) == 1  # one line: no file name, no source line
     inputs = [c["name"] for c in r.json()["signature"]["inputs"]]
     assert inputs == ["amount", "terms_days", "late_share"]
+
+
+def test_a_version_is_downloaded_to_a_folder(
+    cli: Cli, model_file: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path, example = model_file
+    assert cli("models", "register", "payments", path, "--input-example", example).code == 0
+    r = cli("models", "download", "payments:1", "-o", tmp_path / "pkg")
+    assert r.code == 0, r.err
+    assert r.out.startswith("wrote sandbox/payments:1 (sklearn, sha256:")
+    assert (tmp_path / "pkg" / "modelyard.yaml").is_file()
+    again = cli("models", "register", "payments", tmp_path / "pkg", "--json").json()
+    assert (
+        again["package_digest"]
+        == cli("models", "show", "payments:1", "--json").json()["package_digest"]
+    )
+    r = cli("models", "download", "payments:1", "-o", tmp_path / "pkg")
+    assert (r.code, r.err.strip()) == (
+        1,
+        f"error: {tmp_path / 'pkg'} exists and is not an empty folder",
+    )

@@ -176,6 +176,27 @@ def show(
 
 
 @app.command()
+def download(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION or NAME@ALIAS")],
+    output_dir: Annotated[
+        Path, typer.Option("--output", "-o", help="A new (or empty) folder to write it to.")
+    ],
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Write a version's package (its files and modelyard.yaml) to a folder."""
+    with client() as c:
+        v = c.get_version(ref, environment=env)
+        folder = c.download_model(v.ref, output_dir)
+    if json:
+        output.emit_json({"version": v.ref, "package_digest": v.package_digest, "path": folder})
+    else:
+        output.console.print(
+            f"wrote {v.ref} ({v.flavor}, {v.package_digest[:19]}…) to {folder}", highlight=False
+        )
+
+
+@app.command()
 def search(
     filter: Annotated[
         str, typer.Argument(help="e.g. \"tags.team = 'risk' and metrics.accuracy > 0.8\"")

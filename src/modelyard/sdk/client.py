@@ -245,6 +245,20 @@ class Client:
             return lambda: self.load_dataset(datasets[0], environment=environment)
         return None
 
+    def download_model(self, ref: str, dest: str | Path, *, environment: str | None = None) -> Path:
+        """Write a version's package to the folder ``dest`` (new, or empty): its files and
+        manifest, every file verified against its digest. Registering the folder again
+        gives the same package digest."""
+        import shutil
+
+        target = Path(dest)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise InvalidInput(f"{target} exists and is not an empty folder")
+        source = self.api.registry.package_source(ref, environment=environment)
+        folder, _ = self.packager.materialize(source)
+        shutil.copytree(folder, target, dirs_exist_ok=True)
+        return target
+
     def load_model(self, ref: str, *, environment: str | None = None) -> LoadedModel:
         """Load a version, every file verified against its digest first."""
         source = self.api.registry.package_source(ref, environment=environment)
