@@ -210,3 +210,14 @@ def test_collected_rows_go_back_to_training(watched: Watched) -> None:
     )
     with pytest.raises(InvalidInput, match="collected no"):
         watched.client.snapshot_dataset("x", deployment="pay", since="3h", until="2h")
+
+
+def test_an_empty_reference_window_is_said_not_compared(watched: Watched) -> None:
+    watched.score(invoices(500, seed=8))
+    watched.flush()
+    report = watched.client.monitor("pay", since="1h", against="previous")  # nothing before
+    (section,) = report["variants"]
+    assert section["rows"] == 500 and section["reference"] == "earlier window"
+    assert section["note"] == "the reference window holds no rows: nothing to compare with"
+    assert "features" not in section and "drifted_features" not in section
+    assert report["summary"]["drift_share"] is None

@@ -104,6 +104,8 @@ class Window:
         """The chosen columns (inputs by their own name) of the window's live rows; an
         input no file has comes back as nulls."""
         wanted = list(dict.fromkeys(names))
+        if not self.files:  # nothing was collected in the window
+            return pa.table({name: pa.array([], pa.string()) for name in wanted})
         select = []
         for name in wanted:
             column = name if name in (PREDICTION, "request_id", "row") else INPUT_PREFIX + name

@@ -157,6 +157,10 @@ class MonitoringService:
                 )
                 return section
             section["reference"] = f"baseline of {environment}/{variant} on {reference['dataset']}"
+        elif reference["rows"] == 0:
+            section["reference"] = "earlier window"
+            section["note"] = "the reference window holds no rows: nothing to compare with"
+            return section
         else:
             section["reference"] = "earlier window"
         features = list(reference["features"])
