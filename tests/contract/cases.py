@@ -399,8 +399,11 @@ def _(c: Client, w: World) -> Any:
 @case("promotions.approve")
 def _(c: Client, w: World) -> Any:
     model(c, w, "ap")
+    c.set_gates("production", approvals=1, self_approval=True)  # one user on each side
     request = c.promote("ap:1", to="production")
-    return request if request.state != "pending" else c.approve(request.id, comment="ok")
+    assert request.state == "pending"
+    done = c.approve(request.id, comment="ok")
+    return [done.state, done.result, [(a.user, a.comment) for a in done.approvals]]
 
 
 @case("promotions.reject")

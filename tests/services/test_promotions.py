@@ -257,3 +257,20 @@ def test_the_champion_moves_to_each_promoted_version(yard_with_versions: Client,
     assert c.get_version("production/payments@champion").version == 2
     again = by(DEV).promote("payments:1", to="production")  # now below the champion
     assert again.state == "blocked"
+
+
+def test_production_needs_someone_elses_approval_on_a_fresh_install(
+    yard_with_versions: Client, by: By
+) -> None:
+    c = yard_with_versions
+    assert c.get_gates("production").approvals == 1  # nobody set any gate
+    request = by(DEV).promote("payments:1", to="production")
+    assert request.state == "pending" and request.required_approvals == 1
+    assert c.list_models(environment="production") == []
+    dev_approves = Principal("dev", roles={"production": frozenset({Role.APPROVER})})
+    with pytest.raises(PermissionDenied, match="may not approve it"):
+        by(dev_approves).approve(request.id)
+    assert by(ANN).approve(request.id).state == "promoted"
+
+    gates(c, thresholds=[], evaluation=None, approvals=0)  # an admin opens it, on purpose
+    assert by(DEV).promote("payments:2", to="production").state == "promoted"

@@ -98,7 +98,9 @@ def set_gates(
     beat_champion: Annotated[
         str | None, typer.Option("--beat-champion", help="METRIC the champion must lose on.")
     ] = None,
-    approvals: Annotated[int, typer.Option("--approvals", help="Approvals needed.")] = 0,
+    approvals: Annotated[
+        int, typer.Option("--approvals", help="Approvals needed (0: none, on purpose).")
+    ] = 1,
     allow_self_approval: Annotated[
         bool, typer.Option("--allow-self-approval", help="Let requesters approve their own.")
     ] = False,

@@ -62,6 +62,11 @@ def parse_threshold(text: str) -> Threshold:
     return Threshold(found.group(1), found.group(2), float(found.group(3)))
 
 
+#: Approvals a promotion needs where an admin has not said otherwise: one, by someone
+#: other than the requester. Production is never open by default; 0 is a choice.
+DEFAULT_APPROVALS = 1
+
+
 @dataclass(frozen=True, slots=True)
 class Gates:
     """What a version must pass to be promoted into an environment."""
@@ -69,7 +74,7 @@ class Gates:
     evaluation: str | None = None  # a dataset name (``[env/]name``) it must be evaluated on
     thresholds: tuple[Threshold, ...] = ()
     beat_champion: str | None = None  # a metric the champion's value must be beaten on
-    approvals: int = 0
+    approvals: int = DEFAULT_APPROVALS
     self_approval: bool = False  # may the requester approve their own request?
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,7 +90,7 @@ class Gates:
     def from_dict(cls, d: dict[str, Any] | None) -> Gates:
         if not d:
             return cls()
-        approvals = d.get("approvals", 0)
+        approvals = d.get("approvals", DEFAULT_APPROVALS)
         if (
             not isinstance(approvals, int)
             or isinstance(approvals, bool)

@@ -22,7 +22,7 @@ from modelyard.domain.auth import Permission, Principal, Role
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from modelyard.domain.names import check_name, parse_ref
-from modelyard.domain.promotions import GateResult, Gates, PromotionRequest
+from modelyard.domain.promotions import DEFAULT_APPROVALS, GateResult, Gates, PromotionRequest
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.registry import RegistryService, point_alias
@@ -53,7 +53,7 @@ class PromotionService:
         evaluation: str | None = None,
         thresholds: Iterable[str] = (),
         beat_champion: str | None = None,
-        approvals: int = 0,
+        approvals: int = DEFAULT_APPROVALS,
         self_approval: bool = False,
     ) -> Gates:
         who = self.principal

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from modelyard.domain.promotions import DEFAULT_APPROVALS
 from modelyard.wire.registry import Body
 
 Ref = Annotated[str, Field(max_length=300)]
@@ -31,7 +32,7 @@ class GatesBody(Body):
         default_factory=list, max_length=50, description="e.g. 'f1_macro >= 0.6'"
     )
     beat_champion: str | None = Field(None, max_length=250, description="a metric")
-    approvals: int = Field(0, ge=0, le=10)
+    approvals: int = Field(DEFAULT_APPROVALS, ge=0, le=10)
     self_approval: bool = False
 
 

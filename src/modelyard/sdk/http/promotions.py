@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from modelyard.domain.promotions import Comparison, Evaluation, Gates, PromotionRequest
+from modelyard.domain.promotions import (
+    DEFAULT_APPROVALS,
+    Comparison,
+    Evaluation,
+    Gates,
+    PromotionRequest,
+)
 from modelyard.sdk.http.transport import Http
 
 
@@ -47,7 +53,7 @@ class HttpPromotions:
         evaluation: str | None = None,
         thresholds: Iterable[str] = (),
         beat_champion: str | None = None,
-        approvals: int = 0,
+        approvals: int = DEFAULT_APPROVALS,
         self_approval: bool = False,
     ) -> Gates:
         body = {

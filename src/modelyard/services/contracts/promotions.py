@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from modelyard.domain.promotions import DEFAULT_APPROVALS
+
 if TYPE_CHECKING:
     from modelyard.domain.promotions import Comparison, Evaluation, Gates, PromotionRequest
 
@@ -44,12 +46,13 @@ class Promotions(Protocol):
         evaluation: str | None = None,
         thresholds: Iterable[str] = (),
         beat_champion: str | None = None,
-        approvals: int = 0,
+        approvals: int = DEFAULT_APPROVALS,
         self_approval: bool = False,
     ) -> Gates:
         """Replace the gates of ``environment``: a passing evaluation on a dataset,
         metric thresholds (``f1_macro >= 0.6``), beating the champion on a metric, and
-        the approvals needed (by someone other than the requester unless allowed)."""
+        the approvals needed (by someone other than the requester unless allowed; one
+        unless set: 0 opens the environment to anyone who may request)."""
         ...
 
     def promote(self, ref: str, *, to: str, note: str = "") -> PromotionRequest:
