@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# KServe's client, test-only: its pins (pandas<3) would downgrade the stack under test
+	$(BIN)/pip install --quiet --no-deps 'kserve==0.21.*'
 	touch $(STAMP)
 
 # Debian's PostgreSQL server for the store tests (the tests start a throwaway cluster).

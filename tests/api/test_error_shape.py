@@ -1,5 +1,6 @@
 """Every route answers every mistake with the one error body (datasette learned to pin this):
-``{"error": {"code", "message", "details"}}``, a 4xx status, one line of message.
+``{"error": {"code", "message", "details"}}``, a 4xx status, one line of message; the Open
+Inference Protocol routes (``/v2/...``) with that protocol's ``{"error": "<message>"}``.
 
 The routes are read from the app's own OpenAPI document, so a new route is covered
 without a line here.
@@ -51,6 +52,9 @@ def check(response: httpx.Response, what: str) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"}, f"{what}: {body}"
     error = body["error"]
+    if response.url.path.startswith("/v2/"):  # the V2 protocol's shape: one message
+        assert isinstance(error, str) and error and "\n" not in error, f"{what}: {body}"
+        return {"message": error}
     assert set(error) == {"code", "message", "details"}, f"{what}: {error}"
     assert isinstance(error["code"], str) and re.fullmatch(r"[a-z_]+", error["code"]), what
     assert isinstance(error["message"], str) and error["message"], what

@@ -16,7 +16,7 @@ import orjson
 
 from modelyard.api.errors import answer_error
 from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge
-from modelyard.serving import protocols
+from modelyard.serving import protocols, v2
 from modelyard.serving.live import VARIANT_HEADER, LiveDeployment
 from modelyard.serving.runtime import ServingRuntime
 
@@ -38,9 +38,12 @@ class Reply:
     body: bytes
 
 
-def error_reply(exc: ModelyardError, extra: list[tuple[str, str]] | None = None) -> Reply:
-    """The canonical error, exactly as ``api/errors.py`` answers it on every other route."""
-    status, headers, body = answer_error(exc)
+def error_reply(
+    exc: ModelyardError, extra: list[tuple[str, str]] | None = None, *, v2_shape: bool = False
+) -> Reply:
+    """The error exactly as ``api/errors.py`` answers it on every other route (on the V2
+    routes in the protocol's own shape, ``{"error": "<message>"}``)."""
+    status, headers, body = answer_error(exc, v2_shape=v2_shape)
     return Reply(
         status, [("content-type", JSON), *(extra or []), *headers.items()], orjson.dumps(body)
     )
@@ -83,7 +86,7 @@ class DataPlane:
             # unknown names share one label: a caller cannot grow the metrics without bound
             self.metrics.errors.labels(name if known else "-", str(e.status), e.code).inc()
             e.details.setdefault("request_id", request_id)
-            return error_reply(e, id_header)
+            return error_reply(e, id_header, v2_shape=protocol == "v2")
         self.metrics.requests.labels(name, variant, "200").inc()
         self.metrics.latency.labels(name, variant).observe(time.perf_counter() - started)
         return reply
@@ -98,14 +101,14 @@ class DataPlane:
     ) -> tuple[Reply, str]:
         content_type = headers.get("content-type")
         pin = headers.get(VARIANT_HEADER)
-        given_id: str | None = None
-        wanted: list[str] = []
+        tensors: v2.Request | None = None
         if protocol == "predict":
             parsed = protocols.parse_native(body, content_type)
         elif protocol == "invocations":
             parsed = protocols.parse_mlflow(body, content_type)
         elif protocol == "v2":
-            parsed, given_id, wanted = protocols.parse_v2(body, content_type)
+            tensors = v2.parse(body, content_type, headers.get(v2.HEADER_LENGTH))
+            parsed = tensors.parsed
         else:
             raise InvalidInput(f"unknown scoring protocol {protocol!r}")
         scored = await self.runtime.score(live, parsed, pin, request_id)
@@ -124,11 +127,14 @@ class DataPlane:
         elif protocol == "invocations":
             content = protocols.mlflow_body(output)
         else:
-            content = protocols.v2_body(
+            assert tensors is not None
+            content, extra = v2.body(
                 output,
+                tensors,
                 model_name=live.name,
                 model_version=variant,
-                request_id=given_id or request_id,
-                wanted=wanted,
+                request_id=tensors.id or request_id,
             )
+            kind = "application/octet-stream" if extra else JSON
+            return Reply(200, [("content-type", kind), *extra, *out], content), variant
         return Reply(200, [("content-type", JSON), *out], content), variant

@@ -1,4 +1,6 @@
-"""One error body for every 4xx/5xx: ``{"error": {"code", "message", "details"}}``.
+"""One error body for every 4xx/5xx: ``{"error": {"code", "message", "details"}}``, but on
+the Open Inference Protocol routes (``/v2/...``), whose clients (tritonclient, KServe's)
+read the protocol's own ``{"error": "<message>"}``.
 
 The ``ModelyardError`` tree maps to statuses here and nowhere else.
 """
@@ -17,6 +19,7 @@ from modelyard.domain.errors import ModelyardError
 from modelyard.wire.errors import invalid_body
 
 log = logging.getLogger("modelyard.api")
+V2_PREFIX = "/v2/"
 
 QUIET = {"overloaded", "not_ready", "model_timeout"}  # load, not faults: counted in /metrics
 _HTTP_CODES = {
@@ -42,9 +45,20 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return JSONResponse(status_code=status, content=body, headers=headers)
 
 
-def answer_error(exc: ModelyardError) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """Status, headers and canonical body of an error (logged when it is a fault). Every
-    route answers errors through this, the scoring data plane included."""
+def v2_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The canonical error body in the V2 protocol's shape."""
+    return {"error": body["error"]["message"]}
+
+
+def _shaped(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    return v2_body(body) if request.url.path.startswith(V2_PREFIX) else body
+
+
+def answer_error(
+    exc: ModelyardError, *, v2_shape: bool = False
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Status, headers and body of an error (logged when it is a fault). Every route
+    answers errors through this, the scoring data plane included."""
     headers = {}
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -52,30 +66,33 @@ def answer_error(exc: ModelyardError) -> tuple[int, dict[str, str], dict[str, An
         headers["Retry-After"] = str(exc.details["retry_after"])
     if exc.status >= 500 and exc.code not in QUIET:
         log.error("%s: %s", exc.code, exc.message)
-    return exc.status, headers, exc.to_dict()
+    body = exc.to_dict()
+    return exc.status, headers, v2_body(body) if v2_shape else body
 
 
-async def _modelyard_error(_: Request, exc: Exception) -> JSONResponse:
+async def _modelyard_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ModelyardError)
     status, headers, body = answer_error(exc)
-    return _json(status, body, headers)
+    return _json(status, _shaped(request, body), headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     message, problems = invalid_body(list(exc.errors()))
-    return _json(422, error_body("invalid_input", message, {"problems": problems}))
+    body = error_body("invalid_input", message, {"problems": problems})
+    return _json(422, _shaped(request, body))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return _json(exc.status_code, error_body(code, str(exc.detail)), getattr(exc, "headers", None))
+    body = _shaped(request, error_body(code, str(exc.detail)))
+    return _json(exc.status_code, body, getattr(exc, "headers", None))
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
-    return _json(500, error_body("internal", "internal server error"))
+    return _json(500, _shaped(request, error_body("internal", "internal server error")))
 
 
 def install(app: FastAPI) -> None:

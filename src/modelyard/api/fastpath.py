@@ -27,6 +27,7 @@ _WANTED = {
     b"content-length",
     b"x-request-id",
     b"modelyard-variant",
+    b"inference-header-content-length",  # the V2 binary tensor extension
 }
 
 

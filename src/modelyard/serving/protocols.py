@@ -2,7 +2,7 @@
 
 - native:  ``{"inputs": [{col: v}, ...]}``, ``{"dataframe_split": {...}}`` or ``text/csv``
 - mlflow:  ``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``
-- v2:      the Open Inference Protocol, one input tensor per column, shape ``[n]``
+- v2:      the Open Inference Protocol, in ``serving/v2.py``
 """
 
 from __future__ import annotations
@@ -150,69 +150,8 @@ def parse_csv(body: bytes) -> Parsed:
     return Parsed(columns, len(rows))
 
 
-V2_TYPES = {
-    "BOOL",
-    "UINT8",
-    "UINT16",
-    "UINT32",
-    "UINT64",
-    "INT8",
-    "INT16",
-    "INT32",
-    "INT64",
-    "FP16",
-    "FP32",
-    "FP64",
-    "BYTES",
-}
-
-
-def parse_v2(body: bytes, content_type: str | None) -> tuple[Parsed, str | None, list[str]]:
-    """(columns, the request's id, the outputs asked for)."""
-    if media_type(content_type) != "application/json":
-        raise UnsupportedMediaType("the V2 protocol takes application/json")
-    payload = load_json(body)
-    if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
-        raise InvalidInput('expected {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')
-    columns: RawColumns = {}
-    rows = None
-    for i, tensor in enumerate(payload["inputs"]):
-        if not isinstance(tensor, dict) or not isinstance(tensor.get("name"), str):
-            raise InvalidInput(f"inputs[{i}] must be a tensor with a name")
-        name = tensor["name"]
-        datatype, shape, data = tensor.get("datatype"), tensor.get("shape"), tensor.get("data")
-        if datatype not in V2_TYPES:
-            raise InvalidInput(f"inputs[{i}] ({name}): unknown datatype {datatype!r}")
-        if not isinstance(shape, list) or not all(isinstance(s, int) for s in shape):
-            raise InvalidInput(f"inputs[{i}] ({name}): shape must be a list of integers")
-        if not isinstance(data, list):
-            raise InvalidInput(f"inputs[{i}] ({name}): data must be a list")
-        flat = _flatten(data)
-        if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
-            raise InvalidInput(f"inputs[{i}] ({name}): one column per tensor, shape [n] or [n, 1]")
-        if shape[0] != len(flat) or not flat:
-            raise InvalidInput(
-                f"inputs[{i}] ({name}): shape {shape} does not match {len(flat)} values"
-            )
-        if rows is not None and rows != len(flat):
-            raise InvalidInput("every input tensor must have the same number of rows")
-        rows = len(flat)
-        columns[name] = flat
-    if rows is None:
-        raise InvalidInput("inputs must hold at least one tensor")
-    request_id = payload.get("id")
-    wanted = [str(o.get("name")) for o in payload.get("outputs") or [] if isinstance(o, dict)]
-    return Parsed(columns, rows), request_id if isinstance(request_id, str) else None, wanted
-
-
-def _flatten(data: list[Any]) -> list[Any]:
-    if data and isinstance(data[0], list):
-        return [v for row in data for v in (row if isinstance(row, list) else [row])]
-    return data
-
-
 # -- rendering --------------------------------------------------------------------------
-def _values(array: np.ndarray) -> list[Any]:
+def json_values(array: np.ndarray) -> list[Any]:
     values = array.tolist()
     if array.dtype.kind == "f":
         return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
@@ -222,7 +161,7 @@ def _values(array: np.ndarray) -> list[Any]:
 def native_body(
     output: Output, classes: list[Any] | None, model_version: str, request_id: str
 ) -> bytes:
-    body: dict[str, Any] = {"predictions": _values(output.predictions)}
+    body: dict[str, Any] = {"predictions": json_values(output.predictions)}
     if output.probabilities is not None and classes is not None:
         body["probabilities"] = np.ascontiguousarray(output.probabilities, dtype=np.float64)
         body["classes"] = classes
@@ -239,7 +178,7 @@ def csv_body(output: Output, classes: list[Any] | None) -> bytes:
     if proba is not None and classes is not None:
         header += [f"probability_{c}" for c in classes]
     writer.writerow(header)
-    predictions = _values(output.predictions)
+    predictions = json_values(output.predictions)
     if proba is None:
         writer.writerows([p] for p in predictions)
     else:
@@ -250,55 +189,4 @@ def csv_body(output: Output, classes: list[Any] | None) -> bytes:
 
 
 def mlflow_body(output: Output) -> bytes:
-    return orjson.dumps({"predictions": _values(output.predictions)})
-
-
-def v2_datatype(array: np.ndarray) -> str:
-    kind = array.dtype.kind
-    if kind == "b":
-        return "BOOL"
-    if kind in "iu":
-        return "INT64"
-    if kind == "f":
-        return "FP64"
-    return "BYTES"
-
-
-def v2_body(
-    output: Output,
-    *,
-    model_name: str,
-    model_version: str,
-    request_id: str,
-    wanted: list[str],
-) -> bytes:
-    outputs: list[dict[str, Any]] = []
-    predictions = output.predictions
-    if not wanted or "predict" in wanted:
-        outputs.append(
-            {
-                "name": "predict",
-                "shape": [len(predictions)],
-                "datatype": v2_datatype(predictions),
-                "data": _values(predictions),
-            }
-        )
-    proba = output.probabilities
-    if proba is not None and (not wanted or "predict_proba" in wanted):
-        outputs.append(
-            {
-                "name": "predict_proba",
-                "shape": list(proba.shape),
-                "datatype": "FP64",
-                "data": np.ascontiguousarray(proba, dtype=np.float64).ravel(),
-            }
-        )
-    return orjson.dumps(
-        {
-            "model_name": model_name,
-            "model_version": model_version,
-            "id": request_id,
-            "outputs": outputs,
-        },
-        option=orjson.OPT_SERIALIZE_NUMPY,
-    )
+    return orjson.dumps({"predictions": json_values(output.predictions)})
