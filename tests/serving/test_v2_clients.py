@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import kserve
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 import tritonclient.http as triton
@@ -132,3 +133,26 @@ def test_kserves_client_at_its_defaults(
             await client.close()
 
     asyncio.run(calls())
+
+
+def test_a_v2_body_is_json_whatever_its_content_type(
+    server: tuple[str, str], invoice_frame: pd.DataFrame
+) -> None:
+    url, key = server
+    x = invoice_frame.drop(columns="label").head(2)
+    body = {
+        "inputs": [
+            {"name": c, "shape": [2], "datatype": "BYTES" if x[c].dtype == object else "FP64",
+             "data": x[c].tolist()}
+            for c in x.columns
+        ]
+    }  # fmt: skip
+    for content_type in ("application/x-www-form-urlencoded", None):  # curl -d; none at all
+        headers = {"Authorization": f"Bearer {key}"}
+        if content_type:
+            headers["content-type"] = content_type
+        answer = httpx.post(
+            f"{url}/v2/models/pay/infer", content=orjson.dumps(body), headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"][0]["shape"] == [2]

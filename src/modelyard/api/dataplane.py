@@ -107,7 +107,7 @@ class DataPlane:
         elif protocol == "invocations":
             parsed = protocols.parse_mlflow(body, content_type)
         elif protocol == "v2":
-            tensors = v2.parse(body, content_type, headers.get(v2.HEADER_LENGTH))
+            tensors = v2.parse(body, headers.get(v2.HEADER_LENGTH))
             parsed = tensors.parsed
         else:
             raise InvalidInput(f"unknown scoring protocol {protocol!r}")

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from modelyard.domain.errors import InvalidInput, UnsupportedMediaType
-from modelyard.serving.protocols import Parsed, RawColumns, json_values, load_json, media_type
+from modelyard.domain.errors import InvalidInput
+from modelyard.serving.protocols import Parsed, RawColumns, json_values, load_json
 from modelyard.serving.scorer import Output
 
 HEADER_LENGTH = "inference-header-content-length"
@@ -39,7 +39,6 @@ DTYPES: dict[str, str | None] = {
     "FP64": "<f8",
     "BYTES": None,
 }
-_JSON_TYPES = ("application/json", "application/octet-stream")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +49,9 @@ class Request:
     binary: set[str] | bool  # outputs to send as binary data (True: all)
 
 
-def parse(body: bytes, content_type: str | None, header_length: str | None) -> Request:
-    if media_type(content_type) not in _JSON_TYPES:
-        raise UnsupportedMediaType("the V2 protocol takes application/json")
+def parse(body: bytes, header_length: str | None) -> Request:
+    """The body is JSON (and binary tensors) whatever its content type says, as in Triton
+    and KServe: ``curl -d`` sends a form type, tritonclient none."""
     payload, raw = _split(body, header_length)
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
         raise InvalidInput('expected {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')
