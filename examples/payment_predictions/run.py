@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8600)
     parser.add_argument("--seed-only", action="store_true", help="stop the server after seeding")
     args = parser.parse_args(argv)
+    # `kill` (SIGTERM) would end Python without unwinding, and leave the server running
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     home = Settings().resolved_home
     home.mkdir(parents=True, exist_ok=True)
     state_file = home / STATE

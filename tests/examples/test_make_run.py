@@ -5,15 +5,17 @@ second run reuses the home."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pandas as pd
 
 from modelyard import Client, Settings
 from tests.support.live import free_port
-from tests.support.processes import process_group
+from tests.support.processes import process_group, wait_group_gone
 
 RUN = Path(__file__).resolve().parents[2] / "examples" / "payment_predictions" / "run.py"
 
@@ -61,3 +63,24 @@ def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
     assert "is seeded already" in second.stdout
     with Client(settings=Settings(home=home, actor="check")) as c:
         assert [v.version for v in c.list_versions("payments")] == [1]
+
+
+def test_stopping_make_run_stops_its_server(tmp_path: Path) -> None:
+    """SIGTERM (``kill``) to the script, not its group: the server it started goes too."""
+    home = tmp_path / "home"
+    assert seed(home).returncode == 0
+    port = free_port()
+    with process_group(
+        [sys.executable, str(RUN), "--port", str(port)],
+        env={**os.environ, "MODELYARD_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as run:
+        assert run.stdout is not None
+        for line in run.stdout:  # it says so once it serves
+            if line.startswith("admin token: "):
+                break
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        run.terminate()
+        assert run.wait(timeout=60) == 128 + signal.SIGTERM
+        assert wait_group_gone(run, timeout=60) is not None  # no server left behind
