@@ -145,6 +145,10 @@ def test_order_by_and_page_tokens(catalog: Client) -> None:
         ("created_at > 'yesterday'", 14, "'yesterday'"),
         ("name = 'open", 8, "'"),
         ("name ~ 'x'", 6, "~"),
+        ("(" * 500 + "name = 'x'" + ")" * 500, 51, "("),  # the parser recurses: bounded
+        ("not " * 60 + "name = 'x'", 201, "not"),
+        ("metrics.accuracy > " + "9" * 9999, 20, "9" * 9999),  # beyond int('…') and SQL
+        ("metrics.accuracy > 1e999", 20, "1e999"),
     ],
 )
 def test_malformed_filters_point_at_the_token(

@@ -39,6 +39,10 @@ def error(body: dict[str, object]) -> dict[str, object]:
         (lambda r: r.update(group=7), "group", "expects string"),
         (lambda r: r.update(amount=None), "amount", "'amount' is required (float)"),
         (lambda r: r.update(colour="red"), "colour", "unexpected column 'colour'"),
+        (lambda r: r.update(terms_days=2**70), "terms_days", "(beyond a 64-bit integer)"),
+        (lambda r: r.update(amount="nan"), "amount", "'nan' (not a finite number)"),
+        (lambda r: r.update(amount="inf"), "amount", "'inf' (not a finite number)"),
+        (lambda r: r.update(amount="-Infinity"), "amount", "(not a finite number)"),
     ],
 )
 def test_input_that_does_not_fit_the_signature_is_422(
@@ -177,3 +181,23 @@ def test_a_full_queue_sheds_load_with_503_and_retry_after(served: Served, script
     assert 200 in statuses and 503 in statuses, statuses
     assert set(statuses) <= {200, 503}
     assert all(retry == "1" for status, retry in answers if status == 503)
+
+
+def test_a_fault_of_ours_is_a_counted_500_with_the_one_error_body(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What no input check foresaw still answers in the error shape, and /metrics counts it."""
+    from modelyard.serving import protocols
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(protocols, "native_body", broken)
+    status, body = post(served, {"inputs": records(served.x.head(1))})
+    assert status == 500
+    assert error(body) == {"code": "internal", "message": "internal server error", "details": {}}
+    metrics = served.http.get("/metrics").text
+    assert (
+        'modelyard_scoring_errors_total{code="internal",deployment="pay",status="500"} 1.0'
+        in metrics
+    )

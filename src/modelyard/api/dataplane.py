@@ -6,6 +6,7 @@ documented FastAPI routes (``api/scoring.py``, ``api/v2.py``) and the ASGI fast 
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -20,6 +21,7 @@ from modelyard.serving import protocols, v2
 from modelyard.serving.live import VARIANT_HEADER, LiveDeployment
 from modelyard.serving.runtime import ServingRuntime
 
+log = logging.getLogger("modelyard.api")
 PROTOCOLS = ("predict", "invocations", "v2")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 JSON = "application/json"
@@ -87,6 +89,11 @@ class DataPlane:
             self.metrics.errors.labels(name if known else "-", str(e.status), e.code).inc()
             e.details.setdefault("request_id", request_id)
             return error_reply(e, id_header, v2_shape=protocol == "v2")
+        except Exception:  # a fault of ours: logged, counted and answered like any error
+            log.exception("scoring request %s for %r failed", request_id, name)
+            fault = ModelyardError("internal server error")  # code "internal", status 500
+            self.metrics.errors.labels(name if known else "-", "500", fault.code).inc()
+            return error_reply(fault, id_header, v2_shape=protocol == "v2")
         self.metrics.requests.labels(name, variant, "200").inc()
         self.metrics.latency.labels(name, variant).observe(time.perf_counter() - started)
         return reply

@@ -19,6 +19,7 @@ Errors name the position and the offending token.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +62,8 @@ COMPARISONS = {
     ">=": ">=",
 }
 KEYWORDS = {"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL"}
+MAX_DEPTH = 50  # nested parentheses and NOTs in one filter
+MAX_NUMBER_CHARS = 40
 
 Value = str | float | int | datetime | None
 
@@ -154,8 +157,7 @@ def tokenize(text: str) -> list[Token]:
             quote = raw[0]
             tokens.append(Token("string", raw, pos, raw[1:-1].replace(quote * 2, quote)))
         elif kind == "number":
-            num: float | int = float(raw) if any(c in raw for c in ".eE") else int(raw)
-            tokens.append(Token("number", raw, pos, num))
+            tokens.append(Token("number", raw, pos, _number(text, Token("number", raw, pos))))
         elif kind == "ident" and raw.upper() in KEYWORDS:
             tokens.append(Token("keyword", raw, pos, raw.upper()))
         elif kind != "ws":
@@ -165,11 +167,26 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def _number(text: str, tok: Token) -> float | int:
+    """A literal as int (within 64 bits) or float; a longer or non-finite one is refused
+    here, not by the database."""
+    raw = tok.text
+    if len(raw) > MAX_NUMBER_CHARS:
+        raise _error(text, tok, f"a number of at most {MAX_NUMBER_CHARS} characters")
+    if not any(c in raw for c in ".eE") and -(2**63) <= int(raw) < 2**63:
+        return int(raw)
+    number = float(raw)
+    if not math.isfinite(number):
+        raise _error(text, tok, "a finite number")
+    return number
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0  # of parentheses and NOTs, bounded: the parser recurses on them
 
     @property
     def tok(self) -> Token:
@@ -205,11 +222,18 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def not_(self) -> Node:
+        if self.tok.kind in ("keyword", "lparen") and self.depth >= MAX_DEPTH:
+            raise _error(self.text, self.tok, f"at most {MAX_DEPTH} nested parentheses or NOTs")
         if self.keyword("NOT"):
-            return Not(self.not_())
+            self.depth += 1
+            node: Node = Not(self.not_())
+            self.depth -= 1
+            return node
         if self.tok.kind == "lparen":
             self.take()
+            self.depth += 1
             node = self.or_()
+            self.depth -= 1
             if self.tok.kind != "rparen":
                 raise _error(self.text, self.tok, "')'")
             self.take()

@@ -26,6 +26,7 @@ Columns = dict[str, np.ndarray]
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n"}
 _DTYPES = {"float": np.float64, "integer": np.int64, "boolean": np.bool_}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,12 @@ class InputSchema:
                 continue
             try:
                 converted = convert(value)
-            except (TypeError, ValueError, OverflowError):
+            except (TypeError, ValueError, OverflowError) as e:
                 kind = "wrong type" if not isinstance(value, str) else "cannot convert"
+                if isinstance(e, OverflowError):
+                    kind = "beyond a 64-bit integer"
+                elif f.type == "float" and type(e) is ValueError:
+                    kind = "not a finite number" if _is_number(value) else kind
                 raise InvalidData(
                     f"{f.name!r} expects {f.type}, row {row} has {_show(value)} ({kind})",
                     field=f.name,
@@ -140,9 +145,16 @@ class InputSchema:
                 else:
                     values = pd.to_numeric(raw, errors="coerce")
                     bad = values.isna() & ~missing
+                    infinite = values.abs() == np.inf
+                    bad |= infinite
+                    values = values.where(~infinite, np.nan)
                 if f.type == "integer":
+                    values = values.astype(np.float64)  # a huge int arrives as object
                     fractional = values.notna() & (values != np.floor(values.fillna(0)))
-                    bad |= fractional
+                    # float64 rounds 2**63 - 1 up to 2**63: refuse at and beyond 2**63
+                    beyond = values.notna() & ((values < INT64_MIN) | (values >= 2.0**63))
+                    bad |= fractional | beyond
+                    values = values.where(~beyond, np.nan)
             elif f.type == "boolean":
                 values = raw.map(_to_bool_or_na)
                 bad = values.isna() & ~missing
@@ -183,6 +195,14 @@ def _note(reasons: pd.Series, mask: pd.Series, reason: str) -> None:
         reasons[fresh] = reason
 
 
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
 def _to_bool_or_na(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return pd.NA
@@ -193,22 +213,28 @@ def _to_bool_or_na(value: Any) -> Any:
 
 
 def _float(value: Any) -> float:
-    if type(value) is float or type(value) is int:
-        return float(value)
-    if isinstance(value, str):
-        return float(value)
-    raise TypeError
+    if type(value) is float or type(value) is int or isinstance(value, str):
+        number = float(value)
+    else:
+        raise TypeError
+    if not math.isfinite(number):  # "nan", "inf" as text, or an int beyond a float
+        raise ValueError
+    return number
 
 
 def _int(value: Any) -> int:
     if type(value) is int:
-        return value
-    if type(value) is float or isinstance(value, str):
+        number = value
+    elif type(value) is float or isinstance(value, str):
         as_float = float(value)
         if not as_float.is_integer():
             raise ValueError
-        return int(as_float)
-    raise TypeError
+        number = int(as_float)
+    else:
+        raise TypeError
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise OverflowError
+    return number
 
 
 def _bool(value: Any) -> bool:
