@@ -132,3 +132,21 @@ def test_the_cli_with_a_progress_bar_and_one_line_errors(served: Served, tmp_pat
         )
         assert bad.returncode == 1
         assert bad.stderr.strip().splitlines()[-1] == message
+
+
+def test_non_finite_and_oversized_numbers_in_a_file_are_invalid_rows(
+    served: Served, tmp_path: Path
+) -> None:
+    rows = served.x.head(10).astype({"amount": object, "terms_days": object})
+    rows.loc[2, "amount"] = "inf"
+    rows.loc[4, "amount"] = "-Infinity"
+    rows.loc[6, "terms_days"] = str(2**70)
+    source = tmp_path / "rows.csv"
+    rows.to_csv(source, index=False)
+    result = served.client.predict_file("pay", source, tmp_path / "out.csv", max_error_rate=0.5)
+    assert (result.rows, result.scored, result.rejected) == (10, 7, 3)
+    errors = pd.read_csv(result.errors)  # type: ignore[arg-type]
+    assert errors["row"].tolist() == [2, 4, 6]
+    assert errors["error"].tolist() == ["'amount' expects float"] * 2 + [
+        "'terms_days' expects integer"
+    ]
