@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -173,3 +176,25 @@ def test_a_remembered_token_expires(services: Services, access: AccessService) -
     issued = access.create_token("t", user="erin")
     assert auth.authenticate(issued.secret).name == "erin"
     assert auth.cached(issued.secret) is None
+
+
+@pytest.mark.parametrize(
+    "weak", ["abc", "myd_short", "myd_" + "a" * 40, "myd_choose-a-long-secret"]
+)
+def test_a_weak_admin_token_is_refused(services: Services, weak: str) -> None:
+    with pytest.raises(InvalidInput, match="MODELYARD_ADMIN_TOKEN is too weak: use at least 32"):
+        services.authenticator.bootstrap(weak)
+    with services.store.read() as tx:
+        assert tx.access.count_users() == 0  # nothing was created
+
+
+def test_the_server_refuses_a_weak_admin_token_in_one_line(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "modelyard"
+    env = {**os.environ, "MODELYARD_HOME": str(tmp_path / "home"), "MODELYARD_ADMIN_TOKEN": "abc"}
+    done = subprocess.run(
+        [str(exe), "server", "--port", "1"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: MODELYARD_ADMIN_TOKEN is too weak")
+    assert len(done.stderr.strip().splitlines()) == 1

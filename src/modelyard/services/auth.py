@@ -51,6 +51,21 @@ def new_secret() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+#: What a token an operator chooses must have: generated ones have 47 characters.
+MIN_TOKEN_CHARS = 32
+MIN_TOKEN_DISTINCT = 10
+
+
+def check_strength(secret: str, what: str) -> None:
+    """Refuse a secret that can be guessed: too short, or too few different characters."""
+    if len(secret) < MIN_TOKEN_CHARS or len(set(secret)) < MIN_TOKEN_DISTINCT:
+        raise InvalidInput(
+            f"{what} is too weak: use at least {MIN_TOKEN_CHARS} characters, "
+            f"{MIN_TOKEN_DISTINCT} of them different (e.g. python -c "
+            "\"import secrets; print('myd_' + secrets.token_urlsafe(32))\")"
+        )
+
+
 def require(principal: Principal, permission: Permission, environment: str) -> None:
     """Raise ``PermissionDenied`` naming who, what and where, unless allowed."""
     if principal.can(permission, environment):
@@ -158,6 +173,8 @@ class Authenticator:
         """On a server's first start: create the admin. Returns a generated secret to print
         once, or None when ``admin_token`` was given or users already exist."""
         generated: str | None = None
+        if admin_token:
+            check_strength(admin_token, "MODELYARD_ADMIN_TOKEN")
         with self.store.write() as tx:
             if admin_token:
                 if tx.access.credential(hash_secret(admin_token)) is not None:
