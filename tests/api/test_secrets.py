@@ -69,3 +69,24 @@ def test_secrets_stay_out_of_logs_and_errors(
         assert secret not in logged
         for body in bodies:
             assert secret not in body
+
+
+def test_no_part_of_a_token_or_key_is_stored_or_listed(
+    tmp_path: Path, make_package: Callable[..., Path]
+) -> None:
+    """Only hashes identify a secret: the database and every listing hold nothing of it
+    but its kind (``myd_``, ``myk_``)."""
+    settings = Settings(home=tmp_path / "home", actor="alice")
+    with Client(settings=settings) as c:
+        c.create_user("dev")
+        token = c.create_token("ci", user="dev").secret
+        c.register("payments", make_package())
+        keys = c.create_deployment("pay", ["payments:1"]).new_keys
+        keys |= c.regenerate_key("pay", "secondary").new_keys
+        listed = repr(c.list_tokens()) + repr(c.get_deployment("pay").keys)
+    database = b"".join(p.read_bytes() for p in (tmp_path / "home").glob("modelyard.db*"))
+    for secret in (token, *keys.values()):
+        body = secret[4:]  # what follows the kind
+        for part in {body[i : i + 6] for i in range(len(body) - 5)}:
+            assert part.encode() not in database, f"{secret[:4]}… is stored in part"
+            assert part not in listed, f"{secret[:4]}… is listed in part"

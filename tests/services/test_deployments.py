@@ -138,11 +138,13 @@ def test_names_keys_and_options(three: Client) -> None:
         c.rollback_deployment("pay", to=7)
     with pytest.raises(NotFound, match="no revision 0 to roll back to"):
         c.rollback_deployment("pay")
-    old = {k.slot: k.prefix for k in d.keys}
+    old = {k.slot: k.created_at for k in d.keys}
     rotated = c.regenerate_key("pay", "secondary")
-    assert {k.slot: k.prefix for k in rotated.keys}["primary"] == old["primary"]
-    assert {k.slot: k.prefix for k in rotated.keys}["secondary"] != old["secondary"]
-    assert rotated.new_keys["secondary"].startswith(rotated.keys[1].prefix)
+    assert {k.slot: k.created_at for k in rotated.keys}["primary"] == old["primary"]
+    assert {k.slot: k.created_at for k in rotated.keys}["secondary"] > old["secondary"]
+    assert set(rotated.new_keys) == {"secondary"}
+    assert rotated.new_keys["secondary"].startswith(rotated.keys[1].prefix)  # "myk_"
+    assert [k.prefix for k in rotated.keys] == ["myk_", "myk_"]  # no part of a secret
     with pytest.raises(InvalidInput, match="primary or secondary"):
         c.regenerate_key("pay", "tertiary")
     assert "deployment.keys_regenerated" in [e.action for e in c.audit()]

@@ -97,7 +97,7 @@ def _show(d: "Deployment") -> None:
             ("revision", f"{d.revision.number} ({d.revision.action})"),
             ("serving", _variants(d.revision)),
             ("scoring", f"POST /v1/deployments/{d.name}/predict"),
-            ("keys", ", ".join(f"{k.slot} {k.prefix}…" for k in d.keys)),
+            ("keys", ", ".join(f"{k.slot} (since {output.when(k.created_at)})" for k in d.keys)),
             ("updated", output.when(d.updated_at)),
         ],
     )
@@ -259,8 +259,8 @@ def keys(
         return
     output.table(
         None,
-        ["key", "prefix", "created"],
-        [[k.slot, k.prefix, output.when(k.created_at)] for k in d.keys],
+        ["key", "created"],
+        [[k.slot, output.when(k.created_at)] for k in d.keys],
     )
     for slot, secret in d.new_keys.items():
         output.console.print(f"new {slot} key (shown once, store it now): {secret}")

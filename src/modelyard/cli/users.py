@@ -106,13 +106,12 @@ def list_tokens(
         return
     output.table(
         None,
-        ["id", "user", "name", "prefix", "created", "last used", "revoked"],
+        ["id", "user", "name", "created", "last used", "revoked"],
         [
             [
                 t.id,
                 t.user,
                 t.name,
-                t.prefix + "…",
                 output.when(t.created_at),
                 output.when(t.last_used_at) if t.last_used_at else "",
                 output.when(t.revoked_at) if t.revoked_at else "",

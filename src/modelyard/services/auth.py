@@ -51,6 +51,11 @@ def new_secret() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def kind_of(secret: str) -> str:
+    """What a token's listing shows of it: its kind (``myd_``), no part that identifies it."""
+    return TOKEN_PREFIX if secret.startswith(TOKEN_PREFIX) else ""
+
+
 #: What a token an operator chooses must have: generated ones have 47 characters.
 MIN_TOKEN_CHARS = 32
 MIN_TOKEN_DISTINCT = 10
@@ -188,7 +193,7 @@ class Authenticator:
             else:
                 secret = generated = new_secret()
                 user_id = tx.access.add_user(BOOTSTRAP_ADMIN, True)
-            tx.access.add_token(user_id, "bootstrap", secret[:12], hash_secret(secret), None)
+            tx.access.add_token(user_id, "bootstrap", kind_of(secret), hash_secret(secret), None)
             tx.audit.append(
                 actor="system", action="user.bootstrapped", subject=f"user:{BOOTSTRAP_ADMIN}"
             )
@@ -286,7 +291,9 @@ class AccessService:
                     " admin): say which user the token is for"
                 )
             user_id = _user(user_id, owner)
-            token = tx.access.add_token(user_id, name, secret[:12], hash_secret(secret), expires)
+            token = tx.access.add_token(
+                user_id, name, kind_of(secret), hash_secret(secret), expires
+            )
             tx.audit.append(
                 actor=self.principal.name,
                 action="token.created",

@@ -54,9 +54,10 @@ WAIT_POLL_SECONDS = 0.1
 
 
 def new_key() -> tuple[str, str, str]:
-    """A scoring key: (secret, its hash, the prefix shown in listings)."""
+    """A scoring key: (secret, its hash, the prefix shown in listings). The prefix is the
+    kind of secret (``myk_``), never a part of it that would identify it."""
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    return secret, hash_secret(secret), secret[:12]
+    return secret, hash_secret(secret), KEY_PREFIX
 
 
 def key_matches(secret: str, hashes: tuple[str, ...]) -> bool:
@@ -282,7 +283,7 @@ class DeploymentService:
                 actor=self.principal.name,
                 action="deployment.keys_regenerated",
                 subject=_subject(deployment),
-                after={"key": slot, "prefix": prefix},
+                after={"key": slot},
             )
         return deployment.with_new_keys({slot: secret})
 

@@ -14,7 +14,7 @@ from sqlalchemy import exc
 from modelyard.store.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0008"
+HEAD = "0009"
 
 
 def head_revision() -> str | None:
