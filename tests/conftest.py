@@ -14,6 +14,9 @@ import os
 # Servers the tests start inherit it.
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+# Tests send bad credentials on purpose, hundreds per app (every route, tests/api): the
+# brake on guessing would answer them 429. Its own test sets a limit (tests/api/test_brake.py).
+os.environ.setdefault("MODELYARD_AUTH_FAILURES_PER_MINUTE", "1000000")
 
 import uuid
 from collections.abc import Callable, Iterator

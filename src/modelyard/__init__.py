@@ -36,6 +36,7 @@ _PUBLIC = MappingProxyType(
                 "PermissionDenied",
                 "IntegrityFailure",
                 "StorageUnavailable",
+                "TooManyRequests",
                 "Overloaded",
                 "NotReady",
                 "ModelTimeout",

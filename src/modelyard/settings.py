@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         le=3600,
         description="How often each server worker looks for alert rules that are due.",
     )
+    auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Failed authentications one client address may make per minute, per "
+        "server worker; beyond it every attempt from that address is answered 429 until the "
+        "minute has passed.",
+    )
     poll_seconds: float = Field(
         default=0.5,
         gt=0,

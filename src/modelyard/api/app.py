@@ -28,6 +28,7 @@ from modelyard.api import (
     v2,
     webhooks,
 )
+from modelyard.api.brake import Brake
 from modelyard.api.dataplane import DataPlane
 from modelyard.api.fastpath import ScoringFastPath
 from modelyard.monitoring.collector import Collector
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services, metrics, poll_seconds=settings.poll_seconds, collector=collector
         )
         app.state.runtime = runtime
-        app.state.dataplane = DataPlane(runtime)
+        app.state.dataplane = DataPlane(runtime, app.state.brake)
         await runtime.start()
         try:
             yield
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         'Errors: {"error": {"code", "message", "details"}}.',
         lifespan=lifespan,
     )
+    app.state.brake = Brake(settings.auth_failures_per_minute)
     errors.install(app)
     app.add_middleware(ScoringFastPath)
     app.include_router(system.router)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import orjson
 
+from modelyard.api.brake import Brake
 from modelyard.api.errors import answer_error
-from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge
+from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge, Unauthenticated
 from modelyard.serving import protocols, v2
 from modelyard.serving.live import VARIANT_HEADER, LiveDeployment
 from modelyard.serving.runtime import ServingRuntime
@@ -59,12 +60,18 @@ def bearer(value: str | None) -> str | None:
 
 
 class DataPlane:
-    def __init__(self, runtime: ServingRuntime) -> None:
+    def __init__(self, runtime: ServingRuntime, brake: Brake) -> None:
         self.runtime = runtime
         self.metrics = runtime.metrics
+        self.brake = brake
 
     async def handle(
-        self, protocol: str, name: str, headers: Mapping[str, str], read_body: ReadBody
+        self,
+        protocol: str,
+        name: str,
+        headers: Mapping[str, str],
+        read_body: ReadBody,
+        client: str | None = None,
     ) -> Reply:
         """Auth, body limit, parse, score, render, count. Never raises a ModelyardError."""
         started = time.perf_counter()
@@ -75,7 +82,7 @@ class DataPlane:
         try:
             live = await self.runtime.get(name)
             known = True
-            await self.runtime.authorize(live, bearer(headers.get("authorization")))
+            await self._authorize(live, bearer(headers.get("authorization")), client)
             declared = headers.get("content-length")
             limit = live.options.max_body_bytes
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -97,6 +104,19 @@ class DataPlane:
         self.metrics.requests.labels(name, variant, "200").inc()
         self.metrics.latency.labels(name, variant).observe(time.perf_counter() - started)
         return reply
+
+    async def _authorize(
+        self, live: LiveDeployment, secret: str | None, client: str | None
+    ) -> None:
+        """The caller's credentials, unless its address has failed too often (``Brake``)."""
+        if not self.runtime.services.auth_enabled:
+            return
+        self.brake.check(client)
+        try:
+            await self.runtime.authorize(live, secret)
+        except Unauthenticated:
+            self.brake.failed(client)
+            raise
 
     async def _score(
         self,

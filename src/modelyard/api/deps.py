@@ -14,8 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import Buffer
 
+from modelyard.api.brake import Brake
 from modelyard.artifacts.digests import CHUNK
 from modelyard.domain.auth import Principal
+from modelyard.domain.errors import Unauthenticated
 from modelyard.services.container import Services
 from modelyard.services.scope import Scope
 
@@ -45,7 +47,14 @@ async def principal(
     known = svc.authenticator.cached(secret) if secret else None
     if known is not None:
         return known
-    return await run_in_threadpool(svc.authenticator.authenticate, secret)
+    brake: Brake = request.app.state.brake
+    address = request.client.host if request.client else None
+    brake.check(address)
+    try:
+        return await run_in_threadpool(svc.authenticator.authenticate, secret)
+    except Unauthenticated:
+        brake.failed(address)
+        raise
 
 
 async def scope(request: Request, caller: Annotated[Principal, Depends(principal)]) -> Scope:

@@ -65,7 +65,9 @@ class ScoringFastPath:
                 if not message.get("more_body", False):
                     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-        await _send(send, await plane.handle(protocol, name, headers, read))
+        client = scope.get("client")
+        address = client[0] if client else None
+        await _send(send, await plane.handle(protocol, name, headers, read, address))
 
 
 async def _send(send: Send, reply: Reply) -> None:

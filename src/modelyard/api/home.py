@@ -147,9 +147,13 @@ async def login(request: Request) -> Response:
     raw = await request.body()
     token = parse_qs(raw[:MAX_FORM].decode(errors="replace")).get("token", [""])[0].strip()
     svc = _services(request)
+    brake = request.app.state.brake
+    address = request.client.host if request.client else None
+    brake.check(address)  # too many failures: 429, before the token is looked at
     try:
         await run_in_threadpool(svc.authenticator.authenticate, token)
     except ModelyardError:
+        brake.failed(address)
         error = '<p class="bad">That token is not valid.</p>'
         return _page(_LOGIN.format(error=error), signed_in=False, status=401)
     response = RedirectResponse("/", status_code=303)

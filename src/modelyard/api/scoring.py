@@ -97,7 +97,8 @@ async def reply_to(request: Request, protocol: str, name: str) -> Response:
         return b"".join(chunks)
 
     plane: DataPlane = request.app.state.dataplane
-    reply = await plane.handle(protocol, name, request.headers, read)
+    address = request.client.host if request.client else None
+    reply = await plane.handle(protocol, name, request.headers, read, address)
     return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
 
 

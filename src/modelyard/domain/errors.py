@@ -123,6 +123,14 @@ class IntegrityFailure(ModelyardError):
     status = 500
 
 
+class TooManyRequests(ModelyardError):
+    """Too many failed authentications from one address: retry after
+    ``details["retry_after"]`` seconds."""
+
+    code = "too_many_requests"
+    status = 429
+
+
 class StorageUnavailable(ModelyardError):
     code = "storage_unavailable"
     status = 503
@@ -173,6 +181,7 @@ __all__ = [
     "PayloadTooLarge",
     "PermissionDenied",
     "StorageUnavailable",
+    "TooManyRequests",
     "Unauthenticated",
     "UnsupportedMediaType",
 ]
