@@ -31,10 +31,13 @@ PINNED = {
     "PermissionDenied",
     "IntegrityFailure",
     "StorageUnavailable",
+    "TooManyRequests",
     "Overloaded",
     "NotReady",
     "ModelTimeout",
     "ModelFailed",
+    # the warning a caller can filter
+    "ModelyardWarning",
     # what the client's methods return
     "AliasChange",
     "AuditEvent",
