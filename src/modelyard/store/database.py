@@ -74,10 +74,10 @@ class Database:
             session.commit()
         except exc.IntegrityError as e:
             session.rollback()
-            raise Conflict(f"conflicting change: {_first_line(e.orig)}") from e
+            raise Conflict(f"conflicting change: {first_line(e.orig)}") from e
         except exc.OperationalError as e:
             session.rollback()
-            raise StorageUnavailable(f"database unavailable: {_first_line(e.orig)}") from e
+            raise StorageUnavailable(f"database unavailable: {first_line(e.orig)}") from e
         except BaseException:
             session.rollback()
             raise
@@ -108,7 +108,7 @@ class Database:
         self.engine.dispose()
 
 
-def _first_line(err: BaseException | None) -> str:
+def first_line(err: BaseException | None) -> str:
     return str(err).strip().splitlines()[0] if err is not None and str(err).strip() else "error"
 
 
@@ -131,5 +131,5 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 def translate(e: Exception) -> ModelyardError:
     """Map a third-party database error raised outside a session scope."""
     if isinstance(e, exc.IntegrityError):
-        return Conflict(f"conflicting change: {_first_line(e.orig)}")
-    return StorageUnavailable(f"database unavailable: {_first_line(e)}")
+        return Conflict(f"conflicting change: {first_line(e.orig)}")
+    return StorageUnavailable(f"database unavailable: {first_line(e)}")

@@ -11,7 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import exc
 
-from modelyard.store.database import Database
+from modelyard.domain.errors import StorageUnavailable
+from modelyard.store.database import Database, first_line
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "0009"
@@ -36,7 +37,16 @@ def current_revision(db: Database) -> str | None:
 
 
 def upgrade(db: Database, lock_dir: Path) -> None:
-    """Upgrade to head unless already there; safe when many processes open a new store."""
+    """Upgrade to head unless already there; safe when many processes open a new store.
+    A database that cannot be reached is one line (``StorageUnavailable``), not the
+    driver's traceback."""
+    try:
+        with db.engine.connect():
+            pass
+    except exc.DBAPIError as e:
+        raise StorageUnavailable(
+            f"cannot reach the database {db.display_url}: {first_line(e.orig)}"
+        ) from None
     if current_revision(db) == HEAD:
         return
     from alembic import command
