@@ -335,13 +335,12 @@ def _parse_time(text: str, tok: Token) -> datetime:
 ALL_ENVIRONMENTS = "*"
 
 
-def search_scope(environment: str | None, filter: str | None, default: str) -> str:
+def search_scope(environment: str | None, node: Node | None, default: str) -> str:
     """The environment a version search covers: the one given (``*``: every one the caller
-    may read); without one, every one when the filter itself compares ``environment``,
-    else the default environment, as for any name a user types."""
+    may read); without one, every one when the filter (``node``, parsed) compares
+    ``environment`` itself, else the default environment, as for any name a user types."""
     if environment:
         return environment
-    node = parse_filter(filter)
     return ALL_ENVIRONMENTS if node is not None and _compares_environment(node) else default
 
 

@@ -131,7 +131,7 @@ class RegistryService:
         order_items = [order_by] if isinstance(order_by, str) else list(order_by or [])
         node = parse_filter(filter)
         order = parse_order_by(order_items)
-        environment = search_scope(environment, filter, self.default_environment)
+        environment = search_scope(environment, node, self.default_environment)
         fp = search.fingerprint(filter or "", order_items, environment)
         offset = search.decode_token(page_token, fp)
         with self.store.read() as tx:

@@ -161,10 +161,9 @@ class ServingRuntime:
         out: dict[str, Any] = {
             name: {"revision": live.revision} for name, live in self.deployments.items()
         }
-        for (name, revision), _ in self._failed_at.items():
-            if name in self.failures and revision > out.get(name, {}).get("failed", 0):
-                entry = out.setdefault(name, {"revision": None})
-                entry.update(failed=revision, failure=self.failures[name])
+        for name, why in self.failures.items():
+            failed = max(revision for (known, revision) in self._failed_at if known == name)
+            out.setdefault(name, {"revision": None}).update(failed=failed, failure=why)
         return out
 
     async def _report(self) -> None:

@@ -29,6 +29,10 @@ _DTYPES = {"float": np.float64, "integer": np.int64, "boolean": np.bool_}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+class NotFinite(ValueError):
+    """A number that is NaN or infinite: never a value a model should see."""
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     name: str
@@ -106,8 +110,8 @@ class InputSchema:
                 kind = "wrong type" if not isinstance(value, str) else "cannot convert"
                 if isinstance(e, OverflowError):
                     kind = "beyond a 64-bit integer"
-                elif f.type == "float" and type(e) is ValueError:
-                    kind = "not a finite number" if _is_number(value) else kind
+                elif isinstance(e, NotFinite):
+                    kind = "not a finite number"
                 raise InvalidData(
                     f"{f.name!r} expects {f.type}, row {row} has {_show(value)} ({kind})",
                     field=f.name,
@@ -195,14 +199,6 @@ def _note(reasons: pd.Series, mask: pd.Series, reason: str) -> None:
         reasons[fresh] = reason
 
 
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError, OverflowError):
-        return False
-    return True
-
-
 def _to_bool_or_na(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return pd.NA
@@ -218,7 +214,7 @@ def _float(value: Any) -> float:
     else:
         raise TypeError
     if not math.isfinite(number):  # "nan", "inf" as text, or an int beyond a float
-        raise ValueError
+        raise NotFinite
     return number
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from modelyard.artifacts.digests import digest_bytes
 from modelyard.domain import errors as e
 from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
-from modelyard.domain.filters import search_scope
+from modelyard.domain.filters import parse_filter, search_scope
 from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
 from modelyard.domain.reports import Baseline
 from modelyard.sdk.http.transport import Http, RemoteFiles
@@ -126,7 +126,9 @@ class HttpRegistry:
             "order_by": [order_by] if isinstance(order_by, str) else list(order_by or []),
             "max_results": max_results,
             "page_token": page_token,
-            "environment": search_scope(environment, filter, self.default_environment),
+            "environment": search_scope(
+                environment, parse_filter(filter), self.default_environment
+            ),
         }
         return self.http.post("/api/v1/versions/search", Page[ModelVersion], body)
 
