@@ -27,7 +27,7 @@ class Brake:
 
     def check(self, address: str | None) -> None:
         """Refuse an address that has used up its failures for the minute."""
-        if address is None:
+        if address is None or address not in self._failures:  # the usual case: no lock
             return
         with self._lock:
             recent = self._recent(address)
