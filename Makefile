@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/monitoring.py
 	$(BIN)/python benchmarks/cli.py
 	$(BIN)/python benchmarks/embedded.py
+	$(BIN)/python benchmarks/hostile.py
 
 clean:
 	rm -rf $(VENV) .modelyard .pytest_cache .mypy_cache .ruff_cache

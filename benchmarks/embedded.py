@@ -29,7 +29,7 @@ from typing import Any
 
 from harness.log import log
 from harness.registration import build_packages, register
-from harness.report import closing, generated_by
+from harness.report import closing, generated_by, modelyard_provenance
 from harness.run import Run, parse, parser
 from harness.servers import ADMIN_TOKEN
 
@@ -112,7 +112,6 @@ def measure(tmp: Path, calls: int, registrations: int) -> dict[str, Any]:
 
 def render_section(result: dict[str, Any]) -> str:
     direct, http = result["ways"]["direct"], result["ways"]["in-process HTTP"]
-    m = result["machine"]
     rows = [
         f"| `{op}` | {direct[op]['median_ms']:.2f} | {direct[op]['p90_ms']:.2f} "
         f"| {http[op]['median_ms']:.2f} | {http[op]['p90_ms']:.2f} "
@@ -125,13 +124,7 @@ def render_section(result: dict[str, Any]) -> str:
             "",
             generated_by("embedded"),
             "",
-            "| | |",
-            "|---|---|",
-            f"| date | {result['date']} |",
-            f"| machine | {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']} |",
-            f"| Python | {m['python']} |",
-            f"| modelyard | {result['modelyard_version']}, git {result['modelyard_git']} |",
-            f"| command | `{result['command']}` |",
+            *modelyard_provenance(result),
             "",
             "The embedded `Client` calls the services directly. Speaking HTTP to the app in the "
             "same process (`starlette.testclient.TestClient` plugged into the SDK's HTTP "

@@ -70,6 +70,20 @@ def generated_by(name: str) -> str:
     )
 
 
+def modelyard_provenance(result: dict[str, Any]) -> list[str]:
+    """The table under the heading of a section that measures modelyard alone."""
+    m = result["machine"]
+    return [
+        "| | |",
+        "|---|---|",
+        f"| date | {result['date']} |",
+        f"| machine | {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']} |",
+        f"| Python | {m['python']} |",
+        f"| modelyard | {result['modelyard_version']}, git {result['modelyard_git']} |",
+        f"| command | `{result['command']}` |",
+    ]
+
+
 def closing(name: str, findings: list[str] | None = None) -> list[str]:
     """A section's last lines: its findings in modelyard, if any, and its raw numbers."""
     lines = ["", "### Findings in modelyard", "", *[f"- {text}" for text in findings or []]]

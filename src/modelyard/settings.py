@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the metadata database, e.g. "
         "postgresql+psycopg://user@host/db. Default: SQLite file in the home.",
     )
+    db_timeout: float = Field(
+        default=10.0,
+        ge=1,
+        le=3600,
+        description="Seconds a PostgreSQL statement may run, and (up to 5) connecting may "
+        "take, before the call fails with 503: also when the server is frozen, not down.",
+    )
     artifacts: str | None = Field(
         default=None,
         description="fsspec URL of the artifact store, e.g. s3://bucket/prefix. "
@@ -63,6 +70,18 @@ class Settings(BaseSettings):
         gt=0,
         le=3600,
         description="How often each server worker looks for alert rules that are due.",
+    )
+    max_body_bytes: int = Field(
+        default=16 << 20,
+        ge=1024,
+        description="Largest control-plane request body (JSON metadata, a package manifest "
+        "of up to 10 MiB among them); larger ones are "
+        "answered 413 unread. Scoring, dataset and bundle uploads have their own limits.",
+    )
+    max_upload_bytes: int = Field(
+        default=8 << 30,
+        ge=1024,
+        description="Largest dataset upload (CSV or Parquet), spooled to disk as it arrives.",
     )
     auth_failures_per_minute: int = Field(
         default=30,

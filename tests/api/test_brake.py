@@ -38,7 +38,9 @@ def test_each_route_that_authenticates_brakes_after_the_limit(
         assert refused.json()["error"]["code"] == "too_many_requests"
         assert 1 <= int(refused.headers["retry-after"]) <= WINDOW_SECONDS
         # the address is braked everywhere, before any credential is looked at
-        assert http.post("/login", data={"token": ADMIN_TOKEN}).status_code == 429
+        guess = "myd_other-guess-00000000000000000000000000000"
+        assert http.post("/login", data={"token": guess}).status_code == 429
+        assert http.post("/api/v1/users", json={"name": "x"}, headers=bad).status_code == 429
         score = http.post("/v1/deployments/pay/predict", json={"inputs": [{}]}, headers=bad)
         assert score.status_code == 429
         v2 = http.post("/v2/models/pay/infer", json={"inputs": []}, headers=bad)

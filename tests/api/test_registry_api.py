@@ -22,7 +22,7 @@ def test_health_and_readiness(api: TestClient) -> None:
     assert api.get("/healthz").json() == {"status": "ok", "checks": {}}
     ready = api.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "artifacts": "ok", "deployments": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "deployments": "ok"}
 
 
 def test_registry_flow(

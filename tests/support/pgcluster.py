@@ -20,6 +20,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -118,9 +119,46 @@ class PgCluster:
             return
         try:
             if (self.dir / "data" / "postmaster.pid").exists():
+                with contextlib.suppress(OSError, ValueError):
+                    self.thaw()  # a frozen server cannot act on the stop signal
                 self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "stop")
         finally:
             self._cleanup()
+
+    # -- faults ------------------------------------------------------------------------
+    def _processes(self) -> list[int]:
+        """The postmaster and its children."""
+        assert self.dir is not None
+        postmaster = int((self.dir / "data" / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == postmaster:
+                    children.append(int(stat.parent.name))
+        return [postmaster, *children]
+
+    def freeze(self) -> None:
+        """Stop every server process (SIGSTOP): connections stay open, nothing answers."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (``resume()`` starts it on the same port)."""
+        assert self.dir is not None
+        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        assert self.dir is not None
+        options = f"-k {self.dir} -h 127.0.0.1 -p {self.port} -F {SPEED_SETTINGS}"
+        self._run(
+            "pg_ctl", "-w", "-D", str(self.dir / "data"), "-l", str(self.dir / "postgres.log"),
+            "-o", options, "start",
+        )  # fmt: skip
 
     def _cleanup(self) -> None:
         if self.dir is not None:

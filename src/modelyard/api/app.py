@@ -31,6 +31,7 @@ from modelyard.api import (
 from modelyard.api.brake import Brake
 from modelyard.api.dataplane import DataPlane
 from modelyard.api.fastpath import ScoringFastPath
+from modelyard.api.limits import BodyGuard
 from modelyard.monitoring.collector import Collector
 from modelyard.services.alerts import SCHEDULER, AlertScheduler
 from modelyard.services.container import Services
@@ -89,18 +90,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.brake = Brake(settings.auth_failures_per_minute)
     errors.install(app)
+    app.add_middleware(BodyGuard)
     app.add_middleware(ScoringFastPath)
-    app.include_router(system.router)
-    app.include_router(home.router)
-    app.include_router(models.router)
-    app.include_router(packages.router)
-    app.include_router(users.router)
-    app.include_router(webhooks.router)
-    app.include_router(deployments.router)
-    app.include_router(datasets.router)
-    app.include_router(monitoring.router)
-    app.include_router(promotions.router)
-    app.include_router(bundles.router)
+    control_plane = (system, home, models, packages, users, webhooks, deployments, datasets)
+    for module in (*control_plane, monitoring, promotions, bundles):
+        # a route that bounds its own body (an upload) says so and takes precedence
+        app.include_router(module.router, max_body_size=settings.max_body_bytes)
     app.include_router(scoring.router)
     app.include_router(v2.router)
 
@@ -111,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response_class=Response,
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
-    def prometheus() -> Response:
+    async def prometheus() -> Response:  # off the thread pool: answers while calls queue
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

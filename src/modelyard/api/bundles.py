@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from modelyard.api.deps import ScopeDep, services, spooled_body
+from modelyard.api.limits import UNBOUNDED
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.domain.bundles import ImportResult, TrustedKey
 from modelyard.wire.bundles import KeyBody, TrustBody
@@ -69,7 +70,13 @@ async def write_bundle(
     )
 
 
-@router.post("/bundles", response_model=ImportResult, status_code=201, openapi_extra=BINARY_BODY)
+@router.post(
+    "/bundles",
+    response_model=ImportResult,
+    status_code=201,
+    openapi_extra=BINARY_BODY,
+    max_body_size=UNBOUNDED,  # spooled to disk, up to MODELYARD_BUNDLE_MAX_BYTES
+)
 async def import_bundle(
     request: Request,
     response: Response,
@@ -78,7 +85,8 @@ async def import_bundle(
 ) -> ImportResult:
     """Verify and import a bundle (201), or report the version an earlier import of the
     same bundle made (200)."""
-    async with spooled_body(request, services(request)) as spool:
+    svc = services(request)
+    async with spooled_body(request, svc, svc.settings.bundle_max_bytes) as spool:
         found = await run_in_threadpool(api.bundles.import_bundle, spool, environment=environment)
     if not found.created:
         response.status_code = 200

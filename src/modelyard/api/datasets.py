@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from modelyard.api.deps import ScopeDep, services, spooled_body
+from modelyard.api.limits import UNBOUNDED
 from modelyard.api.models import Env
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.artifacts.digests import CHUNK
@@ -41,6 +42,7 @@ def list_datasets(
     response_model=DatasetVersion,
     status_code=201,
     openapi_extra=BINARY_BODY,
+    max_body_size=UNBOUNDED,  # spooled to disk, up to MODELYARD_MAX_UPLOAD_BYTES
 )
 async def register_dataset(
     environment: Env,
@@ -52,7 +54,8 @@ async def register_dataset(
     source: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> DatasetVersion:
     """Register the body (a CSV or Parquet file) as the next version of a dataset."""
-    async with spooled_body(request, services(request)) as spool:
+    svc = services(request)
+    async with spooled_body(request, svc, svc.settings.max_upload_bytes) as spool:
         return await run_in_threadpool(
             api.datasets.register_stream,
             f"{environment}/{name}",

@@ -17,7 +17,7 @@ from typing_extensions import Buffer
 from modelyard.api.brake import Brake
 from modelyard.artifacts.digests import CHUNK
 from modelyard.domain.auth import Principal
-from modelyard.domain.errors import Unauthenticated
+from modelyard.domain.errors import PayloadTooLarge, Unauthenticated
 from modelyard.services.container import Services
 from modelyard.services.scope import Scope
 
@@ -36,14 +36,14 @@ async def _services(request: Request) -> Services:
     return services(request)
 
 
-async def principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+async def identify(request: Request, secret: str | None) -> Principal:
+    """Who ``secret`` belongs to, for every route that takes a token (the API, the landing
+    page, ``POST /login``). A token seen moments ago costs nothing; any other is looked up
+    in a worker thread (never on the event loop), and a client address past its failure
+    limit is answered 429 before its token is looked at."""
     svc = services(request)
     if not svc.settings.auth:
         return Principal(name="anonymous", is_admin=True)
-    secret = credentials.credentials if credentials else None
     known = svc.authenticator.cached(secret) if secret else None
     if known is not None:
         return known
@@ -55,6 +55,13 @@ async def principal(
     except Unauthenticated:
         brake.failed(address)
         raise
+
+
+async def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await identify(request, credentials.credentials if credentials else None)
 
 
 async def scope(request: Request, caller: Annotated[Principal, Depends(principal)]) -> Scope:
@@ -110,13 +117,21 @@ class BodyStream(io.RawIOBase):
 
 
 @contextlib.asynccontextmanager
-async def spooled_body(request: Request, svc: Services) -> AsyncIterator[IO[bytes]]:
+async def spooled_body(request: Request, svc: Services, limit: int) -> AsyncIterator[IO[bytes]]:
     """The request body in a temporary file (in memory up to 8 MiB): memory stays bounded
-    whatever the upload's size. Positioned at the start."""
+    whatever the upload's size. Positioned at the start. More than ``limit`` bytes is a
+    413, checked on the declared length before any byte is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are taken")
     with tempfile.SpooledTemporaryFile(
         max_size=SPOOL_IN_MEMORY, mode="w+b", dir=str(svc.settings.resolved_home)
     ) as spool:
+        size = 0
         async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the body exceeds {limit} bytes")
             spool.write(chunk)
         spool.seek(0)
         yield spool

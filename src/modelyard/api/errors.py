@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.types import Scope
 
 from modelyard.domain.errors import ModelyardError
 from modelyard.wire.errors import invalid_body
@@ -21,7 +23,8 @@ from modelyard.wire.errors import invalid_body
 log = logging.getLogger("modelyard.api")
 V2_PREFIX = "/v2/"
 
-QUIET = {"overloaded", "not_ready", "model_timeout"}  # load, not faults: counted in /metrics
+# load, not faults (counted in /metrics), and an outage (logged once when it starts and ends)
+QUIET = {"overloaded", "not_ready", "model_timeout", "storage_unavailable"}
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -35,6 +38,12 @@ _HTTP_CODES = {
     422: "invalid_input",
     429: "too_many_requests",
 }
+
+
+def too_large(scope: Scope) -> str:
+    """The message of a body past its route's ``max_body_size``."""
+    limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    return f"the body exceeds this route's limit of {limit} bytes" if limit else "body too large"
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -86,7 +95,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    body = _shaped(request, error_body(code, str(exc.detail)))
+    message = str(exc.detail)
+    if exc.status_code == 413:  # a route's max_body_size
+        message = too_large(request.scope)
+    body = _shaped(request, error_body(code, message))
     return _json(exc.status_code, body, getattr(exc, "headers", None))
 
 

@@ -18,13 +18,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from modelyard.api.dataplane import bearer
+from modelyard.api.deps import identify
+from modelyard.api.limits import MAX_FORM
 from modelyard.domain.auth import Principal
-from modelyard.domain.errors import ModelyardError
+from modelyard.domain.errors import Unauthenticated
 from modelyard.services.container import Services
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "modelyard_token"
-MAX_FORM = 4096
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>modelyard</title>
@@ -51,16 +52,13 @@ def _services(request: Request) -> Services:
     return found
 
 
-def _principal(request: Request) -> Principal | None:
-    svc = _services(request)
-    if not svc.settings.auth:
-        return Principal(name="anonymous", is_admin=True)
+async def _principal(request: Request) -> Principal | None:
     secret = bearer(request.headers.get("authorization")) or request.cookies.get(COOKIE)
-    if not secret:
+    if not secret and _services(request).settings.auth:
         return None
     try:
-        return svc.authenticator.authenticate(secret)
-    except ModelyardError:
+        return await identify(request, secret)
+    except Unauthenticated:
         return None
 
 
@@ -135,25 +133,20 @@ def _page(body: str, *, signed_in: bool, status: int = 200) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> HTMLResponse:
-    who = _principal(request)
+    who = await _principal(request)
     if who is None:
         return _page(_LOGIN.format(error=""), signed_in=False)
     body = await run_in_threadpool(_content, request, who)
     return _page(body, signed_in=_services(request).settings.auth)
 
 
-@router.post("/login")
+@router.post("/login", max_body_size=MAX_FORM)
 async def login(request: Request) -> Response:
     raw = await request.body()
-    token = parse_qs(raw[:MAX_FORM].decode(errors="replace")).get("token", [""])[0].strip()
-    svc = _services(request)
-    brake = request.app.state.brake
-    address = request.client.host if request.client else None
-    brake.check(address)  # too many failures: 429, before the token is looked at
+    token = parse_qs(raw.decode(errors="replace")).get("token", [""])[0].strip()
     try:
-        await run_in_threadpool(svc.authenticator.authenticate, token)
-    except ModelyardError:
-        brake.failed(address)
+        await identify(request, token or None)
+    except Unauthenticated:
         error = '<p class="bad">That token is not valid.</p>'
         return _page(_LOGIN.format(error=error), signed_in=False, status=401)
     response = RedirectResponse("/", status_code=303)

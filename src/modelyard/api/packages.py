@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from modelyard.api.deps import BodyStream, ScopeDep
+from modelyard.api.limits import UNBOUNDED
 from modelyard.api.models import MODEL, VERSION, Env, Name, Ver, ref
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.artifacts.digests import CHUNK
@@ -41,6 +42,7 @@ def begin(body: PackageBody, api: ScopeDep) -> PackageStarted:
 
 @router.put(
     "/packages/{digest}/files/{file_digest}",
+    max_body_size=UNBOUNDED,  # streamed to the store: at most the size its manifest says
     status_code=204,
     response_class=Response,
     openapi_extra=BINARY_BODY,
@@ -57,11 +59,15 @@ async def upload(digest: Digest, file_digest: Digest, request: Request, api: Sco
     return Response(status_code=204)
 
 
+ARCHIVE_BODY = archive.MAX_BYTES + (1 << 20)  # the package and its metadata
+
+
 @router.post(
     MODEL + "/upload",
     response_model=ModelVersion,
     status_code=201,
     responses=errors(409, 413),
+    max_body_size=ARCHIVE_BODY,
     openapi_extra={
         "requestBody": {
             "content": {archive.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
@@ -75,7 +81,7 @@ async def register_archive(
     """A small package (up to 8 MiB) and its metadata in one request: a tar of
     ``metadata.json``, ``modelyard.yaml`` and ``files/sha256-<hex>`` (``wire.archive``)."""
     declared = request.headers.get("content-length")
-    if declared is None or not declared.isdigit() or int(declared) > archive.MAX_BYTES + (1 << 20):
+    if declared is None or not declared.isdigit() or int(declared) > ARCHIVE_BODY:
         raise PayloadTooLarge(
             f"a one-request package is at most {archive.MAX_BYTES} bytes, with a Content-Length"
         )

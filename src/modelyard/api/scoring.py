@@ -16,11 +16,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from modelyard.api.dataplane import JSON, SCALAR_SCHEMA, DataPlane, bearer
+from modelyard.api.limits import UNBOUNDED
 from modelyard.domain.auth import SYSTEM
 from modelyard.domain.errors import InvalidInput, PayloadTooLarge
 from modelyard.serving.runtime import ServingRuntime
 
-router = APIRouter(tags=["scoring"])
+router = APIRouter(tags=["scoring"], max_body_size=UNBOUNDED)  # per deployment, after auth
 
 _TABULAR_BODY = {
     "required": True,
@@ -158,6 +159,7 @@ FEEDBACK_LIMIT = 64 << 20
 
 @router.post(
     "/v1/deployments/{name}/feedback",
+    max_body_size=FEEDBACK_LIMIT,
     summary="Send ground truth for scored rows, joined by request id",
     openapi_extra={
         "requestBody": {
@@ -204,10 +206,7 @@ async def feedback(name: str, request: Request) -> Response:
     runtime = runtime_of(request)
     live = await runtime.get(name)
     await runtime.authorize(live, secret_of(request))
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > FEEDBACK_LIMIT:
-        raise PayloadTooLarge(f"the body is {declared} bytes; feedback takes {FEEDBACK_LIMIT}")
-    body = await request.body()
+    body = await request.body()  # at most FEEDBACK_LIMIT bytes (413 past it)
     try:
         items = orjson.loads(body)
     except orjson.JSONDecodeError:

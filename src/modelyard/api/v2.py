@@ -10,11 +10,16 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from modelyard.api.dataplane import JSON, SCALAR_SCHEMA
+from modelyard.api.limits import UNBOUNDED
 from modelyard.api.scoring import SCORING_ERRORS, reply_to, runtime_of, secret_of
 from modelyard.domain.errors import NotReady
 from modelyard.serving.live import LiveDeployment
 
-router = APIRouter(prefix="/v2", tags=["scoring (Open Inference Protocol V2)"])
+router = APIRouter(
+    prefix="/v2",
+    tags=["scoring (Open Inference Protocol V2)"],
+    max_body_size=UNBOUNDED,  # bounded per deployment, after its key is checked
+)
 V2_TYPES = {"float": "FP64", "integer": "INT64", "boolean": "BOOL"}
 
 

@@ -158,9 +158,12 @@ class ArtifactStore:
     def put_stream(self, stream: IO[bytes], expected: str | None = None) -> BlobInfo:
         return self.publish(self.write_pending(stream, expected))
 
-    def write_pending(self, stream: IO[bytes], expected: str | None = None) -> PendingObject:
+    def write_pending(
+        self, stream: IO[bytes], expected: str | None = None, *, size_limit: int | None = None
+    ) -> PendingObject:
         """Write a stream under a temporary name, hashing it; it has no final name yet.
-        ``IntegrityFailure`` when ``expected`` is given and the content does not match."""
+        ``IntegrityFailure`` when ``expected`` is given and the content does not match, or
+        as soon as more than ``size_limit`` bytes have arrived."""
         tmp = self._tmp()
         h = hashlib.sha256()
         size = 0
@@ -170,6 +173,12 @@ class ArtifactStore:
                     while chunk := stream.read(CHUNK):
                         h.update(chunk)
                         size += len(chunk)
+                        if size_limit is not None and size > size_limit:
+                            raise IntegrityFailure(
+                                f"content is longer than its {size_limit} bytes",
+                                expected=expected,
+                                actual=f"more than {size_limit} bytes",
+                            )
                         out.write(chunk)
                     self._start_writeback(out)  # durable when published (see ``publish``)
                 digest = PREFIX + h.hexdigest()

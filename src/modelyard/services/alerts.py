@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from modelyard.domain.auth import Permission, Principal
-from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound, StorageUnavailable
 from modelyard.domain.monitoring import (
     OPERATORS,
     Alert,
@@ -270,7 +270,9 @@ class AlertScheduler:
                 for outcome in self.alerts.evaluate_due():
                     if outcome["change"]:
                         log.info("alert %s: %s", outcome["change"], outcome)
-            except Exception:  # the database may be briefly unreachable: try next tick
+            except StorageUnavailable:  # try next tick; the outage is logged once
+                pass
+            except Exception:
                 log.warning("alert evaluation failed", exc_info=True)
 
     def stop(self) -> None:

@@ -48,7 +48,7 @@ class Services:
     def open(cls, settings: Settings) -> Services:
         home = settings.resolved_home
         home.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, timeout=settings.db_timeout)
         try:
             migrate.upgrade(db, home)
             artifacts = open_store(settings.artifacts_url, settings.artifacts_options)
@@ -121,10 +121,6 @@ class Services:
 
     def cached_principal(self, secret: str) -> Principal | None:
         return self.authenticator.cached(secret)
-
-    def ping_database(self) -> None:
-        with self.store.read() as tx:
-            tx.registry.list_environments()
 
     def close(self) -> None:
         self.db.dispose()

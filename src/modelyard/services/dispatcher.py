@@ -24,7 +24,7 @@ from types import TracebackType
 import httpx
 
 from modelyard.domain.clock import utcnow
-from modelyard.domain.errors import Conflict, describe
+from modelyard.domain.errors import Conflict, StorageUnavailable, describe
 from modelyard.domain.webhooks import sign, verify_signature
 from modelyard.store.unit import Store
 from modelyard.store.webhooks import Due
@@ -124,7 +124,9 @@ class WebhookDispatcher:
         while not self._stopping.is_set():
             try:
                 attempted = self._run(stoppable=True)
-            except Exception:  # the database may be away for a while: keep polling
+            except StorageUnavailable:  # keep polling; the outage is logged once
+                attempted = 0
+            except Exception:
                 log.exception("webhook dispatcher: polling the outbox failed")
                 attempted = 0
             if attempted == 0:

@@ -163,10 +163,13 @@ class VersionWriter:
         if not any(self.principal.can(Permission.REGISTER, e) for e in environments):
             require(self.principal, Permission.REGISTER, self.default_environment)
         _, manifest = self.package_manifest(package_digest)
-        if file_digest not in {i.digest for i in manifest.files.values()}:
+        sizes = {i.digest: i.size for i in manifest.files.values()}
+        if file_digest not in sizes:
             raise NotFound(f"package {package_digest} has no file {file_digest}")
-        try:
-            pending = self.packages.artifacts.write_pending(stream, file_digest)
+        try:  # never more bytes than the manifest says the file has
+            pending = self.packages.artifacts.write_pending(
+                stream, file_digest, size_limit=sizes[file_digest]
+            )
         except IntegrityFailure:
             raise InvalidPackage(
                 f"uploaded bytes do not match {file_digest} (corrupt or truncated upload)"

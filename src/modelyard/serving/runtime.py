@@ -36,6 +36,7 @@ from modelyard.domain.errors import (
     NotFound,
     NotReady,
     PermissionDenied,
+    StorageUnavailable,
     Unauthenticated,
 )
 from modelyard.flavors.base import LoadedModel
@@ -129,6 +130,8 @@ class ServingRuntime:
         try:
             await self.sync()
             await self._report()
+        except StorageUnavailable:  # logged once per outage where it is noticed
+            pass
         except Exception:
             log.warning("could not read deployments at start; retrying", exc_info=True)
         self._poller = asyncio.create_task(self._poll_forever())
@@ -152,7 +155,9 @@ class ServingRuntime:
             try:
                 await self.sync()
                 await self._report()
-            except Exception:  # the database may be briefly unreachable: keep serving
+            except StorageUnavailable:  # keep serving what is loaded; logged once per outage
+                pass
+            except Exception:
                 log.warning("could not read deployments; serving what is loaded", exc_info=True)
 
     def served(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.orm import Session
 
 from modelyard.domain.errors import Conflict, ModelyardError, StorageUnavailable
+from modelyard.store.watch import Deadline, Outage
 
 _WRITE = "modelyard_write"
 
@@ -27,9 +28,13 @@ def _redact(url: str) -> str:
 class Database:
     """One engine per database URL; ``read()`` and ``write()`` give committed-or-rolled-back
     sessions. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so concurrent
-    writers queue on the busy timeout instead of failing on a lock upgrade."""
+    writers queue on the busy timeout instead of failing on a lock upgrade.
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    On PostgreSQL, connecting gives up after ``timeout`` seconds (at most 5) and a
+    statement after ``timeout`` seconds, also when the server is frozen rather than down
+    (``Deadline``); ``outage`` tells whether the last call reached the database."""
+
+    def __init__(self, url: str, *, echo: bool = False, timeout: float = 10.0) -> None:
         self.url = url
         try:
             parsed = sa.make_url(url)
@@ -41,8 +46,16 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+        elif self.dialect == "postgresql":
+            kwargs["connect_args"] = {
+                "connect_timeout": max(1, round(min(timeout, 5))),
+                "options": f"-c statement_timeout={round(timeout * 1000)}",
+            }
+            kwargs["pool_timeout"] = timeout  # waiting for a pooled connection, too
         else:
             kwargs["pool_pre_ping"] = True
+        self.outage = Outage(_redact(url))
+        self._deadline: Deadline | None = None
         try:
             self.engine = sa.create_engine(url, **kwargs)
         except (ImportError, exc.ArgumentError, exc.NoSuchModuleError) as e:
@@ -50,6 +63,8 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
+        elif self.dialect == "postgresql":
+            self._deadline = _watch_statements(self.engine, Deadline(timeout))
         self._write_engine = self.engine.execution_options(**{_WRITE: True})
 
     @property
@@ -75,14 +90,19 @@ class Database:
         except exc.IntegrityError as e:
             session.rollback()
             raise Conflict(f"conflicting change: {first_line(e.orig)}") from e
-        except exc.OperationalError as e:
-            session.rollback()
-            raise StorageUnavailable(f"database unavailable: {first_line(e.orig)}") from e
+        except (exc.OperationalError, exc.TimeoutError, exc.DisconnectionError) as e:
+            # unreachable, frozen past the deadline, or every pooled connection busy
+            why = first_line(getattr(e, "orig", None) or e)
+            with contextlib.suppress(exc.DBAPIError):
+                session.rollback()
+            self.outage.failed(why)
+            raise StorageUnavailable(f"database unavailable: {why}") from e
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+        self.outage.answered()
 
     @contextlib.contextmanager
     def migration_lock(self, lock_dir: Path) -> Iterator[None]:
@@ -106,6 +126,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._deadline is not None:
+            self._deadline.stop()
 
 
 def first_line(err: BaseException | None) -> str:
@@ -126,6 +148,55 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: sa.Connection) -> None:
     mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _watch_statements(engine: sa.Engine, deadline: Deadline) -> Deadline:
+    """Every statement, commit and rollback on ``engine`` runs under ``deadline``, and a
+    connection taken from the pool is pinged under it first (the engine's own pre-ping
+    would wait forever on a frozen server)."""
+
+    def arm(dbapi_connection: Any) -> None:
+        deadline.arm(id(dbapi_connection), dbapi_connection.pgconn.socket)
+
+    def disarm(dbapi_connection: Any) -> None:
+        deadline.disarm(id(dbapi_connection))
+
+    def before(conn: sa.Connection, *_: Any) -> None:
+        arm(conn.connection.dbapi_connection)
+
+    def after(conn: sa.Connection, *_: Any) -> None:
+        disarm(conn.connection.dbapi_connection)
+
+    def failed(context: sa.engine.ExceptionContext) -> None:
+        if context.connection is not None and not context.connection.closed:
+            with contextlib.suppress(Exception):
+                disarm(context.connection.connection.dbapi_connection)
+
+    def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        arm(dbapi_connection)
+        try:
+            with dbapi_connection.cursor() as cur:
+                cur.execute("SELECT 1")
+        except Exception as e:  # the pool discards it and connects anew (3 attempts)
+            raise exc.DisconnectionError(first_line(e)) from e
+        finally:
+            disarm(dbapi_connection)
+
+    def resetting(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        arm(dbapi_connection)  # the rollback of a connection going back to the pool
+
+    def returned(dbapi_connection: Any, _record: Any) -> None:
+        disarm(dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    event.listen(engine, "commit", before)
+    event.listen(engine, "rollback", before)
+    event.listen(engine, "handle_error", failed)
+    event.listen(engine.pool, "checkout", ping)
+    event.listen(engine.pool, "reset", resetting)
+    event.listen(engine.pool, "checkin", returned)
+    return deadline
 
 
 def translate(e: Exception) -> ModelyardError:
