@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from harness.servers import ADMIN_TOKEN
+
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -52,9 +54,11 @@ def scrape_workers(
     every worker has answered."""
     import httpx
 
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # the series name deployments
     seen: dict[float, dict[str, dict[str, Any]]] = {}
     for _ in range(40 * workers):
-        parsed = parse_metrics(httpx.get(url + "/metrics", timeout=10).text)
+        answer = httpx.get(url + "/metrics", timeout=10, headers=auth)
+        parsed = parse_metrics(answer.raise_for_status().text)
         created = parsed.get(deployment, {}).get("created")
         if created is not None:
             seen[created] = parsed

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest dataset upload (CSV or Parquet), spooled to disk as it arrives.",
     )
+    public_metrics: bool = Field(
+        default=False,
+        description="Serve /metrics without credentials (it names deployments and model "
+        "versions), for a scraper that cannot send a token.",
+    )
     auth_failures_per_minute: int = Field(
         default=30,
         ge=1,

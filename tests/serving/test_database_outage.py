@@ -99,7 +99,7 @@ def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice
                 ]
                 time.sleep(0.5)
                 assert _answers_within(http, "/healthz", 1).status_code == 200
-                assert _answers_within(http, "/metrics", 1).status_code == 200
+                assert _answers_within(http, "/metrics", 1, ADMIN).status_code == 200
                 ready = _answers_within(http, "/readyz", 1)
                 assert ready.status_code == 200, ready.text  # it still serves: ready
                 scored = http.post("/v1/deployments/pay/predict", json=body, headers=scoring)

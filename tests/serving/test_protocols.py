@@ -105,7 +105,9 @@ def test_v2_metadata_and_health(served: Served) -> None:
         "group": "BYTES",
         "currency": "BYTES",
     }
-    assert s.http.get("/v2/models/nope/ready", headers=h).status_code == 404
+    # a key of another deployment learns nothing of a name; a signed-in user learns it is unknown
+    assert s.http.get("/v2/models/nope/ready", headers=h).status_code == 401
+    assert s.http.get("/v2/models/nope/ready").status_code == 404  # the admin's token
     ready = s.http.get("/readyz").json()
     assert ready["checks"]["deployments"] == "ok"
 

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
 
@@ -22,6 +22,7 @@ from modelyard.api import (
     monitoring,
     packages,
     promotions,
+    schemas,
     scoring,
     system,
     users,
@@ -29,7 +30,8 @@ from modelyard.api import (
     webhooks,
 )
 from modelyard.api.brake import Brake
-from modelyard.api.dataplane import DataPlane
+from modelyard.api.dataplane import DataPlane, bearer
+from modelyard.api.deps import identify
 from modelyard.api.fastpath import ScoringFastPath
 from modelyard.api.limits import BodyGuard
 from modelyard.monitoring.collector import Collector
@@ -104,10 +106,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=["system"],
         summary="Prometheus metrics of this worker",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **schemas.errors(401, 429),
+        },
     )
-    async def prometheus() -> Response:  # off the thread pool: answers while calls queue
+    async def prometheus(request: Request) -> Response:  # off the thread pool, always
+        """Any user's token (or the landing page's cookie) unless MODELYARD_PUBLIC_METRICS:
+        the series name deployments and model versions."""
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        if not settings.public_metrics:
+            secret = bearer(request.headers.get("authorization"))
+            await identify(request, secret or request.cookies.get(home.COOKIE))
 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -80,9 +80,8 @@ class DataPlane:
         id_header = [("x-request-id", request_id)]
         known = False
         try:
-            live = await self.runtime.get(name)
+            live = await self.open(name, bearer(headers.get("authorization")), client)
             known = True
-            await self._authorize(live, bearer(headers.get("authorization")), client)
             declared = headers.get("content-length")
             limit = live.options.max_body_bytes
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -105,18 +104,18 @@ class DataPlane:
         self.metrics.latency.labels(name, variant).observe(time.perf_counter() - started)
         return reply
 
-    async def _authorize(
-        self, live: LiveDeployment, secret: str | None, client: str | None
-    ) -> None:
-        """The caller's credentials, unless its address has failed too often (``Brake``)."""
-        if not self.runtime.services.auth_enabled:
-            return
-        self.brake.check(client)
-        try:
-            await self.runtime.authorize(live, secret)
-        except Unauthenticated:
-            self.brake.failed(client)
-            raise
+    async def open(self, name: str, secret: str | None, client: str | None) -> LiveDeployment:
+        """Deployment ``name`` for a caller whose credentials allow it, checked first
+        (unless its address has failed too often: ``Brake``); every route of the data plane
+        starts here."""
+        if self.runtime.services.auth_enabled:
+            self.brake.check(client)
+            try:
+                await self.runtime.authorize(name, secret)
+            except Unauthenticated:
+                self.brake.failed(client)
+                raise
+        return await self.runtime.get(name)
 
     async def _score(
         self,

@@ -85,6 +85,10 @@ def secret_of(request: Request) -> str | None:
     return bearer(request.headers.get("authorization"))
 
 
+def client_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 async def reply_to(request: Request, protocol: str, name: str) -> Response:
     """Hand the request to the data plane (the ASGI fast path usually answers first)."""
 
@@ -98,8 +102,7 @@ async def reply_to(request: Request, protocol: str, name: str) -> Response:
         return b"".join(chunks)
 
     plane: DataPlane = request.app.state.dataplane
-    address = request.client.host if request.client else None
-    reply = await plane.handle(protocol, name, request.headers, read, address)
+    reply = await plane.handle(protocol, name, request.headers, read, client_of(request))
     return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
 
 
@@ -203,9 +206,8 @@ async def feedback(name: str, request: Request) -> Response:
     """``[{"request_id": "...", "actual": "late", "row": 0}]``: ``row`` is the row's position
     in its scoring request (default 0). Authorised like scoring: a scoring key of the
     deployment, or a token allowed to score in its environment."""
-    runtime = runtime_of(request)
-    live = await runtime.get(name)
-    await runtime.authorize(live, secret_of(request))
+    plane: DataPlane = request.app.state.dataplane
+    live = await plane.open(name, secret_of(request), client_of(request))
     body = await request.body()  # at most FEEDBACK_LIMIT bytes (413 past it)
     try:
         items = orjson.loads(body)

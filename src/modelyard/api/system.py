@@ -26,15 +26,18 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 async def readyz(svc: ServicesDep, request: Request) -> Health | JSONResponse:
     """Ready means this worker can score: every deployment's current revision is loaded
-    and answering here. ``checks.database`` reports whether the database answered the
+    and answering here; it is public, so it names nothing (no deployment, no database
+    address). ``checks.database`` reports whether the database answered the
     worker's last call; an outage does not make a worker that serves unready."""
     runtime = request.app.state.runtime
     if runtime.ready:
         deployments = "ok"
     else:
-        failed = "; ".join(f"{k}: {v}" for k, v in runtime.failures.items())
-        deployments = failed or "loading"
-    checks = {"deployments": deployments, "database": svc.db.outage.state}
+        # public: counts, not names (the landing page and `deployments wait` name them)
+        failed = len(runtime.failures)
+        deployments = f"{failed} failed to load" if failed else "loading"
+    database = "ok" if svc.db.outage.since is None else "unreachable"
+    checks = {"deployments": deployments, "database": database}
     if deployments == "ok":
         return Health(status="ok", checks=checks)
     return JSONResponse(status_code=503, content={"status": "unavailable", "checks": checks})

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from modelyard.api.dataplane import JSON, SCALAR_SCHEMA
+from modelyard.api.dataplane import JSON, SCALAR_SCHEMA, DataPlane
 from modelyard.api.limits import UNBOUNDED
-from modelyard.api.scoring import SCORING_ERRORS, reply_to, runtime_of, secret_of
+from modelyard.api.scoring import SCORING_ERRORS, client_of, reply_to, runtime_of, secret_of
 from modelyard.domain.errors import NotReady
 from modelyard.serving.live import LiveDeployment
 
@@ -68,10 +68,8 @@ async def ready(request: Request) -> Ready:
 
 
 async def _authorized(request: Request, name: str) -> LiveDeployment:
-    runtime = runtime_of(request)
-    deployment = await runtime.get(name)
-    await runtime.authorize(deployment, secret_of(request))
-    return deployment
+    plane: DataPlane = request.app.state.dataplane
+    return await plane.open(name, secret_of(request), client_of(request))
 
 
 @router.get(

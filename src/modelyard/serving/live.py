@@ -32,7 +32,6 @@ class LiveDeployment:
     name: str
     environment: str
     revision: int
-    key_hashes: tuple[str, str]
     options: ServingOptions
     live: list[LiveVariant]
     shadows: list[LiveVariant]

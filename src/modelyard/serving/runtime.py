@@ -111,6 +111,8 @@ class ServingRuntime:
         self.poll_seconds = poll_seconds
         self.deployments: dict[str, LiveDeployment] = {}
         self.failures: dict[str, str] = {}  # deployment -> why its current revision won't load
+        # every deployment read, loaded or not: its environment and scoring key hashes
+        self.access: dict[str, tuple[str, tuple[str, str]]] = {}
         self._models: dict[str, _Loaded] = {}
         self._model_loads: dict[str, asyncio.Task[_Loaded]] = {}
         self._activations: dict[str, tuple[int, asyncio.Task[None], set[str]]] = {}
@@ -189,11 +191,11 @@ class ServingRuntime:
 
     def _apply(self, states: list[ServingState]) -> None:
         seen = set()
+        self.access = {s.name: (s.environment, s.key_hashes) for s in states}
         for state in states:
             seen.add(state.name)
             live = self.deployments.get(state.name)
             if live is not None and live.revision == state.revision:
-                live.key_hashes = state.key_hashes
                 continue
             pending = self._activations.get(state.name)
             if pending is not None and pending[0] == state.revision:
@@ -243,7 +245,6 @@ class ServingRuntime:
                 state.name,
                 state.environment,
                 state.revision,
-                state.key_hashes,
                 options,
                 live,
                 shadows,
@@ -341,8 +342,13 @@ class ServingRuntime:
             raise NotReady(f"deployment {name!r} is not ready: {self.failures[name]}")
         raise NotFound(f"deployment {name!r} does not exist", deployment=name)
 
-    async def authorize(self, live: LiveDeployment, secret: str | None) -> None:
-        """A deployment scoring key, or a token whose user may score in its environment."""
+    async def authorize(self, name: str, secret: str | None) -> None:
+        """A scoring key of deployment ``name``, or a token whose user may score in its
+        environment; checked before the deployment is looked up, so a caller without valid
+        credentials gets the same 401 whether the name exists or not. A name this worker has
+        not read costs a database read (a deployment created a moment ago?) only for a
+        signed-in user or a caller with a well-formed scoring key, whose failures count
+        towards the address's brake."""
         if not self.services.auth_enabled:
             return
         if not secret:
@@ -350,16 +356,23 @@ class ServingRuntime:
                 "missing credentials: send 'Authorization: Bearer <scoring key or token>'"
             )
         if secret.startswith(KEY_PREFIX):
-            if key_matches(secret, live.key_hashes):
+            if name not in self.access:
+                await self.sync()
+            found = self.access.get(name)
+            if found is not None and key_matches(secret, found[1]):
                 return
-            raise Unauthenticated(f"invalid scoring key for deployment {live.name!r}")
+            raise Unauthenticated(f"invalid scoring key for deployment {name!r}")
         principal = await self._principal(secret)
-        if not principal.can(Permission.SCORE, live.environment):
+        if name not in self.access:
+            await self.sync()  # a signed-in user: created a moment ago?
+        found = self.access.get(name)
+        if found is not None and not principal.can(Permission.SCORE, found[0]):
             raise PermissionDenied(
-                f"user {principal.name!r} may not score in {live.environment!r}",
+                f"user {principal.name!r} may not score in {found[0]!r}",
                 user=principal.name,
-                environment=live.environment,
+                environment=found[0],
             )
+        # a signed-in user may learn that a name does not exist (404 from ``get``)
 
     async def _principal(self, secret: str) -> Principal:
         known = self.services.cached_principal(secret)  # no thread hop for a known token

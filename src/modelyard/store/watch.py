@@ -32,11 +32,6 @@ class Outage:
         self.error: str | None = None
         self._lock = threading.Lock()
 
-    @property
-    def state(self) -> str:
-        """``ok``, or why the database is unreachable."""
-        return "ok" if self.since is None else f"unreachable: {self.error}"
-
     def failed(self, error: str) -> None:
         with self._lock:
             if self.since is not None:
