@@ -83,6 +83,20 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest dataset upload (CSV or Parquet), spooled to disk as it arrives.",
     )
+    request_head_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request head may take to arrive, from its connection's "
+        "opening or its first byte; past it the server closes the connection.",
+    )
+    request_idle_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Longest pause between two reads of a request body before the server "
+        "closes the connection.",
+    )
     public_metrics: bool = Field(
         default=False,
         description="Serve /metrics without credentials (it names deployments and model "

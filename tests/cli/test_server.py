@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -164,12 +166,57 @@ def caught_sigint_after(process: subprocess.Popen[str], started: float) -> float
 
 @pytest.mark.slow
 def test_workers_stop_when_their_supervisor_is_killed(tmp_path: Path) -> None:
-    with server_process(tmp_path / "home", workers=2) as server:
+    with (
+        server_process(tmp_path / "home", workers=2) as server,
+        httpx.Client(base_url=server.url) as kept_alive,
+    ):
         group = server.process.pid
         assert len(running_in_group(group)) >= 3  # the supervisor and its two workers
+        assert kept_alive.get("/healthz").status_code == 200  # a connection left open
         server.process.kill()
         server.process.wait()
         deadline = time.monotonic() + 5
         while running_in_group(group) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert running_in_group(group) == []
+        # the port is free again: a restart does not fail with "Address already in use"
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.socket() as again:
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            again.bind(("127.0.0.1", port))
+
+
+def test_connections_that_do_not_send_a_request_are_closed(tmp_path: Path) -> None:
+    env = {"MODELYARD_REQUEST_HEAD_SECONDS": "1", "MODELYARD_REQUEST_IDLE_SECONDS": "1"}
+    with server_process(tmp_path / "home", workers=1, env=env) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        stalled = []
+        for i in range(300):
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            if i % 3 == 1:  # half a request head
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            elif i % 3 == 2:  # a head, then a tenth of the body it announced
+                sock.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")
+            stalled.append(sock)  # and i % 3 == 0 sends nothing at all
+        # a body that keeps flowing, slowly, for longer than the pause allowed: it is served
+        flowing = socket.create_connection((host, int(port)), timeout=10)
+        flowing.sendall(
+            b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            b"application/x-www-form-urlencoded\r\nContent-Length: 8\r\n\r\n"
+        )
+        for byte in b"token=ab":
+            time.sleep(0.4)
+            flowing.sendall(bytes([byte]))
+        answer = flowing.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+        flowing.close()
+        try:
+            for sock in stalled:  # each closed by the server: end of stream (or a reset)
+                with contextlib.suppress(ConnectionResetError):
+                    assert sock.recv(65536) == b""
+        finally:
+            for sock in stalled:
+                sock.close()
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+        log = server.stop()
+    assert "Traceback" not in log, log[-3000:]  # a client that went away is no fault

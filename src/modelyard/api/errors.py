@@ -12,9 +12,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from modelyard.domain.errors import ModelyardError
@@ -107,7 +108,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return _json(500, _shaped(request, error_body("internal", "internal server error")))
 
 
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client went away (or was closed for sending too slowly) before its body was
+    whole: nobody reads the answer, and it is no fault of ours to log."""
+    return Response(status_code=400)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _gone)
     app.add_exception_handler(ModelyardError, _modelyard_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

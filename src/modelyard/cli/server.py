@@ -9,6 +9,8 @@ import typer
 
 from modelyard.cli import stopping
 
+GRACEFUL_STOP_SECONDS = 20
+
 
 def server(
     host: Annotated[str | None, typer.Option("--host", help="Address (default 127.0.0.1).")] = None,
@@ -18,6 +20,7 @@ def server(
     """Run the modelyard server."""
     import uvicorn
 
+    from modelyard.cli import http
     from modelyard.services.auth import check_bind
     from modelyard.services.container import Services
     from modelyard.settings import Settings
@@ -51,6 +54,9 @@ def server(
         os.environ.setdefault(variable, str(threads))
     os.environ["MODELYARD_HOST"] = host
     os.environ["MODELYARD_PORT"] = str(port)
+    # read by each connection's protocol (``cli.http``), in every worker
+    os.environ[http.HEAD_ENV] = str(settings.request_head_seconds)
+    os.environ[http.IDLE_ENV] = str(settings.request_idle_seconds)
     config = uvicorn.Config(
         "modelyard.cli.worker:serve",
         factory=True,
@@ -59,6 +65,10 @@ def server(
         workers=workers,
         log_level="info",
         access_log=False,
+        http="modelyard.cli.http:GuardedHttp",
+        # a stop waits for requests in flight, but not for ever (a worker whose supervisor
+        # is gone must let go of the port)
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
     )
     if config.workers > 1:
         # uvicorn binds the shared socket itself and leaves Nagle on: every keep-alive
