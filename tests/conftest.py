@@ -17,6 +17,8 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # Tests send bad credentials on purpose, hundreds per app (every route, tests/api): the
 # brake on guessing would answer them 429. Its own test sets a limit (tests/api/test_brake.py).
 os.environ.setdefault("MODELYARD_AUTH_FAILURES_PER_MINUTE", "1000000")
+# the webhook receivers of the tests listen on loopback, which a server refuses otherwise
+os.environ.setdefault("MODELYARD_WEBHOOK_ALLOW", "127.0.0.0/8")
 
 import uuid
 from collections.abc import Callable, Iterator

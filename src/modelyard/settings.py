@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Longest pause between two reads of a request body before the server "
         "closes the connection.",
     )
+    webhook_allow: str = Field(
+        default="",
+        description="Comma-separated address ranges (CIDR) webhooks may reach although they "
+        "are not public, e.g. 10.20.0.0/16 for a receiver on the internal network. "
+        "Loopback, link-local, private and other non-public addresses are refused otherwise.",
+    )
     public_metrics: bool = Field(
         default=False,
         description="Serve /metrics without credentials (it names deployments and model "
@@ -126,6 +132,19 @@ class Settings(BaseSettings):
         default=None,
         description="Name recorded as the actor of embedded changes. Default: the OS user.",
     )
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _ranges(cls, value: str) -> str:
+        import ipaddress
+
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"{part.strip()!r} is not an address range (CIDR)") from None
+        return value
 
     @property
     def resolved_home(self) -> Path:

@@ -38,6 +38,7 @@ from modelyard.monitoring.collector import Collector
 from modelyard.services.alerts import SCHEDULER, AlertScheduler
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
+from modelyard.services.egress import Egress
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.runtime import ServingRuntime
 from modelyard.settings import Settings
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings)
         app.state.services = services
-        dispatcher = WebhookDispatcher(services.store)  # one per worker: rows are claimed
+        dispatcher = WebhookDispatcher(  # one per worker: rows are claimed
+            services.store, egress=Egress.from_text(settings.webhook_allow)
+        )
         dispatcher.start()
         scheduler = AlertScheduler(services.bind(SCHEDULER).alerts, settings.alert_seconds)
         scheduler.start()

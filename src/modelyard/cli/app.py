@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None and stopping.command(sys.argv[1:]) == "server":
         stopping.stop_at_once()  # an in-process caller (tests) keeps its own handlers
     import typer
+    from pydantic import ValidationError
     from typer.exceptions import TyperException
 
     from modelyard.cli import output
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     except ModelyardError as e:
         output.error(e.message)
+        sys.exit(1)
+    except ValidationError as e:  # a setting from the environment that does not parse
+        output.error(invalid_settings(e))
         sys.exit(1)
     except typer.Exit as e:
         sys.exit(e.exit_code)
@@ -53,6 +57,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def invalid_settings(e: Any) -> str:
+    """One line naming the first setting that does not parse (a pydantic error)."""
+    first = e.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    name = f"MODELYARD_{field.upper()}" if e.title == "Settings" else field
+    return f"invalid {name}: {first['msg'].removeprefix('Value error, ')}"
 
 
 @contextlib.contextmanager

@@ -20,12 +20,15 @@ import threading
 import time
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 import httpx
 
 from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import Conflict, StorageUnavailable, describe
 from modelyard.domain.webhooks import sign, verify_signature
+from modelyard.services.egress import Egress
+from modelyard.services.webhooks import target
 from modelyard.store.unit import Store
 from modelyard.store.webhooks import Due
 
@@ -60,12 +63,14 @@ class WebhookDispatcher:
         http: httpx.Client | None = None,
         batch_size: int = 100,
         claim_ttl: float | None = None,
+        egress: Egress | None = None,
     ) -> None:
         if poll_interval <= 0 or timeout <= 0 or backoff_base <= 0 or backoff_cap <= 0:
             raise ValueError("poll_interval, timeout and backoff times must be positive")
         if max_attempts < 1 or batch_size < 1:
             raise ValueError("max_attempts and batch_size must be at least 1")
         self.store = store
+        self.egress = egress or Egress()  # public addresses only
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -194,6 +199,17 @@ class WebhookDispatcher:
             )
         return self._http
 
+    def _pinned(self, url: str, headers: dict[str, str]) -> tuple[httpx.URL, dict[str, Any]]:
+        """``url`` with its host replaced by the address checked now (``Egress``), so the
+        connection goes where the check looked; the name still travels in ``Host`` and,
+        for TLS, as the server name the certificate is verified against."""
+        parsed = httpx.URL(url)
+        host, port = target(url)
+        address = self.egress.address(host, port)
+        headers["Host"] = parsed.netloc.decode("ascii")
+        extensions = {"sni_hostname": host} if parsed.scheme == "https" else {}
+        return parsed.copy_with(host=address), extensions
+
     def _post(self, due: Due) -> tuple[int | None, str | None, float]:
         body = due.payload.encode()
         timestamp = str(int(time.time()))
@@ -208,14 +224,18 @@ class WebhookDispatcher:
         status: int | None = None
         error: str | None = None
         try:
+            url, extensions = self._pinned(due.url, headers)
             with self._client().stream(
-                "POST", due.url, content=body, headers=headers, timeout=self.timeout
+                "POST",
+                url,
+                content=body,
+                headers=headers,
+                timeout=self.timeout,
+                extensions=extensions,
             ) as response:
                 status = response.status_code
-                if not 200 <= status < 300:
-                    snippet = next(response.iter_bytes(), b"")[:200]
-                    text = snippet.decode(errors="replace").strip()
-                    error = f"HTTP {status}" + (f": {text}" if text else "")
+                if not 200 <= status < 300:  # the reply's body is never read nor shown
+                    error = f"HTTP {status}"
         except Exception as e:  # any failure of one attempt is logged and retried
             status, error = None, describe(e)
         duration_ms = (time.perf_counter() - started) * 1000.0

@@ -15,6 +15,7 @@ from modelyard.services.auth import AccessService
 from modelyard.services.bundles import BundleService
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService, serving_dependents
+from modelyard.services.egress import Egress
 from modelyard.services.evaluations import EvaluationService
 from modelyard.services.experiments import ExperimentService
 from modelyard.services.monitoring import MonitoringService
@@ -127,7 +128,8 @@ class Scope:
 
     @cached_property
     def webhooks(self) -> WebhookService:
-        return WebhookService(self.services.store, self.principal)
+        egress = Egress.from_text(self.services.settings.webhook_allow)
+        return WebhookService(self.services.store, self.principal, egress)
 
     @cached_property
     def operations(self) -> OperationsService:

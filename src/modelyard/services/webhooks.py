@@ -17,6 +17,7 @@ from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.webhooks import CreatedWebhook, Delivery, Webhook, check_patterns
 from modelyard.services import lookup
 from modelyard.services.auth import require_admin
+from modelyard.services.egress import Egress
 from modelyard.store.unit import Store, Tx
 
 SECRET_PREFIX = "whsec_"
@@ -48,6 +49,15 @@ def check_url(url: str) -> str:
     return text
 
 
+_PORTS = {"http": 80, "https": 443}
+
+
+def target(url: str) -> tuple[str, int]:
+    """The host and port a webhook URL connects to."""
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or _PORTS[parts.scheme]
+
+
 def origin(url: str) -> str:
     """``scheme://host[:port]`` of a URL: what the audit log keeps (paths and query
     strings of webhook URLs often carry credentials)."""
@@ -59,9 +69,10 @@ def origin(url: str) -> str:
 
 
 class WebhookService:
-    def __init__(self, store: Store, principal: Principal) -> None:
+    def __init__(self, store: Store, principal: Principal, egress: Egress) -> None:
         self.principal = principal
         self.store = store
+        self.egress = egress
 
     def create_webhook(
         self,
@@ -75,6 +86,7 @@ class WebhookService:
         The secret signs every delivery and is shown only here."""
         require_admin(self.principal, "manage webhooks")
         clean_url = check_url(url)
+        self.egress.refuse(*target(clean_url))  # refused now rather than at each delivery
         patterns = check_patterns(events)
         if secret is None:
             secret = new_secret()
