@@ -201,3 +201,33 @@ def test_a_fault_of_ours_is_a_counted_500_with_the_one_error_body(
         'modelyard_scoring_errors_total{code="internal",deployment="pay",status="500"} 1.0'
         in metrics
     )
+
+
+def test_a_request_of_a_million_columns_is_refused_before_any_work(served: Served) -> None:
+    """Bounded before it starts: a 1,000,000-column CSV header or a record of 1,500,000
+    keys is one short 400, not seconds of a worker and a 10 MB error body."""
+    auth = {"Authorization": f"Bearer {served.keys['primary']}"}
+    header = ",".join(f"c{i}" for i in range(1_000_000))
+    csv = served.http.post(
+        URL,
+        content=(header + "\n" + ",".join("1" * 1_000_000) + "\n").encode(),
+        headers={**auth, "Content-Type": "text/csv"},
+    )
+    assert csv.status_code == 400 and len(csv.content) < 500, csv.text[:500]
+    assert "at most 10000" in error(csv.json())["message"]
+    wide = {f"k{i}": 0 for i in range(1_500_000)}
+    status, body = post(served, {"inputs": [wide]})
+    assert status == 400 and "1500000 columns" in error(body)["message"]
+    assert len(str(body)) < 500
+
+
+def test_an_error_lists_a_few_names_and_counts_the_rest(served: Served) -> None:
+    row = records(served.x.head(1))[0]
+    extra = {**row, **{f"surplus_{i}": 1 for i in range(500)}}
+    status, body = post(served, {"inputs": [extra]})
+    assert status == 422
+    found = error(body)
+    assert found["message"].startswith("unexpected column 'surplus_0' and 499 more")  # type: ignore[union-attr]
+    details = found["details"]
+    assert isinstance(details, dict)
+    assert len(details["unexpected"]) == 20 and details["unexpected_count"] == 500

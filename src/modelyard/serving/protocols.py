@@ -40,6 +40,16 @@ def load_json(body: bytes) -> Any:
 
 
 # -- parsing ----------------------------------------------------------------------------
+# A request is refused before any work per column when it names more columns than this:
+# a million-column CSV header or JSON record held a worker for seconds and hundreds of MB.
+MAX_COLUMNS = 10_000
+
+
+def check_width(n: int, what: str) -> None:
+    if n > MAX_COLUMNS:
+        raise InvalidInput(f"{what} has {n} columns; a request takes at most {MAX_COLUMNS}")
+
+
 def from_records(records: Any, what: str) -> Parsed:
     if not isinstance(records, list) or not records:
         raise InvalidInput(f"{what} must be a non-empty list of records")
@@ -48,6 +58,9 @@ def from_records(records: Any, what: str) -> Parsed:
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise InvalidInput(f"{what}[{i}] must be an object of column: value")
+        check_width(len(record), f"{what}[{i}]")
+        if len(seen) + len(record) > MAX_COLUMNS:  # new names only count
+            check_width(len(seen | record.keys()), what)
         for key in record:
             if key not in seen:
                 seen.add(key)
@@ -60,7 +73,10 @@ def from_split(split: Any, what: str = "dataframe_split") -> Parsed:
     if not isinstance(split, dict) or "columns" not in split or "data" not in split:
         raise InvalidInput(f"{what} must be an object with 'columns' and 'data'")
     names, data = split["columns"], split["data"]
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, list):
+        raise InvalidInput(f"{what}.columns must be a list of column names")
+    check_width(len(names), what)
+    if not all(isinstance(n, str) for n in names):
         raise InvalidInput(f"{what}.columns must be a list of column names")
     if not isinstance(data, list) or not data:
         raise InvalidInput(f"{what}.data must be a non-empty list of rows")
@@ -74,6 +90,7 @@ def from_split(split: Any, what: str = "dataframe_split") -> Parsed:
 def from_column_dict(inputs: dict[str, Any], what: str) -> Parsed:
     columns: RawColumns = {}
     lengths = set()
+    check_width(len(inputs), what)
     for name, given in inputs.items():
         values = given if isinstance(given, list) else [given]
         columns[name] = values
@@ -133,6 +150,10 @@ def parse_csv(body: bytes) -> Parsed:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("the CSV body is not UTF-8 text") from None
+    end = text.find("\n")
+    commas = text.count(",", 0, end if end >= 0 else len(text))
+    if commas >= MAX_COLUMNS:  # counted before the header is split (quoted commas too)
+        raise InvalidInput(f"the CSV header has over {MAX_COLUMNS} columns; at most {MAX_COLUMNS}")
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)

@@ -28,6 +28,8 @@ _FALSE = {"false", "0", "no", "f", "n"}
 _DTYPES = {"float": np.float64, "integer": np.int64, "boolean": np.bool_}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
+LISTED = 20  # names an error lists at most (its count says how many there were)
+
 
 class NotFinite(ValueError):
     """A number that is NaN or infinite: never a value a model should see."""
@@ -78,14 +80,18 @@ class InputSchema:
                 + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""),
                 field=f.name,
                 expected=f.type,
-                missing=missing,
+                missing=missing[:LISTED],  # an error body stays small: the first few
+                missing_count=len(missing),
             )
         extra = [n for n in given if n not in self._by_name]
         if extra:
             raise InvalidData(
-                f"unexpected column {extra[0]!r}: the model takes {', '.join(self.names)}",
-                field=str(extra[0]),
-                unexpected=[str(e) for e in extra],
+                f"unexpected column {_show(extra[0])}"
+                + (f" and {len(extra) - 1} more" if len(extra) > 1 else "")
+                + f": the model takes {', '.join(self.names)}",
+                field=str(extra[0])[:200],
+                unexpected=[str(e)[:200] for e in extra[:LISTED]],
+                unexpected_count=len(extra),
             )
 
     def _column(self, f: Field, values: list[Any]) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 
 from modelyard.domain.errors import InvalidInput
-from modelyard.serving.protocols import Parsed, RawColumns, json_values, load_json
+from modelyard.serving.protocols import Parsed, RawColumns, check_width, json_values, load_json
 from modelyard.serving.scorer import Output
 
 HEADER_LENGTH = "inference-header-content-length"
@@ -55,6 +55,7 @@ def parse(body: bytes, header_length: str | None) -> Request:
     payload, raw = _split(body, header_length)
     if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
         raise InvalidInput('expected {"inputs": [{"name", "shape", "datatype", "data"}, ...]}')
+    check_width(len(payload["inputs"]), "inputs")
     columns: RawColumns = {}
     rows = None
     offset = 0
