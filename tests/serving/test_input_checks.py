@@ -23,6 +23,16 @@ def post(s: Served, body: object, **headers: str) -> tuple[int, dict[str, object
     return r.status_code, r.json()
 
 
+def post_until(s: Served, body: object, wanted: int) -> tuple[int, dict[str, object]]:
+    """Post until the answer is ``wanted`` (a new revision is loading) or 5 s passed."""
+    deadline = time.monotonic() + 5
+    while True:
+        status, answer = post(s, body)
+        if status == wanted or time.monotonic() > deadline:
+            return status, answer
+        time.sleep(0.05)
+
+
 def error(body: dict[str, object]) -> dict[str, object]:
     found = body["error"]
     assert isinstance(found, dict)
@@ -70,15 +80,30 @@ def test_unseen_category_follows_the_deployment_policy(served: Served) -> None:
     row["currency"] = "CHF"
     assert post(served, {"inputs": [row]})[0] == 200  # default: allow (the encoder ignores it)
     served.client.update_deployment("pay", options={"unseen_categories": "reject"})
-    deadline = time.monotonic() + 5
-    while True:
-        status, body = post(served, {"inputs": [row]})
-        if status == 422 or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    status, body = post_until(served, {"inputs": [row]}, 422)
     assert status == 422
     message = str(error(body)["message"])
     assert "unseen category 'CHF'" in message and "EUR, GBP, USD" in message
+
+
+def test_non_finite_numbers_are_refused_unless_the_deployment_allows_them(
+    served: Served, tmp_path: Path
+) -> None:
+    row = records(served.x.head(1))[0]
+    row["amount"] = "inf"
+    assert post(served, {"inputs": [row]})[0] == 422  # the default: reject
+    served.client.update_deployment("pay", options={"non_finite": "allow"})
+    status, body = post_until(served, {"inputs": [row]}, 200)
+    assert status == 200, body  # the model was given infinity
+    assert served.client.get_deployment("pay").revision.options.non_finite == "allow"
+    # batch scoring follows the same option: the row is scored, not marked invalid
+    frame = served.x.head(3).copy()
+    frame["amount"] = frame["amount"].astype(object)
+    frame.loc[frame.index[0], "amount"] = "inf"
+    source = tmp_path / "in.csv"
+    frame.to_csv(source, index=False)
+    done = served.client.predict_file("pay", source, tmp_path / "out.parquet")
+    assert done.rejected == 0 and done.scored == 3
 
 
 @pytest.mark.parametrize(

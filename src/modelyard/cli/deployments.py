@@ -38,7 +38,7 @@ Options = Annotated[
         "-o",
         metavar="KEY=VALUE",
         help="Serving option KEY=VALUE: max_batch_size, max_wait_ms, max_queue, timeout_ms, "
-        "max_body_bytes, unseen_categories (allow|reject).",
+        "max_body_bytes, unseen_categories (allow|reject), non_finite (reject|allow).",
     ),
 ]
 

@@ -32,6 +32,11 @@ class UnseenCategories(StrEnum):
     REJECT = "reject"  # 422 naming the field and the known categories
 
 
+class NonFinite(StrEnum):
+    REJECT = "reject"  # "nan", "inf" as text in a float column: 422 (a missing value is null)
+    ALLOW = "allow"  # passed to the model as NaN or infinity
+
+
 @dataclass(frozen=True, slots=True)
 class ServingOptions:
     """How a revision serves. Defaults favour latency: no added wait, a bounded queue."""
@@ -42,6 +47,7 @@ class ServingOptions:
     timeout_ms: float = 30_000.0  # a request waiting longer is answered 504
     max_body_bytes: int = 32 * 1024 * 1024
     unseen_categories: UnseenCategories = UnseenCategories.ALLOW
+    non_finite: NonFinite = NonFinite.REJECT
     sampling: float = 1.0  # share of scored requests recorded for monitoring
 
     def __post_init__(self) -> None:
@@ -65,6 +71,7 @@ class ServingOptions:
             "timeout_ms": self.timeout_ms,
             "max_body_bytes": self.max_body_bytes,
             "unseen_categories": str(self.unseen_categories),
+            "non_finite": str(self.non_finite),
             "sampling": self.sampling,
         }
 
@@ -80,6 +87,8 @@ class ServingOptions:
         try:
             if "unseen_categories" in data:
                 data["unseen_categories"] = UnseenCategories(data["unseen_categories"])
+            if "non_finite" in data:
+                data["non_finite"] = NonFinite(data["non_finite"])
             for key in ("max_batch_size", "max_queue", "max_body_bytes"):
                 if key in data:
                     data[key] = _int(data[key], key)

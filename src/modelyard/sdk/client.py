@@ -330,7 +330,7 @@ class Client:
         return batch.score_file(
             Path(source),
             Path(output),
-            schema=InputSchema(version.signature, options.unseen_categories),
+            schema=InputSchema(version.signature, options),
             score=lambda frame: self.score_frame(deployment, chosen.name, frame),
             classes=outputs.get("classes"),
             model_version=chosen.name,

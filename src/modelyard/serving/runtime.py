@@ -230,7 +230,7 @@ class ServingRuntime:
             for data in state.variants:
                 variant = Variant.from_dict(data)
                 loaded = await self._model(variant.package_digest)
-                schema = InputSchema(loaded.scorer.signature, options.unseen_categories)
+                schema = InputSchema(loaded.scorer.signature, options)
                 batcher = Batcher(
                     loaded.scorer,
                     options,

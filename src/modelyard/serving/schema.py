@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelyard.domain.deployments import UnseenCategories
+from modelyard.domain.deployments import NonFinite, ServingOptions, UnseenCategories
 from modelyard.domain.errors import InvalidData
 from modelyard.domain.reports import Signature
 
@@ -44,9 +44,8 @@ class Field:
 
 
 class InputSchema:
-    def __init__(
-        self, signature: Signature | None, unseen: UnseenCategories = UnseenCategories.ALLOW
-    ) -> None:
+    def __init__(self, signature: Signature | None, options: ServingOptions | None = None) -> None:
+        options = options or ServingOptions()
         inputs = (signature or {}).get("inputs") or []
         self.fields = [
             Field(
@@ -59,7 +58,8 @@ class InputSchema:
         ]
         self.names = [f.name for f in self.fields]
         self._by_name = {f.name: f for f in self.fields}
-        self.reject_unseen = unseen is UnseenCategories.REJECT
+        self.reject_unseen = options.unseen_categories is UnseenCategories.REJECT
+        self.allow_non_finite = options.non_finite is NonFinite.ALLOW
         self.checked = bool(self.fields)
 
     # -- online: JSON values -------------------------------------------------------------
@@ -96,6 +96,8 @@ class InputSchema:
 
     def _column(self, f: Field, values: list[Any]) -> np.ndarray:
         convert = _CONVERTERS[f.type]
+        if f.type == "float" and self.allow_non_finite:
+            convert = _any_float
         out: list[Any] = []
         has_null = False
         for row, value in enumerate(values):
@@ -155,9 +157,10 @@ class InputSchema:
                 else:
                     values = pd.to_numeric(raw, errors="coerce")
                     bad = values.isna() & ~missing
-                    infinite = values.abs() == np.inf
-                    bad |= infinite
-                    values = values.where(~infinite, np.nan)
+                    if not self.allow_non_finite:
+                        infinite = values.abs() == np.inf
+                        bad |= infinite
+                        values = values.where(~infinite, np.nan)
                 if f.type == "integer":
                     values = values.astype(np.float64)  # a huge int arrives as object
                     fractional = values.notna() & (values != np.floor(values.fillna(0)))
@@ -222,6 +225,13 @@ def _float(value: Any) -> float:
     if not math.isfinite(number):  # "nan", "inf" as text, or an int beyond a float
         raise NotFinite
     return number
+
+
+def _any_float(value: Any) -> float:
+    """A float, NaN and infinities included (the deployment's ``non_finite=allow``)."""
+    if type(value) is float or type(value) is int or isinstance(value, str):
+        return float(value)
+    raise TypeError
 
 
 def _int(value: Any) -> int:

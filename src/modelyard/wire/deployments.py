@@ -18,6 +18,7 @@ class OptionsBody(Body):
     timeout_ms: float | None = Field(None, ge=1, le=3_600_000)
     max_body_bytes: int | None = Field(None, ge=1024, le=2**31)
     unseen_categories: Literal["allow", "reject"] | None = None
+    non_finite: Literal["allow", "reject"] | None = None
     sampling: float | None = Field(None, ge=0, le=1)
 
     def changes(self) -> dict[str, Any]:
