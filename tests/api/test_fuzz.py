@@ -1,5 +1,6 @@
-"""Schemathesis against /openapi.json of a live server, authenticated as the admin:
-no 5xx, and every response matches the documented schema."""
+"""Schemathesis against /openapi.json of a live server: as the admin, no 5xx and every
+response matches the documented schema; without credentials and as a viewer, no 5xx, and
+without credentials no success on any route that is not public."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from modelyard import Client, Settings
 from tests.api.conftest import ADMIN_TOKEN, bootstrap
+from tests.api.test_error_shape import OPEN
 from tests.support.live import live_server
 
 
@@ -40,6 +42,9 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         model = LogisticRegression().fit(x[["amount"]], np.arange(40) % 3)
         c.log_model(model, "scorer", input_example=x[["amount"]])
         c.create_deployment("payments", ["scorer:1"])
+        c.create_user("vera")
+        c.grant("vera", "sandbox", "viewer")
+        (home.parent / "viewer").write_text(c.create_token("fuzz", user="vera").secret)
     with live_server(settings) as url:
         yield url
 
@@ -88,4 +93,50 @@ def test_api_never_fails_and_matches_its_schema(fuzz_schema: Any) -> None:
             first = str(e).strip().splitlines()[0]
             failures.append(f"{operation.method.upper()} {operation.path}: {first}")
     assert calls > 100
+    assert failures == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("caller", ["nobody", "viewer"])
+def test_without_credentials_or_as_a_viewer_nothing_fails(
+    fuzz_schema: Any, fuzz_server: str, caller: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every operation, up to 10 generated requests each: never a 5xx; without
+    credentials, never a 2xx outside the public routes."""
+    headers: dict[str, str] = {"Authorization": ""}
+    if caller == "viewer":
+        secret = next(tmp_path_factory.getbasetemp().glob("fuzz*/viewer")).read_text()
+        headers = {"Authorization": f"Bearer {secret}"}
+    failures: list[str] = []
+    calls: list[int] = []
+
+    def runner(operation: Any) -> Any:
+        protected = not (operation.path in OPEN or operation.path.startswith("/v2/health"))
+
+        @given(case=operation.as_strategy())
+        @hypothesis_settings(
+            max_examples=10,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def run(case: Any) -> None:
+            calls.append(1)
+            response = case.call(headers=headers)
+            where = f"{case.method} {case.formatted_path}"
+            assert response.status_code < 500, f"{where}: {response.status_code}"
+            if caller == "nobody" and protected:
+                assert response.status_code >= 400, f"{where}: {response.status_code}"
+
+        return run
+
+    for result in fuzz_schema.get_all_operations():
+        operation = result.ok()
+        try:
+            runner(operation)()
+        except Exception as e:
+            first = str(e).strip().splitlines()[0]
+            failures.append(f"{operation.method.upper()} {operation.path}: {first}")
+    assert len(calls) > 100, failures[:3]
     assert failures == []
