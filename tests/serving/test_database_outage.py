@@ -6,10 +6,13 @@ two log lines, not a traceback a call."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -20,7 +23,7 @@ from modelyard import Client, Settings
 from tests.serving.conftest import ADMIN_TOKEN, records
 from tests.support.live import EXE, free_port, wait_ready
 from tests.support.pgcluster import PgCluster, running_cluster
-from tests.support.processes import process_group
+from tests.support.processes import process_group, running_in_group
 
 pytestmark = pytest.mark.postgres
 
@@ -51,16 +54,27 @@ def _until(check: object, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
-def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice(
-    cluster: PgCluster, tmp_path: Path, models: tuple[object, object], invoice_frame: pd.DataFrame
-) -> None:
+@dataclass
+class Yard:
+    url: str
+    process: subprocess.Popen[str]
+    log: Path
+    body: dict[str, object]  # a scoring request
+    scoring: dict[str, str]  # its headers
+
+
+@contextlib.contextmanager
+def _yard(
+    cluster: PgCluster, tmp_path: Path, model: object, frame: pd.DataFrame, workers: int
+) -> Iterator[Yard]:
+    """``modelyard server`` on its own database, serving ``pay``; its log in a file (a
+    pipe could fill and block it)."""
     db_url = cluster.create_database("yard")
     settings = Settings(home=tmp_path / "home", db_url=db_url, actor="alice")
-    x = invoice_frame.drop(columns="label")
+    x = frame.drop(columns="label")
     with Client(settings=settings) as c:
-        c.log_model(models[0], "payments", input_example=x)
+        c.log_model(model, "payments", input_example=x)
         key = c.create_deployment("pay", ["payments:1"]).new_keys["primary"]
-    log = tmp_path / "server.log"
     port = free_port()
     env = {
         **os.environ,
@@ -69,19 +83,31 @@ def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice
         "MODELYARD_DB_TIMEOUT": str(DEADLINE),
         "MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN,
     }
-    body = {"inputs": records(x.head(3))}
-    scoring = {"Authorization": f"Bearer {key}"}
+    log = tmp_path / "server.log"
     with (
         open(log, "w") as err,
         process_group(
-            [EXE, "server", "--port", str(port), "--workers", "1"],
+            [EXE, "server", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=err,
         ) as process,
-        httpx.Client(base_url=f"http://127.0.0.1:{port}") as http,
     ):
-        wait_ready(f"http://127.0.0.1:{port}", process)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process, answers=10 if workers > 1 else 1)
+        yield Yard(
+            url, process, log, {"inputs": records(x.head(3))}, {"Authorization": f"Bearer {key}"}
+        )
+
+
+def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice(
+    cluster: PgCluster, tmp_path: Path, models: tuple[object, object], invoice_frame: pd.DataFrame
+) -> None:
+    with (
+        _yard(cluster, tmp_path, models[0], invoice_frame, workers=1) as yard,
+        httpx.Client(base_url=yard.url) as http,
+    ):
+        body, scoring, log = yard.body, yard.scoring, yard.log
         assert http.get("/api/v1/models", headers=ADMIN).status_code == 200
 
         cluster.freeze()
@@ -91,7 +117,7 @@ def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice
                 calls = [
                     pool.submit(
                         httpx.get,
-                        f"http://127.0.0.1:{port}/api/v1/models",
+                        f"{yard.url}/api/v1/models",
                         headers=ADMIN,
                         timeout=60,
                     )
@@ -138,3 +164,61 @@ def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice
     back = [line for line in text.splitlines() if "reachable again after" in line]
     assert len(down) == 2 and len(back) == 2, text[-3000:]
     assert "***" in down[0] or "postgres@" in down[0]  # names the database, no password
+
+
+def _workers(supervisor: int) -> list[int]:
+    """The server's worker processes (uvicorn spawns them with multiprocessing)."""
+    found = []
+    for pid in running_in_group(supervisor):
+        with contextlib.suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return found
+
+
+def test_a_worker_killed_while_the_database_is_down_is_replaced_and_nothing_stops(
+    cluster: PgCluster, tmp_path: Path, models: tuple[object, object], invoice_frame: pd.DataFrame
+) -> None:
+    refusals: list[str] = []
+
+    def score() -> int:  # a fresh connection each time: any worker may answer
+        try:
+            r = httpx.post(
+                f"{yard.url}/v1/deployments/pay/predict",
+                json=yard.body,
+                headers=yard.scoring,
+                timeout=30,
+            )
+        except httpx.TransportError as e:
+            refusals.append(repr(e))
+            return 0
+        if r.status_code != 200:
+            refusals.append(r.text)
+        return r.status_code
+
+    with _yard(cluster, tmp_path, models[0], invoice_frame, workers=2) as yard:
+        url, process, log = yard.url, yard.process, yard.log
+        before = _workers(process.pid)
+        assert len(before) == 2 and score() == 200
+
+        cluster.halt()
+        try:
+            os.kill(before[0], signal.SIGKILL)
+            answers = []
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                answers.append(score())
+                time.sleep(0.05)
+            # the healthy worker never stopped, and its replacement started without the
+            # database and serves what the home's snapshot says
+            assert process.poll() is None
+            now = _workers(process.pid)
+            assert before[1] in now and len(now) == 2, (before, now)
+            assert answers.count(200) == len(answers), (refusals[:1], log.read_text())
+            for _ in range(20):  # each worker, on a fresh connection, is ready
+                assert httpx.get(f"{url}/readyz").status_code == 200
+        finally:
+            cluster.resume()
+        _until(lambda: httpx.get(f"{url}/api/v1/models", headers=ADMIN).status_code == 200)
+        assert process.poll() is None
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]

@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.open(settings)
+        services = Services.open(settings, database_may_be_away=True)
         app.state.services = services
         dispatcher = WebhookDispatcher(  # one per worker: rows are claimed
             services.store, egress=Egress.from_text(settings.webhook_allow)
@@ -67,7 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         collector.start()
         runtime = ServingRuntime(
-            services, metrics, poll_seconds=settings.poll_seconds, collector=collector
+            services,
+            metrics,
+            poll_seconds=settings.poll_seconds,
+            collector=collector,
+            snapshot=settings.resolved_home / "serving" / "deployments.json",
         )
         app.state.runtime = runtime
         app.state.dataplane = DataPlane(runtime, app.state.brake)

@@ -76,12 +76,12 @@ def server(
         # from the listening socket to the connections it accepts.
         import socket
 
-        from uvicorn.supervisors import Multiprocess
+        from modelyard.cli.supervisor import Supervisor
 
         sock = config.bind_socket()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with contextlib.suppress(KeyboardInterrupt):
-            Multiprocess(config, sockets=[sock]).run()
+            Supervisor(config, sockets=[sock]).run()
     else:
         runner = uvicorn.Server(config)
         runner.run()

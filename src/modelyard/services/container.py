@@ -13,7 +13,7 @@ from typing import Any
 from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal, local_admin
 from modelyard.domain.clock import utcnow
-from modelyard.domain.errors import NotFound
+from modelyard.domain.errors import NotFound, StorageUnavailable
 from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
@@ -45,12 +45,21 @@ class Services:
     authenticator: Authenticator
 
     @classmethod
-    def open(cls, settings: Settings) -> Services:
+    def open(cls, settings: Settings, *, database_may_be_away: bool = False) -> Services:
+        """Open the stores, bringing the schema up to date. A server worker opens with
+        ``database_may_be_away``: its supervisor brought the schema up to date before it
+        started, and a worker started during an outage must serve what it can and wait
+        for the database (every call meanwhile answers 503)."""
         home = settings.resolved_home
         home.mkdir(parents=True, exist_ok=True)
         db = Database(settings.database_url, timeout=settings.db_timeout)
         try:
-            migrate.upgrade(db, home)
+            try:
+                migrate.upgrade(db, home)
+            except StorageUnavailable as e:
+                if not database_may_be_away:
+                    raise
+                db.outage.failed(e.message)
             artifacts = open_store(settings.artifacts_url, settings.artifacts_options)
         except BaseException:
             db.dispose()
@@ -109,9 +118,14 @@ class Services:
 
     def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
         """A stored package loaded by digest: the runtime serves what a revision pinned
-        (permission was checked when it was deployed)."""
-        with self.store.read() as tx:
-            text = tx.packages.manifest(digest)
+        (permission was checked when it was deployed). With the database away, its
+        manifest comes from the artifact store, where it is kept under the package's
+        digest and verified against it as it is read."""
+        try:
+            with self.store.read() as tx:
+                text = tx.packages.manifest(digest)
+        except StorageUnavailable:
+            text = self.artifacts.get_bytes(digest).decode()
         if text is None:
             raise NotFound(f"package {digest} does not exist")
         return self.packager.load(PackageSource(digest, text, self.artifacts))

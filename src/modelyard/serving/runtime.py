@@ -25,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -43,6 +44,7 @@ from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
 from modelyard.monitoring.collector import Collector, Record
 from modelyard.services.deployments import KEY_PREFIX, key_matches
+from modelyard.serving import snapshot
 from modelyard.serving.batcher import Batcher
 from modelyard.serving.live import LiveDeployment, LiveVariant, Scored
 from modelyard.serving.metrics import ServingMetrics
@@ -104,11 +106,14 @@ class ServingRuntime:
         *,
         poll_seconds: float = 0.5,
         collector: Collector | None = None,
+        snapshot: Path | None = None,
     ) -> None:
         self.services = services
         self.collector = collector
         self.metrics = metrics
         self.poll_seconds = poll_seconds
+        self.snapshot = snapshot  # where the last states read are kept (``serving.snapshot``)
+        self._saved: list[ServingState] | None = None
         self.deployments: dict[str, LiveDeployment] = {}
         self.failures: dict[str, str] = {}  # deployment -> why its current revision won't load
         # every deployment read, loaded or not: its environment and scoring key hashes
@@ -133,7 +138,13 @@ class ServingRuntime:
             await self.sync()
             await self._report()
         except StorageUnavailable:  # logged once per outage where it is noticed
-            pass
+            saved = snapshot.load(self.snapshot) if self.snapshot else None
+            if saved is not None:
+                log.warning(
+                    "serving the %d deployments read last, until the database answers", len(saved)
+                )
+                async with self._syncing:
+                    self._apply(saved)
         except Exception:
             log.warning("could not read deployments at start; retrying", exc_info=True)
         self._poller = asyncio.create_task(self._poll_forever())
@@ -187,7 +198,11 @@ class ServingRuntime:
     async def sync(self) -> None:
         """Read every deployment's current revision and start what changed."""
         async with self._syncing:
-            self._apply(await asyncio.to_thread(self._read_states))
+            states = await asyncio.to_thread(self._read_states)
+            self._apply(states)
+            if self.snapshot is not None and states != self._saved:
+                await asyncio.to_thread(snapshot.save, self.snapshot, states)
+                self._saved = states
 
     def _apply(self, states: list[ServingState]) -> None:
         seen = set()

@@ -1,0 +1,77 @@
+"""The supervisor of ``modelyard server --workers N``: uvicorn's, except in what it does
+when a worker dies.
+
+uvicorn restarts a worker that dies, but when the replacement fails to start it stops the
+whole server, healthy workers included: with the database away, one killed worker took
+the server down for good. Here a worker that dies is replaced, and a replacement that
+fails to start is retried with backoff (0.5 s, doubling to 30 s) while the other workers
+go on serving. Only when no worker has ever started (the app itself is broken) does a
+failed start stop the server, as uvicorn does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from socket import socket
+
+from uvicorn.config import STARTUP_FAILURE, Config
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+logger = logging.getLogger("uvicorn.error")
+
+FIRST_DELAY, MAX_DELAY = 0.5, 30.0
+
+
+class Supervisor(Multiprocess):
+    def __init__(self, config: Config, sockets: list[socket]) -> None:
+        super().__init__(config, sockets)
+        self._served = False  # some worker has started: the app can start
+        self._unproven: set[int] = set()  # slots whose worker has not started yet
+        self._delay: dict[int, float] = {}  # slot -> the backoff its next failure waits
+        self._waiting: dict[int, float] = {}  # slot -> when its replacement may start
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        self._unproven = set(range(len(self.processes)))
+
+    def keep_subprocess_alive(self) -> None:
+        if self.should_exit.is_set():
+            return
+        for idx, process in enumerate(self.processes):
+            if idx in self._waiting:
+                if time.monotonic() >= self._waiting[idx]:
+                    del self._waiting[idx]
+                    self._replace(idx)
+                continue
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                if idx in self._unproven and process.is_ready(timeout=1):
+                    self._unproven.discard(idx)
+                    self._delay.pop(idx, None)
+                    self._served = True
+                continue
+            process.kill()  # hung or gone
+            process.join()
+            if self.should_exit.is_set():
+                return
+            if process.exitcode == STARTUP_FAILURE and not self._served:
+                logger.error(f"Child process [{process.pid}] failed to start, stopping.")
+                self.should_exit.set()
+                return
+            if idx in self._unproven:  # died before it started: wait longer each time
+                delay = self._delay.get(idx, FIRST_DELAY)
+                self._delay[idx] = min(delay * 2, MAX_DELAY)
+                logger.warning(
+                    f"Child process [{process.pid}] failed to start (exit code "
+                    f"{process.exitcode}); starting another in {delay:.1f} s"
+                )
+                self._waiting[idx] = time.monotonic() + delay
+            else:
+                logger.info(f"Child process [{process.pid}] died; starting another")
+                self._replace(idx)
+
+    def _replace(self, idx: int) -> None:
+        process = Process(self.config, self.sockets)
+        process.start()
+        self.processes[idx] = process
+        self._unproven.add(idx)
