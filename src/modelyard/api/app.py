@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.open(settings, database_may_be_away=True)
+        services = Services.open(settings, database_may_be_away=True, server=True)
         app.state.services = services
         dispatcher = WebhookDispatcher(  # one per worker: rows are claimed
             services.store, egress=Egress.from_text(settings.webhook_allow)

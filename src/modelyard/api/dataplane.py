@@ -144,7 +144,7 @@ class DataPlane:
             (VARIANT_HEADER, variant),
             ("x-request-id", request_id),
         ]
-        output, classes = scored.output, scored.variant.scorer.classes
+        output, classes = scored.output, scored.variant.model.classes
         if protocol == "predict" and protocols.media_type(content_type) == "text/csv":
             content = protocols.csv_body(output, classes)
             return Reply(200, [("content-type", "text/csv; charset=utf-8"), *out], content), variant

@@ -86,10 +86,10 @@ async def metadata(name: str, request: Request) -> ModelMetadata:
         for f in first.schema.fields
     ]
     outputs = [TensorMetadata(name="predict", datatype="BYTES", shape=[-1])]
-    if first.scorer.classes is not None:
+    if first.model.classes is not None:
         outputs.append(
             TensorMetadata(
-                name="predict_proba", datatype="FP64", shape=[-1, len(first.scorer.classes)]
+                name="predict_proba", datatype="FP64", shape=[-1, len(first.model.classes)]
             )
         )
     return ModelMetadata(

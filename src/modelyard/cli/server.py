@@ -45,6 +45,11 @@ def server(
                 f"    export MODELYARD_URL=http://{host}:{port} MODELYARD_TOKEN=<that token>\n\n"
             )
             sys.stdout.flush()
+    from modelyard.runtimes import sandbox
+    from modelyard.runtimes.host import confinement
+
+    sys.stderr.write(f"modelyard: model code runs {confinement()}\n")
+    sandbox.shield_environment()  # model workers must not read this process's environment
     # One native thread per worker by default (read by OpenMP and BLAS when they load):
     # online requests are a few rows, where a second thread only adds wake-ups (measured:
     # 13.3 vs 6.8 ms of CPU per one-row request), and two workers each spreading a tree

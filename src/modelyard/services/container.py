@@ -14,10 +14,10 @@ from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal, local_admin
 from modelyard.domain.clock import utcnow
 from modelyard.domain.errors import NotFound, StorageUnavailable
-from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.staging import Packager, PackageSource
+from modelyard.runtimes.host import InProcessHost, ModelHost, WorkerHost
 from modelyard.services.auth import Authenticator
 from modelyard.services.deployments import Scorers
 from modelyard.services.packages import PackageStore
@@ -43,13 +43,17 @@ class Services:
     manifests: ManifestCache
     scorers: Scorers
     authenticator: Authenticator
+    models: ModelHost
 
     @classmethod
-    def open(cls, settings: Settings, *, database_may_be_away: bool = False) -> Services:
+    def open(
+        cls, settings: Settings, *, database_may_be_away: bool = False, server: bool = False
+    ) -> Services:
         """Open the stores, bringing the schema up to date. A server worker opens with
         ``database_may_be_away``: its supervisor brought the schema up to date before it
         started, and a worker started during an outage must serve what it can and wait
-        for the database (every call meanwhile answers 503)."""
+        for the database (every call meanwhile answers 503). A ``server`` runs model code
+        only in model workers (``runtimes.host``); embedded use runs it in this process."""
         home = settings.resolved_home
         home.mkdir(parents=True, exist_ok=True)
         db = Database(settings.database_url, timeout=settings.db_timeout)
@@ -78,6 +82,7 @@ class Services:
             manifests=ManifestCache(),
             scorers=Scorers(),
             authenticator=Authenticator(store),
+            models=_model_host(settings, home) if server else InProcessHost(flavors),
         )
 
     def bind(self, principal: Principal) -> Scope:
@@ -116,11 +121,11 @@ class Services:
         with self.store.write() as tx:
             tx.workers.forget(worker, before=utcnow() - timedelta(hours=1))
 
-    def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
-        """A stored package loaded by digest: the runtime serves what a revision pinned
-        (permission was checked when it was deployed). With the database away, its
-        manifest comes from the artifact store, where it is kept under the package's
-        digest and verified against it as it is read."""
+    def package_folder(self, digest: str) -> tuple[Path, Manifest]:
+        """A stored package's verified local folder, by digest: the runtime serves what a
+        revision pinned (permission was checked when it was deployed). With the database
+        away, its manifest comes from the artifact store, where it is kept under the
+        package's digest and verified against it as it is read."""
         try:
             with self.store.read() as tx:
                 text = tx.packages.manifest(digest)
@@ -128,7 +133,7 @@ class Services:
             text = self.artifacts.get_bytes(digest).decode()
         if text is None:
             raise NotFound(f"package {digest} does not exist")
-        return self.packager.load(PackageSource(digest, text, self.artifacts))
+        return self.packager.materialize(PackageSource(digest, text, self.artifacts))
 
     def authenticate(self, secret: str | None) -> Principal:
         return self.authenticator.authenticate(secret)
@@ -137,4 +142,16 @@ class Services:
         return self.authenticator.cached(secret)
 
     def close(self) -> None:
+        self.models.close()
         self.db.dispose()
+
+
+def _model_host(settings: Settings, home: Path) -> ModelHost:
+    """Model workers that can see neither the home nor a local artifact store."""
+    hidden = [home]
+    url = settings.artifacts_url
+    if url and "://" not in url:
+        hidden.append(Path(url).expanduser().resolve())
+    elif url and url.startswith("file://"):
+        hidden.append(Path(url.removeprefix("file://")).resolve())
+    return WorkerHost(settings.cache_dir / "workers", settings.cache_dir / "packages", hidden)

@@ -39,6 +39,7 @@ from modelyard.domain.reports import Baseline, Signature
 from modelyard.flavors.base import LoadedModel
 from modelyard.monitoring.profile import CHUNK_ROWS, Profile, profile_table, summarize
 from modelyard.monitoring.tables import columns_of, format_of, read_table
+from modelyard.runtimes.process import failure_kind
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.store.unit import Store, Tx
@@ -390,7 +391,7 @@ def prediction_frame(model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
         values = np.asarray(model.predict(frame))
     except Exception as e:  # the model's own failure on the dataset: the caller's data
         raise InvalidInput(
-            f"the model could not score the dataset to build its baseline: {type(e).__name__}"
+            f"the model could not score the dataset to build its baseline: {failure_kind(e)}"
         ) from None
     if values.ndim > 1:
         values = values[:, 0]

@@ -45,9 +45,8 @@ from modelyard.store.unit import Store, Tx
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelyard.flavors.base import LoadedModel
-    from modelyard.flavors.package import Manifest
-    from modelyard.serving.scorer import Output, Scorer
+    from modelyard.runtimes.host import Model, ModelHost
+    from modelyard.runtimes.scorer import Output
 
 KEY_PREFIX = "myk_"
 WAIT_POLL_SECONDS = 0.1
@@ -79,23 +78,20 @@ def deployment_id(tx: Tx, name: str, *, lock: bool = False) -> int:
 
 
 class Scorers:
-    """Loaded models for in-process batch scoring, by package digest, shared by every
-    caller of a process (the few most recent: a batch job scores with one)."""
+    """Models loaded for batch scoring, by package digest, shared by every caller of a
+    process (the few most recent: a batch job scores with one)."""
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
         self._lock = threading.Lock()
-        self._found: dict[str, Scorer] = {}
+        self._found: dict[str, Model] = {}
 
-    def get(self, digest: str, load: Callable[[str], tuple[LoadedModel, Manifest]]) -> Scorer:
+    def get(self, digest: str, load: Callable[[str], Model]) -> Model:
         with self._lock:
             found = self._found.get(digest)
         if found is not None:
             return found
-        from modelyard.serving.scorer import Scorer
-
-        model, manifest = load(digest)
-        found = Scorer(model, manifest.signature)
+        found = load(digest)
         with self._lock:
             if len(self._found) >= self.size:
                 self._found.pop(next(iter(self._found)))
@@ -105,8 +101,14 @@ class Scorers:
 
 class DeploymentService:
     def __init__(
-        self, store: Store, registry: RegistryService, scorers: Scorers, principal: Principal
+        self,
+        store: Store,
+        registry: RegistryService,
+        scorers: Scorers,
+        models: ModelHost,
+        principal: Principal,
     ) -> None:
+        self.models = models
         self.store = store
         self.registry = registry
         self.scorers = scorers
@@ -164,8 +166,13 @@ class DeploymentService:
     def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> Output:
         """Score checked rows with one variant, in this process (its model loaded once per
         package digest and kept in the shared cache)."""
-        target = self.batch_target(name, variant=variant).variant
-        return self.scorers.get(target.package_digest, self.registry.load_package).score(frame)
+        found = self.batch_target(name, variant=variant)
+
+        def load(digest: str) -> Model:
+            folder, manifest = self.registry.package_folder(digest)
+            return self.models.load(found.deployment.environment, folder, manifest)
+
+        return self.scorers.get(found.variant.package_digest, load).score(frame)
 
     # -- changing -------------------------------------------------------------------------
     def create_deployment(

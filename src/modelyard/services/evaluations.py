@@ -14,6 +14,8 @@ from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.promotions import Comparison, Evaluation
 from modelyard.monitoring import metrics
+from modelyard.runtimes.host import ModelHost
+from modelyard.runtimes.process import failure_kind
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
@@ -38,9 +40,11 @@ class EvaluationService:
         store: Store,
         registry: RegistryService,
         datasets: DatasetService,
+        models: ModelHost,
         principal: Principal,
     ) -> None:
         self.principal = principal
+        self.models = models
         self.store = store
         self.registry = registry
         self.datasets = datasets
@@ -73,14 +77,16 @@ class EvaluationService:
         if frame.empty:
             raise InvalidInput(f"dataset {data.ref} has no rows with a {label!r} value")
         features = frame[inputs] if inputs else frame.drop(columns=[label])
-        model, _ = self.registry.load_package(version.package_digest)
-        try:
-            predicted = np.asarray(model.predict(features))
-            probabilities = model.predict_proba(features) if model.classes is not None else None
-        except Exception as e:  # the model's own failure on this data: the caller's data
-            raise InvalidInput(
-                f"{version.ref} could not score dataset {data.ref}: {type(e).__name__}"
-            ) from None
+        folder, manifest = self.registry.package_folder(version.package_digest)
+        with self.models.job(folder, manifest) as model:  # the model's code runs there
+            try:
+                predicted = np.asarray(model.predict(features))
+                wants = model.classes is not None
+                probabilities = model.predict_proba(features) if wants else None
+            except Exception as e:  # the model's own failure on this data: the caller's data
+                raise InvalidInput(
+                    f"{version.ref} could not score dataset {data.ref}: {failure_kind(e)}"
+                ) from None
         if model.classes is not None or predicted.dtype.kind not in "fc":
             found = metrics.classification(frame[label], predicted, probabilities, model.classes)
         else:

@@ -4,6 +4,7 @@ version becomes visible is ``services.versions``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 from modelyard.artifacts.store import VerifyingReader
 from modelyard.domain.auth import Permission, Principal
@@ -17,7 +18,6 @@ from modelyard.domain.errors import (
 from modelyard.domain.filters import ALL_ENVIRONMENTS, parse_filter, parse_order_by, search_scope
 from modelyard.domain.names import ModelRef, check_alias, parse_ref
 from modelyard.domain.reports import Baseline
-from modelyard.flavors.base import LoadedModel
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.staging import PackageSource, StagedPackage
 from modelyard.services import lookup
@@ -174,14 +174,14 @@ class RegistryService:
         version, text = self.version_manifest(ref, environment=environment)
         return PackageSource(version.package_digest, text, self.versions.packages.artifacts)
 
-    def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
-        """A stored package loaded by digest, for the scoring runtime (which serves what a
-        deployment's revision pinned; permission was checked when it was deployed)."""
+    def package_folder(self, digest: str) -> tuple[Path, Manifest]:
+        """A stored package's verified local folder, by digest, for a model host to load
+        (permission was checked by whoever names the digest)."""
         with self.store.read() as tx:
             text = tx.packages.manifest(digest)
         if text is None:
             raise NotFound(f"package {digest} does not exist")
-        return self.versions.packager.load(
+        return self.versions.packager.materialize(
             PackageSource(digest, text, self.versions.packages.artifacts)
         )
 

@@ -58,6 +58,7 @@ class Scope:
             s.packager,
             s.manifests,
             self.datasets,
+            s.models,
             self._default_environment,
             self.principal,
         )
@@ -75,7 +76,11 @@ class Scope:
     @cached_property
     def deployments(self) -> DeploymentService:
         return DeploymentService(
-            self.services.store, self.registry, self.services.scorers, self.principal
+            self.services.store,
+            self.registry,
+            self.services.scorers,
+            self.services.models,
+            self.principal,
         )
 
     @cached_property
@@ -97,7 +102,8 @@ class Scope:
 
     @cached_property
     def evaluations(self) -> EvaluationService:
-        return EvaluationService(self.services.store, self.registry, self.datasets, self.principal)
+        s = self.services
+        return EvaluationService(s.store, self.registry, self.datasets, s.models, self.principal)
 
     @cached_property
     def promotions(self) -> PromotionService:

@@ -42,6 +42,7 @@ from modelyard.domain.reports import Baseline
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.staging import Packager, PackageSource, StagedPackage
+from modelyard.runtimes.host import ModelHost
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.metadata import Draft, draft
@@ -101,9 +102,11 @@ class VersionWriter:
         packager: Packager,
         manifests: ManifestCache,
         datasets: DatasetService,
+        models: ModelHost,
         default_environment: str,
         principal: Principal,
     ) -> None:
+        self.models = models
         self.store = store
         self.packages = packages
         self.packager = packager
@@ -464,6 +467,7 @@ class VersionWriter:
         if not training or not build:
             return lineage, None
         text = (data if data is not None else self.package_manifest(digest)[0]).decode()
-        model, _ = self.packager.load(PackageSource(digest, text, self.packages.artifacts))
-        _, baseline = self.datasets.baseline(training[0], model, manifest.signature)
+        folder, _ = self.packager.materialize(PackageSource(digest, text, self.packages.artifacts))
+        with self.models.job(folder, manifest) as model:  # the model's code runs there
+            _, baseline = self.datasets.baseline(training[0], model, manifest.signature)
         return lineage, baseline

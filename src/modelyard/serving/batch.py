@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelyard.domain.errors import InvalidInput
+from modelyard.runtimes.scorer import Output
 from modelyard.serving.schema import InputSchema
-from modelyard.serving.scorer import Output
 
 CHUNK_ROWS = 100_000
 FORMATS = (".csv", ".parquet", ".json", ".jsonl")

@@ -7,10 +7,9 @@
 - The queue is bounded: a full queue sheds load with ``Overloaded`` (503, Retry-After).
 - A request that waits past ``timeout_ms`` gets ``ModelTimeout`` (504); its rows are
   dropped from the call if it has not started.
-- A model whose recent calls took under 20 ms runs on the event loop itself; slower ones
-  (and shadows) run on the model's own thread. Measured on 2 cores: a model thread and
-  the loop fighting for the GIL made each call 40 % slower; inline, 16 connections went
-  from 1,139 to 1,905 requests/s and the one-connection overhead from +1.3 to +0.8 ms.
+- The model runs where its host put it (``runtimes.host``: a model worker process for the
+  server); the event loop only awaits the answer, so it keeps parsing the next requests
+  while the model scores, on another core.
 """
 
 from __future__ import annotations
@@ -19,18 +18,18 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from modelyard.domain.deployments import ServingOptions
 from modelyard.domain.errors import ModelFailed, ModelTimeout, Overloaded
+from modelyard.runtimes.host import Model
+from modelyard.runtimes.process import failure_kind
+from modelyard.runtimes.scorer import Output
 from modelyard.serving.schema import Columns
-from modelyard.serving.scorer import Output, Scorer
 
 SETTLE_TURNS = 4
-INLINE_CALL_SECONDS = 0.02  # models answering faster than this run on the event loop
 BatchObserver = Callable[[int, int, float], None]  # rows, requests, seconds
 
 
@@ -44,21 +43,12 @@ class _Pending:
 
 class Batcher:
     def __init__(
-        self,
-        scorer: Scorer,
-        options: ServingOptions,
-        executor: Executor,
-        observe: BatchObserver | None = None,
-        *,
-        inline: bool = True,
+        self, model: Model, options: ServingOptions, observe: BatchObserver | None = None
     ) -> None:
-        self.scorer = scorer
+        self.model = model
         self.options = options
-        self.executor = executor
         self.observe = observe
         self._queue: deque[_Pending] = deque()
-        self._recent_call = INLINE_CALL_SECONDS  # unknown at first: the executor
-        self.inline = inline
         self._busy = False
 
     @property
@@ -88,7 +78,6 @@ class Batcher:
             ) from None
 
     async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._queue:
                 if self.options.max_wait_ms > 0:
@@ -98,7 +87,7 @@ class Batcher:
                 batch = self._take()
                 if not batch:
                     continue
-                await self._run(loop, batch)
+                await self._run(batch)
         finally:
             self._busy = False
 
@@ -133,7 +122,7 @@ class Batcher:
             rows += head.rows
         return batch
 
-    async def _run(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> None:
+    async def _run(self, batch: list[_Pending]) -> None:
         rows = sum(p.rows for p in batch)
         started = time.perf_counter()
         try:
@@ -144,22 +133,14 @@ class Batcher:
                     name: np.concatenate([p.columns[name] for p in batch])
                     for name in batch[0].columns
                 }
-            if self.inline and self._recent_call < INLINE_CALL_SECONDS:
-                # A quick model runs on the event loop itself: no thread hop, and no
-                # fight for the GIL between the loop and a model thread (which made
-                # calls 40% slower). Requests arriving meanwhile wait in the socket and
-                # join the next batch.
-                output = self._score(columns)
-            else:
-                output = await loop.run_in_executor(self.executor, self._score, columns)
+            output = await self.model.ascore(columns)
         except Exception as e:  # the model raised: every caller in the batch is told
-            message = f"the model failed to score the input ({type(e).__name__})"
+            message = f"the model failed to score the input ({failure_kind(e)})"
             for p in batch:
                 if not p.future.done():
                     p.future.set_exception(ModelFailed(message))
             return
         took = time.perf_counter() - started
-        self._recent_call = 0.8 * self._recent_call + 0.2 * took
         if self.observe is not None:
             self.observe(rows, len(batch), took)
         offset = 0
@@ -168,9 +149,6 @@ class Batcher:
             offset += p.rows
             if not p.future.done():
                 p.future.set_result(part)
-
-    def _score(self, columns: Columns) -> Output:
-        return self.scorer.score(self.scorer.frame(columns))
 
 
 def _slice(output: Output, start: int, rows: int) -> Output:

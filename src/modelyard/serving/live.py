@@ -1,5 +1,5 @@
 """What a server worker serves of one deployment: its live and shadow variants, each with
-its scorer, input schema and batcher, and how a request picks one."""
+its model (wherever it runs), input schema and batcher, and how a request picks one."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 from modelyard.domain.deployments import ServingOptions, Variant
 from modelyard.domain.errors import InvalidInput
+from modelyard.runtimes.host import Model
+from modelyard.runtimes.scorer import Output
 from modelyard.serving.batcher import Batcher
 from modelyard.serving.schema import InputSchema
-from modelyard.serving.scorer import Output, Scorer
 
 VARIANT_HEADER = "modelyard-variant"
 
@@ -18,7 +19,7 @@ VARIANT_HEADER = "modelyard-variant"
 @dataclass(slots=True)
 class LiveVariant:
     variant: Variant
-    scorer: Scorer
+    model: Model
     schema: InputSchema
     batcher: Batcher
 

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from modelyard.domain.errors import InvalidInput, UnsupportedMediaType
-from modelyard.serving.scorer import Output
+from modelyard.runtimes.scorer import Output
 
 RawColumns = dict[str, list[Any]]
 

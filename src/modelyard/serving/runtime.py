@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import random
@@ -22,7 +21,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +38,12 @@ from modelyard.domain.errors import (
     StorageUnavailable,
     Unauthenticated,
 )
-from modelyard.flavors.base import LoadedModel
+from modelyard.domain.reports import Signature
 from modelyard.flavors.package import Manifest
 from modelyard.monitoring.collector import Collector, Record
+from modelyard.runtimes.host import Model, ModelHost
+from modelyard.runtimes.process import failure_kind
+from modelyard.runtimes.scorer import Output
 from modelyard.services.deployments import KEY_PREFIX, key_matches
 from modelyard.serving import snapshot
 from modelyard.serving.batcher import Batcher
@@ -50,17 +51,17 @@ from modelyard.serving.live import LiveDeployment, LiveVariant, Scored
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.protocols import Parsed
 from modelyard.serving.schema import InputSchema
-from modelyard.serving.scorer import Output, Scorer
 from modelyard.store.deployments import ServingState
 
 log = logging.getLogger("modelyard.serving")
 RETRY_FAILED_LOAD_SECONDS = 10.0
+RELEASE_AFTER_SECONDS = 60.0  # a retired model answers what its batchers still hold
 
 
 @dataclass(slots=True)
 class _Loaded:
-    scorer: Scorer
-    executor: ThreadPoolExecutor
+    model: Model
+    signature: Signature | None
     seconds: float
 
 
@@ -76,8 +77,13 @@ class Backend(Protocol):
         """Every deployment's current revision."""
         ...
 
-    def load_package(self, digest: str) -> tuple[LoadedModel, Manifest]:
-        """A stored package, verified and loaded."""
+    @property
+    def models(self) -> ModelHost:
+        """Where models run (model workers, for a server)."""
+        ...
+
+    def package_folder(self, digest: str) -> tuple[Path, Manifest]:
+        """A stored package's verified local folder."""
         ...
 
     def authenticate(self, secret: str | None) -> Principal:
@@ -118,8 +124,9 @@ class ServingRuntime:
         self.failures: dict[str, str] = {}  # deployment -> why its current revision won't load
         # every deployment read, loaded or not: its environment and scoring key hashes
         self.access: dict[str, tuple[str, tuple[str, str]]] = {}
-        self._models: dict[str, _Loaded] = {}
-        self._model_loads: dict[str, asyncio.Task[_Loaded]] = {}
+        # by (environment, package digest): each environment's models share its own worker
+        self._models: dict[tuple[str, str], _Loaded] = {}
+        self._model_loads: dict[tuple[str, str], asyncio.Task[_Loaded]] = {}
         self._activations: dict[str, tuple[int, asyncio.Task[None], set[str]]] = {}
         self._failed_at: dict[tuple[str, int], float] = {}
         self._background: set[asyncio.Task[Any]] = set()
@@ -160,7 +167,7 @@ class ServingRuntime:
             with contextlib.suppress(BaseException):
                 await task
         for loaded in self._models.values():
-            loaded.executor.shutdown(wait=False)
+            self.services.models.release(loaded.model)
 
     async def _poll_forever(self) -> None:
         while True:
@@ -244,17 +251,11 @@ class ServingRuntime:
             shadows: list[LiveVariant] = []
             for data in state.variants:
                 variant = Variant.from_dict(data)
-                loaded = await self._model(variant.package_digest)
-                schema = InputSchema(loaded.scorer.signature, options)
-                batcher = Batcher(
-                    loaded.scorer,
-                    options,
-                    loaded.executor,
-                    self._observer(state.name, variant.name),
-                    inline=variant.role == "live",  # shadows never hold up the event loop
-                )
+                loaded = await self._model(state.environment, variant.package_digest)
+                schema = InputSchema(loaded.signature, options)
+                batcher = Batcher(loaded.model, options, self._observer(state.name, variant.name))
                 self.metrics.load_seconds.labels(state.name, variant.name).set(loaded.seconds)
-                entry = LiveVariant(variant, loaded.scorer, schema, batcher)
+                entry = LiveVariant(variant, loaded.model, schema, batcher)
                 (live if variant.role == "live" else shadows).append(entry)
             self.deployments[state.name] = LiveDeployment(
                 state.name,
@@ -270,7 +271,7 @@ class ServingRuntime:
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            message = e.message if isinstance(e, ModelyardError) else type(e).__name__
+            message = e.message if isinstance(e, ModelyardError) else failure_kind(e)
             self.failures[state.name] = f"revision {state.revision} failed to load: {message}"
             self._failed_at[(state.name, state.revision)] = time.monotonic()
             log.error(
@@ -282,47 +283,47 @@ class ServingRuntime:
                 del self._activations[state.name]
             self._evict()
 
-    async def _model(self, digest: str) -> _Loaded:
-        loaded = self._models.get(digest)
+    async def _model(self, environment: str, digest: str) -> _Loaded:
+        key = (environment, digest)
+        loaded = self._models.get(key)
         if loaded is not None:
             return loaded
-        task = self._model_loads.get(digest)
+        task = self._model_loads.get(key)
         if task is None:
-            task = asyncio.create_task(self._load(digest))
-            self._model_loads[digest] = task
+            task = asyncio.create_task(self._load(environment, digest))
+            self._model_loads[key] = task
         try:
             return await asyncio.shield(task)
         finally:
             if task.done():
-                self._model_loads.pop(digest, None)
+                self._model_loads.pop(key, None)
 
-    async def _load(self, digest: str) -> _Loaded:
+    async def _load(self, environment: str, digest: str) -> _Loaded:
         started = time.perf_counter()
-        model, manifest = await asyncio.to_thread(self.services.load_package, digest)
-        scorer = Scorer(model, manifest.signature)
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{digest[7:15]}")
-        await asyncio.get_running_loop().run_in_executor(
-            executor, scorer.warm_up, InputSchema(manifest.signature)
+        folder, manifest = await asyncio.to_thread(self.services.package_folder, digest)
+        warmup = InputSchema(manifest.signature).warmup_columns()
+        model = await asyncio.to_thread(
+            self.services.models.load, environment, folder, manifest, warmup
         )
-        if scorer.warmup_error:
-            log.warning("package %s: warm-up failed (%s)", digest, scorer.warmup_error)
-        # A model is hundreds of thousands of long-lived objects: take them out of the
-        # collector's generations, or every full collection pauses scoring for ~130 ms.
-        gc.freeze()
-        loaded = _Loaded(scorer, executor, time.perf_counter() - started)
-        self._models[digest] = loaded
+        if model.warmup_error:
+            log.warning("package %s: warm-up failed (%s)", digest, model.warmup_error)
+        loaded = _Loaded(model, manifest.signature, time.perf_counter() - started)
+        self._models[(environment, digest)] = loaded
         return loaded
 
     def _evict(self) -> None:
-        wanted: set[str] = set()
+        wanted: set[tuple[str, str]] = set()
         for live in self.deployments.values():
-            wanted |= live.digests
-        for _, _, digests in self._activations.values():
-            wanted |= digests
-        for digest in [d for d in self._models if d not in wanted]:
-            # Not shut down: batchers of the old revision may still hold queued requests.
-            # Its thread ends when the last batcher drops the executor.
-            del self._models[digest]
+            wanted |= {(live.environment, d) for d in live.digests}
+        for name, (_, _, digests) in self._activations.items():
+            environment = self.access.get(name, ("", ()))[0]
+            wanted |= {(environment, d) for d in digests}
+        loop = asyncio.get_running_loop()
+        for key in [k for k in self._models if k not in wanted]:
+            # Requests that took the old revision may still be queued in its batchers:
+            # the model leaves its worker once they are answered or timed out.
+            model = self._models.pop(key).model
+            loop.call_later(RELEASE_AFTER_SECONDS, self.services.models.release, model)
 
     def _observer(self, deployment: str, variant: str) -> Callable[[int, int, float], None]:
         rows_h = self.metrics.batch_rows.labels(deployment, variant)
@@ -477,7 +478,7 @@ class ServingRuntime:
     @property
     def loaded_models(self) -> list[str]:
         """Package digests loaded in this worker (each once, whoever serves it)."""
-        return sorted(self._models)
+        return sorted({digest for _, digest in self._models})
 
     @property
     def ready(self) -> bool:

@@ -29,6 +29,7 @@ _DTYPES = {"float": np.float64, "integer": np.int64, "boolean": np.bool_}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 LISTED = 20  # names an error lists at most (its count says how many there were)
+WARMUP_ROWS = 8
 
 
 class NotFinite(ValueError):
@@ -61,6 +62,28 @@ class InputSchema:
         self.reject_unseen = options.unseen_categories is UnseenCategories.REJECT
         self.allow_non_finite = options.non_finite is NonFinite.ALLOW
         self.checked = bool(self.fields)
+
+    def warmup_columns(self) -> Columns | None:
+        """A few synthetic rows of the right types (None without a signature), scored once
+        when a model loads: first code paths, lazy imports, thread pools."""
+        if not self.checked:
+            return None
+        data: Columns = {}
+        for i, f in enumerate(self.fields):
+            if f.type == "float":
+                data[f.name] = np.linspace(0.0, 1.0 + i, WARMUP_ROWS)
+            elif f.type == "integer":
+                data[f.name] = np.arange(WARMUP_ROWS, dtype=np.int64)
+            elif f.type == "boolean":
+                data[f.name] = np.arange(WARMUP_ROWS) % 2 == 0
+            elif f.type == "datetime":
+                data[f.name] = pd.date_range("2024-01-01", periods=WARMUP_ROWS).to_numpy()
+            else:
+                known = sorted(f.categories) if f.categories else ["x"]
+                data[f.name] = np.array(
+                    [known[j % len(known)] for j in range(WARMUP_ROWS)], dtype=object
+                )
+        return data
 
     # -- online: JSON values -------------------------------------------------------------
     def columns(self, data: dict[str, list[Any]], n: int) -> Columns:

@@ -19,8 +19,8 @@ import numpy as np
 import orjson
 
 from modelyard.domain.errors import InvalidInput
+from modelyard.runtimes.scorer import Output
 from modelyard.serving.protocols import Parsed, RawColumns, check_width, json_values, load_json
-from modelyard.serving.scorer import Output
 
 HEADER_LENGTH = "inference-header-content-length"
 #: V2 datatypes and their little-endian numpy types (``BYTES``: length-prefixed strings).

@@ -10,7 +10,7 @@ from modelyard.sdk.http.transport import Http
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelyard.serving.scorer import Output
+    from modelyard.runtimes.scorer import Output
 
 REQUEST_ROWS = 5_000  # rows per scoring request when a file is scored through a server
 
@@ -90,7 +90,7 @@ class HttpDeployments:
         import numpy as np
         import orjson
 
-        from modelyard.serving.scorer import Output
+        from modelyard.runtimes.scorer import Output
 
         predictions: list[Any] = []
         probabilities: list[Any] = []

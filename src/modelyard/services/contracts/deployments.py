@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from modelyard.domain.deployments import BatchTarget, Deployment, Revision, Rollout
-    from modelyard.serving.scorer import Output
+    from modelyard.runtimes.scorer import Output
 
 
 class Deployments(Protocol):

@@ -1,5 +1,6 @@
-"""One loaded model version, ready to score typed columns: the only place serving calls a
-flavor's ``predict`` / ``predict_proba``."""
+"""One loaded model version, ready to score typed columns: the only place a flavor's
+``predict`` / ``predict_proba`` is called for scoring. It runs where the model runs: in a
+model worker (``runtimes.worker``), or in the caller's process when that is the host."""
 
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ import pandas as pd
 
 from modelyard.domain.reports import Signature
 from modelyard.flavors.base import LoadedModel
-from modelyard.serving.schema import Columns, InputSchema
-
-WARMUP_ROWS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +32,7 @@ class Scorer:
         self._derive_labels = False
         self.warmup_error: str | None = None
 
-    def frame(self, columns: Columns) -> pd.DataFrame:
+    def frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
         """One DataFrame per model call, built the public way so its dtypes are what a
         user's own frame would have. ``columns`` are already in signature order, so no
         ``columns=`` argument (which costs pandas a reindex: 322 vs 215 µs for 12 columns)."""
@@ -48,10 +46,9 @@ class Scorer:
         predictions = np.asarray(self.model.predict(frame))
         return Output(predictions, None if proba is None else np.asarray(proba))
 
-    def warm_up(self, schema: InputSchema) -> None:
+    def warm_up(self, example: pd.DataFrame | None) -> None:
         """Score a few synthetic rows (first code paths, lazy imports, thread pools) and
         decide whether labels can come from the probabilities."""
-        example = warmup_frame(schema)
         if example is None:
             return
         try:
@@ -67,24 +64,3 @@ class Scorer:
         if np.array_equal(derived, predictions):
             self._labels = labels
             self._derive_labels = True
-
-
-def warmup_frame(schema: InputSchema) -> pd.DataFrame | None:
-    if not schema.checked:
-        return None
-    data: dict[str, Any] = {}
-    for i, f in enumerate(schema.fields):
-        if f.type == "float":
-            data[f.name] = np.linspace(0.0, 1.0 + i, WARMUP_ROWS)
-        elif f.type == "integer":
-            data[f.name] = np.arange(WARMUP_ROWS, dtype=np.int64)
-        elif f.type == "boolean":
-            data[f.name] = np.arange(WARMUP_ROWS) % 2 == 0
-        elif f.type == "datetime":
-            data[f.name] = pd.date_range("2024-01-01", periods=WARMUP_ROWS)
-        else:
-            known = sorted(f.categories) if f.categories else ["x"]
-            data[f.name] = np.array(
-                [known[j % len(known)] for j in range(WARMUP_ROWS)], dtype=object
-            )
-    return pd.DataFrame(data, columns=schema.names)

@@ -1,0 +1,315 @@
+"""Where a model runs: the one place that decides.
+
+- ``WorkerHost`` (the server): every model runs in a model worker process
+  (``runtimes.worker``) that holds no secret and is confined by the kernel. Deployed models
+  share one long-lived worker per environment (``load``): deployers of one environment
+  cannot touch another's. An evaluation or a baseline gets a worker of its own that ends
+  with it (``job``): a developer's code never shares a process with anyone else's.
+  A worker that dies is started again, and its models loaded again, on the next call.
+- ``InProcessHost`` (embedded use: the CLI or SDK without a server): the model runs in the
+  caller's own process, which already holds every credential the caller has.
+
+Both give a ``Model``: a ``LoadedModel`` (``predict``, ``predict_proba``, ``classes``) that
+also scores typed columns, from a thread (``score``) or the event loop (``ascore``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from modelyard.runtimes import codec, sandbox
+from modelyard.runtimes.process import WorkerProcess, checked, link_package, sweep
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from modelyard.flavors.package import Manifest
+    from modelyard.flavors.registry import Flavors
+    from modelyard.runtimes.scorer import Output, Scorer
+
+Columns = dict[str, "np.ndarray"]
+
+
+class Model(Protocol):
+    classes: list[Any] | None
+    feature_names: list[str] | None
+    warmup_error: str | None
+    seconds: float  # how long loading and warming up took
+
+    def predict(self, data: Any) -> Any: ...
+
+    def predict_proba(self, data: Any) -> Any | None: ...
+
+    def score(self, data: Columns | pd.DataFrame) -> Output:
+        """Predictions (and probabilities) for typed columns or a frame."""
+        ...
+
+    async def ascore(self, columns: Columns) -> Output: ...
+
+
+class ModelHost(Protocol):
+    confinement: str  # how model code is contained, for the server's log
+
+    def load(
+        self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
+    ) -> Model:
+        """A verified package folder loaded for serving, shared with ``pool``'s models."""
+        ...
+
+    def release(self, model: Model) -> None: ...
+
+    def job(self, folder: Path, manifest: Manifest) -> contextlib.AbstractContextManager[Model]:
+        """A package loaded for one piece of work, alone."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# -- in the caller's process ---------------------------------------------------------------
+class LocalModel:
+    def __init__(self, scorer: Scorer, seconds: float) -> None:
+        self.scorer = scorer
+        self.model = scorer.model
+        self.classes = scorer.classes
+        self.feature_names = getattr(scorer.model, "feature_names", None)
+        self.warmup_error = scorer.warmup_error
+        self.seconds = seconds
+
+    def predict(self, data: Any) -> Any:
+        return self.model.predict(data)
+
+    def predict_proba(self, data: Any) -> Any | None:
+        return self.model.predict_proba(data)
+
+    def score(self, data: Columns | pd.DataFrame) -> Output:
+        frame = self.scorer.frame(data) if isinstance(data, dict) else data
+        return self.scorer.score(frame)
+
+    async def ascore(self, columns: Columns) -> Output:
+        return await asyncio.to_thread(self.score, columns)
+
+
+class InProcessHost:
+    confinement = "in the caller's process (embedded use)"
+
+    def __init__(self, flavors: Flavors) -> None:
+        self.flavors = flavors
+
+    def load(
+        self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
+    ) -> Model:
+        import time
+
+        from modelyard.runtimes.scorer import Scorer
+
+        started = time.perf_counter()
+        model = self.flavors.get(manifest.flavor).load(
+            folder, manifest.entrypoint, manifest.options
+        )
+        scorer = Scorer(model, manifest.signature)
+        if warmup is not None:
+            scorer.warm_up(scorer.frame(warmup))
+        return LocalModel(scorer, time.perf_counter() - started)
+
+    def release(self, model: Model) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def job(self, folder: Path, manifest: Manifest) -> Iterator[Model]:
+        yield self.load("", folder, manifest)
+
+    def close(self) -> None:
+        pass
+
+
+# -- in model workers ----------------------------------------------------------------------
+class RemoteModel:
+    def __init__(self, pool: Pool, handle: str, info: dict[str, Any]) -> None:
+        self.pool = pool
+        self.handle = handle
+        classes = info.get("classes")
+        self.classes = None if classes is None else list(classes)
+        names = info.get("feature_names")
+        self.feature_names = None if names is None else [str(n) for n in names]
+        self.warmup_error = info.get("warmup_error")
+        self.seconds = float(info.get("seconds") or 0.0)
+
+    def predict(self, data: Any) -> Any:
+        return self._values("predict", data)
+
+    def predict_proba(self, data: Any) -> Any | None:
+        return self._values("predict_proba", data)
+
+    def _values(self, what: str, frame: pd.DataFrame) -> Any:
+        header = {"op": "predict", "handle": self.handle, "what": what}
+        reply, body = self.pool.call(header, codec.frame_body(frame))
+        return codec.read_arrays(reply, body, len(frame)).get("values")
+
+    def score(self, data: Columns | pd.DataFrame) -> Output:
+        if isinstance(data, dict):
+            header, body = self._columns(data)
+            rows = len(next(iter(data.values()))) if data else None
+        else:
+            header, body = self._frame(data)
+            rows = len(data)
+        return _output(*self.pool.call(header, body), rows)
+
+    async def ascore(self, columns: Columns) -> Output:
+        header, body = self._columns(columns)
+        if not self.pool.alive:
+            await asyncio.to_thread(self.pool.revive)
+        reply = await asyncio.wrap_future(self.pool.submit(header, body))
+        rows = len(next(iter(columns.values()))) if columns else None
+        return _output(*checked(reply), rows)
+
+    def _columns(self, columns: Columns) -> tuple[dict[str, Any], Any]:
+        described, body = codec.columns_message(columns)
+        return {"op": "score", "handle": self.handle, "input": described}, body
+
+    def _frame(self, frame: pd.DataFrame) -> tuple[dict[str, Any], Any]:
+        # the worker rebuilds the frame from its columns, as it does for online requests
+        return self._columns({str(c): frame[c].to_numpy() for c in frame.columns})
+
+
+def _output(header: dict[str, Any], body: Any, rows: int | None) -> Output:
+    import numpy as np
+
+    from modelyard.runtimes.scorer import Output
+
+    arrays = codec.read_arrays(header, body, rows)
+    proba = arrays.get("probabilities")
+    return Output(arrays["predictions"], None if proba is None else proba.astype(np.float64))
+
+
+class Pool:
+    """One worker process and the models loaded in it; started again when it dies."""
+
+    def __init__(self, host: WorkerHost, name: str) -> None:
+        self.host = host
+        self.name = name
+        self._lock = threading.Lock()
+        self._handles = itertools.count(1)
+        self._loaded: dict[str, tuple[str, Any]] = {}  # handle -> (package, warm-up)
+        self.process = host.spawn()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.alive
+
+    def load(self, folder: Path, warmup: Columns | None) -> RemoteModel:
+        package = link_package(folder, self.process.root / "packages")
+        warm = codec.columns_message(warmup) if warmup else ({}, b"")
+        handle = str(next(self._handles))
+        with self._lock:
+            self._loaded[handle] = (package, warm)
+        try:
+            info = self._load(handle, package, warm)
+        except BaseException:
+            with self._lock:
+                self._loaded.pop(handle, None)
+            raise
+        return RemoteModel(self, handle, info)
+
+    def _load(self, handle: str, package: str, warm: tuple[dict[str, Any], Any]) -> dict[str, Any]:
+        header = {"op": "load", "handle": handle, "package": package, "warmup": warm[0]}
+        reply, _ = self.process.call(header, warm[1])
+        return reply
+
+    def submit(self, header: dict[str, Any], body: Any) -> Any:
+        return self.process.submit(header, body)
+
+    def call(self, header: dict[str, Any], body: Any) -> tuple[dict[str, Any], Any]:
+        if not self.alive:
+            self.revive()
+        return self.process.call(header, body)
+
+    def revive(self) -> None:
+        """A new worker in place of a dead one, with every model loaded again."""
+        with self._lock:
+            if self.process.alive:
+                return
+            self.process.close()
+            self.process = self.host.spawn()
+            loaded = dict(self._loaded)
+        for handle, (package, warm) in loaded.items():
+            source = self.host.packages / package
+            link_package(source, self.process.root / "packages")
+            self._load(handle, package, warm)
+
+    def unload(self, handle: str) -> None:
+        with self._lock:
+            self._loaded.pop(handle, None)
+        with contextlib.suppress(Exception):
+            self.process.submit({"op": "unload", "handle": handle})
+
+    def close(self) -> None:
+        self.process.close()
+
+
+def confinement() -> str:
+    """How a server contains model code here, said once at its start."""
+    version = sandbox.abi()
+    if version:
+        return (
+            f"in model workers confined by Landlock ABI {version}, without any secret or capability"
+        )
+    return (
+        "in model workers without any secret or capability but NOT confined (this kernel "
+        "has no Landlock): model code can read the files this user can read"
+    )
+
+
+class WorkerHost:
+    def __init__(self, folder: Path, packages: Path, hidden: list[Path]) -> None:
+        self.folder = folder  # each worker's own folder is made under it
+        self.packages = packages  # the verified package cache (``Packager.materialize``)
+        self.hidden = hidden
+        self._pools: dict[str, Pool] = {}
+        self._lock = threading.Lock()
+        sweep(folder)
+        self.confinement = confinement()
+        # a worker may share this process's user: it must not read its environment or
+        # memory through /proc (with no capability, it cannot read a non-dumpable one)
+        sandbox.shield_environment()
+
+    def spawn(self) -> WorkerProcess:
+        root = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        return WorkerProcess(root, self.hidden)
+
+    def load(
+        self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
+    ) -> Model:
+        with self._lock:
+            found = self._pools.get(pool)
+            if found is None:
+                found = self._pools[pool] = Pool(self, pool)
+        if not found.alive:
+            found.revive()
+        return found.load(folder, warmup)
+
+    def release(self, model: Model) -> None:
+        if isinstance(model, RemoteModel):
+            model.pool.unload(model.handle)
+
+    @contextlib.contextmanager
+    def job(self, folder: Path, manifest: Manifest) -> Iterator[Model]:
+        pool = Pool(self, "job")
+        try:
+            yield pool.load(folder, None)
+        finally:
+            pool.close()
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()

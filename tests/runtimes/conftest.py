@@ -1,0 +1,3 @@
+from tests.serving.conftest import invoice_frame
+
+__all__ = ["invoice_frame"]
