@@ -67,6 +67,21 @@ def test_the_lower_layers_never_import_the_upper_ones() -> None:
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
+def test_model_runtimes_stand_on_domain_and_flavors_alone() -> None:
+    """A model worker imports ``runtimes`` and what it names: nothing that holds a
+    connection, a secret or a rule (store, services, serving, api, sdk, cli, settings)."""
+    allowed = ("domain", "flavors", "runtimes")
+    offenders = {
+        str(path.relative_to(SRC)): sorted(
+            name
+            for name in imports(path)
+            if name.startswith("modelyard.") and name.split(".")[1] not in allowed
+        )
+        for path in modules("runtimes")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
 def test_modules_are_small() -> None:
     big = {
         str(p.relative_to(SRC)): n

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelyard.runtimes import codec, sandbox
-from modelyard.runtimes.process import WorkerProcess, checked, link_package, sweep
+from modelyard.runtimes.process import ForkServer, WorkerProcess, checked, link_package, sweep
 
 if TYPE_CHECKING:
     import numpy as np
@@ -275,6 +275,8 @@ class WorkerHost:
         self.hidden = hidden
         self._pools: dict[str, Pool] = {}
         self._lock = threading.Lock()
+        self._forks: ForkServer | None = None  # started with the first worker
+        self._forking = threading.Lock()
         sweep(folder)
         self.confinement = confinement()
         # a worker may share this process's user: it must not read its environment or
@@ -282,8 +284,13 @@ class WorkerHost:
         sandbox.shield_environment()
 
     def spawn(self) -> WorkerProcess:
-        root = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        return WorkerProcess(root, self.hidden)
+        with self._forking:
+            if self._forks is None or not self._forks.alive:
+                if self._forks is not None:
+                    self._forks.close()
+                self._forks = ForkServer(self.folder, self.hidden)
+            forks = self._forks
+        return WorkerProcess(forks, self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
     def load(
         self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
@@ -311,5 +318,9 @@ class WorkerHost:
     def close(self) -> None:
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
+        with self._forking:
+            forks, self._forks = self._forks, None
         for pool in pools:
             pool.close()
+        if forks is not None:
+            forks.close()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -67,38 +70,101 @@ def failure_kind(error: BaseException) -> str:
 def worker_environment(scratch: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in KEPT or k.startswith("LC_")}
     env.update(HOME=str(scratch), TMPDIR=str(scratch), PYTHONDONTWRITEBYTECODE="1")
+    # joblib's process pools need /dev/shm, which a worker may not touch: it scores serially
+    # (as it would with one thread) instead of warning at every start
+    env["JOBLIB_MULTIPROCESSING"] = "0"
+
     return env
+
+
+class ForkServer:
+    """The process that forks model workers for one host (``runtimes.worker.main``):
+    started once, with the common libraries imported once."""
+
+    def __init__(self, folder: Path, hidden: list[Path], python: str = sys.executable) -> None:
+        scratch = folder / f"{os.getpid()}-forkserver"
+        scratch.mkdir(parents=True, exist_ok=True)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [python, "-I", "-m", "modelyard.runtimes.worker"]
+        command += ["--fd", str(theirs.fileno()), "--workers", str(folder)]
+        for path in hidden:
+            command += ["--hide", str(path)]
+        try:
+            self.popen = subprocess.Popen(
+                command,
+                pass_fds=(theirs.fileno(),),
+                env=worker_environment(scratch),
+                cwd=scratch,
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            theirs.close()
+        self.sock = ours
+        self._lock = threading.Lock()
+        ours.settimeout(START_SECONDS)
+        try:
+            self.confinement = str(self._receive()["confinement"])
+        except (OSError, ValueError, KeyError):
+            self.close()
+            raise WorkerLost("the model worker fork server did not start") from None
+
+    def _receive(self) -> dict[str, Any]:
+        data = self.sock.recv(65536)
+        if not data:
+            raise OSError("the fork server exited")
+        found = json.loads(data)
+        if not isinstance(found, dict):
+            raise ValueError("not an object")
+        return found
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def fork(self, root: Path) -> tuple[int, socket.socket]:
+        """A new worker for the folder ``root`` (made here) and our end of its socket."""
+        for sub in ("packages", "tmp"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        ours, theirs = socket.socketpair()
+        try:
+            with self._lock:
+                socket.send_fds(
+                    self.sock, [json.dumps({"root": str(root)}).encode()], [theirs.fileno()]
+                )
+                pid = int(self._receive()["pid"])
+        except (OSError, ValueError, KeyError):
+            ours.close()
+            raise WorkerLost("the model worker fork server went away") from None
+        finally:
+            theirs.close()
+        return pid, ours
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        try:
+            self.popen.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
 
 
 class WorkerProcess:
     """One running worker. ``submit`` may be called from any thread."""
 
-    def __init__(self, root: Path, hidden: list[Path], python: str = sys.executable) -> None:
+    def __init__(self, server: ForkServer, root: Path) -> None:
         self.root = root
-        for sub in ("packages", "tmp"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        ours, theirs = socket.socketpair()
-        command = [python, "-I", "-m", "modelyard.runtimes.worker"]
-        command += ["--fd", str(theirs.fileno()), "--root", str(root)]
-        for path in hidden:
-            command += ["--hide", str(path)]
-        self.sock = ours
+        self.pid, self.sock = server.fork(root)
+        try:
+            self._exited = os.pidfd_open(self.pid)  # not our child: the fork server's
+        except OSError:
+            self._exited = -1  # gone already: the hello below fails
         hello_sent: Future[Reply] = Future()
         self._pending: dict[int, Future[Reply]] = {0: hello_sent}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._write = threading.Lock()
         self.lost: str | None = None
-        try:
-            self.popen = subprocess.Popen(
-                command,
-                pass_fds=(theirs.fileno(),),
-                env=worker_environment(root / "tmp"),
-                cwd=root / "tmp",
-                stdin=subprocess.DEVNULL,
-            )
-        finally:
-            theirs.close()
         self._reader = threading.Thread(target=self._read, name="model-worker", daemon=True)
         self._reader.start()
         try:
@@ -106,7 +172,6 @@ class WorkerProcess:
         except Exception:
             self.close()
             raise WorkerLost("the model worker did not start") from None
-        self.pid = int(hello["pid"])
         self.confinement = str(hello["confinement"])
 
     @property
@@ -163,11 +228,14 @@ class WorkerProcess:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
-        try:
-            self.popen.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+        if self._exited >= 0:
+            ended, _, _ = select.select([self._exited], [], [], STOP_SECONDS)
+            if not ended:  # stuck in model code
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(self._exited, signal.SIGKILL)
+                select.select([self._exited], [], [], STOP_SECONDS)
+            os.close(self._exited)
+            self._exited = -1
         shutil.rmtree(self.root, ignore_errors=True)
 
 
