@@ -4,9 +4,11 @@ without credentials no success on any route that is not public."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
@@ -46,6 +48,11 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         c.grant("vera", "sandbox", "viewer")
         (home.parent / "viewer").write_text(c.create_token("fuzz", user="vera").secret)
     with live_server(settings) as url:
+        # its deployment loads in a model worker: fuzz a server that is ready
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the fuzzed server never became ready"
+            time.sleep(0.05)
         yield url
 
 
