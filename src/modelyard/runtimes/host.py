@@ -155,29 +155,25 @@ class RemoteModel:
         return codec.read_arrays(reply, body, len(frame)).get("values")
 
     def score(self, data: Columns | pd.DataFrame) -> Output:
-        if isinstance(data, dict):
-            header, body = self._columns(data)
-            rows = len(next(iter(data.values()))) if data else None
-        else:
-            header, body = self._frame(data)
-            rows = len(data)
-        return _output(*self.pool.call(header, body), rows)
+        # a frame goes as its columns: the worker rebuilds it as it does for online requests
+        columns = data if isinstance(data, dict) else {str(c): data[c].to_numpy() for c in data}
+        header, body = self._columns(columns)
+        return _output(*self.pool.call(header, body), _rows(columns))
 
     async def ascore(self, columns: Columns) -> Output:
         header, body = self._columns(columns)
         if not self.pool.alive:
             await asyncio.to_thread(self.pool.revive)
         reply = await asyncio.wrap_future(self.pool.submit(header, body))
-        rows = len(next(iter(columns.values()))) if columns else None
-        return _output(*checked(reply), rows)
+        return _output(*checked(reply), _rows(columns))
 
     def _columns(self, columns: Columns) -> tuple[dict[str, Any], Any]:
         described, body = codec.columns_message(columns)
         return {"op": "score", "handle": self.handle, "input": described}, body
 
-    def _frame(self, frame: pd.DataFrame) -> tuple[dict[str, Any], Any]:
-        # the worker rebuilds the frame from its columns, as it does for online requests
-        return self._columns({str(c): frame[c].to_numpy() for c in frame.columns})
+
+def _rows(columns: Columns) -> int | None:
+    return len(next(iter(columns.values()))) if columns else None
 
 
 def _output(header: dict[str, Any], body: Any, rows: int | None) -> Output:

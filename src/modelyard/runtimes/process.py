@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import logging
 import os
 import select
 import shutil
@@ -23,7 +22,6 @@ from typing import Any
 
 from modelyard.runtimes import codec
 
-log = logging.getLogger("modelyard.runtimes")
 START_SECONDS = 30.0
 STOP_SECONDS = 5.0
 # What a worker's environment keeps of the server's: locale, time zone, search path and
@@ -60,11 +58,7 @@ class ModelRaised(Exception):
 
 def failure_kind(error: BaseException) -> str:
     """The name a caller reports for a model's failure, wherever the model ran."""
-    if isinstance(error, ModelRaised):
-        return error.kind
-    if isinstance(error, WorkerLost):
-        return "WorkerLost"
-    return type(error).__name__
+    return error.kind if isinstance(error, ModelRaised) else type(error).__name__
 
 
 def worker_environment(scratch: Path) -> dict[str, str]:
