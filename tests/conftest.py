@@ -59,6 +59,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.environ.pop(PG_ENV, None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (tens of seconds each) run first: two workers then end
+    together instead of one running a long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _psycopg_url(url: str) -> str:
     return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 

@@ -186,6 +186,7 @@ def attempt(
     raise AssertionError(action)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_every_role_every_action_both_environments(
     api: TestClient, embedded: Client, make_package: Callable[..., Path]

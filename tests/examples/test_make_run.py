@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 
 from modelyard import Client, Settings
 from tests.support.live import free_port
@@ -32,6 +33,7 @@ def seed(home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(run.args, run.returncode, out, err)
 
 
+@pytest.mark.slow
 def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = seed(home)
@@ -65,6 +67,7 @@ def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
         assert [v.version for v in c.list_versions("payments")] == [1]
 
 
+@pytest.mark.slow
 def test_stopping_make_run_stops_its_server(tmp_path: Path) -> None:
     """SIGTERM (``kill``) to the script, not its group: the server it started goes too."""
     home = tmp_path / "home"

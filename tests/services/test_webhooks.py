@@ -590,6 +590,7 @@ def test_secrets_are_shown_once_and_urls_stay_out_of_the_audit_log(
     assert "SECRETPATH" not in repr(events)
 
 
+@pytest.mark.slow
 def test_every_event_type_the_docs_list_can_be_subscribed_to(hooks: WebhookService) -> None:
     page = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
     table = page.split("## Event types")[1].split("\n\n")[2]

@@ -3,6 +3,7 @@ registered twice, deployed, and served by the real app."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,12 +103,12 @@ class Served:
     keys: dict[str, str]
 
 
-@pytest.fixture
-def served(
-    tmp_path: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
+@contextlib.contextmanager
+def serving(
+    home: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
 ) -> Iterator[Served]:
     """Home with payments:1 and :2, deployment ``pay`` serving :1, the app in-process."""
-    settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1)
+    settings = Settings(home=home, actor="alice", poll_seconds=0.1)
     x = invoice_frame.drop(columns="label")
     bootstrap_admin(settings)
     with Client(settings=settings) as c:
@@ -118,6 +119,27 @@ def served(
             http.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
             wait_ready(http)
             yield Served(settings, http, c, x, models[0], models[1], created.new_keys)
+
+
+@pytest.fixture
+def served(
+    tmp_path: Path, invoice_frame: pd.DataFrame, models: tuple[Pipeline, Pipeline]
+) -> Iterator[Served]:
+    """``serving`` for one test, which may change it."""
+    with serving(tmp_path / "home", invoice_frame, models) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def served_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    invoice_frame: pd.DataFrame,
+    models: tuple[Pipeline, Pipeline],
+) -> Iterator[Served]:
+    """``serving`` shared by a module's tests that only read (send requests): starting a
+    server that loads a model costs seconds."""
+    with serving(tmp_path_factory.mktemp("served") / "home", invoice_frame, models) as found:
+        yield found
 
 
 def wait_ready(http: TestClient, timeout: float = 30) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +29,18 @@ def with_bad_rows(x: pd.DataFrame) -> pd.DataFrame:
     return bad
 
 
+@pytest.fixture(scope="module")
+def remote_url(served_once: Served) -> Iterator[str]:
+    """A real HTTP server on ``served_once``'s home."""
+    with live_server(served_once.settings) as url:
+        yield url
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json", ".jsonl"])
 def test_embedded_and_remote_give_the_online_answers(
-    served: Served, tmp_path: Path, suffix: str
+    served_once: Served, remote_url: str, tmp_path: Path, suffix: str
 ) -> None:
-    s = served
+    s = served_once
     x = s.x.head(30)
     source = tmp_path / f"rows{suffix}"
     if suffix == ".csv":
@@ -48,10 +56,7 @@ def test_embedded_and_remote_give_the_online_answers(
         json={"dataframe_split": x.to_dict("split") | {"index": None}},
     ).json()
     want = np.array(online["probabilities"])
-    with (
-        live_server(s.settings) as url,
-        Client(tmp_path / "laptop", url=url, token=ADMIN_TOKEN) as remote,
-    ):
+    with Client(tmp_path / "laptop", url=remote_url, token=ADMIN_TOKEN) as remote:
         far = remote.predict_file("pay", source, tmp_path / f"remote{suffix}")
     near = s.client.predict_file("pay", source, tmp_path / f"local{suffix}")
     for result in (near, far):

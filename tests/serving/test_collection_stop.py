@@ -10,12 +10,14 @@ import time
 import httpx
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from modelyard import Client, Settings
 from tests.serving.conftest import ADMIN_TOKEN, records
 from tests.support.live import ServerProcess, server_process
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_loses_no_answered_request(
     payments_home: Settings, invoice_frame: pd.DataFrame
 ) -> None:

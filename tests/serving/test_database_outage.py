@@ -100,6 +100,7 @@ def _yard(
         )
 
 
+@pytest.mark.slow
 def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice(
     cluster: PgCluster, tmp_path: Path, models: tuple[object, object], invoice_frame: pd.DataFrame
 ) -> None:
@@ -176,6 +177,7 @@ def _workers(supervisor: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_worker_killed_while_the_database_is_down_is_replaced_and_nothing_stops(
     cluster: PgCluster, tmp_path: Path, models: tuple[object, object], invoice_frame: pd.DataFrame
 ) -> None:

@@ -56,21 +56,21 @@ def error(body: dict[str, object]) -> dict[str, object]:
     ],
 )
 def test_input_that_does_not_fit_the_signature_is_422(
-    served: Served, change: object, field: str, words: str
+    served_once: Served, change: object, field: str, words: str
 ) -> None:
-    row = records(served.x.head(1))[0]
+    row = records(served_once.x.head(1))[0]
     change(row)  # type: ignore[operator]
-    status, body = post(served, {"inputs": [row]})
+    status, body = post(served_once, {"inputs": [row]})
     assert status == 422
     assert words in str(error(body)["message"])
     assert error(body)["details"]["field"] == field  # type: ignore[index]
 
 
-def test_numbers_sent_as_text_are_converted(served: Served) -> None:
-    row = records(served.x.head(1))[0]
-    want = served.v1.predict_proba(served.x.head(1)).tolist()
+def test_numbers_sent_as_text_are_converted(served_once: Served) -> None:
+    row = records(served_once.x.head(1))[0]
+    want = served_once.v1.predict_proba(served_once.x.head(1)).tolist()
     row["amount"], row["terms_days"] = str(row["amount"]), str(row["terms_days"])
-    status, body = post(served, {"inputs": [row]})
+    status, body = post(served_once, {"inputs": [row]})
     assert status == 200
     assert body["probabilities"] == want
 
@@ -119,12 +119,15 @@ def test_non_finite_numbers_are_refused_unless_the_deployment_allows_them(
     ],
 )
 def test_malformed_bodies(
-    served: Served, content: bytes, content_type: str, status: int, words: str
+    served_once: Served, content: bytes, content_type: str, status: int, words: str
 ) -> None:
-    r = served.http.post(
+    r = served_once.http.post(
         URL,
         content=content,
-        headers={"Authorization": f"Bearer {served.keys['primary']}", "content-type": content_type},
+        headers={
+            "Authorization": f"Bearer {served_once.keys['primary']}",
+            "content-type": content_type,
+        },
     )
     assert r.status_code == status
     assert words in r.json()["error"]["message"]
@@ -140,8 +143,8 @@ def test_oversized_body_is_413(served: Served) -> None:
     assert post(served, {"inputs": records(served.x.head(1))})[0] == 200
 
 
-def test_unknown_deployment_is_404(served: Served) -> None:
-    r = served.http.post("/v1/deployments/nope/predict", json={"inputs": [{}]})
+def test_unknown_deployment_is_404(served_once: Served) -> None:
+    r = served_once.http.post("/v1/deployments/nope/predict", json={"inputs": [{}]})
     assert r.status_code == 404
     assert r.json()["error"]["message"] == "deployment 'nope' does not exist"
 
@@ -228,12 +231,12 @@ def test_a_fault_of_ours_is_a_counted_500_with_the_one_error_body(
     )
 
 
-def test_a_request_of_a_million_columns_is_refused_before_any_work(served: Served) -> None:
+def test_a_request_of_a_million_columns_is_refused_before_any_work(served_once: Served) -> None:
     """Bounded before it starts: a 1,000,000-column CSV header or a record of 1,500,000
     keys is one short 400, not seconds of a worker and a 10 MB error body."""
-    auth = {"Authorization": f"Bearer {served.keys['primary']}"}
+    auth = {"Authorization": f"Bearer {served_once.keys['primary']}"}
     header = ",".join(f"c{i}" for i in range(1_000_000))
-    csv = served.http.post(
+    csv = served_once.http.post(
         URL,
         content=(header + "\n" + ",".join("1" * 1_000_000) + "\n").encode(),
         headers={**auth, "Content-Type": "text/csv"},
@@ -241,15 +244,15 @@ def test_a_request_of_a_million_columns_is_refused_before_any_work(served: Serve
     assert csv.status_code == 400 and len(csv.content) < 500, csv.text[:500]
     assert "at most 10000" in error(csv.json())["message"]
     wide = {f"k{i}": 0 for i in range(1_500_000)}
-    status, body = post(served, {"inputs": [wide]})
+    status, body = post(served_once, {"inputs": [wide]})
     assert status == 400 and "1500000 columns" in error(body)["message"]
     assert len(str(body)) < 500
 
 
-def test_an_error_lists_a_few_names_and_counts_the_rest(served: Served) -> None:
-    row = records(served.x.head(1))[0]
+def test_an_error_lists_a_few_names_and_counts_the_rest(served_once: Served) -> None:
+    row = records(served_once.x.head(1))[0]
     extra = {**row, **{f"surplus_{i}": 1 for i in range(500)}}
-    status, body = post(served, {"inputs": [extra]})
+    status, body = post(served_once, {"inputs": [extra]})
     assert status == 422
     found = error(body)
     assert found["message"].startswith("unexpected column 'surplus_0' and 499 more")  # type: ignore[union-attr]

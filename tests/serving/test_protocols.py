@@ -16,8 +16,8 @@ def auth(s: Served) -> dict[str, str]:
     return {"Authorization": f"Bearer {s.keys['primary']}"}
 
 
-def test_same_answers_everywhere(served: Served, tmp_path: Path) -> None:
-    s = served
+def test_same_answers_everywhere(served_once: Served, tmp_path: Path) -> None:
+    s = served_once
     x = s.x.head(40)
     want_labels = s.v1.predict(x)
     want_proba = s.v1.predict_proba(x)
@@ -89,8 +89,8 @@ def test_same_answers_everywhere(served: Served, tmp_path: Path) -> None:
     assert set(scored["model_version"]) == {"payments:1"}
 
 
-def test_v2_metadata_and_health(served: Served) -> None:
-    s = served
+def test_v2_metadata_and_health(served_once: Served) -> None:
+    s = served_once
     h = auth(s)
     assert s.http.get("/v2/health/live").json() == {"live": True}
     assert s.http.get("/v2/health/ready").json() == {"ready": True}
@@ -112,8 +112,8 @@ def test_v2_metadata_and_health(served: Served) -> None:
     assert ready["checks"]["deployments"] == "ok"
 
 
-def test_request_id_from_the_caller_is_kept(served: Served) -> None:
-    s = served
+def test_request_id_from_the_caller_is_kept(served_once: Served) -> None:
+    s = served_once
     r = s.http.post(
         "/v1/deployments/pay/predict",
         json={"inputs": records(s.x.head(1))},

@@ -47,6 +47,7 @@ def server(
     assert "Traceback" not in err, err[-3000:]
 
 
+@pytest.mark.slow
 def test_updates_weights_and_rollback_under_load(
     server: tuple[str, str, Settings], invoice_frame: pd.DataFrame
 ) -> None:

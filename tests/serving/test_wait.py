@@ -58,6 +58,7 @@ def pinned(url: str, key: str, variant: str, body: dict[str, object], n: int) ->
         return [http.post("/v1/deployments/pay/predict", json=body).status_code for _ in range(n)]
 
 
+@pytest.mark.slow
 def test_an_update_can_wait_until_every_worker_serves_it(
     server: tuple[ServerProcess, Settings, str], invoice_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -85,6 +86,7 @@ def test_an_update_can_wait_until_every_worker_serves_it(
     assert pinned(running.url, key, "payments:2", body, 20) == [200] * 20
 
 
+@pytest.mark.slow
 def test_a_revision_that_fails_to_load_is_reported_without_waiting_out_the_timeout(
     server: tuple[ServerProcess, Settings, str], invoice_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
