@@ -47,19 +47,51 @@ def receive(sock: socket.socket) -> tuple[dict[str, Any], memoryview] | None:
     prefix = _exactly(sock, PREFIX.size, eof_ok=True)
     if prefix is None:
         return None
-    head_size, body_size = PREFIX.unpack(prefix)
-    if head_size > MAX_HEADER or body_size > MAX_BODY:
-        raise WireError(f"message sizes {head_size}/{body_size} exceed the limits")
+    head_size, body_size = _sizes(prefix)
     head = _exactly(sock, head_size)
     body = _exactly(sock, body_size) if body_size else memoryview(b"")
     assert head is not None and body is not None
+    return _header(head), body
+
+
+class Reader:
+    """Messages from bytes as they arrive, for a socket an event loop reads without
+    blocking (``feed`` what ``recv`` gave, get the messages it completed)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[dict[str, Any], memoryview]]:
+        buffer = self._buffer
+        buffer += data
+        found = []
+        while len(buffer) >= PREFIX.size:
+            head_size, body_size = _sizes(buffer)
+            end = PREFIX.size + head_size + body_size
+            if len(buffer) < end:
+                break
+            header = _header(bytes(buffer[PREFIX.size : PREFIX.size + head_size]))
+            body = memoryview(bytes(buffer[PREFIX.size + head_size : end]))
+            del buffer[:end]
+            found.append((header, body))
+        return found
+
+
+def _sizes(prefix: bytes | bytearray | memoryview) -> tuple[int, int]:
+    head_size, body_size = PREFIX.unpack_from(prefix)
+    if head_size > MAX_HEADER or body_size > MAX_BODY:
+        raise WireError(f"message sizes {head_size}/{body_size} exceed the limits")
+    return int(head_size), int(body_size)
+
+
+def _header(head: bytes | memoryview) -> dict[str, Any]:
     try:
         header = json.loads(bytes(head))
     except ValueError:
         raise WireError("a message header is not JSON") from None
     if not isinstance(header, dict):
         raise WireError("a message header is not a JSON object")
-    return header, body
+    return header
 
 
 def _exactly(sock: socket.socket, size: int, *, eof_ok: bool = False) -> memoryview | None:

@@ -265,10 +265,17 @@ def confinement() -> str:
 
 
 class WorkerHost:
-    def __init__(self, folder: Path, packages: Path, hidden: list[Path]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        packages: Path,
+        hidden: list[Path],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.folder = folder  # each worker's own folder is made under it
         self.packages = packages  # the verified package cache (``Packager.materialize``)
         self.hidden = hidden
+        self.loop = loop  # the server's event loop, which reads the workers' replies
         self._pools: dict[str, Pool] = {}
         self._lock = threading.Lock()
         self._forks: ForkServer | None = None  # started with the first worker
@@ -286,7 +293,8 @@ class WorkerHost:
                     self._forks.close()
                 self._forks = ForkServer(self.folder, self.hidden)
             forks = self._forks
-        return WorkerProcess(forks, self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}")
+        root = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        return WorkerProcess(forks, root, self.loop)
 
     def load(
         self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None

@@ -20,16 +20,21 @@ class Output:
     probabilities: np.ndarray | None
 
 
+DECIDE_ROWS = 64  # rows of a first frame that decide whether labels come from probabilities
+
+
 class Scorer:
     """Scores frames with one model. For a classifier whose predicted label is the argmax of
-    its probabilities (checked on warm-up rows), one ``predict_proba`` call answers both:
-    half the model time per batch, identical results."""
+    its probabilities (checked on warm-up rows, or on the first rows it scores when it was
+    not warmed up), one ``predict_proba`` call answers both: half the model time per batch,
+    identical results."""
 
     def __init__(self, model: LoadedModel, signature: Signature | None) -> None:
         self.model = model
         self.signature = signature
         self.classes: list[Any] | None = model.classes
-        self._derive_labels = False
+        self._labels: np.ndarray | None = None  # set once labels may come from probabilities
+        self._decided = False
         self.warmup_error: str | None = None
 
     def frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -39,12 +44,16 @@ class Scorer:
         return pd.DataFrame(columns)
 
     def score(self, frame: pd.DataFrame) -> Output:
-        proba = self.model.predict_proba(frame) if self.classes is not None else None
-        if proba is not None and self._derive_labels:
-            proba = np.asarray(proba)
+        found = self.model.predict_proba(frame) if self.classes is not None else None
+        if found is None:
+            return Output(np.asarray(self.model.predict(frame)), None)
+        proba = np.asarray(found)
+        if not self._decided:
+            head = frame.iloc[:DECIDE_ROWS]
+            self._decide(np.asarray(self.model.predict(head)), proba[: len(head)])
+        if self._labels is not None:
             return Output(self._labels[np.argmax(proba, axis=1)], proba)
-        predictions = np.asarray(self.model.predict(frame))
-        return Output(predictions, None if proba is None else np.asarray(proba))
+        return Output(np.asarray(self.model.predict(frame)), proba)
 
     def warm_up(self, example: pd.DataFrame | None) -> None:
         """Score a few synthetic rows (first code paths, lazy imports, thread pools) and
@@ -57,10 +66,12 @@ class Scorer:
         except Exception as e:  # synthetic rows may not suit every model: serve anyway
             self.warmup_error = f"{type(e).__name__}"
             return
-        if proba is None:
-            return
+        if proba is not None:
+            self._decide(predictions, np.asarray(proba))
+
+    def _decide(self, predictions: np.ndarray, proba: np.ndarray) -> None:
         labels = np.asarray(self.classes, dtype=predictions.dtype)
-        derived = labels[np.argmax(np.asarray(proba), axis=1)]
+        derived = labels[np.argmax(proba, axis=1)]
         if np.array_equal(derived, predictions):
             self._labels = labels
-            self._derive_labels = True
+        self._decided = True

@@ -4,6 +4,7 @@ the server all start here."""
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 from dataclasses import dataclass
 from datetime import timedelta
@@ -154,4 +155,8 @@ def _model_host(settings: Settings, home: Path) -> ModelHost:
         hidden.append(Path(url).expanduser().resolve())
     elif url and url.startswith("file://"):
         hidden.append(Path(url.removeprefix("file://")).resolve())
-    return WorkerHost(settings.cache_dir / "workers", settings.cache_dir / "packages", hidden)
+    try:  # a server opens its services on its event loop, which then reads model replies
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    return WorkerHost(settings.cache_dir / "workers", settings.cache_dir / "packages", hidden, loop)

@@ -9,7 +9,9 @@
   dropped from the call if it has not started.
 - The model runs where its host put it (``runtimes.host``: a model worker process for the
   server); the event loop only awaits the answer, so it keeps parsing the next requests
-  while the model scores, on another core.
+  while the model scores, on another core. Up to ``IN_FLIGHT`` calls are outstanding: the
+  next batch is on its way while the worker scores one, so neither side waits for the
+  other (the worker scores them in turn).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from modelyard.runtimes.scorer import Output
 from modelyard.serving.schema import Columns
 
 SETTLE_TURNS = 4
+IN_FLIGHT = 2
 BatchObserver = Callable[[int, int, float], None]  # rows, requests, seconds
 
 
@@ -78,16 +81,19 @@ class Batcher:
             ) from None
 
     async def _drain(self) -> None:
+        running: set[asyncio.Task[None]] = set()
         try:
-            while self._queue:
+            while self._queue or running:
+                if not self._queue or len(running) >= IN_FLIGHT:
+                    _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 if self.options.max_wait_ms > 0:
                     await self._fill()
                 else:
                     await self._settle()
                 batch = self._take()
-                if not batch:
-                    continue
-                await self._run(batch)
+                if batch:
+                    running.add(asyncio.ensure_future(self._run(batch)))
         finally:
             self._busy = False
 
