@@ -78,12 +78,11 @@ def find_problems(result: dict[str, Any]) -> list[str]:
                 f"{run_label(r)}, {r['workers']} worker(s), 16 connections: a model call took "
                 f"{call:.1f} ms on average for {b['mean_rows_per_call']:.1f} rows "
                 f"(`modelyard_model_call_seconds`), the same `predict_proba` "
-                f"{same:.1f} ms in-process. The model runs on a thread of the worker "
-                "(`serving/runtime.py:267`, `serving/batcher.py:128`) and needs the GIL for "
-                "the pipeline's Python (ColumnTransformer, OneHotEncoder, pandas) and for "
-                "building its DataFrame (`serving/scorer.py:36`, called on the model thread), "
-                "while the event loop holds the GIL to parse and answer the other requests: "
-                "the two halves of the worker take turns instead of overlapping."
+                f"{same:.1f} ms in-process. The model runs in a model worker process "
+                "(`runtimes/worker.py`): a call's time includes sending the columns as "
+                "Arrow, the worker rebuilding the DataFrame, the reply, the wake-ups of both "
+                "processes, and waiting behind the other call in flight for the same model "
+                "(`serving/batcher.py`, `IN_FLIGHT`)."
             )
             break
 
@@ -128,10 +127,10 @@ def find_problems(result: dict[str, Any]) -> list[str]:
                 if others
                 else ""
             )
-            + ". modelyard never freezes its startup heap; a `gc.collect(); gc.freeze()` once a "
-            "worker has loaded and warmed its models (after `ServingRuntime._load`, "
-            "`serving/runtime.py:263-275`, or at the end of the app's startup) would remove "
-            "these pauses."
+            + ". A model worker freezes its heap once it has loaded a model "
+            "(`runtimes/worker.py`), but a server worker never freezes its own startup "
+            "heap; a `gc.collect(); gc.freeze()` at the end of the app's startup would "
+            "remove these pauses."
         )
 
     def single_share(r: dict[str, Any]) -> float:

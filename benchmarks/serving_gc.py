@@ -86,9 +86,14 @@ def gc_pauses(folder: Path, window: list[float]) -> dict[str, Any]:
 
 def freeze_heaps(root: int, folder: Path, workers: int) -> dict[str, Any]:
     """SIGUSR1 to every process of the server (the harness above freezes its heap), then
-    wait until ``workers`` processes have logged it."""
+    wait until ``workers`` processes have logged it. Not to its model workers and their
+    fork servers: they run isolated (``python -I``, no ``sitecustomize``), would die of the
+    signal, and freeze their own heap after each load."""
     for pid in tree_pids(root):
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"modelyard.runtimes.worker" in command:
+                continue
             os.kill(pid, signal.SIGUSR1)
     deadline = time.monotonic() + 30
     while True:
