@@ -77,3 +77,27 @@ def test_messages_are_framed_and_bounded() -> None:
             codec.receive(ours)
         theirs.close()
         assert codec.receive(ours) is None  # the other side closed between messages
+
+
+def test_an_event_loop_reads_messages_in_whatever_pieces_they_arrive() -> None:
+    """``Reader`` (the server's event loop reads worker replies with it) completes the
+    same messages ``receive`` would, however the bytes are cut, and refuses what
+    ``receive`` refuses."""
+    sent = [({"id": 1}, b""), ({"id": 2, "ok": True}, b"y" * 300_000), ({"id": 3}, b"z")]
+    wire = bytearray()
+
+    class Wire:  # what ``send`` writes, kept whole
+        def sendall(self, data: bytes) -> None:
+            wire.extend(data)
+
+    for header, body in sent:
+        codec.send(Wire(), header, body)  # type: ignore[arg-type]
+    for piece in (1, 7, 4096, len(wire)):
+        reader, got = codec.Reader(), []
+        for start in range(0, len(wire), piece):
+            got += reader.feed(bytes(wire[start : start + piece]))
+        assert [(h, bytes(b)) for h, b in got] == sent
+    with pytest.raises(codec.WireError, match="exceed the limits"):
+        codec.Reader().feed(codec.PREFIX.pack(0, codec.MAX_BODY + 1))
+    with pytest.raises(codec.WireError, match="not JSON"):
+        codec.Reader().feed(codec.PREFIX.pack(3, 0) + b"{x}")
