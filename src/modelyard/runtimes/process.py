@@ -1,6 +1,7 @@
 """The server's side of one model worker process: how it is started (an environment with no
 secret, a folder of its own, a socket pair) and how requests reach it and answers come
-back (a reader thread resolving futures, so threads and the event loop alike can wait)."""
+back (futures resolved by a reader thread, or by the server's event loop reading the
+socket itself, so threads and the event loop alike can wait)."""
 
 from __future__ import annotations
 
@@ -209,11 +210,7 @@ class WorkerProcess:
                 message = codec.receive(self.sock)
                 if message is None:
                     break
-                header, body = message
-                with self._lock:
-                    future = self._pending.pop(header.get("id", -1), None)
-                if future is not None:
-                    future.set_result((header, body))
+                self._resolve(*message)
         except (codec.WireError, OSError) as e:
             why = f"the model worker broke the protocol: {e}"
         self._lose(why)
@@ -249,10 +246,14 @@ class WorkerProcess:
             self._lose(why)
             return
         for header, body in messages:
-            with self._lock:
-                future = self._pending.pop(header.get("id", -1), None)
-            if future is not None:
-                future.set_result((header, body))
+            self._resolve(header, body)
+
+    def _resolve(self, header: dict[str, Any], body: memoryview) -> None:
+        """A reply to the future that waits for it (by the request's ``id``)."""
+        with self._lock:
+            future = self._pending.pop(header.get("id", -1), None)
+        if future is not None:
+            future.set_result((header, body))
 
     def _unlisten(self) -> None:
         with self._lock:
