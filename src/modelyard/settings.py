@@ -128,6 +128,18 @@ class Settings(BaseSettings):
         "Default 1: online calls score a few rows, and workers must not oversubscribe the "
         "cores; add workers to use more cores.",
     )
+    index_url: str | None = Field(
+        default=None,
+        description="Package index that model environments are built from. Default: the "
+        "indexes pip is configured with on this machine (pip config list), else PyPI.",
+    )
+    extra_index_urls: str = Field(
+        default="", description="More package indexes for model environments, space-separated."
+    )
+    find_links: str = Field(
+        default="",
+        description="Folders or pages of wheels for model environments, space-separated.",
+    )
     actor: str | None = Field(
         default=None,
         description="Name recorded as the actor of embedded changes. Default: the OS user.",

@@ -39,18 +39,18 @@ def test_workers_come_from_one_fork_server_which_is_restarted_when_it_dies(
     try:
         first = host.load("sandbox", package, manifest)
         assert first.predict(rows).tolist() == [1.0, 1.0]
-        forks = host._forks
+        forks = host._forks[""]
         assert forks is not None and forks.alive
         with host.job(package, manifest) as job:  # a second worker, same fork server
             assert job.predict(rows).tolist() == [1.0, 1.0]
-        assert host._forks is forks
+        assert host._forks[""] is forks
 
         os.kill(forks.popen.pid, signal.SIGKILL)
         forks.popen.wait(10)
         assert first.predict(rows).tolist() == [1.0, 1.0]  # its worker lives on
         with host.job(package, manifest) as job:  # a new fork server forks this one
             assert np.asarray(job.predict(rows)).tolist() == [1.0, 1.0]
-        assert host._forks is not forks and host._forks is not None and host._forks.alive
+        assert host._forks[""] is not forks and host._forks[""].alive
     finally:
         host.close()
     assert not list((tmp_path / "workers").glob("*-*/packages"))  # every worker's folder went

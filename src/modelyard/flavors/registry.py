@@ -32,6 +32,18 @@ class Flavors:
             self._points = {ep.name: ep for ep in entry_points(group=self._group)}
         return self._points
 
+    @classmethod
+    def from_points(cls, points: dict[str, str]) -> Flavors:
+        """The flavors named by entry points given as text (``name -> "module:Class"``):
+        another environment's, where modelyard is not installed."""
+        flavors = cls()
+        flavors._points = {n: EntryPoint(n, value, GROUP) for n, value in points.items()}
+        return flavors
+
+    def entry_points(self) -> dict[str, str]:
+        """Each flavor's entry point as text, for ``from_points``."""
+        return {name: point.value for name, point in self._entry_points().items()}
+
     def add(self, flavor: Flavor) -> None:
         """Plug a flavor in without an entry point."""
         self._loaded[flavor.name] = flavor

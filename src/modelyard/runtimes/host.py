@@ -9,6 +9,11 @@
 - ``InProcessHost`` (embedded use: the CLI or SDK without a server): the model runs in the
   caller's own process, which already holds every credential the caller has.
 
+Either way, a model whose pinned requirements the running environment does not satisfy
+(``runtimes.environments.plan``) runs in a model worker started by its own environment's
+interpreter, built first if needed: the same rule for serving, batch scoring, evaluations
+and baselines, because they all load models here.
+
 Both give a ``Model``: a ``LoadedModel`` (``predict``, ``predict_proba``, ``classes``) that
 also scores typed columns, from a thread (``score``) or the event loop (``ascore``).
 """
@@ -26,7 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelyard.runtimes import codec, sandbox
-from modelyard.runtimes.process import ForkServer, WorkerProcess, checked, link_package, sweep
+from modelyard.runtimes.environments import Environments, plan
+from modelyard.runtimes.process import (
+    ForkServer,
+    Interpreter,
+    WorkerProcess,
+    checked,
+    link_package,
+    sweep,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,6 +80,10 @@ class ModelHost(Protocol):
 
     def release(self, model: Model) -> None: ...
 
+    def must_build(self, manifest: Manifest) -> bool:
+        """Whether loading this package first builds its environment (seconds to minutes)."""
+        ...
+
     def job(self, folder: Path, manifest: Manifest) -> contextlib.AbstractContextManager[Model]:
         """A package loaded for one piece of work, alone."""
         ...
@@ -101,8 +118,15 @@ class LocalModel:
 class InProcessHost:
     confinement = "in the caller's process (embedded use)"
 
-    def __init__(self, flavors: Flavors) -> None:
+    def __init__(self, flavors: Flavors, workers: WorkerHost | None = None) -> None:
         self.flavors = flavors
+        # where models whose environment differs from this one run (started on first use)
+        self.workers = workers
+
+    def _elsewhere(self, manifest: Manifest) -> WorkerHost | None:
+        if self.workers is None or plan(manifest.requirements).in_process:
+            return None
+        return self.workers
 
     def load(
         self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
@@ -111,6 +135,9 @@ class InProcessHost:
 
         from modelyard.runtimes.scorer import Scorer
 
+        elsewhere = self._elsewhere(manifest)
+        if elsewhere is not None:
+            return elsewhere.load(pool, folder, manifest, warmup)
         started = time.perf_counter()
         model = self.flavors.get(manifest.flavor).load(
             folder, manifest.entrypoint, manifest.options
@@ -121,14 +148,24 @@ class InProcessHost:
         return LocalModel(scorer, time.perf_counter() - started)
 
     def release(self, model: Model) -> None:
-        pass
+        if self.workers is not None:
+            self.workers.release(model)
+
+    def must_build(self, manifest: Manifest) -> bool:
+        return self.workers is not None and self.workers.must_build(manifest)
 
     @contextlib.contextmanager
     def job(self, folder: Path, manifest: Manifest) -> Iterator[Model]:
+        elsewhere = self._elsewhere(manifest)
+        if elsewhere is not None:
+            with elsewhere.job(folder, manifest) as model:
+                yield model
+            return
         yield self.load("", folder, manifest)
 
     def close(self) -> None:
-        pass
+        if self.workers is not None:
+            self.workers.close()
 
 
 # -- in model workers ----------------------------------------------------------------------
@@ -189,13 +226,14 @@ def _output(header: dict[str, Any], body: Any, rows: int | None) -> Output:
 class Pool:
     """One worker process and the models loaded in it; started again when it dies."""
 
-    def __init__(self, host: WorkerHost, name: str) -> None:
+    def __init__(self, host: WorkerHost, name: str, python: str = "") -> None:
         self.host = host
         self.name = name
+        self.python = python  # "": the server's interpreter
         self._lock = threading.Lock()
         self._handles = itertools.count(1)
         self._loaded: dict[str, tuple[str, Any]] = {}  # handle -> (package, warm-up)
-        self.process = host.spawn()
+        self.process = host.spawn(python)
 
     @property
     def alive(self) -> bool:
@@ -234,7 +272,7 @@ class Pool:
             if self.process.alive:
                 return
             self.process.close()
-            self.process = self.host.spawn()
+            self.process = self.host.spawn(self.python)
             loaded = dict(self._loaded)
         for handle, (package, warm) in loaded.items():
             source = self.host.packages / package
@@ -271,14 +309,17 @@ class WorkerHost:
         packages: Path,
         hidden: list[Path],
         loop: asyncio.AbstractEventLoop | None = None,
+        environments: Environments | None = None,
     ) -> None:
         self.folder = folder  # each worker's own folder is made under it
         self.packages = packages  # the verified package cache (``Packager.materialize``)
         self.hidden = hidden
         self.loop = loop  # the server's event loop, which reads the workers' replies
-        self._pools: dict[str, Pool] = {}
+        self.environments = environments or Environments(folder.parent / "envs")
+        self._pools: dict[tuple[str, str], Pool] = {}
         self._lock = threading.Lock()
-        self._forks: ForkServer | None = None  # started with the first worker
+        # by interpreter ("": the server's), each started with its first worker
+        self._forks: dict[str, ForkServer] = {}
         self._forking = threading.Lock()
         sweep(folder)
         self.confinement = confinement()
@@ -286,23 +327,60 @@ class WorkerHost:
         # memory through /proc (with no capability, it cannot read a non-dumpable one)
         sandbox.shield_environment()
 
-    def spawn(self) -> WorkerProcess:
+    def spawn(self, python: str = "") -> WorkerProcess:
         with self._forking:
-            if self._forks is None or not self._forks.alive:
-                if self._forks is not None:
-                    self._forks.close()
-                self._forks = ForkServer(self.folder, self.hidden)
-            forks = self._forks
+            forks = self._forks.get(python)
+            if forks is None or not forks.alive:
+                if forks is not None:
+                    forks.close()
+                forks = self._forks[python] = ForkServer(
+                    self.folder, self.hidden, self._interpreter(python)
+                )
         root = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
         return WorkerProcess(forks, root, self.loop)
+
+    def _interpreter(self, python: str) -> Interpreter:
+        if not python:
+            return Interpreter()
+        from modelyard.flavors.registry import Flavors
+
+        flavors = tuple(f"{n}={v}" for n, v in sorted(Flavors().entry_points().items()))
+        return Interpreter(python, self._code(), flavors)
+
+    def _code(self) -> Path:
+        """A folder holding only a link to modelyard's package: what an environment's
+        interpreter adds to its search path (``Interpreter``)."""
+        import modelyard
+
+        code = self.folder / "code"
+        link = code / "modelyard"
+        target = Path(modelyard.__file__).resolve().parent
+        if not (link.is_symlink() and link.resolve() == target):
+            code.mkdir(parents=True, exist_ok=True)
+            staging = code / f".modelyard-{uuid.uuid4().hex[:8]}"
+            staging.symlink_to(target, target_is_directory=True)
+            os.replace(staging, link)
+        return code
+
+    def _python(self, manifest: Manifest) -> str:
+        """The interpreter this package's model runs under: "" (the server's) when the
+        server's environment satisfies its pins, else its own environment's (built here
+        first if needed)."""
+        found = plan(manifest.requirements)
+        return "" if found.in_process else str(self.environments.python(found))
+
+    def must_build(self, manifest: Manifest) -> bool:
+        found = plan(manifest.requirements)
+        return not found.in_process and self.environments.built(found) is None
 
     def load(
         self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
     ) -> Model:
+        python = self._python(manifest)
         with self._lock:
-            found = self._pools.get(pool)
+            found = self._pools.get((pool, python))
             if found is None:
-                found = self._pools[pool] = Pool(self, pool)
+                found = self._pools[(pool, python)] = Pool(self, pool, python)
         if not found.alive:
             found.revive()
         return found.load(folder, warmup)
@@ -313,7 +391,7 @@ class WorkerHost:
 
     @contextlib.contextmanager
     def job(self, folder: Path, manifest: Manifest) -> Iterator[Model]:
-        pool = Pool(self, "job")
+        pool = Pool(self, "job", self._python(manifest))
         try:
             yield pool.load(folder, None)
         finally:
@@ -323,8 +401,8 @@ class WorkerHost:
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
         with self._forking:
-            forks, self._forks = self._forks, None
+            forks, self._forks = list(self._forks.values()), {}
         for pool in pools:
             pool.close()
-        if forks is not None:
-            forks.close()
+        for server in forks:
+            server.close()

@@ -19,6 +19,7 @@ import sys
 import threading
 import uuid
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,15 +74,45 @@ def worker_environment(scratch: Path) -> dict[str, str]:
     return env
 
 
-class ForkServer:
-    """The process that forks model workers for one host (``runtimes.worker.main``):
-    started once, with the common libraries imported once."""
+# Started by an environment's interpreter, which has no modelyard: its code comes from a
+# folder that holds only a link to the server's ``modelyard`` package (``code``), put first
+# on the search path, so the environment's own libraries are the ones imported.
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from modelyard.runtimes.worker import main; main()"
+)
 
-    def __init__(self, folder: Path, hidden: list[Path], python: str = sys.executable) -> None:
-        scratch = folder / f"{os.getpid()}-forkserver"
+
+@dataclass(frozen=True)
+class Interpreter:
+    """Which Python runs a host's workers: the server's own, or an environment's
+    (``runtimes.environments``) with modelyard's code seen through ``code`` and the
+    server's flavors named by their entry points (``name=module:Class``)."""
+
+    python: str = sys.executable
+    code: Path | None = None
+    flavors: tuple[str, ...] = ()
+
+    def command(self) -> list[str]:
+        if self.code is None:
+            return [self.python, "-I", "-m", "modelyard.runtimes.worker"]
+        command = [self.python, "-I", "-c", BOOT, str(self.code)]
+        for flavor in self.flavors:
+            command += ["--flavor", flavor]
+        return command
+
+
+class ForkServer:
+    """The process that forks model workers for one host and interpreter
+    (``runtimes.worker.main``): started once, with the common libraries imported once."""
+
+    def __init__(
+        self, folder: Path, hidden: list[Path], interpreter: Interpreter | None = None
+    ) -> None:
+        scratch = folder / f"{os.getpid()}-forkserver-{uuid.uuid4().hex[:8]}"
         scratch.mkdir(parents=True, exist_ok=True)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [python, "-I", "-m", "modelyard.runtimes.worker"]
+        command = (interpreter or Interpreter()).command()
         command += ["--fd", str(theirs.fileno()), "--workers", str(folder)]
         for path in hidden:
             command += ["--hide", str(path)]
@@ -96,6 +127,7 @@ class ForkServer:
         finally:
             theirs.close()
         self.sock = ours
+        self.scratch = scratch
         self._lock = threading.Lock()
         ours.settimeout(START_SECONDS)
         try:
@@ -143,6 +175,7 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class WorkerProcess:

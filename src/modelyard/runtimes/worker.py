@@ -31,10 +31,13 @@ from modelyard.runtimes import codec, sandbox
 
 
 class Worker:
-    def __init__(self, sock: socket.socket, root: Path, confinement: str) -> None:
+    def __init__(
+        self, sock: socket.socket, root: Path, confinement: str, flavors: dict[str, str]
+    ) -> None:
         self.sock = sock
         self.root = root
         self.confinement = confinement
+        self.flavors = flavors  # name -> "module:Class"; empty: this environment's entry points
         self._write = threading.Lock()
         self._models: dict[str, tuple[Any, ThreadPoolExecutor]] = {}
 
@@ -92,7 +95,8 @@ class Worker:
         started = time.perf_counter()
         folder = self.root / "packages" / str(header["package"])
         manifest = Manifest.from_bytes((folder / MANIFEST).read_bytes(), str(folder))
-        model = Flavors().get(manifest.flavor).load(folder, manifest.entrypoint, manifest.options)
+        flavors = Flavors.from_points(self.flavors) if self.flavors else Flavors()
+        model = flavors.get(manifest.flavor).load(folder, manifest.entrypoint, manifest.options)
         scorer = Scorer(model, manifest.signature)
         if body:
             scorer.warm_up(scorer.frame(codec.read_columns(header["warmup"], body)))
@@ -144,6 +148,12 @@ PRELOAD = (
 )
 
 
+def _own_code() -> Path:
+    """modelyard's own package folder: an environment's interpreter sees it through a link
+    (``process.Interpreter``), whose target must be readable too."""
+    return Path(__file__).resolve().parents[1]
+
+
 def main(argv: list[str] | None = None) -> None:
     """The fork server: confined to the folder of its workers, it imports the common
     libraries once, then forks one model worker per request (a few milliseconds, instead
@@ -153,11 +163,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--workers", type=Path, required=True)
     parser.add_argument("--hide", type=Path, action="append", default=[])
+    parser.add_argument("--flavor", action="append", default=[])  # name=module:Class
     args = parser.parse_args(argv)
+    flavors = dict(entry.split("=", 1) for entry in args.flavor)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when this one stops
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
     sandbox.drop_capabilities()
-    confinement = sandbox.confine(read=[], write=[args.workers.resolve()], hidden=args.hide)
+    confinement = sandbox.confine(
+        read=[_own_code()], write=[args.workers.resolve()], hidden=args.hide
+    )
     control = socket.socket(fileno=args.fd)
     import importlib
 
@@ -177,27 +191,29 @@ def main(argv: list[str] | None = None) -> None:
         pid = os.fork()
         if pid == 0:
             control.close()
-            _worker(root, fds[0], args.hide)
+            _worker(root, fds[0], args.hide, flavors)
         for fd in fds:
             os.close(fd)
         control.send(json.dumps({"pid": pid}).encode())
     os._exit(0)
 
 
-def _worker(root: Path, fd: int, hidden: list[Path]) -> None:
+def _worker(root: Path, fd: int, hidden: list[Path], flavors: dict[str, str]) -> None:
     """In the forked child: confine to its own folder, then serve until the server closes
     the socket. Never returns."""
     code = 0
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # model code may wait for its children
-        confinement = sandbox.confine(read=[root / "packages"], write=[root / "tmp"], hidden=hidden)
+        confinement = sandbox.confine(
+            read=[root / "packages", _own_code()], write=[root / "tmp"], hidden=hidden
+        )
         scratch = str(root / "tmp")
         os.environ.update(HOME=scratch, TMPDIR=scratch)
         os.chdir(scratch)
         import tempfile
 
         tempfile.tempdir = scratch
-        Worker(socket.socket(fileno=fd), root, confinement).serve()
+        Worker(socket.socket(fileno=fd), root, confinement, flavors).serve()
     except (codec.WireError, OSError):
         pass  # the server went away mid-message
     except BaseException:

@@ -5,6 +5,7 @@ the server all start here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from modelyard.domain.errors import NotFound, StorageUnavailable
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.staging import Packager, PackageSource
+from modelyard.runtimes.environments import Environments, Indexes
 from modelyard.runtimes.host import InProcessHost, ModelHost, WorkerHost
 from modelyard.services.auth import Authenticator
 from modelyard.services.deployments import Scorers
@@ -83,7 +85,9 @@ class Services:
             manifests=ManifestCache(),
             scorers=Scorers(),
             authenticator=Authenticator(store),
-            models=_model_host(settings, home) if server else InProcessHost(flavors),
+            models=_worker_host(settings, home, server)
+            if server
+            else InProcessHost(flavors, _worker_host(settings, home, server)),
         )
 
     def bind(self, principal: Principal) -> Scope:
@@ -147,16 +151,25 @@ class Services:
         self.db.dispose()
 
 
-def _model_host(settings: Settings, home: Path) -> ModelHost:
-    """Model workers that can see neither the home nor a local artifact store."""
+def _worker_host(settings: Settings, home: Path, server: bool) -> WorkerHost:
+    """Model workers that can see neither the home nor a local artifact store. Embedded
+    use runs only the models whose environment differs from the caller's in them."""
     hidden = [home]
     url = settings.artifacts_url
     if url and "://" not in url:
         hidden.append(Path(url).expanduser().resolve())
     elif url and url.startswith("file://"):
         hidden.append(Path(url.removeprefix("file://")).resolve())
-    try:  # a server opens its services on its event loop, which then reads model replies
-        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    return WorkerHost(settings.cache_dir / "workers", settings.cache_dir / "packages", hidden, loop)
+    loop: asyncio.AbstractEventLoop | None = None
+    if server:  # a server opens its services on its event loop, which then reads model replies
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+    indexes = Indexes(
+        settings.index_url,
+        tuple(settings.extra_index_urls.split()),
+        tuple(settings.find_links.split()),
+    )
+    environments = Environments(settings.cache_dir / "envs", indexes)
+    return WorkerHost(
+        settings.cache_dir / "workers", settings.cache_dir / "packages", hidden, loop, environments
+    )
