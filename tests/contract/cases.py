@@ -117,6 +117,13 @@ def _(c: Client, w: World) -> Any:
     return [source.digest == v.package_digest, model_.predict(w.features.head(5)).tolist()]
 
 
+@case("registry.check_version")
+def _(c: Client, w: World) -> Any:
+    model(c, w, "cv")
+    found = c.check_version("cv:1")
+    return [found.runs, found.summary, found.differences, "scikit-learn" in str(found.requirements)]
+
+
 @case("registry.set_alias")
 def _(c: Client, w: World) -> Any:
     model(c, w, "sa")

@@ -78,7 +78,9 @@ def _content(request: Request, who: Principal) -> str:
     for d in api.deployments.list_deployments():
         live = runtime.deployments.get(d.name) if runtime is not None else None
         ready = live is not None and live.revision == d.revision.number
-        state = '<span class="ok">ready</span>' if ready else '<span class="bad">loading</span>'
+        building = runtime is not None and runtime.building(d.name) is not None
+        waiting = "building" if building else "loading"
+        state = '<span class="ok">ready</span>' if ready else f'<span class="bad">{waiting}</span>'
         serving = ", ".join(f"{v.name}={v.weight:g}%" for v in d.revision.live)
         deployments.append([e(d.name), e(d.environment), e(serving), str(d.revision.number), state])
     models = [

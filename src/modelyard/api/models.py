@@ -11,6 +11,7 @@ from modelyard.api.schemas import errors
 from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
 from modelyard.domain.names import ALIAS_PATTERN, NAME_PATTERN, ModelRef, check_name
 from modelyard.domain.reports import Baseline
+from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.wire.registry import (
     AliasBody,
     ArchiveBody,
@@ -73,6 +74,13 @@ def get_version(environment: Env, name: Name, version: Ver, api: ScopeDep) -> Mo
 def get_baseline(environment: Env, name: Name, version: Ver, api: ScopeDep) -> Baseline:
     """The profile of the version's training data and of its predictions on that data."""
     return api.registry.get_baseline(ref(environment, name, version))
+
+
+@router.get(VERSION + "/environment", response_model=EnvironmentCheck)
+def check_version(environment: Env, name: Name, version: Ver, api: ScopeDep) -> EnvironmentCheck:
+    """Where the version's model runs on this server, what differs from the server's
+    environment, and whether its own environment can be built."""
+    return api.registry.check_version(ref(environment, name, version))
 
 
 @router.get(MODEL + "/aliases/{alias}", response_model=ModelVersion)

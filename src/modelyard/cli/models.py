@@ -1,4 +1,5 @@
-"""``modelyard models ...``: register, list, show, search, alias, tag, archive, delete."""
+"""``modelyard models ...``: register, list, show, check, search, alias, tag, archive,
+delete."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -173,6 +174,40 @@ def show(
         output.emit_json(v)
     else:
         _show_version(v)
+
+
+@app.command()
+def check(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION or NAME@ALIAS")],
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Where a version's model runs on the server (its environment, or one built for its
+    pinned requirements), what differs, and whether that can be built: before any
+    deploy. Exit status 1 when it cannot."""
+    with client() as c:
+        found = c.check_version(ref, environment=env)
+    if json:
+        output.emit_json(found)
+    else:
+        differs = [
+            f"{d.requirement} (server: {d.server or 'not installed'})" for d in found.differences
+        ]
+        output.kv(
+            found.version,
+            [
+                ("runs", found.summary),
+                ("differs", "; ".join(differs) or None),
+                ("environment", found.environment),
+                (
+                    "built in",
+                    None if found.build_seconds is None else f"{found.build_seconds:.1f} s",
+                ),
+                ("requirements", ", ".join(found.requirements)),
+            ],
+        )
+    if found.problem is not None:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -103,10 +103,28 @@ class Manifest:
             files=files,
             options=dict(raw.get("options") or {}),
             signature=signature,
-            requirements=tuple(str(r) for r in raw.get("requirements") or ()),
+            requirements=_requirements(raw.get("requirements"), source),
             python=str(raw.get("python") or ""),
             format_version=version,
         )
+
+
+def _requirements(raw: Any, source: str) -> tuple[str, ...]:
+    """The pinned requirements, each one a requirement pip and uv read (``name==1.2``):
+    a model's environment is built from them."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if not isinstance(raw, list | tuple | type(None)):
+        raise InvalidPackage(f"{source}: requirements must be a list")
+    found = tuple(str(r).strip() for r in raw or ())
+    for text in found:
+        try:
+            Requirement(text)
+        except InvalidRequirement:
+            raise InvalidPackage(
+                f"{source}: requirement {text!r} is not one (expected e.g. scikit-learn==1.5.2)"
+            ) from None
+    return found
 
 
 def _signature(raw: Any, source: str) -> Signature | None:

@@ -11,11 +11,11 @@ environment, and built with uv where they differ.
 - ``Environments`` builds one virtual environment per digest of the requirements, under
   the cache, with ``uv`` (``uv venv`` on the server's interpreter, then ``uv pip install``).
   Wheels only: installing runs no code from a package index. The environment holds the
-  pins, plus what a model worker needs to speak to the server (numpy, pandas, pyarrow,
-  PyYAML, pydantic, typing-extensions, each at the newest release the pins allow); modelyard's own
-  code is not installed in it but made visible to its worker (``runtimes.process``). It is
-  built in a folder of its own and renamed into place, so a crash leaves no half-built
-  environment, and a file lock makes concurrent server workers build it once.
+  pins, plus what a model worker needs to speak to the server (``WORKER_NEEDS``, each at
+  the newest release the pins allow); modelyard's own code is not installed in it but
+  made visible to its worker (``runtimes.process``). It is built in a folder of its own
+  and renamed into place, so a crash leaves no half-built environment, and a file lock
+  makes concurrent server workers build it once.
 """
 
 from __future__ import annotations
@@ -36,10 +36,19 @@ from importlib import metadata
 from pathlib import Path
 
 from modelyard.domain.errors import InvalidInput
+from modelyard.domain.runtimes import EnvironmentCheck, RequirementDifference
 
 RECIPE = 1  # bumped when what an environment holds changes: older builds are not reused
 SERIES = frozenset({"numpy", "scipy", "pandas", "pyarrow", "joblib"})
-WORKER_NEEDS = ("numpy", "pandas", "pyarrow", "pyyaml", "pydantic", "typing-extensions")
+WORKER_NEEDS = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pyyaml",
+    "pydantic",
+    "typing-extensions",
+    "packaging",
+)
 BUILD_SECONDS = 900.0
 MARKER = "modelyard-environment.json"
 
@@ -217,6 +226,37 @@ class Environments:
             return None
         return data if isinstance(data, dict) else None
 
+    def check(self, requirements: Iterable[str], version: str) -> EnvironmentCheck:
+        """Where a version with these requirements runs here, and whether its environment
+        can be built (resolved by uv, without installing anything)."""
+        found = plan(requirements)
+        differences = [RequirementDifference(d.wanted, d.found) for d in found.differences]
+        pins = list(found.requirements)
+        if found.in_process:
+            return EnvironmentCheck(version, "server", pins, differences)
+        built = self.built(found)
+        seconds = built.get("seconds") if built else None
+        return EnvironmentCheck(
+            version,
+            "environment",
+            pins,
+            differences,
+            environment=found.digest,
+            built=built is not None,
+            build_seconds=float(seconds) if isinstance(seconds, int | float) else None,
+            problem=None if built else self.problem(found),
+        )
+
+    def problem(self, found: Plan) -> str | None:
+        """Why ``found``'s environment cannot be built (uv resolves it, installs nothing)."""
+        command = [uv_binary(), "pip", "compile", "--quiet", "--no-header", "--only-binary"]
+        command += [":all:", "--python-version", found.python, *self.indexes.arguments(), "-"]
+        try:
+            _run(command, found, stdin="\n".join((*found.requirements, *WORKER_NEEDS)))
+        except EnvironmentFailed as e:
+            return e.message.removeprefix("cannot build the environment: ")
+        return None
+
     def _build(self, found: Plan, target: Path) -> None:
         started = time.perf_counter()
         staging = self.folder / f".build-{found.digest[:16]}-{uuid.uuid4().hex[:8]}"
@@ -235,12 +275,18 @@ class Environments:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _run(command: list[str], found: Plan) -> None:
+def _run(command: list[str], found: Plan, stdin: str | None = None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MODELYARD_", "AWS_"))}
     env.pop("VIRTUAL_ENV", None)
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=BUILD_SECONDS, env=env, check=False
+            command,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_SECONDS,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise EnvironmentFailed(

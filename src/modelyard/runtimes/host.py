@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from modelyard.domain.errors import NotReady
+from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.runtimes import codec, sandbox
 from modelyard.runtimes.environments import Environments, plan
 from modelyard.runtimes.process import (
@@ -82,6 +84,10 @@ class ModelHost(Protocol):
 
     def must_build(self, manifest: Manifest) -> bool:
         """Whether loading this package first builds its environment (seconds to minutes)."""
+        ...
+
+    def check(self, manifest: Manifest, version: str) -> EnvironmentCheck:
+        """Where this package's model runs, and what differs from this environment."""
         ...
 
     def job(self, folder: Path, manifest: Manifest) -> contextlib.AbstractContextManager[Model]:
@@ -153,6 +159,11 @@ class InProcessHost:
 
     def must_build(self, manifest: Manifest) -> bool:
         return self.workers is not None and self.workers.must_build(manifest)
+
+    def check(self, manifest: Manifest, version: str) -> EnvironmentCheck:
+        if self.workers is None:
+            raise NotReady("this process runs models only in its own environment")
+        return self.workers.check(manifest, version)
 
     @contextlib.contextmanager
     def job(self, folder: Path, manifest: Manifest) -> Iterator[Model]:
@@ -372,6 +383,9 @@ class WorkerHost:
     def must_build(self, manifest: Manifest) -> bool:
         found = plan(manifest.requirements)
         return not found.in_process and self.environments.built(found) is None
+
+    def check(self, manifest: Manifest, version: str) -> EnvironmentCheck:
+        return self.environments.check(manifest.requirements, version)
 
     def load(
         self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None

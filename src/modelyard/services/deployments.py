@@ -139,9 +139,14 @@ class DeploymentService:
             if not behind:
                 return Rollout(name, target, len(workers))
             if time.monotonic() >= deadline:
+                building = sum(
+                    (workers[w].get(name) or {}).get("building") == target for w in behind
+                )
+                why = f" ({building} building its model environment)" if building else ""
                 raise NotReady(
                     f"deployment {name!r}: revision {target} is served by "
                     f"{len(workers) - len(behind)} of {len(workers)} workers after {timeout:g} s"
+                    + why
                 )
             time.sleep(WAIT_POLL_SECONDS)
 

@@ -18,6 +18,7 @@ from modelyard.domain.errors import (
 from modelyard.domain.filters import ALL_ENVIRONMENTS, parse_filter, parse_order_by, search_scope
 from modelyard.domain.names import ModelRef, check_alias, parse_ref
 from modelyard.domain.reports import Baseline
+from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.staging import PackageSource, StagedPackage
 from modelyard.services import lookup
@@ -169,6 +170,14 @@ class RegistryService:
                 version=version.ref,
             )
         return found
+
+    def check_version(
+        self, ref: str | ModelRef, *, environment: str | None = None
+    ) -> EnvironmentCheck:
+        """Where a version's model runs here: the one rule is ``ModelHost.check``."""
+        version, text = self.version_manifest(ref, environment=environment)
+        manifest = Manifest.from_bytes(text.encode(), version.ref)
+        return self.versions.models.check(manifest, version.ref)
 
     def package_source(self, ref: str, *, environment: str | None = None) -> PackageSource:
         version, text = self.version_manifest(ref, environment=environment)

@@ -129,6 +129,7 @@ class ServingRuntime:
         self._model_loads: dict[tuple[str, str], asyncio.Task[_Loaded]] = {}
         self._activations: dict[str, tuple[int, asyncio.Task[None], set[str]]] = {}
         self._failed_at: dict[tuple[str, int], float] = {}
+        self._building: set[str] = set()  # package digests whose environment is being built
         self._background: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
@@ -189,7 +190,19 @@ class ServingRuntime:
         for name, why in self.failures.items():
             failed = max(revision for (known, revision) in self._failed_at if known == name)
             out.setdefault(name, {"revision": None}).update(failed=failed, failure=why)
+        for name in self._activations:
+            building = self.building(name)
+            if building is not None:
+                out.setdefault(name, {"revision": None})["building"] = building
         return out
+
+    def building(self, name: str) -> int | None:
+        """The revision of ``name`` that waits here for its model environment to be built;
+        None: none does."""
+        pending = self._activations.get(name)
+        if pending is None or not pending[2] & self._building:
+            return None
+        return pending[0]
 
     async def _report(self) -> None:
         """Tell the database what this worker serves, when that changed and at least every
@@ -302,9 +315,15 @@ class ServingRuntime:
         started = time.perf_counter()
         folder, manifest = await asyncio.to_thread(self.services.package_folder, digest)
         warmup = InputSchema(manifest.signature).warmup_columns()
-        model = await asyncio.to_thread(
-            self.services.models.load, environment, folder, manifest, warmup
-        )
+        if await asyncio.to_thread(self.services.models.must_build, manifest):
+            log.info("package %s: building its model environment", digest)
+            self._building.add(digest)
+        try:
+            model = await asyncio.to_thread(
+                self.services.models.load, environment, folder, manifest, warmup
+            )
+        finally:
+            self._building.discard(digest)
         if model.warmup_error:
             log.warning("package %s: warm-up failed (%s)", digest, model.warmup_error)
         loaded = _Loaded(model, manifest.signature, time.perf_counter() - started)
@@ -349,6 +368,12 @@ class ServingRuntime:
             await self.sync()
             pending = self._activations.get(name)
         if pending is not None:
+            building = self.building(name)
+            if building is not None:  # minutes, maybe: answer now rather than hold the request
+                raise NotReady(
+                    f"deployment {name!r} is not ready: revision {building} is building its "
+                    "model environment"
+                )
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(pending[1])
         live = self.deployments.get(name)

@@ -13,6 +13,7 @@ from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
 from modelyard.domain.filters import parse_filter, search_scope
 from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
 from modelyard.domain.reports import Baseline
+from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.sdk.http.transport import Http, RemoteFiles
 
 if TYPE_CHECKING:
@@ -134,6 +135,9 @@ class HttpRegistry:
 
     def get_baseline(self, ref: str, *, environment: str | None = None) -> Baseline:
         return self.http.get(self._exact(ref, environment) + "/baseline", Baseline)
+
+    def check_version(self, ref: str, *, environment: str | None = None) -> EnvironmentCheck:
+        return self.http.get(self._exact(ref, environment) + "/environment", EnvironmentCheck)
 
     def package_source(self, ref: str, *, environment: str | None = None) -> PackageSource:
         from modelyard.flavors.staging import PackageSource

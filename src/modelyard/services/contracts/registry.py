@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from modelyard.domain.entities import AliasChange, Model, ModelVersion, Page
     from modelyard.domain.reports import Baseline
+    from modelyard.domain.runtimes import EnvironmentCheck
     from modelyard.flavors.staging import PackageSource, StagedPackage
 
 
@@ -68,6 +69,12 @@ class Registry(Protocol):
 
     def get_baseline(self, ref: str, *, environment: str | None = None) -> Baseline:
         """The profile of a version's training data and of its predictions on it."""
+        ...
+
+    def check_version(self, ref: str, *, environment: str | None = None) -> EnvironmentCheck:
+        """Where the version's model runs on the server (in the server's environment, or
+        in one built for its pinned requirements), what differs, and whether that
+        environment can be built: before any deploy."""
         ...
 
     def package_source(self, ref: str, *, environment: str | None = None) -> PackageSource:
