@@ -4,10 +4,15 @@ its model (wherever it runs), input schema and batcher, and how a request picks 
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
 
 from modelyard.domain.deployments import ServingOptions, Variant
 from modelyard.domain.errors import InvalidInput
+from modelyard.monitoring.collector import Record
 from modelyard.runtimes.host import Model
 from modelyard.runtimes.scorer import Output
 from modelyard.serving.batcher import Batcher
@@ -74,3 +79,29 @@ class LiveDeployment:
 class Scored:
     variant: LiveVariant
     output: Output
+
+
+def record(
+    live: LiveDeployment,
+    variant: LiveVariant,
+    columns: dict[str, np.ndarray],
+    output: Output,
+    rows: int,
+    request_id: str,
+    started: float,
+) -> Record:
+    """What the collector keeps of one scored request (``started``: ``perf_counter``)."""
+    return Record(
+        request_id=request_id,
+        time=datetime.now(UTC),
+        deployment=live.name,
+        revision=live.revision,
+        variant=variant.name,
+        role=str(variant.variant.role),
+        status=200,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        inputs=columns,
+        predictions=output.predictions,
+        probabilities=output.probabilities,
+        rows=rows,
+    )

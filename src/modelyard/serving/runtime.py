@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,7 +46,7 @@ from modelyard.runtimes.scorer import Output
 from modelyard.services.deployments import KEY_PREFIX, key_matches
 from modelyard.serving import snapshot
 from modelyard.serving.batcher import Batcher
-from modelyard.serving.live import LiveDeployment, LiveVariant, Scored
+from modelyard.serving.live import LiveDeployment, LiveVariant, Scored, record
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.protocols import Parsed
 from modelyard.serving.schema import InputSchema
@@ -432,39 +431,15 @@ class ServingRuntime:
         output = await variant.batcher.submit(columns, parsed.rows)
         sampled = self.collector is not None and random.random() < live.options.sampling
         if sampled:
-            self._collect(live, variant, columns, output, parsed.rows, request_id, started)
+            self._collect(record(live, variant, columns, output, parsed.rows, request_id, started))
         if live.shadows and pin is None:
             for shadow in live.pick_shadows():
                 self._spawn(self._shadow(live, shadow, parsed, output, request_id, sampled))
         return Scored(variant, output)
 
-    def _collect(
-        self,
-        live: LiveDeployment,
-        variant: LiveVariant,
-        columns: dict[str, np.ndarray],
-        output: Output,
-        rows: int,
-        request_id: str,
-        started: float,
-    ) -> None:
+    def _collect(self, scored: Record) -> None:
         assert self.collector is not None
-        self.collector.add(
-            Record(
-                request_id=request_id,
-                time=datetime.now(UTC),
-                deployment=live.name,
-                revision=live.revision,
-                variant=variant.name,
-                role=str(variant.variant.role),
-                status=200,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                inputs=columns,
-                predictions=output.predictions,
-                probabilities=output.probabilities,
-                rows=rows,
-            )
-        )
+        self.collector.add(scored)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -491,7 +466,7 @@ class ServingRuntime:
             self.metrics.dropped_shadow.labels(live.name, shadow.name).inc()
             return
         if sampled:  # recorded next to the live answer, under the same request id
-            self._collect(live, shadow, columns, output, parsed.rows, request_id, started)
+            self._collect(record(live, shadow, columns, output, parsed.rows, request_id, started))
         mine, theirs = np.asarray(output.predictions), np.asarray(answer.predictions)
         same = int(np.sum(mine == theirs)) if mine.shape == theirs.shape else 0
         counter = self.metrics.shadow
