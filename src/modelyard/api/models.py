@@ -15,6 +15,7 @@ from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.wire.registry import (
     AliasBody,
     ArchiveBody,
+    EnsembleBody,
     MetricsBody,
     ModelDetail,
     ModelUpdateBody,
@@ -74,6 +75,27 @@ def get_version(environment: Env, name: Name, version: Ver, api: ScopeDep) -> Mo
 def get_baseline(environment: Env, name: Name, version: Ver, api: ScopeDep) -> Baseline:
     """The profile of the version's training data and of its predictions on that data."""
     return api.registry.get_baseline(ref(environment, name, version))
+
+
+@router.post(
+    MODEL + "/ensembles", response_model=ModelVersion, status_code=201, responses=errors(409)
+)
+def register_ensemble(
+    environment: Env, name: Name, body: EnsembleBody, api: ScopeDep
+) -> ModelVersion:
+    """Register member versions as one version whose answers combine theirs."""
+    return api.registry.register_ensemble(
+        name,
+        body.members,
+        combine=body.combine,
+        weights=body.weights,
+        script=body.script,
+        environment=environment,
+        tags=body.tags,
+        datasets=body.datasets,
+        eval_datasets=body.eval_datasets,
+        description=body.description,
+    )
 
 
 @router.get(VERSION + "/environment", response_model=EnvironmentCheck)

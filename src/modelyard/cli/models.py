@@ -1,5 +1,5 @@
-"""``modelyard models ...``: register, list, show, check, search, alias, tag, archive,
-delete."""
+"""``modelyard models ...``: register, ensemble, list, show, check, search, alias, tag,
+archive, delete."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -8,6 +8,7 @@ import typer
 
 from modelyard.cli import output
 from modelyard.cli.common import EnvOpt, JsonOpt, client, numbers, pairs
+from modelyard.domain.errors import InvalidInput
 from modelyard.domain.names import names_version
 
 if TYPE_CHECKING:
@@ -174,6 +175,62 @@ def show(
         output.emit_json(v)
     else:
         _show_version(v)
+
+
+@app.command()
+def ensemble(
+    name: Annotated[str, typer.Argument(help="Model name of the ensemble, optionally env/name.")],
+    member: Annotated[
+        list[str],
+        typer.Option("--member", metavar="NAME:VERSION", help="A member version. Repeatable."),
+    ],
+    combine: Annotated[
+        str,
+        typer.Option(
+            "--combine",
+            help="mean, weighted, vote, or a .py file defining "
+            "combine(predictions, probabilities, weights, classes)",
+        ),
+    ] = "mean",
+    weight: Annotated[
+        list[float] | None,
+        typer.Option("--weight", help="One per member, in order (weighted, vote)."),
+    ] = None,
+    env: EnvOpt = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", metavar="KEY=VALUE", help="Repeatable.")
+    ] = None,
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option("--dataset", metavar="NAME[:VERSION]", help="Training data (baseline)."),
+    ] = None,
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    json: JsonOpt = False,
+) -> None:
+    """Register versions as one version whose answers combine theirs."""
+    script = None
+    if combine.endswith(".py"):
+        path = Path(combine)
+        if not path.is_file():
+            raise InvalidInput(f"--combine {combine}: no such file")
+        script, combine = path.read_text(), "script"
+    with client() as c:
+        v = c.register_ensemble(
+            name,
+            member,
+            combine=combine,
+            weights=weight,
+            script=script,
+            environment=env,
+            tags=pairs(tag, "tag"),
+            datasets=dataset or (),
+            description=description,
+        )
+    if json:
+        output.emit_json(v)
+    else:
+        members = ", ".join(member)
+        output.console.print(f"registered [bold]{v.ref}[/] (ensemble of {members}, {combine})")
 
 
 @app.command()

@@ -63,6 +63,9 @@ class Flavors:
         found = self._loaded.get(name)
         if found is None:
             found = self._loaded[name] = self._entry_points()[name].load()()
+            bind = getattr(found, "bind_flavors", None)
+            if callable(bind):  # a flavor that loads other packages (an ensemble's members)
+                bind(self)
         return found
 
     def _all(self) -> list[Flavor]:

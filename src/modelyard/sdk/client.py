@@ -273,6 +273,7 @@ class Client:
     get_baseline = forward(Registry.get_baseline)
     package_source = forward(Registry.package_source)
     check_version = forward(Registry.check_version)
+    register_ensemble = forward(Registry.register_ensemble)
     set_alias = forward(Registry.set_alias)
     delete_alias = forward(Registry.delete_alias)
     set_version_tags = forward(Registry.set_version_tags)

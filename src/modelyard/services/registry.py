@@ -16,12 +16,12 @@ from modelyard.domain.errors import (
     NotFound,
 )
 from modelyard.domain.filters import ALL_ENVIRONMENTS, parse_filter, parse_order_by, search_scope
-from modelyard.domain.names import ModelRef, check_alias, parse_ref
+from modelyard.domain.names import ModelRef, check_alias, parse_model_name, parse_ref
 from modelyard.domain.reports import Baseline
 from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.staging import PackageSource, StagedPackage
-from modelyard.services import lookup
+from modelyard.services import ensembles, lookup
 from modelyard.services.auth import require
 from modelyard.services.metadata import clean_metrics, clean_tags, draft
 from modelyard.services.versions import VersionWriter
@@ -79,6 +79,36 @@ class RegistryService:
             git_commit=git_commit,
         )
         return self.versions.add(name, package, found, environment)
+
+    def register_ensemble(
+        self,
+        name: str,
+        members: list[str],
+        *,
+        combine: str = "mean",
+        weights: list[float] | None = None,
+        script: str | None = None,
+        environment: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        datasets: Iterable[str] = (),
+        eval_datasets: Iterable[str] = (),
+        description: str = "",
+    ) -> ModelVersion:
+        """The rules are ``services.ensembles``; members are named in the ensemble's
+        environment unless they say another."""
+        target = parse_model_name(name, environment, default=self.default_environment)
+        found = []
+        for member in members:
+            version, text = self.version_manifest(member, environment=target.environment)
+            if version.status != "ready":
+                raise InvalidInput(f"member {version.ref} is archived")
+            found.append(ensembles.Candidate(version, text.encode()))
+        metadata = draft(
+            tags=tags, datasets=datasets, eval_datasets=eval_datasets, description=description
+        )
+        work = self.versions.packager.work_dir
+        with ensembles.stage(found, combine, weights, script, work) as staged:
+            return self.versions.add(name, staged, metadata, environment)
 
     # -- lookup -------------------------------------------------------------------------
     def ref(self, text: str | ModelRef, environment: str | None = None) -> ModelRef:

@@ -16,6 +16,7 @@ from modelyard.services.bundles import BundleService
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService, serving_dependents
 from modelyard.services.egress import Egress
+from modelyard.services.ensembles import ensemble_dependents
 from modelyard.services.evaluations import EvaluationService
 from modelyard.services.experiments import ExperimentService
 from modelyard.services.monitoring import MonitoringService
@@ -70,7 +71,7 @@ class Scope:
             self.versions,
             self._default_environment,
             self.principal,
-            dependents=(serving_dependents,),
+            dependents=(serving_dependents, ensemble_dependents),
         )
 
     @cached_property

@@ -45,6 +45,7 @@ from modelyard.flavors.staging import Packager, PackageSource, StagedPackage
 from modelyard.runtimes.host import ModelHost
 from modelyard.services import lookup
 from modelyard.services.auth import require
+from modelyard.services.ensembles import record_members
 from modelyard.services.metadata import Draft, draft
 from modelyard.services.packages import PackageStore
 from modelyard.store.unit import Store, Tx
@@ -401,6 +402,8 @@ class VersionWriter:
                     tx.packages.mark_ready(digest)
                 if imported is not None:
                     imported.record(tx, version_id)
+                elif manifest.flavor == "ensemble":  # a bundle's members are another's
+                    record_members(tx, version_id, manifest)
                 tx.audit.append(
                     actor=actor,
                     action="version.created",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from modelyard.domain.filters import Node, OrderKey
 from modelyard.store import search
 from modelyard.store.tables import (
     AliasRow,
+    EnsembleMemberRow,
     EnvironmentRow,
     ModelRow,
     ModelTagRow,
@@ -376,6 +378,30 @@ class Registry:
         self.session.execute(
             sa.delete(AliasRow).where(AliasRow.model_id == model_id, AliasRow.alias == alias)
         )
+
+    def add_members(self, ensemble_id: int, member_ids: Iterable[int]) -> None:
+        rows = [{"ensemble_id": ensemble_id, "member_id": m} for m in dict.fromkeys(member_ids)]
+        if rows:
+            self.session.execute(sa.insert(EnsembleMemberRow), rows)
+
+    def ensembles_using(self, environment: str, model: str, version: int) -> list[str]:
+        """``env/name:version`` of each ensemble version that combines this version."""
+        member = sa.orm.aliased(ModelVersionRow)
+        member_model = sa.orm.aliased(ModelRow)
+        found = self.session.execute(
+            sa.select(ModelRow.environment, ModelRow.name, ModelVersionRow.version)
+            .join(ModelVersionRow, ModelVersionRow.model_id == ModelRow.id)
+            .join(EnsembleMemberRow, EnsembleMemberRow.ensemble_id == ModelVersionRow.id)
+            .join(member, member.id == EnsembleMemberRow.member_id)
+            .join(member_model, member_model.id == member.model_id)
+            .where(
+                member_model.environment == environment,
+                member_model.name == model,
+                member.version == version,
+            )
+            .order_by(ModelRow.environment, ModelRow.name, ModelVersionRow.version)
+        ).all()
+        return [f"{env}/{name}:{number}" for env, name, number in found]
 
     def delete_version(self, version_id: int) -> None:
         self.session.execute(sa.delete(ModelVersionRow).where(ModelVersionRow.id == version_id))

@@ -74,6 +74,19 @@ class CommitBody(Body):
     git_commit: str | None = Field(default=None, max_length=64)
 
 
+class EnsembleBody(Body):
+    members: list[Annotated[str, Field(max_length=300)]] = Field(
+        min_length=1, max_length=64, description="Member versions, NAME:VERSION each."
+    )
+    combine: str = Field(default="mean", max_length=16, description="mean, weighted, vote, script")
+    weights: list[Metric] | None = Field(default=None, max_length=64)
+    script: str | None = Field(default=None, max_length=1 << 20, description="combine.py source")
+    tags: dict[Key, TagValue] = Field(default_factory=dict)
+    datasets: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list)
+    eval_datasets: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list)
+    description: str = Field(default="", max_length=10_000)
+
+
 class PackageManifest(BaseModel):
     digest: str
     manifest: str = Field(description="The package's modelyard.yaml, byte for byte.")

@@ -15,6 +15,7 @@ from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
 from modelyard.domain.reports import Baseline
 from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.sdk.http.transport import Http, RemoteFiles
+from modelyard.wire.registry import EnsembleBody
 
 if TYPE_CHECKING:
     from modelyard.flavors.staging import PackageSource, StagedPackage
@@ -47,6 +48,33 @@ class HttpRegistry:
         return f"{self._model(r)}/versions/{r.version}"
 
     # registration
+    def register_ensemble(
+        self,
+        name: str,
+        members: list[str],
+        *,
+        combine: str = "mean",
+        weights: list[float] | None = None,
+        script: str | None = None,
+        environment: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        datasets: Iterable[str] = (),
+        eval_datasets: Iterable[str] = (),
+        description: str = "",
+    ) -> ModelVersion:
+        r = parse_model_name(name, environment, default=self.default_environment)
+        body = EnsembleBody(
+            members=list(members),
+            combine=combine,
+            weights=None if weights is None else list(weights),
+            script=script,
+            tags=dict(tags or {}),
+            datasets=list(datasets),
+            eval_datasets=list(eval_datasets),
+            description=description,
+        )
+        return self.http.post(f"{self._model(r)}/ensembles", ModelVersion, body)
+
     def register_package(
         self,
         name: str,

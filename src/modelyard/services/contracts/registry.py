@@ -38,6 +38,27 @@ class Registry(Protocol):
         ``eval_datasets``: what it was evaluated on."""
         ...
 
+    def register_ensemble(
+        self,
+        name: str,
+        members: list[str],
+        *,
+        combine: str = "mean",
+        weights: list[float] | None = None,
+        script: str | None = None,
+        environment: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        datasets: Iterable[str] = (),
+        eval_datasets: Iterable[str] = (),
+        description: str = "",
+    ) -> ModelVersion:
+        """Register versions as one: the next version of ``name``, whose answers combine
+        the members' (``combine``: mean, weighted, vote, or script with the source of a
+        ``combine.py`` as ``script``; ``weights``: one per member). Members must take
+        compatible inputs and predict the same classes; while an ensemble uses one, it
+        cannot be deleted or archived."""
+        ...
+
     def get_model(self, name: str, *, environment: str | None = None) -> Model:
         """A model: description, tags, aliases and latest version."""
         ...

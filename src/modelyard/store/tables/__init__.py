@@ -22,6 +22,7 @@ from modelyard.store.tables.monitoring import MonitoringReportRow
 from modelyard.store.tables.promotions import PromotionRequestRow
 from modelyard.store.tables.registry import (
     AliasRow,
+    EnsembleMemberRow,
     EnvironmentRow,
     ModelRow,
     ModelTagRow,
@@ -45,6 +46,7 @@ __all__ = [
     "DatasetRow",
     "DatasetVersionRow",
     "DeploymentRow",
+    "EnsembleMemberRow",
     "EnvironmentRow",
     "EvaluationRow",
     "ExperimentRunRow",

@@ -139,6 +139,21 @@ class VersionDatasetRow(Base):
     role: Mapped[str] = mapped_column(sa.String(32), default="training")
 
 
+class EnsembleMemberRow(Base):
+    """Which versions an ensemble version combines: a member cannot be deleted or archived
+    while an ensemble uses it (a promoted copy of the ensemble keeps using the members of
+    its source)."""
+
+    __tablename__ = "ensemble_members"
+
+    ensemble_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("model_versions.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+
 class AliasRow(Base):
     __tablename__ = "aliases"
     __table_args__ = (sa.Index("ix_aliases_alias", "alias"),)
