@@ -117,6 +117,14 @@ def _(c: Client, w: World) -> Any:
     return [source.digest == v.package_digest, model_.predict(w.features.head(5)).tolist()]
 
 
+@case("registry.register_ensemble")
+def _(c: Client, w: World) -> Any:
+    model(c, w, "re-a")
+    model(c, w, "re-b")
+    found = c.register_ensemble("re", ["re-a:1", "re-b:1"], combine="weighted", weights=[1, 3])
+    return [found.ref, found.flavor, found.signature, found.requirements]
+
+
 @case("registry.check_version")
 def _(c: Client, w: World) -> Any:
     model(c, w, "cv")
