@@ -125,6 +125,13 @@ def _(c: Client, w: World) -> Any:
     return [found.ref, found.flavor, found.signature, found.requirements]
 
 
+@case("registry.compile_version")
+def _(c: Client, w: World) -> Any:
+    model(c, w, "cc")
+    found = c.compile_version("cc:1")
+    return [found.ref, found.flavor, found.lineage, found.params["compiled.input_precision"]]
+
+
 @case("registry.check_version")
 def _(c: Client, w: World) -> Any:
     model(c, w, "cv")

@@ -15,6 +15,7 @@ from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.wire.registry import (
     AliasBody,
     ArchiveBody,
+    CompileBody,
     EnsembleBody,
     MetricsBody,
     ModelDetail,
@@ -95,6 +96,16 @@ def register_ensemble(
         datasets=body.datasets,
         eval_datasets=body.eval_datasets,
         description=body.description,
+    )
+
+
+@router.post(VERSION + "/compile", response_model=ModelVersion, status_code=201)
+def compile_version(
+    environment: Env, name: Name, version: Ver, body: CompileBody, api: ScopeDep
+) -> ModelVersion:
+    """The version converted to ONNX, verified against it, registered as the next version."""
+    return api.registry.compile_version(
+        ref(environment, name, version), to=body.to, dataset=body.dataset
     )
 
 

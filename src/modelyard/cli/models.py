@@ -1,5 +1,5 @@
-"""``modelyard models ...``: register, ensemble, list, show, check, search, alias, tag,
-archive, delete."""
+"""``modelyard models ...``: register, ensemble, compile, list, show, check, search, alias,
+tag, archive, delete."""
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -36,6 +36,7 @@ def _show_version(v: "ModelVersion") -> None:
             ("source", v.lineage.source),
             ("git commit", v.lineage.git_commit),
             ("promoted from", v.lineage.promoted_from),
+            ("compiled from", v.lineage.compiled_from),
             ("description", v.description),
             ("created", f"{output.when(v.created_at)} by {v.created_by}"),
         ],
@@ -231,6 +232,33 @@ def ensemble(
     else:
         members = ", ".join(member)
         output.console.print(f"registered [bold]{v.ref}[/] (ensemble of {members}, {combine})")
+
+
+@app.command("compile")
+def compile_(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION or NAME@ALIAS")],
+    to: Annotated[str, typer.Option("--to", help="The format: onnx.")] = "onnx",
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", metavar="NAME[:VERSION]", help="Rows to verify it on."),
+    ] = None,
+    env: EnvOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Convert a version to ONNX, verify it against the version, register it as the next
+    version (lineage: compiled from)."""
+    with client() as c:
+        v = c.compile_version(ref, to=to, dataset=dataset, environment=env)
+    if json:
+        output.emit_json(v)
+    else:
+        checked = v.params.get("compiled.rows")
+        worst = v.params.get("compiled.max_difference")
+        output.console.print(
+            f"registered [bold]{v.ref}[/] ({v.flavor}, compiled from {v.lineage.compiled_from}; "
+            f"verified on {checked} rows, largest difference {worst})",
+            highlight=False,
+        )
 
 
 @app.command()

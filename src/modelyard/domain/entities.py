@@ -50,6 +50,7 @@ class Lineage:
     source: str | None = None
     git_commit: str | None = None
     promoted_from: str | None = None
+    compiled_from: str | None = None  # the version this is a compiled (ONNX) copy of
 
 
 @dataclass(frozen=True, slots=True)

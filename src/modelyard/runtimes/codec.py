@@ -180,7 +180,11 @@ def read_columns(header: dict[str, Any], body: Any) -> dict[str, np.ndarray]:
 def frame_body(frame: pd.DataFrame) -> Any:
     import pyarrow as pa
 
-    return _ipc(pa.RecordBatch.from_pandas(frame, preserve_index=False))
+    # a column backed by a chunked Arrow array (pandas' Arrow strings, a concatenation of
+    # frames) becomes one array first: a record batch holds one array per column
+    table = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+    batches = table.to_batches()
+    return _ipc(batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema))
 
 
 def read_frame(body: Any) -> pd.DataFrame:

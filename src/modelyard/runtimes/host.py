@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from modelyard.domain.reports import Signature
     from modelyard.flavors.package import Manifest
     from modelyard.flavors.registry import Flavors
     from modelyard.runtimes.scorer import Output, Scorer
@@ -69,6 +70,11 @@ class Model(Protocol):
         ...
 
     async def ascore(self, columns: Columns) -> Output: ...
+
+    def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
+        """The model converted to ONNX, one candidate per input precision (``flavors.convert``);
+        ``ConversionFailed`` naming the step or operator when it cannot be."""
+        ...
 
 
 class ModelHost(Protocol):
@@ -119,6 +125,11 @@ class LocalModel:
 
     async def ascore(self, columns: Columns) -> Output:
         return await asyncio.to_thread(self.score, columns)
+
+    def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
+        from modelyard.flavors.convert import candidates
+
+        return candidates(self.model, flavor, signature)
 
 
 class InProcessHost:
@@ -214,6 +225,19 @@ class RemoteModel:
             await asyncio.to_thread(self.pool.revive)
         reply = await asyncio.wrap_future(self.pool.submit(header, body))
         return _output(*checked(reply), _rows(columns))
+
+    def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
+        from modelyard.flavors.convert import ConversionFailed
+
+        header = {"op": "compile", "handle": self.handle, "flavor": flavor, "signature": signature}
+        reply, body = self.pool.call(header, b"")
+        if reply.get("failed"):
+            raise ConversionFailed(str(reply["failed"]))
+        found, start, data = [], 0, bytes(body)
+        for precision, size in reply.get("candidates") or []:
+            found.append((str(precision), data[start : start + int(size)]))
+            start += int(size)
+        return found
 
     def _columns(self, columns: Columns) -> tuple[dict[str, Any], Any]:
         described, body = codec.columns_message(columns)

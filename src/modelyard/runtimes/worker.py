@@ -64,7 +64,9 @@ class Worker:
             if found is None:
                 self._reply({"id": header.get("id"), "ok": False, "error": "NotLoaded"})
                 continue
-            work = {"score": self._score, "predict": self._predict}.get(str(op))
+            work = {"score": self._score, "predict": self._predict, "compile": self._compile}.get(
+                str(op)
+            )
             if work is None:
                 self._reply({"id": header.get("id"), "ok": False, "error": "UnknownOperation"})
                 continue
@@ -130,6 +132,18 @@ class Worker:
             proba = scorer.model.predict_proba(frame)
             return codec.arrays_message({"values": None if proba is None else np.asarray(proba)})
         return codec.arrays_message({"values": np.asarray(scorer.model.predict(frame))})
+
+    def _compile(
+        self, header: dict[str, Any], body: bytes, scorer: Any
+    ) -> tuple[dict[str, Any], Any]:
+        from modelyard.flavors.convert import ConversionFailed, candidates
+
+        try:
+            found = candidates(scorer.model, str(header["flavor"]), header.get("signature"))
+        except ConversionFailed as e:  # the reason is the caller's answer
+            return {"failed": e.message}, b""
+        sizes = [[precision, len(data)] for precision, data in found]
+        return {"candidates": sizes}, b"".join(data for _, data in found)
 
 
 # Imported once by the fork server, shared by every worker it forks (copy-on-write): the

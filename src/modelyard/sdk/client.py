@@ -274,6 +274,7 @@ class Client:
     package_source = forward(Registry.package_source)
     check_version = forward(Registry.check_version)
     register_ensemble = forward(Registry.register_ensemble)
+    compile_version = forward(Registry.compile_version)
     set_alias = forward(Registry.set_alias)
     delete_alias = forward(Registry.delete_alias)
     set_version_tags = forward(Registry.set_version_tags)

@@ -24,6 +24,7 @@ class Draft:
     source: str | None
     git_commit: str | None
     promoted_from: str | None
+    compiled_from: str | None = None
 
 
 def draft(
@@ -37,6 +38,7 @@ def draft(
     source: str | None = None,
     git_commit: str | None = None,
     promoted_from: str | None = None,
+    compiled_from: str | None = None,
 ) -> Draft:
     if len(description) > 10_000:
         raise InvalidInput("description is longer than 10,000 characters")
@@ -50,6 +52,7 @@ def draft(
         source=source,
         git_commit=git_commit,
         promoted_from=promoted_from,
+        compiled_from=compiled_from,
     )
 
 

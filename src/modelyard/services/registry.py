@@ -21,7 +21,7 @@ from modelyard.domain.reports import Baseline
 from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.staging import PackageSource, StagedPackage
-from modelyard.services import ensembles, lookup
+from modelyard.services import compiling, ensembles, lookup
 from modelyard.services.auth import require
 from modelyard.services.metadata import clean_metrics, clean_tags, draft
 from modelyard.services.versions import VersionWriter
@@ -200,6 +200,19 @@ class RegistryService:
                 version=version.ref,
             )
         return found
+
+    def compile_version(
+        self,
+        ref: str | ModelRef,
+        *,
+        to: str = "onnx",
+        dataset: str | None = None,
+        environment: str | None = None,
+    ) -> ModelVersion:
+        """The rules are ``services.compiling``."""
+        return compiling.compile_version(
+            self, str(ref), to=to, dataset=dataset, environment=environment
+        )
 
     def check_version(
         self, ref: str | ModelRef, *, environment: str | None = None

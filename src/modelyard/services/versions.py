@@ -307,6 +307,7 @@ class VersionWriter:
             source=source.lineage.source,
             git_commit=source.lineage.git_commit,
             promoted_from=source.ref,
+            compiled_from=source.lineage.compiled_from,
         )
         return self._commit(
             environment, source.name, source.package_digest, manifest, copied, baseline
@@ -385,6 +386,7 @@ class VersionWriter:
                         "source": found.source,
                         "git_commit": found.git_commit,
                         "promoted_from": found.promoted_from,
+                        "compiled_from": found.compiled_from,
                         "locked": imported is not None,
                         "created_by": actor,
                         "created_at": created_at,
@@ -437,6 +439,7 @@ class VersionWriter:
                 found.source,
                 found.git_commit,
                 found.promoted_from,
+                found.compiled_from,
             ),
             created_by=actor,
             created_at=created_at,

@@ -322,6 +322,7 @@ class Registry:
                     source=row.source,
                     git_commit=row.git_commit,
                     promoted_from=row.promoted_from,
+                    compiled_from=row.compiled_from,
                 ),
                 created_by=row.created_by,
                 created_at=row.created_at,

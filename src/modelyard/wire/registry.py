@@ -87,6 +87,11 @@ class EnsembleBody(Body):
     description: str = Field(default="", max_length=10_000)
 
 
+class CompileBody(Body):
+    to: str = Field(default="onnx", max_length=16, description="The format: onnx.")
+    dataset: str | None = Field(default=None, max_length=300, description="Rows to verify on.")
+
+
 class PackageManifest(BaseModel):
     digest: str
     manifest: str = Field(description="The package's modelyard.yaml, byte for byte.")

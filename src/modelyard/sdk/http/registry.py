@@ -15,7 +15,7 @@ from modelyard.domain.names import ModelRef, parse_model_name, parse_ref
 from modelyard.domain.reports import Baseline
 from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.sdk.http.transport import Http, RemoteFiles
-from modelyard.wire.registry import EnsembleBody
+from modelyard.wire.registry import CompileBody, EnsembleBody
 
 if TYPE_CHECKING:
     from modelyard.flavors.staging import PackageSource, StagedPackage
@@ -163,6 +163,17 @@ class HttpRegistry:
 
     def get_baseline(self, ref: str, *, environment: str | None = None) -> Baseline:
         return self.http.get(self._exact(ref, environment) + "/baseline", Baseline)
+
+    def compile_version(
+        self,
+        ref: str,
+        *,
+        to: str = "onnx",
+        dataset: str | None = None,
+        environment: str | None = None,
+    ) -> ModelVersion:
+        body = CompileBody(to=to, dataset=dataset)
+        return self.http.post(self._exact(ref, environment) + "/compile", ModelVersion, body)
 
     def check_version(self, ref: str, *, environment: str | None = None) -> EnvironmentCheck:
         return self.http.get(self._exact(ref, environment) + "/environment", EnvironmentCheck)

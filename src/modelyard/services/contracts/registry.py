@@ -92,6 +92,19 @@ class Registry(Protocol):
         """The profile of a version's training data and of its predictions on it."""
         ...
 
+    def compile_version(
+        self,
+        ref: str,
+        *,
+        to: str = "onnx",
+        dataset: str | None = None,
+        environment: str | None = None,
+    ) -> ModelVersion:
+        """The version converted to ONNX and verified against it (on rows of its signature,
+        its training dataset and ``dataset``), registered as the next version of the same
+        model with lineage ``compiled_from``; nothing is registered if it does not verify."""
+        ...
+
     def check_version(self, ref: str, *, environment: str | None = None) -> EnvironmentCheck:
         """Where the version's model runs on the server (in the server's environment, or
         in one built for its pinned requirements), what differs, and whether that

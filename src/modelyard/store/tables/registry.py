@@ -88,6 +88,8 @@ class ModelVersionRow(Base):
     source: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     git_commit: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     promoted_from: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    # the version this one is a compiled (ONNX) copy of (``models compile``)
+    compiled_from: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
     # imported from a signed bundle: its package and metadata cannot be edited here
     locked: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_by: Mapped[str] = mapped_column(sa.String(200))
