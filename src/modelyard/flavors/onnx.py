@@ -39,8 +39,9 @@ ELEMENT_TYPES: dict[str, Any] = {
 PROBABILITY_TENSORS = ("tensor(float)", "tensor(double)", "tensor(float16)")
 
 
-def _session(model: bytes | Path, name: str) -> Any:
-    """An ONNX Runtime session; from a path, external tensor files next to it are found."""
+def _session(model: bytes | Path, name: str, threads: int | None = None) -> Any:
+    """An ONNX Runtime session; from a path, external tensor files next to it are found.
+    ``threads``: its intra-op threads (default: ONNX Runtime's, one per core)."""
     try:
         import onnxruntime
     except ImportError:
@@ -49,7 +50,11 @@ def _session(model: bytes | Path, name: str) -> Any:
         ) from None
     try:
         source = str(model) if isinstance(model, Path) else model
-        return onnxruntime.InferenceSession(source, providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     except Exception as e:  # InvalidProtobuf, InvalidGraph, Fail...
         raise InvalidPackage(f"{name} cannot be loaded: {describe(e)}") from None
 
@@ -204,3 +209,14 @@ class OnnxFlavor:
         if classes is None:
             classes = graph_classes(path.read_bytes())
         return OnnxModel(session, list(classes) if classes is not None else None)
+
+
+def load_graph(content: bytes, options: dict[str, Any], threads: int = 1) -> OnnxModel:
+    """A self-contained graph loaded from its bytes: with no path, ONNX Runtime resolves no
+    external data, so loading reads no file (``runtimes.host`` runs such graphs in the
+    server worker)."""
+    session = _session(content, ENTRYPOINT, threads)
+    classes = options.get("classes")
+    if classes is None:
+        classes = graph_classes(content)
+    return OnnxModel(session, list(classes) if classes is not None else None)

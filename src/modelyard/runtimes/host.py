@@ -132,6 +132,27 @@ class LocalModel:
         return candidates(self.model, flavor, signature)
 
 
+def local_model(load: Any, manifest: Manifest, warmup: Columns | None) -> LocalModel:
+    """``load()``'s model, ready to score in this process (warmed up on ``warmup``)."""
+    import time
+
+    from modelyard.runtimes.scorer import Scorer
+
+    started = time.perf_counter()
+    scorer = Scorer(load(), manifest.signature)
+    if warmup is not None:
+        scorer.warm_up(scorer.frame(warmup))
+    return LocalModel(scorer, time.perf_counter() - started)
+
+
+def in_server(manifest: Manifest) -> bool:
+    """A self-contained ONNX graph (its one file) runs in the server worker itself: ONNX
+    Runtime executes only its own operators (no custom-operator library is registered),
+    and loaded from bytes it reads no file. That saves a model call the hop to a model
+    worker and back, two wake-ups across CPUs (docs/runtimes.md)."""
+    return manifest.flavor == "onnx" and set(manifest.files) == {manifest.entrypoint}
+
+
 class InProcessHost:
     confinement = "in the caller's process (embedded use)"
 
@@ -148,21 +169,16 @@ class InProcessHost:
     def load(
         self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
     ) -> Model:
-        import time
-
-        from modelyard.runtimes.scorer import Scorer
-
         elsewhere = self._elsewhere(manifest)
         if elsewhere is not None:
             return elsewhere.load(pool, folder, manifest, warmup)
-        started = time.perf_counter()
-        model = self.flavors.get(manifest.flavor).load(
-            folder, manifest.entrypoint, manifest.options
+        return local_model(
+            lambda: self.flavors.get(manifest.flavor).load(
+                folder, manifest.entrypoint, manifest.options
+            ),
+            manifest,
+            warmup,
         )
-        scorer = Scorer(model, manifest.signature)
-        if warmup is not None:
-            scorer.warm_up(scorer.frame(warmup))
-        return LocalModel(scorer, time.perf_counter() - started)
 
     def release(self, model: Model) -> None:
         if self.workers is not None:
@@ -415,6 +431,11 @@ class WorkerHost:
         self, pool: str, folder: Path, manifest: Manifest, warmup: Columns | None = None
     ) -> Model:
         python = self._python(manifest)
+        if not python and in_server(manifest):
+            from modelyard.flavors.onnx import load_graph
+
+            content = (folder / manifest.entrypoint).read_bytes()
+            return local_model(lambda: load_graph(content, manifest.options), manifest, warmup)
         with self._lock:
             found = self._pools.get((pool, python))
             if found is None:
