@@ -66,6 +66,7 @@ from serving_gc import write_gc_harness
 from serving_inprocess import ONE_ROW_CALLS, PROBE_CALLS, one_row_timing, openmp_probe
 from serving_report import SECTION, evaluate_goals, render_section
 from serving_targets import (
+    COMPILED,
     CONNECTIONS,
     DEPLOYMENT,
     SERVING_OPTIONS,
@@ -85,13 +86,35 @@ def register_modelyard(home: Path, workload: Workload, tmp: Path) -> dict[str, A
     d, wait = created[DEPLOYMENT], created[WAIT_DEPLOYMENT]
     ref = f"{DEPLOYMENT}:{version.version}"
     log(f"modelyard: logged {ref}, deployments {d.name!r} and {wait.name!r} created")
+    compiled, compiled_key = compile_and_deploy(home, ref)
     return {
+        "compiled": compiled,
         "version": ref,
         "flavor": version.flavor,
         "options": d.revision.options.to_dict(),
         "diagnostic_options": wait.revision.options.to_dict(),
-        "keys": {DEPLOYMENT: d.new_keys["primary"], WAIT_DEPLOYMENT: wait.new_keys["primary"]},
+        "keys": {
+            DEPLOYMENT: d.new_keys["primary"],
+            WAIT_DEPLOYMENT: wait.new_keys["primary"],
+            COMPILED: compiled_key,
+        },
     }
+
+
+def compile_and_deploy(home: Path, ref: str) -> tuple[dict[str, Any], str]:
+    """``models compile`` of the version (timed), and a deployment of the result."""
+    import time
+
+    from modelyard import Client, Settings
+
+    with Client(settings=Settings(home=home, actor="bench")) as c:
+        started = time.perf_counter()
+        version = c.compile_version(ref)
+        seconds = time.perf_counter() - started
+        key = c.create_deployment(COMPILED, [version.ref], options=SERVING_OPTIONS)
+    log(f"modelyard: compiled {ref} to {version.ref} in {seconds:.1f} s: {version.params}")
+    info = {"version": version.ref, "seconds": seconds, "verification": version.params}
+    return info, key.new_keys["primary"]
 
 
 def save_mlflow_model(tmp: Path) -> tuple[Path, dict[str, Any]]:

@@ -10,6 +10,7 @@ from harness.provenance import provenance_table
 from harness.quiet import QUIET_CORES, QUIET_WAIT_S
 from harness.references import MLFLOW
 from harness.report import closing, generated_by, yes
+from serving_compiled import compiled_goals, compiled_lines
 from serving_targets import CONNECTIONS, SERVING_OPTIONS, VERIFY_ROWS, WAIT_DEPLOYMENT
 
 SECTION = "## Serving"
@@ -21,7 +22,11 @@ DESIGN_MLFLOW = "38 req/s, p50 395 ms"  # the design docs' figure for MLflow on 
 
 
 def default_runs(result: dict[str, Any], tool: str) -> list[dict[str, Any]]:
-    return [r for r in result["runs"] if r["tool"] == tool and not r["diagnostic"]]
+    return [
+        r
+        for r in result["runs"]
+        if r["tool"] == tool and not r["diagnostic"] and not r.get("compiled")
+    ]
 
 
 def evaluate_goals(result: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +76,9 @@ def evaluate_goals(result: dict[str, Any]) -> dict[str, Any]:
             "workers": one["workers"],
             "met": over <= ONE_CONNECTION_GOAL_MS,
         }
+    compiled = compiled_goals(result)
+    if compiled:
+        goals["compiled"] = compiled
     batch = result.get("batch")
     if batch:
         goals["batch"] = {
@@ -227,6 +235,7 @@ def render_section(result: dict[str, Any]) -> str:
             f"| {yes(g['met'])} |"
         )
 
+    lines += ["", *compiled_lines(result)]
     lines += ["", *_where_time_goes(result)]
     lines += [
         "",

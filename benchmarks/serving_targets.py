@@ -30,6 +30,10 @@ SERVING_OPTIONS = {"max_batch_size": 256, "max_wait_ms": 0}
 # a diagnostic deployment of the same version: waits up to 2 ms for a batch to fill
 WAIT_DEPLOYMENT = "payments-wait2"
 WAIT_OPTIONS = {"max_batch_size": 256, "max_wait_ms": 2}
+# the same version compiled to ONNX (``models compile``), deployed with the same options
+COMPILED = "payments-onnx"
+COMPILED_PATH = f"/v1/deployments/{COMPILED}/predict"
+COMPILED_TOLERANCE = 1e-5  # what ``models compile`` verified
 VERIFY_ROWS = 100
 CONNECTIONS = 16
 
@@ -48,6 +52,8 @@ class Target:
     one_connection: bool = True
     label: str = ""
     gc_log: bool = False  # diagnostic: log full collections; an extra may freeze the heap
+    deployment: str = DEPLOYMENT
+    compiled: bool = False  # the ONNX version: its own goals
 
 
 @dataclass
@@ -91,7 +97,14 @@ def mlflow_server(target: Target, model_dir: Path, work: Path) -> Any:
 
 
 # -- correctness before timing -----------------------------------------------------------
-def verify(url: str, path: str, bodies: str, workload: Workload, headers: dict[str, str]) -> Any:
+def verify(
+    url: str,
+    path: str,
+    bodies: str,
+    workload: Workload,
+    headers: dict[str, str],
+    tolerance: float = 1e-9,
+) -> Any:
     import httpx
     import numpy as np
 
@@ -116,7 +129,7 @@ def verify(url: str, path: str, bodies: str, workload: Workload, headers: dict[s
                 diff = float(np.max(np.abs(got - workload.expected_proba[i : i + 1])))
                 max_diff = max(max_diff, diff)
                 proba_checked += 1
-    same = labels_ok == VERIFY_ROWS and max_diff <= 1e-9
+    same = labels_ok == VERIFY_ROWS and max_diff <= tolerance
     result = {
         "requests": VERIFY_ROWS,
         "labels_equal": labels_ok,
@@ -140,7 +153,7 @@ def bench_target(
 ) -> dict[str, Any]:
     log(f"{target.key}: {target.tool}, {target.workers} worker(s) {target.note}".rstrip())
     is_modelyard = target.tool == "modelyard"
-    auth = f"Bearer {keys[DEPLOYMENT]}" if is_modelyard else None
+    auth = f"Bearer {keys[target.deployment]}" if is_modelyard else None
     headers = {"Authorization": auth} if auth else {}
     bodies = {"native": workload.native_bodies, "mlflow": workload.mlflow_bodies}
     starter = (
@@ -157,6 +170,8 @@ def bench_target(
         "note": target.note,
         "label": target.label,
         "diagnostic": target.diagnostic,
+        "compiled": target.compiled,
+        "deployment": target.deployment,
     }
     with starter as server, RssSampler(server.pid) as sampler:
         if is_modelyard:
@@ -164,7 +179,10 @@ def bench_target(
         result["quiet"] = wait_quiet(target.key, tree_pids(server.pid))
         result["startup_s"] = server.startup_s
         result["idle_rss_mb"] = sampler.sample()[0] / MB
-        result["verify"] = verify(server.url, target.path, target.bodies, workload, headers)
+        tolerance = COMPILED_TOLERANCE if target.compiled else 1e-9
+        result["verify"] = verify(
+            server.url, target.path, target.bodies, workload, headers, tolerance
+        )
         for x in target.extras:
             result.setdefault("extra_verify", {})[x.key] = verify(
                 server.url, x.path, x.bodies, workload, {"Authorization": _auth(keys, x)}
@@ -186,7 +204,9 @@ def bench_target(
             attempts: list[dict[str, Any]] = []
             for _ in range(3):
                 before = (
-                    scrape_workers(server.url, target.workers, DEPLOYMENT) if is_modelyard else {}
+                    scrape_workers(server.url, target.workers, target.deployment)
+                    if is_modelyard
+                    else {}
                 )
                 run = measured_wrk(
                     server,
@@ -199,7 +219,7 @@ def bench_target(
                     path=path,
                 )
                 if is_modelyard:
-                    after = scrape_workers(server.url, target.workers, DEPLOYMENT)
+                    after = scrape_workers(server.url, target.workers, target.deployment)
                     run["batching"] = batching(workload, before, after, deployment)
                 if gc_dir is not None:
                     run["gc"] = gc_pauses(gc_dir, run["window"])
@@ -218,7 +238,7 @@ def bench_target(
             ]
             return best
 
-        result["c16"] = c16(DEPLOYMENT, target.path, target.bodies, auth)
+        result["c16"] = c16(target.deployment, target.path, target.bodies, auth)
         if "batching" in result["c16"]:
             result["batching"] = result["c16"].pop("batching")
         for x in target.extras:
@@ -283,6 +303,19 @@ def targets(args: argparse.Namespace, gc_dir: Path | None = None) -> list[Target
                 )
             )
         out.append(Target(f"modelyard-w{w}", "modelyard", w, NATIVE_PATH, "native", extras=extras))
+    for w in args.workers:
+        out.append(
+            Target(
+                f"compiled-w{w}",
+                "modelyard",
+                w,
+                COMPILED_PATH,
+                "native",
+                label="modelyard, compiled to ONNX",
+                deployment=COMPILED,
+                compiled=True,
+            )
+        )
     if args.diagnostic:
         out.append(
             Target(

@@ -95,6 +95,19 @@ def _column(values: pd.Series, element_type: str, name: str) -> np.ndarray:
     return array
 
 
+def _array(values: np.ndarray, element_type: str, name: str) -> np.ndarray:
+    """A typed column (``serving.schema``'s) as the graph's input type."""
+    dtype = ELEMENT_TYPES.get(element_type)
+    if dtype is None:
+        raise InvalidInput(f"model input {name!r} has an unsupported type {element_type}")
+    if dtype is np.object_:
+        return values if values.dtype == object else values.astype(str).astype(object)
+    try:
+        return values.astype(dtype, copy=False)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"column {name!r} cannot be read as {element_type}") from None
+
+
 class OnnxModel:
     """A loaded ONNX model; ``raw`` is the ``onnxruntime.InferenceSession``."""
 
@@ -111,6 +124,8 @@ class OnnxModel:
             np.float64 if len(outputs) > 1 and "double" in outputs[1].type else np.float32
         )
         self._classes = classes if self.has_proba else None
+        # one [n, 1] input per column: typed columns can be fed without a DataFrame
+        self.takes_columns = len(self.inputs) > 1 and all(len(i.shape) == 2 for i in self.inputs)
 
     @property
     def classes(self) -> list[Any] | None:
@@ -122,6 +137,14 @@ class OnnxModel:
         return [i.name for i in self.inputs] if len(self.inputs) > 1 else None
 
     def _feeds(self, data: Any) -> dict[str, np.ndarray]:
+        if (
+            isinstance(data, dict)
+            and self.takes_columns
+            and all(i.name in data for i in self.inputs)
+        ):
+            return {
+                i.name: _array(data[i.name], i.type, i.name).reshape(-1, 1) for i in self.inputs
+            }
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         first = self.inputs[0]
         if len(self.inputs) == 1 and len(first.shape) == 2:

@@ -104,8 +104,12 @@ class ModelHost(Protocol):
 
 
 # -- in the caller's process ---------------------------------------------------------------
+INLINE_ROWS = 64  # an in-server graph scores this many rows on the event loop itself
+
+
 class LocalModel:
-    def __init__(self, scorer: Scorer, seconds: float) -> None:
+    def __init__(self, scorer: Scorer, seconds: float, inline: bool = False) -> None:
+        self.inline = inline  # a few rows cost microseconds: no hop to a thread
         self.scorer = scorer
         self.model = scorer.model
         self.classes = scorer.classes
@@ -124,6 +128,8 @@ class LocalModel:
         return self.scorer.score(frame)
 
     async def ascore(self, columns: Columns) -> Output:
+        if self.inline and (_rows(columns) or 0) <= INLINE_ROWS:
+            return self.score(columns)
         return await asyncio.to_thread(self.score, columns)
 
     def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
@@ -132,7 +138,9 @@ class LocalModel:
         return candidates(self.model, flavor, signature)
 
 
-def local_model(load: Any, manifest: Manifest, warmup: Columns | None) -> LocalModel:
+def local_model(
+    load: Any, manifest: Manifest, warmup: Columns | None, inline: bool = False
+) -> LocalModel:
     """``load()``'s model, ready to score in this process (warmed up on ``warmup``)."""
     import time
 
@@ -142,7 +150,7 @@ def local_model(load: Any, manifest: Manifest, warmup: Columns | None) -> LocalM
     scorer = Scorer(load(), manifest.signature)
     if warmup is not None:
         scorer.warm_up(scorer.frame(warmup))
-    return LocalModel(scorer, time.perf_counter() - started)
+    return LocalModel(scorer, time.perf_counter() - started, inline)
 
 
 def in_server(manifest: Manifest) -> bool:
@@ -435,7 +443,9 @@ class WorkerHost:
             from modelyard.flavors.onnx import load_graph
 
             content = (folder / manifest.entrypoint).read_bytes()
-            return local_model(lambda: load_graph(content, manifest.options), manifest, warmup)
+            return local_model(
+                lambda: load_graph(content, manifest.options), manifest, warmup, inline=True
+            )
         with self._lock:
             found = self._pools.get((pool, python))
             if found is None:
