@@ -58,13 +58,13 @@ def compiled_lines(result: dict[str, Any]) -> list[str]:
     lines = [
         "### Compiled to ONNX",
         "",
-        f"`Client.compile_version` (`modelyard models compile {made.get('version', '?')}`'s "
-        f"source) took {made.get('seconds', 0):.1f} s: converted with skl2onnx, verified on "
-        f"{checks.get('compiled.rows', '?')} rows (largest probability difference "
-        f"{checks.get('compiled.max_difference', '?')}, {precision} precision inputs), "
-        "registered as the next version. It runs in the server worker "
-        "itself (a self-contained ONNX graph: docs/runtimes.md), deployed with the same options "
-        "as `payments`.",
+        f"`Client.compile_version` (what `modelyard models compile` calls) turned "
+        f"`payments:1` into `{made.get('version', '?')}` in {made.get('seconds', 0):.1f} s: "
+        f"converted with skl2onnx, verified on {checks.get('compiled.rows', '?')} rows "
+        f"(largest probability difference {checks.get('compiled.max_difference', '?')}, "
+        f"{precision} precision inputs), registered as the next version. It runs in the "
+        "server worker itself (a self-contained ONNX graph: docs/runtimes.md), deployed as "
+        "`payments-onnx` with the same options as `payments`.",
         "",
         "| goal | result | met |",
         "|---|---|---|",
