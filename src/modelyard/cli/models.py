@@ -195,7 +195,9 @@ def ensemble(
     ] = "mean",
     weight: Annotated[
         list[float] | None,
-        typer.Option("--weight", help="One per member, in order (weighted, vote)."),
+        typer.Option(
+            "--weight", metavar="NUMBER", help="One per member, in order (weighted, vote)."
+        ),
     ] = None,
     env: EnvOpt = None,
     tag: Annotated[
