@@ -139,3 +139,25 @@ def test_the_cli_compiles_and_shows_the_lineage(
         [EXE, "--home", home, "models", "show", "cli:2"], capture_output=True, text=True, check=True
     )
     assert "compiled from" in shown.stdout and "sandbox/cli:1" in shown.stdout
+
+
+@pytest.mark.parametrize("framework", ["xgboost", "lightgbm"])
+def test_boosters_compile_with_onnxmltools(
+    sqlite_client: Client, data: tuple[pd.DataFrame, pd.Series], framework: str
+) -> None:
+    x, y = data
+    numbers = x[NUMERIC].astype(np.float64)
+    labels = pd.Series(pd.Categorical(y).codes, index=y.index)  # boosters want 0..k-1
+    if framework == "xgboost":
+        from xgboost import XGBClassifier
+
+        model = XGBClassifier(n_estimators=20, max_depth=3).fit(numbers, labels)
+    else:
+        from lightgbm import LGBMClassifier
+
+        model = LGBMClassifier(n_estimators=20, verbose=-1).fit(numbers, labels)
+    sqlite_client.log_model(model, framework, input_example=numbers.head(30))
+    compiled = sqlite_client.compile_version(f"{framework}:1")
+    assert compiled.flavor == "onnx" and float(compiled.params["compiled.max_difference"]) <= 1e-5
+    got = np.asarray(sqlite_client.load_model(f"{framework}:2").predict_proba(numbers))
+    assert np.abs(got - model.predict_proba(numbers)).max() <= 1e-5

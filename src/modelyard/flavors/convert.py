@@ -89,7 +89,7 @@ def _convert(raw: Any, flavor: str, columns: list[Any], precision: str) -> bytes
     with _adjusted(precision):
         try:
             if flavor in ("xgboost", "lightgbm"):
-                return _boosters(raw, flavor, types)
+                return _boosters(raw, flavor, len(columns))
             from skl2onnx import to_onnx
 
             proto = to_onnx(
@@ -111,7 +111,7 @@ def _takes_columns(raw: Any) -> bool:
     return isinstance(raw, Pipeline | ColumnTransformer)
 
 
-def _boosters(raw: Any, flavor: str, types: list[Any]) -> bytes:
+def _boosters(raw: Any, flavor: str, width: int) -> bytes:
     try:
         import onnxmltools
         from onnxmltools.convert.common.data_types import FloatTensorType
@@ -119,11 +119,29 @@ def _boosters(raw: Any, flavor: str, types: list[Any]) -> bytes:
         raise ConversionFailed(
             f"compiling a {flavor} model needs onnxmltools: pip install 'modelyard[onnx]'"
         ) from None
-    booster = getattr(raw, "booster", raw)
-    features = [("input", FloatTensorType([None, len(types)]))]
-    convert = onnxmltools.convert_xgboost if flavor == "xgboost" else onnxmltools.convert_lightgbm
-    proto = convert(booster, initial_types=features, target_opset=TARGET_OPSET[""])
+    features = [("input", FloatTensorType([None, width]))]
+    if flavor == "xgboost":
+        proto = onnxmltools.convert_xgboost(_unnamed(raw), initial_types=features, target_opset=15)
+    else:
+        proto = onnxmltools.convert_lightgbm(
+            raw, initial_types=features, target_opset=15, zipmap=False
+        )
     return bytes(proto.SerializeToString())
+
+
+def _unnamed(raw: Any) -> Any:
+    """An XGBoost model whose booster has no feature names: onnxmltools reads features
+    as ``f0``, ``f1``… only (the inputs are one tensor, in the signature's order)."""
+    import copy
+
+    booster = raw.get_booster() if hasattr(raw, "get_booster") else raw
+    renamed = booster.copy()
+    renamed.feature_names = None
+    if not hasattr(raw, "get_booster"):
+        return renamed
+    model = copy.copy(raw)
+    model._Booster = renamed
+    return model
 
 
 def _first_line(error: BaseException) -> str:
