@@ -81,28 +81,19 @@ def graph_classes(content: bytes) -> list[Any] | None:
     return None
 
 
-def _column(values: pd.Series, element_type: str, name: str) -> np.ndarray:
+def _column(values: pd.Series | np.ndarray, element_type: str, name: str) -> np.ndarray:
+    """A frame's column, or a typed column (``serving.schema``'s), as the graph's input
+    type; text for a string input."""
     dtype = ELEMENT_TYPES.get(element_type)
     if dtype is None:
         raise InvalidInput(f"model input {name!r} has an unsupported type {element_type}")
     try:
         if dtype is np.object_:
-            array: np.ndarray = values.astype(str).to_numpy(dtype=object)
-        else:
-            array = values.to_numpy(dtype=dtype)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"column {name!r} cannot be read as {element_type}") from None
-    return array
-
-
-def _array(values: np.ndarray, element_type: str, name: str) -> np.ndarray:
-    """A typed column (``serving.schema``'s) as the graph's input type."""
-    dtype = ELEMENT_TYPES.get(element_type)
-    if dtype is None:
-        raise InvalidInput(f"model input {name!r} has an unsupported type {element_type}")
-    if dtype is np.object_:
-        return values if values.dtype == object else values.astype(str).astype(object)
-    try:
+            if isinstance(values, np.ndarray) and values.dtype == object:
+                return values  # the schema's string columns hold text already
+            return np.asarray(values).astype(str).astype(object)
+        if isinstance(values, pd.Series):
+            return np.asarray(values.to_numpy(dtype=dtype))
         return values.astype(dtype, copy=False)
     except (TypeError, ValueError):
         raise InvalidInput(f"column {name!r} cannot be read as {element_type}") from None
@@ -143,7 +134,7 @@ class OnnxModel:
             and all(i.name in data for i in self.inputs)
         ):
             return {
-                i.name: _array(data[i.name], i.type, i.name).reshape(-1, 1) for i in self.inputs
+                i.name: _column(data[i.name], i.type, i.name).reshape(-1, 1) for i in self.inputs
             }
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         first = self.inputs[0]

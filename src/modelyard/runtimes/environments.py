@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -204,6 +205,11 @@ class Environments:
         self.folder = folder
         self.indexes = indexes or Indexes()
 
+    @cached_property
+    def index_arguments(self) -> list[str]:
+        """uv's index options, read once (pip's configuration costs a subprocess)."""
+        return self.indexes.arguments()
+
     def python(self, found: Plan) -> Path:
         """The interpreter of ``found``'s environment, built first if needed (minutes on a
         cold package cache). Raises ``EnvironmentFailed`` naming what could not be
@@ -250,7 +256,7 @@ class Environments:
     def problem(self, found: Plan) -> str | None:
         """Why ``found``'s environment cannot be built (uv resolves it, installs nothing)."""
         command = [uv_binary(), "pip", "compile", "--quiet", "--no-header", "--only-binary"]
-        command += [":all:", "--python-version", found.python, *self.indexes.arguments(), "-"]
+        command += [":all:", "--python-version", found.python, *self.index_arguments, "-"]
         try:
             _run(command, found, stdin="\n".join((*found.requirements, *WORKER_NEEDS)))
         except EnvironmentFailed as e:
@@ -266,7 +272,7 @@ class Environments:
             command = [uv, "pip", "install", "--quiet", "--python", str(staging / "bin/python")]
             # compiled now, once: workers run with PYTHONDONTWRITEBYTECODE, and compiling
             # numpy, pandas and scikit-learn at every start took 5 s
-            command += ["--only-binary", ":all:", "--compile-bytecode", *self.indexes.arguments()]
+            command += ["--only-binary", ":all:", "--compile-bytecode", *self.index_arguments]
             _run([*command, *found.requirements, *WORKER_NEEDS], found)
             seconds = time.perf_counter() - started
             record = {"requirements": list(found.requirements), "seconds": round(seconds, 3)}

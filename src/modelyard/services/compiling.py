@@ -37,6 +37,7 @@ from modelyard.flavors.package import Manifest, write_manifest
 from modelyard.flavors.staging import StagedPackage
 from modelyard.runtimes.process import ModelRaised, failure_kind
 from modelyard.services.auth import require
+from modelyard.services.datasets import require_columns
 from modelyard.services.metadata import draft
 
 if TYPE_CHECKING:
@@ -123,9 +124,8 @@ def compile_version(
 ) -> ModelVersion:
     if to != "onnx":
         raise InvalidInput(f"cannot compile to {to!r}: the one target is onnx")
-    version, text = registry.version_manifest(ref, environment=environment)
+    version, _, manifest = registry.version_package(ref, environment=environment)
     require(registry.principal, Permission.REGISTER, version.environment)
-    manifest = Manifest.from_bytes(text.encode(), version.ref)
     if manifest.flavor in ("onnx", "ensemble"):
         raise InvalidInput(
             f"{version.ref} is an {manifest.flavor} version: there is nothing to compile"
@@ -172,11 +172,7 @@ def _rows(
     for ref in named:
         found = datasets.get_dataset(ref, environment=version.environment)
         frame = datasets.read_dataset(found.ref).to_pandas()
-        missing = [c for c in inputs if c not in frame.columns]
-        if missing:
-            raise InvalidInput(
-                f"dataset {found.ref} lacks the input column(s) {', '.join(missing[:5])}"
-            )
+        require_columns(frame, inputs, found.ref)
         parts.append(frame[inputs].head(MAX_ROWS))
     return pd.concat(parts, ignore_index=True)[inputs]
 

@@ -382,6 +382,16 @@ def masked(column: Any, key: bytes) -> pa.Array:
     return pa.array([None if v is None else mapping[v] for v in text.to_pylist()], pa.string())
 
 
+def require_columns(frame: pd.DataFrame, columns: list[str], ref: str) -> None:
+    """Refuse a dataset that lacks one of a model's input columns."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidInput(
+            f"dataset {ref} lacks the model's input column(s) {', '.join(missing[:5])}",
+            missing=missing,
+        )
+
+
 def prediction_frame(model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Predictions as one column: text labels for classifiers (so they are profiled as
     categories), numbers for regressors."""

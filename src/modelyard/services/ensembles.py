@@ -40,14 +40,12 @@ MAX_SCRIPT_BYTES = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A member as the registry has it: the version and its manifest's exact bytes."""
+    """A member as the registry has it: the version, its manifest's exact bytes and their
+    parse."""
 
     version: ModelVersion
     manifest_bytes: bytes
-
-    @property
-    def manifest(self) -> Manifest:
-        return Manifest.from_bytes(self.manifest_bytes, self.version.ref)
+    manifest: Manifest
 
 
 def check_combine(

@@ -18,7 +18,7 @@ from modelyard.runtimes.host import ModelHost
 from modelyard.runtimes.process import failure_kind
 from modelyard.services import lookup
 from modelyard.services.auth import require
-from modelyard.services.datasets import DatasetService
+from modelyard.services.datasets import DatasetService, require_columns
 from modelyard.services.registry import RegistryService
 from modelyard.store.unit import Store
 
@@ -67,12 +67,7 @@ class EvaluationService:
         label = label or _label_column(list(frame.columns), inputs, data.ref)
         if label not in frame.columns:
             raise InvalidInput(f"dataset {data.ref} has no column {label!r}", column=label)
-        missing = [c for c in inputs if c not in frame.columns]
-        if missing:
-            raise InvalidInput(
-                f"dataset {data.ref} lacks the model's input column(s) {', '.join(missing[:5])}",
-                missing=missing,
-            )
+        require_columns(frame, inputs, data.ref)
         frame = frame[frame[label].notna()]
         if frame.empty:
             raise InvalidInput(f"dataset {data.ref} has no rows with a {label!r} value")

@@ -99,10 +99,10 @@ class RegistryService:
         target = parse_model_name(name, environment, default=self.default_environment)
         found = []
         for member in members:
-            version, text = self.version_manifest(member, environment=target.environment)
+            version, data, manifest = self.version_package(member, environment=target.environment)
             if version.status != "ready":
                 raise InvalidInput(f"member {version.ref} is archived")
-            found.append(ensembles.Candidate(version, text.encode()))
+            found.append(ensembles.Candidate(version, data, manifest))
         metadata = draft(
             tags=tags, datasets=datasets, eval_datasets=eval_datasets, description=description
         )
@@ -218,8 +218,7 @@ class RegistryService:
         self, ref: str | ModelRef, *, environment: str | None = None
     ) -> EnvironmentCheck:
         """Where a version's model runs here: the one rule is ``ModelHost.check``."""
-        version, text = self.version_manifest(ref, environment=environment)
-        manifest = Manifest.from_bytes(text.encode(), version.ref)
+        version, _, manifest = self.version_package(ref, environment=environment)
         return self.versions.models.check(manifest, version.ref)
 
     def package_source(self, ref: str, *, environment: str | None = None) -> PackageSource:
@@ -247,6 +246,14 @@ class RegistryService:
         assert text is not None  # a foreign key guarantees the package row
         return version, text
 
+    def version_package(
+        self, ref: str | ModelRef, *, environment: str | None = None
+    ) -> tuple[ModelVersion, bytes, Manifest]:
+        """A version, its manifest's bytes and their parse (cached by digest)."""
+        version = self.get_version(ref, environment=environment)
+        data, manifest = self.versions.package_manifest(version.package_digest)
+        return version, data, manifest
+
     def open_file(
         self,
         ref: str | ModelRef,
@@ -255,8 +262,7 @@ class RegistryService:
         environment: str | None = None,
     ) -> VerifyingReader:
         """Stream one file of a version's package; the reader checks its digest."""
-        version, text = self.version_manifest(ref, environment=environment)
-        manifest = Manifest.from_bytes(text.encode(), version.package_digest)
+        version, _, manifest = self.version_package(ref, environment=environment)
         if file_digest not in {i.digest for i in manifest.files.values()}:
             raise NotFound(f"{version.ref} has no file {file_digest}")
         return self.versions.packages.artifacts.open(file_digest)
