@@ -36,6 +36,10 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
 from modelyard.domain.errors import InvalidInput
 from modelyard.domain.runtimes import EnvironmentCheck, RequirementDifference
 
@@ -64,10 +68,6 @@ class Difference:
     wanted: str  # the requirement recorded with the model
     found: str | None  # the version installed here; None: not installed
 
-    def describe(self) -> str:
-        here = "not installed" if self.found is None else self.found
-        return f"{self.wanted} (server: {here})"
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -88,34 +88,22 @@ class Plan:
         text = json.dumps([RECIPE, self.python, sorted(self.requirements)])
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def describe(self) -> str:
-        if self.in_process:
-            return "runs in the server's environment: every pinned requirement matches"
-        return "runs in its own environment: " + "; ".join(d.describe() for d in self.differences)
 
-
-def _parse(text: str) -> tuple[str, object]:
-    from packaging.requirements import InvalidRequirement, Requirement
-
+def _parse(text: str) -> Requirement:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as e:
         raise InvalidInput(f"invalid requirement {text!r}: {e}") from None
     if requirement.url:
         raise InvalidInput(f"requirement {text!r}: a URL cannot be built into an environment")
-    return requirement.name, requirement
+    return requirement
 
 
-def _matches(name: str, requirement: object, installed: str) -> bool:
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-    from packaging.version import InvalidVersion, Version
-
-    assert isinstance(requirement, Requirement)
+def _matches(requirement: Requirement, installed: str) -> bool:
     pinned = [s.version for s in requirement.specifier if s.operator in ("==", "===")]
     try:
         have = Version(installed)
-        if pinned and canonicalize_name(name) in SERIES:
+        if pinned and canonicalize_name(requirement.name) in SERIES:
             want = Version(pinned[0])
             return (have.major, have.minor) == (want.major, want.minor)
         if pinned:
@@ -131,13 +119,13 @@ def plan(requirements: Iterable[str]) -> Plan:
     texts = tuple(dict.fromkeys(r.strip() for r in requirements if r.strip()))
     differences = []
     for text in texts:
-        name, requirement = _parse(text)
+        requirement = _parse(text)
         try:
-            installed: str | None = metadata.version(name)
+            installed: str | None = metadata.version(requirement.name)
         except metadata.PackageNotFoundError:
             installed = None
-        if installed is None or not _matches(name, requirement, installed):
-            differences.append(Difference(name, text, installed))
+        if installed is None or not _matches(requirement, installed):
+            differences.append(Difference(requirement.name, text, installed))
     return Plan(texts, tuple(differences))
 
 
