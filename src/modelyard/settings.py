@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -140,10 +141,22 @@ class Settings(BaseSettings):
         default="",
         description="Folders or pages of wheels for model environments, space-separated.",
     )
+    wheel_cache: Path | None = Field(
+        default=None,
+        description="Where edge exports keep the wheels they carry (shared by every home of "
+        "this user). Default: $XDG_CACHE_HOME/modelyard/wheels, else ~/.cache/modelyard/wheels.",
+    )
     actor: str | None = Field(
         default=None,
         description="Name recorded as the actor of embedded changes. Default: the OS user.",
     )
+
+    @property
+    def resolved_wheel_cache(self) -> Path:
+        if self.wheel_cache is not None:
+            return self.wheel_cache.expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "modelyard" / "wheels"
 
     @field_validator("webhook_allow")
     @classmethod

@@ -9,16 +9,19 @@ import io
 import itertools
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
 from modelyard import Client
+from modelyard.monitoring.collector import Record, to_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
-ROLES = ["viewer", "developer", "deployer", "approver", "admin", "installation admin"]
+ROLES = ["viewer", "developer", "deployer", "approver", "scorer", "admin", "installation admin"]
 ENVIRONMENTS = ["sandbox", "production"]
 
 # the doc's rows, and the requests that exercise each
@@ -40,7 +43,13 @@ ACTIONS: dict[str, list[str]] = {
         "delete_deployment",
         "regenerate_key",
     ],
-    "score a deployment or send it feedback with a token": ["score", "feedback"],
+    "score a deployment or send it feedback with a token; follow what it serves "
+    "(`modelyard serve --follow`); send rows a device scored (`edge sync`)": [
+        "score",
+        "feedback",
+        "follow",
+        "upload_collected",
+    ],
     "register a dataset, or a snapshot of collected data": ["register_dataset", "snapshot"],
     "add, delete or evaluate alert rules": [
         "create_alert_rule",
@@ -55,7 +64,16 @@ ACTIONS: dict[str, list[str]] = {
 OTHER = {"sandbox": "production", "production": "sandbox"}
 DEPLOYMENT_ACTIONS = {
     a for a in ACTIONS["create, update, roll back or delete a deployment; regenerate its keys"]
-} | {"score", "feedback", "snapshot", "create_alert_rule", "delete_alert_rule", "evaluate_alerts"}
+} | {
+    "score",
+    "feedback",
+    "follow",
+    "upload_collected",
+    "snapshot",
+    "create_alert_rule",
+    "delete_alert_rule",
+    "evaluate_alerts",
+}
 
 
 def table() -> dict[str, dict[str, bool]]:
@@ -68,6 +86,15 @@ def table() -> dict[str, dict[str, bool]]:
             }
     assert set(rows) == set(ACTIONS), "docs/security.md lost a row the test checks"
     return rows
+
+
+def collected_rows(deployment: str) -> bytes:
+    """One scored row of ``deployment`` as a device's collector writes it."""
+    record = Record("r1", datetime.now(UTC), deployment, 1, "m:1", "live", 200, 1.0,
+                    {"x": [1]}, [0], None, 1)  # fmt: skip
+    out = io.BytesIO()
+    pq.write_table(to_table([record]), out)
+    return out.getvalue()
 
 
 pending: dict[str, int] = {}  # promotion request id per attempt name
@@ -139,6 +166,15 @@ def attempt(
             body = [{"request_id": "r1", "actual": "late"}]
             return http.post(
                 f"/v1/deployments/d-{name}/feedback", headers=auth, json=body
+            ).status_code
+        case "follow":
+            params = {"deployment": f"d-{name}"}
+            return http.get("/api/v1/serving/states", headers=auth, params=params).status_code
+        case "upload_collected":
+            return http.post(
+                f"/api/v1/deployments/d-{name}/collected",
+                headers={**auth, "content-type": "application/vnd.apache.parquet"},
+                content=collected_rows(f"d-{name}"),
             ).status_code
         case "register_dataset":
             return http.post(
@@ -252,7 +288,7 @@ def test_every_role_every_action_both_environments(
             checked += 1
             if allowed != (status < 400) or (not allowed and status != 403):
                 mismatches.append((role, home_env, action, target, status))
-    assert checked == len(ROLES) * len(ENVIRONMENTS) * 30 * len(ENVIRONMENTS)
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 32 * len(ENVIRONMENTS)
     assert mismatches == []
 
 

@@ -8,13 +8,19 @@ would look at. The suite runs each case embedded and against the server and comp
 from __future__ import annotations
 
 import io
+import tarfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+
+import pyarrow.parquet as pq
+import yaml
 
 from modelyard import Client
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import NotReady
+from modelyard.monitoring.collector import Record, to_table
 from tests.contract.conftest import World
 
 Case = Callable[[Client, World], Any]
@@ -608,3 +614,55 @@ def _(c: Client, w: World) -> Any:
 def _(c: Client, w: World) -> Any:
     model(c, w, "au")
     return [(e.actor, e.action, e.subject) for e in c.audit(subject="model_version:sandbox/au")]
+
+
+# -- scoring elsewhere -----------------------------------------------------------------------
+@case("edge.serving_states")
+def _(c: Client, w: World) -> Any:
+    found = c.serving_states([deployed(c, w, "ss")])
+    return [
+        (s.name, s.revision, [v["model"] for v in s.variants], len(s.key_hashes)) for s in found
+    ]
+
+
+def _served_package(c: Client, w: World, name: str) -> tuple[str, str]:
+    digest = c.serving_states([deployed(c, w, name)])[0].variants[0]["package_digest"]
+    return digest, c.serving_manifest(digest)
+
+
+@case("edge.serving_manifest")
+def _(c: Client, w: World) -> Any:
+    digest, text = _served_package(c, w, "sm")
+    return [digest.startswith("sha256:"), sorted(yaml.safe_load(text))]
+
+
+@case("edge.write_serving_file")
+def _(c: Client, w: World) -> Any:
+    digest, text = _served_package(c, w, "wsf")
+    name, info = sorted(yaml.safe_load(text)["files"].items())[0]
+    out = io.BytesIO()
+    size = c.write_serving_file(digest, f"sha256:{info['sha256']}", out)
+    return [name, size == info["size"] == len(out.getvalue())]
+
+
+@case("edge.write_edge")
+def _(c: Client, w: World) -> Any:
+    c.create_key("edge-parity")
+    out = io.BytesIO()
+    info = c.write_edge(deployed(c, w, "we"), out, key="edge-parity")
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        names = [n for n in tar.getnames() if not n.startswith(("packages/", "wheels/"))]
+    return [info, names]
+
+
+@case("edge.upload_collected")
+def _(c: Client, w: World) -> Any:
+    name = deployed(c, w, "uc")
+    record = Record(
+        "edge-1", datetime.now(UTC), name, 1, f"{name}-model:1", "live", 200, 1.5,
+        {"a": [1.0, 2.0]}, ["x", "y"], None, 2,
+    )  # fmt: skip
+    out = io.BytesIO()
+    pq.write_table(to_table([record]), out)
+    return [c.upload_collected(name, out.getvalue()), c.upload_collected(name, out.getvalue())]

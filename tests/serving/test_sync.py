@@ -7,10 +7,10 @@ import asyncio
 import threading
 
 from modelyard import Client, Settings
+from modelyard.domain.deployments import ServingState
 from modelyard.services.container import Services
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.runtime import ServingRuntime
-from modelyard.store.deployments import ServingState
 
 
 class SlowFirstRead:

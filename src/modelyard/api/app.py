@@ -16,6 +16,7 @@ from modelyard.api import (
     bundles,
     datasets,
     deployments,
+    edge,
     errors,
     home,
     models,
@@ -30,17 +31,15 @@ from modelyard.api import (
     webhooks,
 )
 from modelyard.api.brake import Brake
-from modelyard.api.dataplane import DataPlane, bearer
+from modelyard.api.dataplane import bearer, running
 from modelyard.api.deps import identify
 from modelyard.api.fastpath import ScoringFastPath
-from modelyard.api.limits import BodyGuard
-from modelyard.monitoring.collector import Collector
+from modelyard.api.limits import UNBOUNDED, BodyGuard
 from modelyard.services.alerts import SCHEDULER, AlertScheduler
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
 from modelyard.services.egress import Egress
 from modelyard.serving.metrics import ServingMetrics
-from modelyard.serving.runtime import ServingRuntime
 from modelyard.settings import Settings
 
 log = logging.getLogger("modelyard.server")
@@ -59,28 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatcher.start()
         scheduler = AlertScheduler(services.bind(SCHEDULER).alerts, settings.alert_seconds)
         scheduler.start()
-        collector = Collector(
-            settings.collected_dir,
-            on_drop=lambda deployment, rows: metrics.collection_dropped.labels(deployment).inc(
-                rows
-            ),
-        )
-        collector.start()
-        runtime = ServingRuntime(
-            services,
-            metrics,
-            poll_seconds=settings.poll_seconds,
-            collector=collector,
-            snapshot=settings.resolved_home / "serving" / "deployments.json",
-        )
-        app.state.runtime = runtime
-        app.state.dataplane = DataPlane(runtime, app.state.brake)
-        await runtime.start()
         try:
-            yield
+            snapshot = settings.resolved_home / "serving" / "deployments.json"
+            async with running(app, services, metrics, settings, settings.collected_dir, snapshot):
+                yield
         finally:
-            await runtime.stop()
-            await collector.stop()  # a graceful stop writes every buffered record
             scheduler.stop()
             dispatcher.stop()
             services.close()
@@ -98,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.brake = Brake(settings.auth_failures_per_minute)
+    app.state.mlflow_root = False  # the server answers /invocations per deployment only
     errors.install(app)
     app.add_middleware(BodyGuard)
     app.add_middleware(ScoringFastPath)
@@ -105,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (*control_plane, monitoring, promotions, bundles):
         # a route that bounds its own body (an upload) says so and takes precedence
         app.include_router(module.router, max_body_size=settings.max_body_bytes)
+    app.include_router(edge.router, max_body_size=settings.max_body_bytes)
     app.include_router(scoring.router)
+    app.include_router(scoring.feedback_router, max_body_size=UNBOUNDED)
     app.include_router(v2.router)
 
     @app.get(

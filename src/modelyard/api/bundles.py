@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from modelyard.api.deps import ScopeDep, services, spooled_body
+from modelyard.api.deps import ScopeDep, services, spooled_answer, spooled_body, streamed
 from modelyard.api.limits import UNBOUNDED
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.domain.bundles import ImportResult, TrustedKey
@@ -50,24 +48,9 @@ async def write_bundle(
 ) -> StreamingResponse:
     """The signed bundle of a version (``[environment/]name:version``)."""
     home = services(request).settings.resolved_home
-    spool = tempfile.TemporaryFile(dir=str(home))  # noqa: SIM115 (closed by the stream)
-    try:
-        info = await run_in_threadpool(api.bundles.write_bundle, version, spool, key=key)
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-
-    def chunks() -> Iterator[bytes]:
-        with spool:
-            while chunk := spool.read(1 << 20):
-                yield chunk
-
-    return StreamingResponse(
-        chunks(),
-        media_type="application/octet-stream",
-        headers={"Modelyard-Bundle-Source": info["source"], "Modelyard-Key-Id": info["key_id"]},
-    )
+    spool, info = await spooled_answer(home, api.bundles.write_bundle, version, key=key)
+    headers = {"Modelyard-Bundle-Source": info["source"], "Modelyard-Key-Id": info["key_id"]}
+    return streamed(spool, "application/octet-stream", headers)
 
 
 @router.post(

@@ -6,21 +6,27 @@ documented FastAPI routes (``api/scoring.py``, ``api/v2.py``) and the ASGI fast 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import orjson
 
 from modelyard.api.brake import Brake
 from modelyard.api.errors import answer_error
 from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge, Unauthenticated
+from modelyard.monitoring.collector import Collector
 from modelyard.serving import protocols, v2
 from modelyard.serving.live import VARIANT_HEADER, LiveDeployment
-from modelyard.serving.runtime import ServingRuntime
+from modelyard.serving.metrics import ServingMetrics
+from modelyard.serving.runtime import Backend, ServingRuntime
+from modelyard.settings import Settings
 
 log = logging.getLogger("modelyard.api")
 PROTOCOLS = ("predict", "invocations", "v2")
@@ -57,6 +63,39 @@ def bearer(value: str | None) -> str | None:
         return None
     scheme, _, secret = value.partition(" ")
     return secret.strip() if scheme.lower() == "bearer" else None
+
+
+@contextlib.asynccontextmanager
+async def running(
+    app: Any,
+    backend: Backend,
+    metrics: ServingMetrics,
+    settings: Settings,
+    collected: Path,
+    snapshot: Path,
+) -> AsyncIterator[ServingRuntime]:
+    """Run the scoring runtime of an app's worker (its collector, its runtime, its data
+    plane) for the life of the block; a graceful stop writes every collected row."""
+    collector = Collector(
+        collected,
+        on_drop=lambda deployment, rows: metrics.collection_dropped.labels(deployment).inc(rows),
+    )
+    collector.start()
+    runtime = ServingRuntime(
+        backend,
+        metrics,
+        poll_seconds=settings.poll_seconds,
+        collector=collector,
+        snapshot=snapshot,
+    )
+    app.state.runtime = runtime
+    app.state.dataplane = DataPlane(runtime, app.state.brake)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+        await collector.stop()
 
 
 class DataPlane:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
-from collections.abc import AsyncIterator
-from typing import IO, Annotated
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import IO, Annotated, Any
 
 import anyio.from_thread
 from fastapi import Depends, Request
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from typing_extensions import Buffer
@@ -135,3 +137,29 @@ async def spooled_body(request: Request, svc: Services, limit: int) -> AsyncIter
             spool.write(chunk)
         spool.seek(0)
         yield spool
+
+
+async def spooled_answer(
+    home: Path, write: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any
+) -> tuple[IO[bytes], dict[str, Any]]:
+    """Run ``write(*args, out, **kwargs)`` into a temporary file (in the home), off the
+    event loop: an error is still answered as one, before any byte is sent."""
+    spool = tempfile.TemporaryFile(dir=str(home))  # noqa: SIM115 (closed by ``streamed``)
+    try:
+        info = await run_in_threadpool(write, *args, spool, **kwargs)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, info
+
+
+def streamed(spool: IO[bytes], media_type: str, headers: dict[str, str]) -> StreamingResponse:
+    """The answer streaming a spooled file, closed when it is sent."""
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while chunk := spool.read(1 << 20):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)

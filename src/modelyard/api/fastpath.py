@@ -19,7 +19,7 @@ from modelyard.domain.errors import InvalidInput, PayloadTooLarge
 
 _ROUTE = re.compile(
     r"^(?:/v1/deployments/(?P<v1>[^/]+)/(?P<protocol>predict|invocations)"
-    r"|/v2/models/(?P<v2>[^/]+)/infer)/?$"
+    r"|/v2/models/(?P<v2>[^/]+)/infer|/(?P<root>invocations))/?$"
 )
 _WANTED = {
     b"authorization",
@@ -46,6 +46,12 @@ class ScoringFastPath:
             return
         name = match["v1"] or match["v2"]
         protocol = match["protocol"] or "v2"
+        if match["root"]:  # ``modelyard serve`` of one deployment: MLflow's root route
+            served = list(plane.runtime.access) if scope["app"].state.mlflow_root else []
+            if len(served) != 1:
+                await self.app(scope, receive, send)
+                return
+            name, protocol = served[0], "invocations"
         headers = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _WANTED
         }

@@ -22,6 +22,8 @@ from modelyard.domain.errors import InvalidInput, PayloadTooLarge
 from modelyard.serving.runtime import ServingRuntime
 
 router = APIRouter(tags=["scoring"], max_body_size=UNBOUNDED)  # per deployment, after auth
+#: Ground truth goes to the server's monitoring: ``modelyard serve`` has no such route.
+feedback_router = APIRouter(tags=["scoring"])
 
 _TABULAR_BODY = {
     "required": True,
@@ -160,7 +162,7 @@ async def invocations(name: str, request: Request) -> Response:
 FEEDBACK_LIMIT = 64 << 20
 
 
-@router.post(
+@feedback_router.post(
     "/v1/deployments/{name}/feedback",
     max_body_size=FEEDBACK_LIMIT,
     summary="Send ground truth for scored rows, joined by request id",

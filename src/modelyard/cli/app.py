@@ -17,7 +17,7 @@ from modelyard.cli import stopping
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command tree; ``argv`` None means the process's own command line."""
-    if argv is None and stopping.command(sys.argv[1:]) == "server":
+    if argv is None and stopping.command(sys.argv[1:]) in ("server", "serve"):
         stopping.stop_at_once()  # an in-process caller (tests) keeps its own handlers
     import typer
     from pydantic import ValidationError

@@ -30,6 +30,7 @@ from modelyard.cli import (
     monitoring,
     output,
     promotions,
+    serve,
     webhooks,
 )
 from modelyard.cli.common import JsonOpt, client
@@ -67,6 +68,10 @@ for command in (
     app.command()(command)
 app.command("predict")(deployments.predict)
 app.command()(server)
+app.command("serve")(serve.serve)
+app.command("export")(serve.export)
+app.command("image")(serve.image)
+app.add_typer(serve.edge_app, name="edge")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
@@ -77,7 +82,8 @@ app.add_typer(audit_app, name="audit")
 ORDER = (
     "models", "datasets", "evaluate", "compare", "deployments", "predict", "monitor",
     "feedback", "alerts", "webhooks", "promote", "requests", "approve", "reject", "gates", "apply",
-    "experiment", "bundle", "keys", "users", "tokens", "audit", "doctor", "server",
+    "experiment", "bundle", "export", "image", "serve", "edge", "keys", "users", "tokens", "audit",
+    "doctor", "server",
 )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 import contextlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,9 +18,6 @@ def server(
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes.")] = None,
 ) -> None:
     """Run the modelyard server."""
-    import uvicorn
-
-    from modelyard.cli import http
     from modelyard.services.auth import check_bind
     from modelyard.services.container import Services
     from modelyard.settings import Settings
@@ -45,6 +42,15 @@ def server(
                 f"    export MODELYARD_URL=http://{host}:{port} MODELYARD_TOKEN=<that token>\n\n"
             )
             sys.stdout.flush()
+    run("modelyard.cli.worker:serve", host, port, workers, settings)
+
+
+def run(app: str, host: str, port: int, workers: int, settings: Any) -> None:
+    """Serve the app factory ``app`` on uvicorn with ``workers`` processes, model code
+    confined, until stopped."""
+    import uvicorn
+
+    from modelyard.cli import http
     from modelyard.runtimes import sandbox
     from modelyard.runtimes.host import confinement
 
@@ -63,7 +69,7 @@ def server(
     os.environ[http.HEAD_ENV] = str(settings.request_head_seconds)
     os.environ[http.IDLE_ENV] = str(settings.request_idle_seconds)
     config = uvicorn.Config(
-        "modelyard.cli.worker:serve",
+        app,
         factory=True,
         host=host,
         port=port,

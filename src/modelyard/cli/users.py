@@ -53,7 +53,9 @@ def list_users(json: JsonOpt = False) -> None:
 def grant(
     name: str,
     env: Annotated[str, typer.Argument(help="Environment, e.g. sandbox.")],
-    role: Annotated[str, typer.Argument(help="viewer, developer, deployer, approver, admin")],
+    role: Annotated[
+        str, typer.Argument(help="viewer, developer, deployer, approver, scorer, admin")
+    ],
     json: JsonOpt = False,
 ) -> None:
     """Give a user a role in an environment."""

@@ -13,6 +13,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -23,8 +24,31 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
+#: What ``modelyard serve`` serves, for its workers (JSON: ``cli.serve.spec``).
+SPEC_ENV = "MODELYARD_SERVE_SPEC"
+
+
 def serve() -> FastAPI:
     """uvicorn's app factory: a stop while the app loads ends the process on the spot."""
+    from modelyard.api import create_app
+
+    return _guarded(create_app)
+
+
+def serve_scoring() -> FastAPI:
+    """The app factory of ``modelyard serve``: the scoring runtime alone."""
+
+    def build() -> FastAPI:
+        import json
+
+        from modelyard.cli.serve import scoring_app
+
+        return scoring_app(json.loads(os.environ[SPEC_ENV]))
+
+    return _guarded(build)
+
+
+def _guarded(build: Callable[[], FastAPI]) -> FastAPI:
     uvicorns = {sig: signal.getsignal(sig) for sig in stopping.STOP_SIGNALS}
     stopping.stop_at_once()
     try:
@@ -35,9 +59,7 @@ def serve() -> FastAPI:
             threading.Thread(
                 target=_stop_after, args=(supervisor.sentinel,), name="watch", daemon=True
             ).start()
-        from modelyard.api import create_app
-
-        return create_app()
+        return build()
     finally:
         for sig, handler in uvicorns.items():
             signal.signal(sig, handler)

@@ -6,6 +6,7 @@
 | developer | read, register versions, tag, alias, archive, score            |
 | deployer  | read, deploy (create, update, roll back, delete, keys), score  |
 | approver  | read, approve promotions into it                               |
+| scorer    | score (and, for `modelyard serve`, read what its deployments serve) |
 | admin     | everything in that environment, including deletes              |
 
 A user flagged ``is_admin`` is an installation admin: every permission everywhere, plus
@@ -24,6 +25,7 @@ class Role(StrEnum):
     DEVELOPER = "developer"
     DEPLOYER = "deployer"
     APPROVER = "approver"
+    SCORER = "scorer"  # a scoring-only credential: score, and follow what deployments serve
     ADMIN = "admin"
 
 
@@ -41,6 +43,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.DEVELOPER: frozenset({Permission.READ, Permission.REGISTER, Permission.SCORE}),
     Role.DEPLOYER: frozenset({Permission.READ, Permission.DEPLOY, Permission.SCORE}),
     Role.APPROVER: frozenset({Permission.READ, Permission.APPROVE}),
+    Role.SCORER: frozenset({Permission.SCORE}),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -284,3 +284,38 @@ class Rollout:
     deployment: str
     revision: int
     workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServingState:
+    """What a scoring worker needs to know of a deployment, polled every half second: the
+    current revision's variants and options and the hashes of its two scoring keys (never
+    a key)."""
+
+    name: str
+    environment: str
+    revision: int
+    key_hashes: tuple[str, str]
+    variants: list[dict[str, Any]]
+    options: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "environment": self.environment,
+            "revision": self.revision,
+            "key_hashes": list(self.key_hashes),
+            "variants": self.variants,
+            "options": self.options,
+        }
+
+    @classmethod
+    def from_dict(cls, s: dict[str, Any]) -> ServingState:
+        return cls(
+            str(s["name"]),
+            str(s["environment"]),
+            int(s["revision"]),
+            (str(s["key_hashes"][0]), str(s["key_hashes"][1])),
+            list(s["variants"]),
+            dict(s["options"]),
+        )

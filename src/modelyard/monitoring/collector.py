@@ -32,6 +32,11 @@ from modelyard.monitoring.tables import write_part
 
 log = logging.getLogger("modelyard.monitoring")
 INPUT_PREFIX = "in."
+#: The columns every file of collected rows has (then ``probabilities`` and the inputs).
+BASE_COLUMNS = (
+    "request_id", "row", "time", "deployment", "revision", "variant", "role", "status",
+    "latency_ms", "prediction",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,7 +207,7 @@ class Environments:
         if (target / MARKER).is_file():
             return interpreter
         self.folder.mkdir(parents=True, exist_ok=True)
-        with _locked(self.folder / f".{found.digest}.lock"):
+        with locked(self.folder / f".{found.digest}.lock"):
             if not (target / MARKER).is_file():  # built meanwhile by another process
                 self._build(found, target)
         return interpreter
@@ -307,7 +307,8 @@ def _why(stderr: str) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (made if missing), across processes."""
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

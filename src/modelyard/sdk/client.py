@@ -29,6 +29,7 @@ from modelyard.services.contracts import (
     Bundles,
     Datasets,
     Deployments,
+    Edge,
     Evaluations,
     Experiments,
     Monitoring,
@@ -396,6 +397,32 @@ class Client:
             raise InvalidInput(f"no such file: {str(path)!r}")
         with open(path, "rb") as fh:
             return self.api.bundles.import_bundle(fh, environment=environment)
+
+    # -- scoring elsewhere ----------------------------------------------------------------
+    serving_states = forward(Edge.serving_states)
+    serving_manifest = forward(Edge.serving_manifest)
+    write_serving_file = forward(Edge.write_serving_file)
+    write_edge = forward(Edge.write_edge)
+    upload_collected = forward(Edge.upload_collected)
+
+    def export_edge(self, deployment: str, folder: str | Path, *, key: str) -> dict[str, Any]:
+        """Write the signed edge export of ``deployment`` into ``folder`` (new or empty),
+        verified: ``modelyard serve FOLDER`` serves it offline."""
+        from modelyard.sdk import edge
+
+        return edge.export_to(lambda out: self.write_edge(deployment, out, key=key), Path(folder))
+
+    def image_context(self, deployment: str, folder: str | Path, *, key: str) -> dict[str, Any]:
+        """Write a container build context for ``deployment`` into ``folder``."""
+        from modelyard.sdk import edge
+
+        return edge.image_to(lambda out: self.write_edge(deployment, out, key=key), Path(folder))
+
+    def sync_edge(self, folder: str | Path) -> dict[str, Any]:
+        """Send the rows an edge export scored (those not sent before) to this server."""
+        from modelyard.sdk import edge
+
+        return edge.sync(self.upload_collected, Path(folder))
 
     # -- experiments ----------------------------------------------------------------------
     record_run = forward(Experiments.record_run)

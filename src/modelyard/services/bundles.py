@@ -69,6 +69,33 @@ def key_id_of(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def private_key(keys_dir: Path, name: str) -> Any:
+    """The Ed25519 signing key ``name`` kept in ``keys_dir``."""
+    from cryptography.hazmat.primitives import serialization
+
+    path = keys_dir / f"{check_name(name, 'key name')}.key"
+    if not path.is_file():
+        raise NotFound(
+            f"no signing key {name!r} in this home: create one with modelyard keys create"
+        )
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def sign(private: Any, body: bytes) -> dict[str, str]:
+    """``{"key_id", "algorithm", "public_key", "signature"}`` of ``body``."""
+    from cryptography.hazmat.primitives import serialization
+
+    raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return {
+        "key_id": key_id_of(raw),
+        "algorithm": "ed25519",
+        "public_key": base64.b64encode(raw).decode(),
+        "signature": base64.b64encode(private.sign(body)).decode(),
+    }
+
+
 class BundleService:
     def __init__(
         self,
@@ -154,14 +181,7 @@ class BundleService:
             return tx.bundles.trusted_keys()
 
     def _private_key(self, name: str) -> Any:
-        from cryptography.hazmat.primitives import serialization
-
-        path = self.keys_dir / f"{check_name(name, 'key name')}.key"
-        if not path.is_file():
-            raise NotFound(
-                f"no signing key {name!r} in this home: create one with modelyard keys create"
-            )
-        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+        return private_key(self.keys_dir, name)
 
     def installation(self) -> str:
         with self.store.read() as tx:

@@ -15,6 +15,7 @@ from typing import Any
 from modelyard.artifacts.store import ArtifactStore, open_store
 from modelyard.domain.auth import Principal, local_admin
 from modelyard.domain.clock import utcnow
+from modelyard.domain.deployments import ServingState
 from modelyard.domain.errors import NotFound, StorageUnavailable
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
@@ -29,7 +30,6 @@ from modelyard.services.versions import ManifestCache
 from modelyard.settings import Settings
 from modelyard.store import migrate
 from modelyard.store.database import Database
-from modelyard.store.deployments import ServingState
 from modelyard.store.unit import Store
 
 
@@ -85,9 +85,9 @@ class Services:
             manifests=ManifestCache(),
             scorers=Scorers(),
             authenticator=Authenticator(store),
-            models=_worker_host(settings, home, server)
+            models=worker_host(settings, home, server)
             if server
-            else InProcessHost(flavors, _worker_host(settings, home, server)),
+            else InProcessHost(flavors, worker_host(settings, home, server)),
         )
 
     def bind(self, principal: Principal) -> Scope:
@@ -151,7 +151,16 @@ class Services:
         self.db.dispose()
 
 
-def _worker_host(settings: Settings, home: Path, server: bool) -> WorkerHost:
+def indexes_of(settings: Settings) -> Indexes:
+    """Where environments' wheels come from, as the settings say."""
+    return Indexes(
+        settings.index_url,
+        tuple(settings.extra_index_urls.split()),
+        tuple(settings.find_links.split()),
+    )
+
+
+def worker_host(settings: Settings, home: Path, server: bool) -> WorkerHost:
     """Model workers that can see neither the home nor a local artifact store. Embedded
     use runs only the models whose environment differs from the caller's in them."""
     hidden = [home]
@@ -164,12 +173,7 @@ def _worker_host(settings: Settings, home: Path, server: bool) -> WorkerHost:
     if server:  # a server opens its services on its event loop, which then reads model replies
         with contextlib.suppress(RuntimeError):
             loop = asyncio.get_running_loop()
-    indexes = Indexes(
-        settings.index_url,
-        tuple(settings.extra_index_urls.split()),
-        tuple(settings.find_links.split()),
-    )
-    environments = Environments(settings.cache_dir / "envs", indexes)
+    environments = Environments(settings.cache_dir / "envs", indexes_of(settings))
     return WorkerHost(
         settings.cache_dir / "workers", settings.cache_dir / "packages", hidden, loop, environments
     )

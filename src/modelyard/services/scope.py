@@ -15,6 +15,7 @@ from modelyard.services.auth import AccessService
 from modelyard.services.bundles import BundleService
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService, serving_dependents
+from modelyard.services.edge import EdgeService
 from modelyard.services.egress import Egress
 from modelyard.services.ensembles import ensemble_dependents
 from modelyard.services.evaluations import EvaluationService
@@ -141,6 +142,21 @@ class Scope:
     @cached_property
     def operations(self) -> OperationsService:
         return OperationsService(self.services.store, self.services.artifacts, self.principal)
+
+    @cached_property
+    def edge(self) -> EdgeService:
+        from modelyard.services.container import indexes_of
+
+        s = self.services
+        return EdgeService(
+            s.store,
+            s.artifacts,
+            s.home,
+            s.settings.collected_dir,
+            s.settings.resolved_wheel_cache,
+            indexes_of(s.settings),
+            self.principal,
+        )
 
     def close(self) -> None:
         """A scope owns nothing: the services it came from are closed by their owner."""

@@ -28,7 +28,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from modelyard.domain.auth import Permission, Principal
-from modelyard.domain.deployments import WORKER_REPORT_SECONDS, ServingOptions, Variant
+from modelyard.domain.deployments import (
+    WORKER_REPORT_SECONDS,
+    ServingOptions,
+    ServingState,
+    Variant,
+)
 from modelyard.domain.errors import (
     ModelyardError,
     NotFound,
@@ -50,7 +55,6 @@ from modelyard.serving.live import LiveDeployment, LiveVariant, Scored, record
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.protocols import Parsed
 from modelyard.serving.schema import InputSchema
-from modelyard.store.deployments import ServingState
 
 log = logging.getLogger("modelyard.serving")
 RETRY_FAILED_LOAD_SECONDS = 10.0
@@ -402,7 +406,7 @@ class ServingRuntime:
             if found is not None and key_matches(secret, found[1]):
                 return
             raise Unauthenticated(f"invalid scoring key for deployment {name!r}")
-        principal = await self._principal(secret)
+        principal = await self.principal(secret)
         if name not in self.access:
             await self.sync()  # a signed-in user: created a moment ago?
         found = self.access.get(name)
@@ -414,7 +418,7 @@ class ServingRuntime:
             )
         # a signed-in user may learn that a name does not exist (404 from ``get``)
 
-    async def _principal(self, secret: str) -> Principal:
+    async def principal(self, secret: str) -> Principal:
         known = self.services.cached_principal(secret)  # no thread hop for a known token
         if known is not None:
             return known

@@ -9,13 +9,12 @@ key hashes, never a key), readable by the server's user only.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
 from pathlib import Path
 
-from modelyard.store.deployments import ServingState
+from modelyard.domain.deployments import ServingState
 
 log = logging.getLogger("modelyard.server")
 
@@ -25,7 +24,7 @@ def save(path: Path, states: list[ServingState]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        json.dump([dataclasses.asdict(s) for s in states], out)
+        json.dump([s.to_dict() for s in states], out)
     os.replace(tmp, path)
 
 
@@ -33,17 +32,7 @@ def load(path: Path) -> list[ServingState] | None:
     """The states saved last, or None when there are none (or they do not read)."""
     try:
         raw = json.loads(path.read_text())
-        return [
-            ServingState(
-                s["name"],
-                s["environment"],
-                int(s["revision"]),
-                (s["key_hashes"][0], s["key_hashes"][1]),
-                list(s["variants"]),
-                dict(s["options"]),
-            )
-            for s in raw
-        ]
+        return [ServingState.from_dict(s) for s in raw]
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, IndexError):

@@ -4,8 +4,6 @@ transaction and answers with entities and ids, never rows."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,6 +13,7 @@ from modelyard.domain.deployments import (
     Revision,
     ScoringKey,
     ServingOptions,
+    ServingState,
     Variant,
 )
 from modelyard.store.tables import (
@@ -26,19 +25,6 @@ from modelyard.store.tables import (
     core,
     utcnow,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ServingState:
-    """What a scoring worker needs to know of a deployment, polled every half second."""
-
-    name: str
-    environment: str
-    revision: int
-    key_hashes: tuple[str, str]
-    variants: list[dict[str, Any]]
-    options: dict[str, Any]
-
 
 _DEPLOYMENTS = core(DeploymentRow)
 _NEXT_REVISION = (

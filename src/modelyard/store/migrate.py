@@ -15,7 +15,7 @@ from modelyard.domain.errors import StorageUnavailable
 from modelyard.store.database import Database, first_line
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0011"
+HEAD = "0012"
 
 
 def head_revision() -> str | None:

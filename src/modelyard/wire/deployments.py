@@ -46,3 +46,28 @@ class RollbackBody(Body):
 
 class KeysBody(Body):
     regenerate: Literal["primary", "secondary"]
+
+
+class CollectedAccepted(Body):
+    accepted: int = Field(description="rows stored; 0: this file was stored before")
+
+
+class ServedVariant(Body):
+    name: str
+    environment: str
+    model: str
+    version: int
+    package_digest: str
+    weight: float
+    role: str
+
+
+class ServedState(Body):
+    """A deployment's current revision, as a scoring service follows it."""
+
+    name: str
+    environment: str
+    revision: int
+    key_hashes: list[str] = Field(description="sha256 of the two scoring keys (never a key)")
+    variants: list[ServedVariant]
+    options: dict[str, int | float | str]

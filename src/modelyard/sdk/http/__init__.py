@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from modelyard.sdk.http.bundles import HttpBundles
     from modelyard.sdk.http.datasets import HttpDatasets
     from modelyard.sdk.http.deployments import HttpDeployments
+    from modelyard.sdk.http.edge import HttpEdge
     from modelyard.sdk.http.experiments import HttpExperiments
     from modelyard.sdk.http.monitoring import HttpAlerts, HttpMonitoring
     from modelyard.sdk.http.operations import HttpOperations
@@ -102,6 +103,12 @@ class HttpApi:
         from modelyard.sdk.http.operations import HttpOperations
 
         return HttpOperations(self.http)
+
+    @cached_property
+    def edge(self) -> HttpEdge:
+        from modelyard.sdk.http.edge import HttpEdge
+
+        return HttpEdge(self.http)
 
     def close(self) -> None:
         self.http.close()

@@ -3,16 +3,13 @@ embedded services raise (by their code, through ``wire.errors``)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 import httpx
 
-from modelyard.artifacts.digests import CHUNK, PREFIX
+from modelyard.artifacts.digests import CHUNK, receive
 from modelyard.domain import errors as e
 from modelyard.wire.codec import Codec
 from modelyard.wire.errors import error_class
@@ -101,27 +98,7 @@ class RemoteFiles:
         self.base = base
 
     def get_file(self, digest: str, dest: Path) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-        try:
-            with open(tmp, "wb") as out:
-                hashing = _Hashing(out)
-                self.http.download(f"{self.base}/files/{digest}", hashing)
-            if PREFIX + hashing.sha256.hexdigest() != digest:
-                raise e.IntegrityFailure(f"downloaded file does not match {digest}", digest=digest)
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-
-class _Hashing:
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.sha256 = hashlib.sha256()
-
-    def write(self, chunk: bytes) -> int:
-        self.sha256.update(chunk)
-        return self.out.write(chunk)
+        receive(digest, dest, lambda sink: self.http.download(f"{self.base}/files/{digest}", sink))
 
 
 def check(response: httpx.Response) -> None:

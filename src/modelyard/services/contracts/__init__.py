@@ -20,6 +20,7 @@ from modelyard.services.contracts.access import Access
 from modelyard.services.contracts.bundles import Bundles
 from modelyard.services.contracts.datasets import Datasets
 from modelyard.services.contracts.deployments import Deployments
+from modelyard.services.contracts.edge import Edge
 from modelyard.services.contracts.experiments import Experiments
 from modelyard.services.contracts.monitoring import Alerts, Monitoring
 from modelyard.services.contracts.operations import Operations
@@ -55,6 +56,8 @@ class Api(Protocol):
     def webhooks(self) -> Webhooks: ...
     @property
     def operations(self) -> Operations: ...
+    @property
+    def edge(self) -> Edge: ...
 
     def close(self) -> None: ...
 
@@ -73,6 +76,7 @@ CONTRACTS: dict[str, type] = {
     "access": Access,
     "webhooks": Webhooks,
     "operations": Operations,
+    "edge": Edge,
 }
 
 
@@ -93,6 +97,7 @@ __all__ = [
     "Bundles",
     "Datasets",
     "Deployments",
+    "Edge",
     "Evaluations",
     "Experiments",
     "Monitoring",

@@ -22,7 +22,7 @@ class Access(Protocol):
         ...
 
     def grant(self, user: str, environment: str, role: str) -> User:
-        """Give ``user`` a role (viewer, developer, deployer, approver, admin) in an
+        """Give ``user`` a role (viewer, developer, deployer, approver, scorer, admin) in an
         environment."""
         ...
 

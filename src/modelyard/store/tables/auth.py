@@ -43,7 +43,8 @@ class RoleBindingRow(Base):
     __tablename__ = "role_bindings"
     __table_args__ = (
         sa.CheckConstraint(
-            "role in ('viewer', 'developer', 'deployer', 'approver', 'admin')", name="role"
+            "role in ('viewer', 'developer', 'deployer', 'approver', 'scorer', 'admin')",
+            name="role",
         ),
     )
 
