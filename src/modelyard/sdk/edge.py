@@ -111,9 +111,10 @@ def image_to(write: WriteExport, folder: Path) -> dict[str, Any]:
 def sync(upload: Callable[[str, bytes], int], folder: Path) -> dict[str, Any]:
     """Send every file of scored rows under ``folder`` (an export's ``collected/``, or such
     a folder itself) that was not sent before; each one is recorded once it is stored."""
-    rows_dir = folder / exports.COLLECTED if (folder / exports.EXPORT).is_file() else folder
-    if not rows_dir.is_dir():
-        raise InvalidInput(f"{folder} holds no scored rows (no {rows_dir})")
+    is_export = (folder / exports.EXPORT).is_file()
+    rows_dir = folder / exports.COLLECTED if is_export else folder
+    if not is_export and not rows_dir.is_dir():
+        raise InvalidInput(f"{folder} is neither an edge export nor a folder of scored rows")
     ledger = folder / exports.LEDGER / SENT
     sent = set(ledger.read_text().splitlines()) if ledger.is_file() else set()
     ledger.parent.mkdir(parents=True, exist_ok=True)
