@@ -3,6 +3,7 @@ lifespan. Nothing happens at import time."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             scheduler.stop()
             dispatcher.stop()
-            services.close()
+            # off the loop: a model worker still starting waits for the loop to read its hello
+            await asyncio.to_thread(services.close)
 
     metrics = ServingMetrics()
 

@@ -11,6 +11,7 @@ so clients and platforms built for MLflow's scoring container work unchanged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -54,7 +55,8 @@ def create_scoring_app(
             async with running(app, backend, metrics, settings, collected, snapshot):
                 yield
         finally:
-            models.close()
+            # off the loop: a model worker still starting waits for the loop to read its hello
+            await asyncio.to_thread(models.close)
 
     app = FastAPI(
         title="modelyard serve",

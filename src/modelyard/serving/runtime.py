@@ -163,8 +163,9 @@ class ServingRuntime:
     async def stop(self) -> None:
         with contextlib.suppress(Exception):  # best effort: a silent worker is gone anyway
             await asyncio.to_thread(self.services.forget_worker, self.worker)
-        tasks = [t for t in (self._poller,) if t is not None]
+        tasks: list[asyncio.Task[Any]] = [t for t in (self._poller,) if t is not None]
         tasks += [a[1] for a in self._activations.values()] + list(self._background)
+        tasks += self._model_loads.values()  # a load in flight ends with its worker
         for task in tasks:
             task.cancel()
         for task in tasks:
