@@ -34,7 +34,7 @@ from modelyard.api import (
 from modelyard.api.brake import Brake
 from modelyard.api.dataplane import bearer, running
 from modelyard.api.deps import identify
-from modelyard.api.fastpath import ScoringFastPath
+from modelyard.api.fastpath import NO_TELEMETRY, ScoringFastPath
 from modelyard.api.limits import UNBOUNDED, BodyGuard
 from modelyard.services.alerts import SCHEDULER, AlertScheduler
 from modelyard.services.container import Services
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "/v1/deployments and /v2 (Open Inference Protocol). "
         'Errors: {"error": {"code", "message", "details"}}.',
         lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
     )
     app.state.brake = Brake(settings.auth_failures_per_minute)
     app.state.mlflow_root = False  # the server answers /invocations per deployment only

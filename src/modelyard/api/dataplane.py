@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +115,7 @@ class DataPlane:
         """Auth, body limit, parse, score, render, count. Never raises a ModelyardError."""
         started = time.perf_counter()
         given = headers.get("x-request-id")
-        request_id = given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if given and _REQUEST_ID.match(given) else os.urandom(16).hex()
         id_header = [("x-request-id", request_id)]
         known = False
         try:

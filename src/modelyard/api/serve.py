@@ -23,7 +23,7 @@ from modelyard import __version__
 from modelyard.api import errors, scoring, v2
 from modelyard.api.brake import Brake
 from modelyard.api.dataplane import bearer, running
-from modelyard.api.fastpath import ScoringFastPath
+from modelyard.api.fastpath import NO_TELEMETRY, ScoringFastPath
 from modelyard.domain.errors import NotFound, Unauthenticated
 from modelyard.runtimes.host import ModelHost
 from modelyard.services.container import worker_host
@@ -64,6 +64,7 @@ def create_scoring_app(
         description="The scoring runtime of modelyard: /v1/deployments/{name}/predict, "
         "/invocations, /v2 (Open Inference Protocol), /metrics, /healthz, /readyz.",
         lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
         docs_url=None,
         redoc_url=None,
     )
