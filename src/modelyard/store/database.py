@@ -93,7 +93,9 @@ class Database:
         except (exc.OperationalError, exc.TimeoutError, exc.DisconnectionError) as e:
             # unreachable, frozen past the deadline, or every pooled connection busy
             why = first_line(getattr(e, "orig", None) or e)
-            with contextlib.suppress(exc.DBAPIError):
+            # a rollback on a dead connection can fail too (DBAPIError, or PendingRollbackError
+            # when the connection was invalidated mid-transaction): the outage is the answer
+            with contextlib.suppress(exc.SQLAlchemyError):
                 session.rollback()
             self.outage.failed(why)
             raise StorageUnavailable(f"database unavailable: {why}") from e
