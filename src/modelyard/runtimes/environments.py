@@ -138,13 +138,19 @@ class Indexes:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
 
-    def arguments(self) -> list[str]:
-        found = self if (self.index_url or self.extra_index_urls or self.find_links) else _pips()
-        out = ["--index-url", found.index_url] if found.index_url else []
-        for url in found.extra_index_urls:
+    def options(self) -> list[str]:
+        """These indexes as the options pip and uv both read (none: none given)."""
+        out = ["--index-url", self.index_url] if self.index_url else []
+        for url in self.extra_index_urls:
             out += ["--extra-index-url", url]
-        for link in found.find_links:
+        for link in self.find_links:
             out += ["--find-links", link]
+        return out
+
+    def arguments(self) -> list[str]:
+        """uv's options: these indexes, else pip's configuration here."""
+        found = self if (self.index_url or self.extra_index_urls or self.find_links) else _pips()
+        out = found.options()
         # pip's meaning of several indexes: the best match across all of them
         return [*out, "--index-strategy", "unsafe-best-match"] if out else out
 

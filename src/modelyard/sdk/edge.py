@@ -47,8 +47,7 @@ DOCKERIGNORE = "export/collected\nexport/.sync\n"
 
 def export_to(write: WriteExport, folder: Path) -> dict[str, Any]:
     """Write an export into ``folder`` (new or empty): complete and verified, or not at all."""
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InvalidInput(f"{folder} exists and is not an empty folder")
+    _must_be_empty(folder)
     staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.part"
     try:
         with tempfile.TemporaryFile(dir=folder.parent if folder.parent.is_dir() else None) as spool:
@@ -62,6 +61,11 @@ def export_to(write: WriteExport, folder: Path) -> dict[str, Any]:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {**info, "folder": str(folder)}
+
+
+def _must_be_empty(folder: Path) -> None:
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InvalidInput(f"{folder} exists and is not an empty folder")
 
 
 def _unpack(spool: IO[bytes], target: Path) -> None:
@@ -88,8 +92,7 @@ def _unpack(spool: IO[bytes], target: Path) -> None:
 def image_to(write: WriteExport, folder: Path) -> dict[str, Any]:
     """A container build context in ``folder``: ``Dockerfile``, ``.dockerignore`` and the
     edge export under ``export/``."""
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise InvalidInput(f"{folder} exists and is not an empty folder")
+    _must_be_empty(folder)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         info = export_to(write, folder / "export")

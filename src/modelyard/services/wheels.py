@@ -149,7 +149,7 @@ def _gather(pins: dict[str, str], cache: Path, indexes: Indexes) -> list[Path]:
             "--quiet",
             "--dest",
             str(cache),
-            *_pip_indexes(indexes),
+            *indexes.options(),  # none given: pip reads its own settings
             *sorted(missing),
         ]
         try:
@@ -168,13 +168,3 @@ def _gather(pins: dict[str, str], cache: Path, indexes: Indexes) -> list[Path]:
     if absent:
         raise EnvironmentFailed(f"no wheel for {', '.join(sorted(absent))} on this platform")
     return [cached[key] for key in sorted(wanted)]
-
-
-def _pip_indexes(indexes: Indexes) -> list[str]:
-    """modelyard's index settings as pip options; none set: pip reads its own."""
-    out = ["--index-url", indexes.index_url] if indexes.index_url else []
-    for url in indexes.extra_index_urls:
-        out += ["--extra-index-url", url]
-    for link in indexes.find_links:
-        out += ["--find-links", link]
-    return out
