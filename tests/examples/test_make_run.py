@@ -1,6 +1,6 @@
 """`make run`'s seeding, as a newcomer gets it: a real server, the whole flow, a drift
 episode that monitoring finds on the features that changed, and alerts that fire. A
-second run reuses the home."""
+second run reuses the home, and stopping the script stops the server it started."""
 
 from __future__ import annotations
 
@@ -65,13 +65,12 @@ def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
     assert "is seeded already" in second.stdout
     with Client(settings=Settings(home=home, actor="check")) as c:
         assert [v.version for v in c.list_versions("payments")] == [1]
+    stopped_by_sigterm(home)
 
 
-@pytest.mark.slow
-def test_stopping_make_run_stops_its_server(tmp_path: Path) -> None:
-    """SIGTERM (``kill``) to the script, not its group: the server it started goes too."""
-    home = tmp_path / "home"
-    assert seed(home).returncode == 0
+def stopped_by_sigterm(home: Path) -> None:
+    """SIGTERM (``kill``) to the script, not its group: the server it started goes too
+    (on the home seeded above: seeding again would only repeat it)."""
     port = free_port()
     with process_group(
         [sys.executable, str(RUN), "--port", str(port)],
