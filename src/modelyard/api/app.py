@@ -34,7 +34,7 @@ from modelyard.api import (
 from modelyard.api.brake import Brake
 from modelyard.api.dataplane import bearer, running
 from modelyard.api.deps import identify
-from modelyard.api.fastpath import NO_TELEMETRY, ScoringFastPath
+from modelyard.api.fastpath import NO_TELEMETRY, ScoringApp
 from modelyard.api.limits import UNBOUNDED, BodyGuard
 from modelyard.services.alerts import SCHEDULER, AlertScheduler
 from modelyard.services.container import Services
@@ -82,11 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         telemetry=NO_TELEMETRY,
     )
+    # FastAPIOffline is a function that builds a plain FastAPI: give that app the fast path
+    app.__class__ = ScoringApp
     app.state.brake = Brake(settings.auth_failures_per_minute)
     app.state.mlflow_root = False  # the server answers /invocations per deployment only
     errors.install(app)
     app.add_middleware(BodyGuard)
-    app.add_middleware(ScoringFastPath)
     control_plane = (system, home, models, packages, users, webhooks, deployments, datasets)
     for module in (*control_plane, monitoring, promotions, bundles):
         # a route that bounds its own body (an upload) says so and takes precedence

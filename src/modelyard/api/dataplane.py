@@ -23,7 +23,7 @@ from modelyard.api.errors import answer_error
 from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge, Unauthenticated
 from modelyard.monitoring.collector import Collector
 from modelyard.serving import protocols, v2
-from modelyard.serving.live import VARIANT_HEADER, LiveDeployment
+from modelyard.serving.live import VARIANT_HEADER, LiveDeployment, LiveVariant
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.runtime import Backend, ServingRuntime
 from modelyard.settings import Settings
@@ -139,8 +139,8 @@ class DataPlane:
             fault = ModelyardError("internal server error")  # code "internal", status 500
             self.metrics.errors.labels(name if known else "-", "500", fault.code).inc()
             return error_reply(fault, id_header, v2_shape=protocol == "v2")
-        self.metrics.requests.labels(name, variant, "200").inc()
-        self.metrics.latency.labels(name, variant).observe(time.perf_counter() - started)
+        variant.series.answered.inc()
+        variant.series.latency.observe(time.perf_counter() - started)
         return reply
 
     async def open(self, name: str, secret: str | None, client: str | None) -> LiveDeployment:
@@ -163,7 +163,7 @@ class DataPlane:
         headers: Mapping[str, str],
         body: bytes,
         request_id: str,
-    ) -> tuple[Reply, str]:
+    ) -> tuple[Reply, LiveVariant]:
         content_type = headers.get("content-type")
         pin = headers.get(VARIANT_HEADER)
         tensors: v2.Request | None = None
@@ -186,7 +186,8 @@ class DataPlane:
         output, classes = scored.output, scored.variant.model.classes
         if protocol == "predict" and protocols.media_type(content_type) == "text/csv":
             content = protocols.csv_body(output, classes)
-            return Reply(200, [("content-type", "text/csv; charset=utf-8"), *out], content), variant
+            csv = [("content-type", "text/csv; charset=utf-8"), *out]
+            return Reply(200, csv, content), scored.variant
         if protocol == "predict":
             content = protocols.native_body(output, classes, variant, request_id)
         elif protocol == "invocations":
@@ -201,5 +202,5 @@ class DataPlane:
                 request_id=tensors.id or request_id,
             )
             kind = "application/octet-stream" if extra else JSON
-            return Reply(200, [("content-type", kind), *extra, *out], content), variant
-        return Reply(200, [("content-type", JSON), *out], content), variant
+            return Reply(200, [("content-type", kind), *extra, *out], content), scored.variant
+        return Reply(200, [("content-type", JSON), *out], content), scored.variant

@@ -23,7 +23,7 @@ from modelyard import __version__
 from modelyard.api import errors, scoring, v2
 from modelyard.api.brake import Brake
 from modelyard.api.dataplane import bearer, running
-from modelyard.api.fastpath import NO_TELEMETRY, ScoringFastPath
+from modelyard.api.fastpath import NO_TELEMETRY, ScoringApp
 from modelyard.domain.errors import NotFound, Unauthenticated
 from modelyard.runtimes.host import ModelHost
 from modelyard.services.container import worker_host
@@ -58,7 +58,7 @@ def create_scoring_app(
             # off the loop: a model worker still starting waits for the loop to read its hello
             await asyncio.to_thread(models.close)
 
-    app = FastAPI(
+    app = ScoringApp(
         title="modelyard serve",
         version=__version__,
         description="The scoring runtime of modelyard: /v1/deployments/{name}/predict, "
@@ -71,7 +71,6 @@ def create_scoring_app(
     app.state.brake = Brake(settings.auth_failures_per_minute)
     app.state.mlflow_root = True
     errors.install(app)
-    app.add_middleware(ScoringFastPath)
     app.include_router(scoring.router)
     app.include_router(v2.router)
 

@@ -16,6 +16,7 @@ from modelyard.monitoring.collector import Record
 from modelyard.runtimes.host import Model
 from modelyard.runtimes.scorer import Output
 from modelyard.serving.batcher import Batcher
+from modelyard.serving.metrics import VariantSeries
 from modelyard.serving.schema import InputSchema
 
 VARIANT_HEADER = "modelyard-variant"
@@ -27,6 +28,7 @@ class LiveVariant:
     model: Model
     schema: InputSchema
     batcher: Batcher
+    series: VariantSeries
 
     @property
     def name(self) -> str:

@@ -272,7 +272,8 @@ class ServingRuntime:
                 schema = InputSchema(loaded.signature, options)
                 batcher = Batcher(loaded.model, options, self._observer(state.name, variant.name))
                 self.metrics.load_seconds.labels(state.name, variant.name).set(loaded.seconds)
-                entry = LiveVariant(variant, loaded.model, schema, batcher)
+                series = self.metrics.variant(state.name, variant.name)
+                entry = LiveVariant(variant, loaded.model, schema, batcher, series)
                 (live if variant.role == "live" else shadows).append(entry)
             self.deployments[state.name] = LiveDeployment(
                 state.name,
@@ -431,8 +432,7 @@ class ServingRuntime:
         started = time.perf_counter()
         variant = live.choose(pin)
         columns = variant.schema.columns(parsed.columns, parsed.rows)
-        queue = self.metrics.queue_depth.labels(live.name, variant.name)
-        queue.set(variant.batcher.depth)
+        variant.series.queue.set(variant.batcher.depth)
         output = await variant.batcher.submit(columns, parsed.rows)
         sampled = self.collector is not None and random.random() < live.options.sampling
         if sampled:
