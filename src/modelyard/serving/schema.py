@@ -309,6 +309,8 @@ _CONVERTERS = {
 
 
 def _array(kind: str, values: list[Any], has_null: bool) -> np.ndarray:
+    if kind == "float" and not has_null:
+        return np.array(values, dtype=np.float64)
     if kind == "float" or (kind == "integer" and has_null):
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     if kind in _DTYPES and not has_null:
