@@ -1,6 +1,6 @@
-"""modelyard's ``/metrics`` during a load run: each worker's batching series (rows per
-model call, requests per batch, model call time), scraped before and after a run and
-subtracted, summed over the workers."""
+"""modelyard's ``/metrics`` during a load run: the batching series (rows per model call,
+requests per batch, model call time), scraped before and after a run and subtracted,
+over every worker."""
 
 from __future__ import annotations
 
@@ -49,9 +49,11 @@ def parse_metrics(text: str) -> dict[str, dict[str, Any]]:
 def scrape_workers(
     url: str, workers: int, deployment: str
 ) -> dict[float, dict[str, dict[str, Any]]]:
-    """Each worker's series, keyed by when its ``deployment`` batch histogram was created:
-    ``/metrics`` speaks for the worker that answers, so ask on fresh connections until
-    every worker has answered."""
+    """The server's series. A server of several workers answers ``/metrics`` for all of
+    them (their sum, with no ``_created`` samples): one scrape, keyed ``0.0``. A server
+    that speaks per worker (one worker, or an older modelyard) is asked on fresh
+    connections until every worker has answered, keyed by when each worker's batch
+    histogram was created."""
     import httpx
 
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}  # the series name deployments
@@ -60,6 +62,8 @@ def scrape_workers(
         answer = httpx.get(url + "/metrics", timeout=10, headers=auth)
         parsed = parse_metrics(answer.raise_for_status().text)
         created = parsed.get(deployment, {}).get("created")
+        if created is None and deployment in parsed:  # every worker's sum at once
+            return {0.0: parsed}
         if created is not None:
             seen[created] = parsed
         if len(seen) >= workers:

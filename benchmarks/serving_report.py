@@ -322,9 +322,9 @@ def render_section(result: dict[str, Any]) -> str:
             "",
             "From modelyard's `/metrics` (`modelyard_batch_rows`, "
             "`modelyard_model_call_seconds`), scraped before and after each measured "
-            "16-connection run and subtracted; `/metrics` speaks for the worker that "
-            "answers, so it is scraped on fresh connections until every worker has answered, "
-            "and the workers are summed. Each cell: model calls whose batch had that many "
+            "16-connection run and subtracted; a server of several workers answers "
+            "`/metrics` for all of them (their sum), so one scrape covers every worker. "
+            "Each cell: model calls whose batch had that many "
             "rows (one row per request here; no call had more than the last column's). "
             "The last column is the same `predict_proba` on a frame of the mean batch size, "
             "in the benchmark's process (median).",

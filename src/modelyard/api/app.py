@@ -110,12 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def prometheus(request: Request) -> Response:  # off the thread pool, always
         """Any user's token (or the landing page's cookie) unless MODELYARD_PUBLIC_METRICS:
         the series name deployments and model versions."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST
 
         if not settings.public_metrics:
             secret = bearer(request.headers.get("authorization"))
             await identify(request, secret or request.cookies.get(home.COOKIE))
 
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -92,7 +92,7 @@ def create_scoring_app(
     async def prometheus(request: Request) -> Response:
         """A scoring key of a deployment served here, or a token the backend accepts,
         unless MODELYARD_PUBLIC_METRICS (or no authentication, on loopback)."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST
 
         runtime: ServingRuntime = request.app.state.runtime
         if not settings.public_metrics and runtime.services.auth_enabled:
@@ -102,7 +102,7 @@ def create_scoring_app(
                 if not secret:
                     raise Unauthenticated("send a deployment's scoring key")
                 await runtime.principal(secret)
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     # -- mlflow models serve's root routes -----------------------------------------------
     @app.get("/ping", response_class=PlainTextResponse)

@@ -3,6 +3,8 @@
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -91,10 +93,44 @@ def run(app: str, host: str, port: int, workers: int, settings: Any) -> None:
 
         sock = config.bind_socket()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt), shared_metrics(settings.resolved_home):
             Supervisor(config, sockets=[sock]).run()
     else:
         runner = uvicorn.Server(config)
         runner.run()
         if not runner.started:  # e.g. the port is taken: uvicorn has logged why
             raise SystemExit(1)
+
+
+@contextlib.contextmanager
+def shared_metrics(home: Path) -> Iterator[None]:
+    """One folder for every worker's metrics (``serving.metrics``), made before the first
+    worker starts (they read it when they import prometheus_client) and removed at the end;
+    a folder left by a server that was killed is removed at the next start."""
+    import shutil
+
+    from modelyard.serving.metrics import MULTIPROCESS_ENV
+
+    serving = home / "serving"
+    for left in serving.glob("metrics-*"):
+        pid = left.name.removeprefix("metrics-")
+        if not pid.isdigit() or not _alive(int(pid)) or int(pid) == os.getpid():
+            shutil.rmtree(left, ignore_errors=True)
+    folder = serving / f"metrics-{os.getpid()}"
+    folder.mkdir(parents=True, mode=0o700)
+    os.environ[MULTIPROCESS_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_ENV, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -6,12 +6,14 @@ whole server, healthy workers included: with the database away, one killed worke
 the server down for good. Here a worker that dies is replaced, and a replacement that
 fails to start is retried with backoff (0.5 s, doubling to 30 s) while the other workers
 go on serving. Only when no worker has ever started (the app itself is broken) does a
-failed start stop the server, as uvicorn does.
+failed start stop the server, as uvicorn does. A dead worker's gauges leave the shared
+``/metrics`` (``serving.metrics``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from socket import socket
 
@@ -52,6 +54,7 @@ class Supervisor(Multiprocess):
                 continue
             process.kill()  # hung or gone
             process.join()
+            _forget_metrics(process.pid)
             if self.should_exit.is_set():
                 return
             if process.exitcode == STARTUP_FAILURE and not self._served:
@@ -75,3 +78,13 @@ class Supervisor(Multiprocess):
         process.start()
         self.processes[idx] = process
         self._unproven.add(idx)
+
+
+def _forget_metrics(pid: int | None) -> None:
+    """A dead worker's gauges leave ``/metrics`` (its counts stay in the totals)."""
+    from modelyard.serving.metrics import MULTIPROCESS_ENV
+
+    if pid is not None and os.environ.get(MULTIPROCESS_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

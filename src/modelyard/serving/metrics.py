@@ -1,11 +1,25 @@
-"""Prometheus metrics of one app, in the app's own registry (no process-global state)."""
+"""Prometheus metrics of one app, in the app's own registry (no process-global state).
+
+A server of several workers answers ``/metrics`` for all of them, whichever worker is
+asked: its supervisor gives the workers one folder (``MULTIPROCESS_ENV``, prometheus_client's
+multiprocess mode), where each worker's series live in memory-mapped files, and a scrape
+adds them up. Counters and histograms are sums over every worker since the server
+started (a replaced worker's counts stay); the queue gauge sums the live workers; the
+revision and load-time gauges show each live worker (label ``pid``). One worker keeps
+its series in memory, as before.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+#: prometheus_client's own variable: set before a worker imports it, the series of every
+#: worker go to this folder (``cli.server.run`` sets it for ``--workers`` above 1).
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
@@ -67,21 +81,24 @@ class ServingMetrics:
         )
         self.queue_depth = Gauge(
             "modelyard_queue_depth",
-            "Requests waiting for the model.",
+            "Requests waiting for the model (summed over the live workers).",
             labels,
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.load_seconds = Gauge(
             "modelyard_model_load_seconds",
             "Time to load and warm up the model version a variant serves.",
             labels,
             registry=self.registry,
+            multiprocess_mode="liveall",
         )
         self.revision = Gauge(
             "modelyard_deployment_revision",
-            "The revision this worker serves.",
+            "The revision a worker serves.",
             ("deployment",),
             registry=self.registry,
+            multiprocess_mode="liveall",
         )
         self.shadow = Counter(
             "modelyard_shadow_comparisons",
@@ -101,6 +118,16 @@ class ServingMetrics:
             labels,
             registry=self.registry,
         )
+
+    def exposition(self) -> bytes:
+        """The text ``/metrics`` answers: every worker's series when they share a folder."""
+        if not os.environ.get(MULTIPROCESS_ENV):
+            return bytes(generate_latest(self.registry))
+        from prometheus_client import multiprocess
+
+        everyone = CollectorRegistry()
+        multiprocess.MultiProcessCollector(everyone)
+        return bytes(generate_latest(everyone))
 
     def variant(self, deployment: str, variant: str) -> VariantSeries:
         return VariantSeries(
