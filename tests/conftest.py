@@ -72,17 +72,40 @@ def _psycopg_url(url: str) -> str:
     return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _admin(sql: str) -> None:
+    with psycopg.connect(_psycopg_url(os.environ[PG_ENV]), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _create_database(template: str | None = None) -> str:
+    """A new database on the session's server (a copy of ``template``); its name."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    _admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _drop_database(name: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _database_url(name: str) -> str:
+    return sa.make_url(os.environ[PG_ENV]).set(database=name).render_as_string(False)
+
+
+def _migrate(url: str, lock_dir: Path) -> None:
+    db = Database(url)
+    try:
+        migrate.upgrade(db, lock_dir)
+    finally:
+        db.dispose()
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty database on the session's PostgreSQL server."""
-    admin = os.environ[PG_ENV]
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_psycopg_url(admin), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with psycopg.connect(_psycopg_url(admin), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = _create_database()
+    yield _database_url(name)
+    _drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -101,58 +124,28 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# A store migrated to head once per test process and backend, copied for each test
+# (migrating every test's store anew cost 0.1-0.3 s a test, a minute of the suite).
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A store migrated to head once per test process, per backend, copied for each test
-    (migrating every test's store anew cost 0.1-0.3 s a test, a minute of the suite):
-    ``sqlite`` is a database file, ``postgresql`` a template database's name. Each is made
-    on first use."""
-    made: dict[str, str] = {}
-    yield made
-    if "postgresql" in made:
-        with psycopg.connect(_psycopg_url(os.environ[PG_ENV]), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{made["postgresql"]}" WITH (FORCE)')
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file migrated to head."""
+    lock_dir = tmp_path_factory.getbasetemp()
+    template = lock_dir / "template.db"
+    _migrate(f"sqlite:///{template}", lock_dir)
+    return template
 
 
-def _migrate(url: str, lock_dir: Path) -> None:
-    db = Database(url)
-    try:
-        migrate.upgrade(db, lock_dir)
-    finally:
-        db.dispose()
-
-
-def _migrated_sqlite(made: dict[str, str], home: Path, lock_dir: Path) -> None:
-    if "sqlite" not in made:
-        template = lock_dir / "template.db"
-        _migrate(f"sqlite:///{template}", lock_dir)
-        made["sqlite"] = str(template)
-    home.mkdir(parents=True)
-    shutil.copyfile(made["sqlite"], home / "modelyard.db")
-
-
-def _migrated_postgresql(made: dict[str, str], lock_dir: Path) -> str:
-    admin = os.environ[PG_ENV]
-    if "postgresql" not in made:
-        template = f"tmpl_{uuid.uuid4().hex[:16]}"
-        with psycopg.connect(_psycopg_url(admin), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{template}"')
-        _migrate(sa.make_url(admin).set(database=template).render_as_string(False), lock_dir)
-        made["postgresql"] = template
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_psycopg_url(admin), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{made["postgresql"]}"')
-    return sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated to head."""
+    name = _create_database()
+    _migrate(_database_url(name), tmp_path_factory.getbasetemp())
+    yield name
+    _drop_database(name)
 
 
 @pytest.fixture
-def settings(
-    tmp_path: Path,
-    backend: str,
-    request: pytest.FixtureRequest,
-    migrated: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Settings]:
+def settings(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Settings]:
     """Settings of a fresh home; the metadata store is SQLite or PostgreSQL per ``backend``,
     migrated to head (empty, for tests marked ``empty_store``)."""
     home = tmp_path / "home"
@@ -160,15 +153,14 @@ def settings(
         db_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
         yield Settings(home=home, db_url=db_url, actor="alice")
         return
-    lock_dir = tmp_path_factory.getbasetemp()
     if backend == "sqlite":
-        _migrated_sqlite(migrated, home, lock_dir)
+        home.mkdir(parents=True)
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), home / "modelyard.db")
         yield Settings(home=home, actor="alice")
         return
-    url = _migrated_postgresql(migrated, lock_dir)
-    yield Settings(home=home, db_url=url, actor="alice")
-    with psycopg.connect(_psycopg_url(os.environ[PG_ENV]), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+    name = _create_database(template=request.getfixturevalue("pg_template"))
+    yield Settings(home=home, db_url=_database_url(name), actor="alice")
+    _drop_database(name)
 
 
 @pytest.fixture

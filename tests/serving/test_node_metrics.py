@@ -58,7 +58,7 @@ def test_every_scrape_counts_every_workers_requests(
         key = c.create_deployment(DEPLOYMENT, ["payments:1"]).new_keys["primary"]
     body = {"inputs": rows.head(1).to_dict(orient="records")}
     env = {"MODELYARD_ADMIN_TOKEN": ADMIN_TOKEN}
-    left = settings.home / "serving" / "metrics-4194304"  # by a killed server (no such pid)
+    left = settings.home / "serving" / "metrics" / "4194304"  # a killed server's (no such pid)
     left.mkdir(parents=True)
     (left / "counter_4194304.db").write_bytes(b"stale")
     with server_process(settings.home, workers=4, env=env) as server:

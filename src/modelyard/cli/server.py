@@ -109,14 +109,13 @@ def shared_metrics(home: Path) -> Iterator[None]:
     a folder left by a server that was killed is removed at the next start."""
     import shutil
 
+    from modelyard.runtimes.process import sweep
     from modelyard.serving.metrics import MULTIPROCESS_ENV
 
-    serving = home / "serving"
-    for left in serving.glob("metrics-*"):
-        pid = left.name.removeprefix("metrics-")
-        if not pid.isdigit() or not _alive(int(pid)) or int(pid) == os.getpid():
-            shutil.rmtree(left, ignore_errors=True)
-    folder = serving / f"metrics-{os.getpid()}"
+    servers = home / "serving" / "metrics"
+    sweep(servers)  # one folder per server, named by its supervisor's pid
+    folder = servers / str(os.getpid())
+    shutil.rmtree(folder, ignore_errors=True)  # this pid's, from a server long gone
     folder.mkdir(parents=True, mode=0o700)
     os.environ[MULTIPROCESS_ENV] = str(folder)
     try:
@@ -124,13 +123,3 @@ def shared_metrics(home: Path) -> Iterator[None]:
     finally:
         os.environ.pop(MULTIPROCESS_ENV, None)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True

@@ -53,9 +53,6 @@ def check_width(n: int, what: str) -> None:
 def from_records(records: Any, what: str) -> Parsed:
     if not isinstance(records, list) or not records:
         raise InvalidInput(f"{what} must be a non-empty list of records")
-    if len(records) == 1 and type(records[0]) is dict:  # online scoring's usual request
-        check_width(len(records[0]), f"{what}[0]")
-        return Parsed({name: [value] for name, value in records[0].items()}, 1)
     names: list[str] = []
     seen: set[str] = set()
     for i, record in enumerate(records):

@@ -309,10 +309,9 @@ _CONVERTERS = {
 
 
 def _array(kind: str, values: list[Any], has_null: bool) -> np.ndarray:
-    if kind == "float" and not has_null:
-        return np.array(values, dtype=np.float64)
     if kind == "float" or (kind == "integer" and has_null):
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        filled = [np.nan if v is None else v for v in values] if has_null else values
+        return np.array(filled, dtype=np.float64)
     if kind in _DTYPES and not has_null:
         return np.array(values, dtype=_DTYPES[kind])
     if kind == "datetime":
