@@ -140,11 +140,12 @@ def write_collected(root: Path, deployment: str, variant: str, frame: Any, model
     import numpy as np
 
     from modelyard.monitoring.collector import Collector, Record
+    from modelyard.monitoring.lake import Lake
 
     started = time.perf_counter()
     predictions = model.predict(frame)
     probabilities = model.predict_proba(frame)
-    collector = Collector(root, max_rows=len(frame) + 1)
+    collector = Collector(Lake.open(str(root)), max_rows=len(frame) + 1)
     columns = {c: frame[c].to_numpy() for c in FEATURES}
     now = datetime.now(UTC)
     n = len(frame)
@@ -204,7 +205,11 @@ def bench_scale(tmp: Path, rows: int, evidently_version: str) -> dict[str, Any]:
             f"({t2 - t1:.1f} s)"
         )
         write_s = write_collected(
-            settings.collected_dir, "orders", f"orders:{version.version}", traffic, workload.model
+            Path(settings.collected_url),
+            "orders",
+            f"orders:{version.version}",
+            traffic,
+            workload.model,
         )
         log(f"wrote {rows:,} collected rows in {write_s:.1f} s")
         times, reports = [], []
@@ -236,8 +241,10 @@ def bench_scale(tmp: Path, rows: int, evidently_version: str) -> dict[str, Any]:
         "numerical": NUMERIC,
         "categorical": CATEGORICAL,
         "shifted": SHIFTED,
-        "collected_files": len(list(settings.collected_dir.rglob("part-*.parquet"))),
-        "collected_bytes": sum(f.stat().st_size for f in settings.collected_dir.rglob("*.parquet")),
+        "collected_files": len(list(Path(settings.collected_url).rglob("part-*.parquet"))),
+        "collected_bytes": sum(
+            f.stat().st_size for f in Path(settings.collected_url).rglob("*.parquet")
+        ),
         "register_dataset_s": t1 - t0,
         "register_with_baseline_s": t2 - t1,
         "report_s": times,

@@ -186,14 +186,13 @@ class Settings(BaseSettings):
         return self.artifacts or str(self.resolved_home / "artifacts")
 
     @property
-    def collected_dir(self) -> Path:
-        """Scored requests, as Parquet files partitioned by deployment and hour."""
-        return self.resolved_home / "collected"
-
-    @property
-    def feedback_dir(self) -> Path:
-        """Ground truth sent back for scored requests, as Parquet files per deployment."""
-        return self.resolved_home / "feedback"
+    def collected_url(self) -> str:
+        """Where scored rows are kept (and, beside them, feedback): next to the artifacts
+        when an artifact store is set, so every node of a server reads every node's rows;
+        in the home otherwise."""
+        if self.artifacts:
+            return self.artifacts.rstrip("/") + "/collected"
+        return str(self.resolved_home / "collected")
 
     @property
     def cache_dir(self) -> Path:

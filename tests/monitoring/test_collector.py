@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from modelyard.monitoring.collector import Collector, Record
+from modelyard.monitoring.lake import Lake
 
 
 def scored(i: int, *, deployment: str = "pay", hour: int = 10, rows: int = 2) -> Record:
@@ -32,7 +33,7 @@ def scored(i: int, *, deployment: str = "pay", hour: int = 10, rows: int = 2) ->
 
 
 def test_rows_land_in_files_per_deployment_and_hour(tmp_path: Path) -> None:
-    c = Collector(tmp_path / "collected")
+    c = Collector(Lake.open(str(tmp_path / "collected")))
     for i in range(50):
         assert c.add(scored(i, hour=10 + i % 2))
     c.add(scored(99, deployment="other", rows=1))
@@ -63,7 +64,11 @@ def test_rows_land_in_files_per_deployment_and_hour(tmp_path: Path) -> None:
 
 def test_a_full_buffer_drops_and_counts(tmp_path: Path) -> None:
     dropped: list[tuple[str, int]] = []
-    c = Collector(tmp_path / "collected", max_rows=10, on_drop=lambda d, n: dropped.append((d, n)))
+    c = Collector(
+        Lake.open(str(tmp_path / "collected")),
+        max_rows=10,
+        on_drop=lambda d, n: dropped.append((d, n)),
+    )
     accepted = [c.add(scored(i)) for i in range(8)]
     assert accepted == [True] * 5 + [False] * 3
     assert c.dropped == 6 and dropped == [("pay", 2)] * 3
@@ -74,18 +79,18 @@ def test_a_full_buffer_drops_and_counts(tmp_path: Path) -> None:
 def test_a_failing_disk_drops_the_batch_and_keeps_going(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("")
-    c = Collector(blocked)
+    c = Collector(Lake.open(str(blocked)))
     c.add(scored(1))
     assert c.flush() == 0  # no exception reaches the caller
     assert c.dropped == 2
-    c.root = tmp_path / "collected"
+    c.lake = Lake.open(str(tmp_path / "collected"))
     c.add(scored(2))
     assert c.flush() == 2
 
 
 def test_stop_flushes_everything(tmp_path: Path) -> None:
     async def scenario() -> Collector:
-        c = Collector(tmp_path / "collected", flush_seconds=60)
+        c = Collector(Lake.open(str(tmp_path / "collected")), flush_seconds=60)
         c.start()
         for i in range(20):
             c.add(scored(i))

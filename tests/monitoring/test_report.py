@@ -166,7 +166,7 @@ def test_bad_feedback_and_windows_change_nothing(watched: Watched) -> None:
         "/v1/deployments/nope/feedback", json=[{"request_id": "a", "actual": 1}]
     )
     assert unknown.status_code == 404
-    assert not list(watched.settings.feedback_dir.rglob("*.parquet"))
+    assert not list((watched.settings.home / "feedback").rglob("*.parquet"))
 
     for since, until, message in [
         ("yesterday", None, "invalid --since 'yesterday'"),

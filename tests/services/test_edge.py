@@ -140,7 +140,7 @@ def test_rows_from_a_device_are_checked_and_stored_once(
     data = rows_file("d", (9, 10))
     assert client.upload_collected("d", data) == 4  # two requests of two rows, two hours
     assert client.upload_collected("d", data) == 0
-    collected = client.settings.collected_dir / "deployment=d"
+    collected = client.settings.home / "collected" / "deployment=d"
     assert sorted(p.name for p in collected.iterdir()) == [
         "hour=2026-12-07T09",
         "hour=2026-12-07T10",

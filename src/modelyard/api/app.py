@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduler.start()
         try:
             snapshot = settings.resolved_home / "serving" / "deployments.json"
-            async with running(app, services, metrics, settings, settings.collected_dir, snapshot):
+            async with running(app, services, metrics, settings, services.collected, snapshot):
                 yield
         finally:
             scheduler.stop()

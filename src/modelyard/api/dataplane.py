@@ -22,6 +22,7 @@ from modelyard.api.brake import Brake
 from modelyard.api.errors import answer_error
 from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge, Unauthenticated
 from modelyard.monitoring.collector import Collector
+from modelyard.monitoring.lake import Lake
 from modelyard.serving import protocols, v2
 from modelyard.serving.live import VARIANT_HEADER, LiveDeployment, LiveVariant
 from modelyard.serving.metrics import ServingMetrics
@@ -71,7 +72,7 @@ async def running(
     backend: Backend,
     metrics: ServingMetrics,
     settings: Settings,
-    collected: Path,
+    collected: Lake,
     snapshot: Path,
 ) -> AsyncIterator[ServingRuntime]:
     """Run the scoring runtime of an app's worker (its collector, its runtime, its data

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -25,6 +24,7 @@ from modelyard.api.brake import Brake
 from modelyard.api.dataplane import bearer, running
 from modelyard.api.fastpath import NO_TELEMETRY, ScoringApp
 from modelyard.domain.errors import NotFound, Unauthenticated
+from modelyard.monitoring.lake import Lake
 from modelyard.runtimes.host import ModelHost
 from modelyard.services.container import worker_host
 from modelyard.services.deployments import key_matches
@@ -37,7 +37,7 @@ MakeBackend = Callable[[ModelHost], Backend]
 
 
 def create_scoring_app(
-    make_backend: MakeBackend, *, collected: Path, settings: Settings | None = None
+    make_backend: MakeBackend, *, collected: Lake, settings: Settings | None = None
 ) -> FastAPI:
     settings = settings or Settings()
     metrics = ServingMetrics()

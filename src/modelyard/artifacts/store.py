@@ -62,7 +62,7 @@ def _storage_errors(what: str) -> Iterator[None]:
         raise
     except FileNotFoundError as e:
         raise NotFound(f"{what}: object not found") from e
-    except (OSError, ValueError, RuntimeError) as e:
+    except Exception as e:  # whatever the filesystem's client raises (botocore's own tree)
         raise StorageUnavailable(f"{what}: artifact store error: {e}") from e
 
 

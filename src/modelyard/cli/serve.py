@@ -35,8 +35,16 @@ def serve(
             "--trust", metavar="KEY", help="Accept exports signed by this public key only."
         ),
     ] = None,
-    collect_dir: Annotated[
-        Path | None, typer.Option("--collect-dir", help="Where scored rows are kept.")
+    collect: Annotated[
+        str | None,
+        typer.Option(
+            "--collect",
+            "--collect-dir",
+            metavar="URL",
+            help="Where scored rows are kept: a folder or an object store URL (s3://…). "
+            "Default: the export's folder; following, beside MODELYARD_ARTIFACTS when set "
+            "(where the server reads them), else the home.",
+        ),
     ] = None,
     host: Annotated[str | None, typer.Option("--host", help="Address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default 8600).")] = None,
@@ -64,14 +72,14 @@ def serve(
     host = host or settings.host
     port = port if port is not None else settings.port
     check_bind(host, settings.auth)
-    if collect_dir is None:
-        collect_dir = folders[0] / COLLECTED if folders else settings.collected_dir
+    if collect is None:
+        collect = str(folders[0].resolve() / COLLECTED) if folders else settings.collected_url
     spec = {
         "folders": [str(f.resolve()) for f in folders or ()],
         "follow": follow,
         "deployments": deployment or None,
         "trusted": list(trusted),
-        "collected": str(collect_dir.resolve()),
+        "collected": collect,
     }
     os.environ[SPEC_ENV] = json.dumps(spec)
     run("modelyard.cli.worker:serve_scoring", host, port, workers or settings.workers, settings)
@@ -82,6 +90,7 @@ def scoring_app(spec: dict[str, Any], settings: Any = None) -> "FastAPI":
     from modelyard.api.serve import create_scoring_app
     from modelyard.flavors.registry import Flavors
     from modelyard.flavors.staging import Packager
+    from modelyard.monitoring.lake import Lake
     from modelyard.runtimes.host import ModelHost
     from modelyard.sdk.http import HttpApi
     from modelyard.serving.backends import FolderBackend, RemoteBackend
@@ -116,7 +125,8 @@ def scoring_app(spec: dict[str, Any], settings: Any = None) -> "FastAPI":
             auth=settings.auth,
         )
 
-    return create_scoring_app(make, collected=Path(spec["collected"]), settings=settings)
+    collected = Lake.open(spec["collected"], settings.artifacts_options)
+    return create_scoring_app(make, collected=collected, settings=settings)
 
 
 def export(

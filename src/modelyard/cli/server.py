@@ -30,6 +30,12 @@ def server(
     workers = workers or settings.workers
     check_bind(host, settings.auth)
     services = Services.open(settings)  # migrate once, before any worker starts
+    try:  # an artifact store it cannot reach (credentials, bucket) is refused now, in a line
+        services.artifacts.ping()
+        services.collected.ping()
+    except BaseException:
+        services.close()
+        raise
     with stopping.deferred():  # the admin token is created once: never stop before it is shown
         try:
             admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None

@@ -4,7 +4,8 @@ batches to Parquet files partitioned by deployment and hour.
 - ``add`` is cheap and never raises: it appends to a bounded buffer. When the buffer is
   full the rows are dropped and counted (scoring never waits for disk).
 - ``flush`` (from a background task every ``flush_seconds``, and on ``stop``) writes one
-  file per deployment and hour: ``ROOT/deployment=NAME/hour=YYYY-MM-DDTHH/part-….parquet``,
+  file per deployment and hour: ``LAKE/deployment=NAME/hour=YYYY-MM-DDTHH/part-….parquet``
+  (``monitoring.lake``: the home, or the artifact store every node shares),
   written under a temporary name and renamed, so a crash leaves only whole files. A
   failing disk drops that batch and counts it; the next flush tries again.
 - One row per scored input row: request id, row position, time, deployment, revision,
@@ -22,13 +23,12 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from modelyard.monitoring.tables import write_part
+from modelyard.monitoring.lake import Lake
 
 log = logging.getLogger("modelyard.monitoring")
 INPUT_PREFIX = "in."
@@ -60,13 +60,13 @@ class Record:
 class Collector:
     def __init__(
         self,
-        root: Path,
+        lake: Lake,
         *,
         max_rows: int = 200_000,
         flush_seconds: float = 1.0,
         on_drop: Callable[[str, int], None] | None = None,
     ) -> None:
-        self.root = root
+        self.lake = lake
         self.max_rows = max_rows
         self.flush_seconds = flush_seconds
         self.on_drop = on_drop
@@ -139,7 +139,7 @@ class Collector:
         return written
 
     def _write(self, deployment: str, hour: str, part: list[Record]) -> None:
-        write_part(self.root / f"deployment={deployment}" / f"hour={hour}", to_table(part))
+        self.lake.write_part(to_table(part), f"deployment={deployment}", f"hour={hour}")
 
 
 def to_table(part: list[Record]) -> pa.Table:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from modelyard.monitoring.drift import (
     psi,
     wasserstein_normalized,
 )
+from modelyard.monitoring.lake import Lake, connect
 from modelyard.monitoring.profile import OTHER, CategoricalProfile, NumericalProfile, Profile
 
 PREDICTION = "prediction"
@@ -40,23 +40,20 @@ DISTANCE_SAMPLE = 200_000
 
 
 # -- reading --------------------------------------------------------------------------------
-def window_files(root: Path, deployment: str, since: datetime, until: datetime) -> list[str]:
+def window_files(lake: Lake, deployment: str, since: datetime, until: datetime) -> list[str]:
     """The collected files of the hours that overlap ``[since, until)``."""
-    folder = root / f"deployment={deployment}"
-    if not folder.is_dir():
-        return []
     first, last = since.strftime("%Y-%m-%dT%H"), until.strftime("%Y-%m-%dT%H")
+    folder = f"deployment={deployment}"
     found: list[str] = []
-    for hour in folder.iterdir():
-        name = hour.name.removeprefix("hour=")
-        if hour.name.startswith("hour=") and first <= name <= last:
-            found.extend(str(p) for p in hour.glob("part-*.parquet"))
+    for hour in lake.folders(folder):
+        name = hour.removeprefix("hour=")
+        if hour.startswith("hour=") and first <= name <= last:
+            found.extend(lake.parts(folder, hour))
     return sorted(found)
 
 
-def feedback_files(root: Path, deployment: str) -> list[str]:
-    folder = root / f"deployment={deployment}"
-    return sorted(str(p) for p in folder.glob("part-*.parquet")) if folder.is_dir() else []
+def feedback_files(lake: Lake, deployment: str) -> list[str]:
+    return lake.parts(f"deployment={deployment}")
 
 
 def _quote(name: str) -> str:
@@ -66,17 +63,17 @@ def _quote(name: str) -> str:
 class Window:
     """The live rows of one deployment between two times, read through DuckDB."""
 
-    def __init__(self, files: list[str], since: datetime, until: datetime) -> None:
-        import duckdb
-
-        self.files = files
+    def __init__(self, lake: Lake, deployment: str, since: datetime, until: datetime) -> None:
+        self.deployment = deployment
+        self.files = window_files(lake, deployment, since, until)
         self.since = since
         self.until = until
-        self.con = duckdb.connect()
+        self.con = connect()
+        lake.attach(self.con)
         self.columns: list[str] = []
-        if files:
+        if self.files:
             described = self.con.execute(
-                "DESCRIBE SELECT * FROM read_parquet(?, union_by_name=true)", [files]
+                "DESCRIBE SELECT * FROM read_parquet(?, union_by_name=true)", [self.files]
             ).fetchall()
             self.columns = [str(r[0]) for r in described]
 
@@ -124,8 +121,11 @@ class Window:
             params=params,
         ).to_arrow_table()
 
-    def labelled(self, feedback: list[str]) -> pa.Table:
-        """(prediction, actual) for every live row that has feedback; the newest wins."""
+    def labelled(self, lake: Lake) -> pa.Table:
+        """(prediction, actual) for every live row that has feedback in ``lake``; the
+        newest wins."""
+        lake.attach(self.con)
+        feedback = feedback_files(lake, self.deployment)
         if not self.files or not feedback or PREDICTION not in self.columns:
             return pa.table(
                 {PREDICTION: pa.array([], pa.string()), "actual": pa.array([], pa.string())}
@@ -138,9 +138,11 @@ class Window:
             params=[feedback, self.files, self.since, self.until],
         ).to_arrow_table()
 
-    def with_labels(self, table: pa.Table, feedback: list[str]) -> pa.Table:
+    def with_labels(self, table: pa.Table, lake: Lake) -> pa.Table:
         """``table`` (with ``request_id`` and ``row``) plus ``actual``: the newest feedback
-        for each row, or null."""
+        in ``lake`` for each row, or null."""
+        lake.attach(self.con)
+        feedback = feedback_files(lake, self.deployment)
         if not feedback:
             return table.append_column("actual", pa.nulls(table.num_rows, pa.string()))
         self.con.register("labelled_rows", table)

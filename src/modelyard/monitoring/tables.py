@@ -73,22 +73,3 @@ def write_table(table: pa.Table, path: Path, fmt: str) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def write_part(folder: Path, table: pa.Table) -> Path:
-    """Add ``table`` to ``folder`` as a new ``part-<uuid>.parquet``, written under a
-    temporary name and renamed: readers (and a crash) only ever see whole files."""
-    import os
-    import uuid
-
-    import pyarrow.parquet as pq
-
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"part-{uuid.uuid4().hex}.parquet"
-    tmp = folder / f".{final.name}.tmp"
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return final

@@ -20,6 +20,7 @@ from modelyard.domain.errors import NotFound, StorageUnavailable
 from modelyard.flavors.package import Manifest
 from modelyard.flavors.registry import Flavors
 from modelyard.flavors.staging import Packager, PackageSource
+from modelyard.monitoring.lake import Lake
 from modelyard.runtimes.environments import Environments, Indexes
 from modelyard.runtimes.host import InProcessHost, ModelHost, WorkerHost
 from modelyard.services.auth import Authenticator
@@ -40,6 +41,8 @@ class Services:
     db: Database
     store: Store
     artifacts: ArtifactStore
+    collected: Lake  # scored rows: in the home, or beside the artifacts every node shares
+    feedback: Lake
     flavors: Flavors
     packager: Packager
     packages: PackageStore
@@ -68,6 +71,7 @@ class Services:
                     raise
                 db.outage.failed(e.message)
             artifacts = open_store(settings.artifacts_url, settings.artifacts_options)
+            collected = collected_lake(settings)
         except BaseException:
             db.dispose()
             raise
@@ -79,6 +83,8 @@ class Services:
             db=db,
             store=store,
             artifacts=artifacts,
+            collected=collected,
+            feedback=collected.beside("feedback"),
             flavors=flavors,
             packager=Packager(flavors, home / "tmp", settings.cache_dir),
             packages=PackageStore(artifacts),
@@ -158,6 +164,12 @@ def indexes_of(settings: Settings) -> Indexes:
         tuple(settings.extra_index_urls.split()),
         tuple(settings.find_links.split()),
     )
+
+
+def collected_lake(settings: Settings) -> Lake:
+    """Where scored rows go (``Settings.collected_url``); an object store's URL is opened
+    with the artifact store's options (its endpoint, its credentials)."""
+    return Lake.open(settings.collected_url, settings.artifacts_options)
 
 
 def worker_host(settings: Settings, home: Path, server: bool) -> WorkerHost:

@@ -29,6 +29,7 @@ from modelyard.domain.deployments import ServingState
 from modelyard.domain.errors import InvalidInput, NotFound, PayloadTooLarge, PermissionDenied
 from modelyard.flavors.package import Manifest
 from modelyard.monitoring.collector import BASE_COLUMNS
+from modelyard.monitoring.lake import Lake
 from modelyard.runtimes.environments import Indexes, plan
 from modelyard.services import exports, wheels
 from modelyard.services.auth import require
@@ -46,7 +47,7 @@ class EdgeService:
         store: Store,
         artifacts: ArtifactStore,
         home: Path,
-        collected: Path,
+        collected: Lake,
         wheel_cache: Path,
         indexes: Indexes,
         principal: Principal,
@@ -205,30 +206,10 @@ class EdgeService:
         accepted = 0
         for hour in sorted(set(hours.to_pylist())):
             part = table.filter(pc.equal(hours, hour))
-            folder = self.collected / f"deployment={deployment}" / f"hour={hour}"
-            if _write_once(folder / f"part-edge-{digest}.parquet", part):
+            folder = (f"deployment={deployment}", f"hour={hour}")
+            if self.collected.write_once(part, f"edge-{digest}", *folder):
                 accepted += part.num_rows
         return accepted
-
-
-def _write_once(final: Path, table: Any) -> bool:
-    """Write ``table`` at ``final`` unless a file is there already (sent before)."""
-    import uuid
-
-    import pyarrow.parquet as pq
-
-    if final.exists():
-        return False
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        os.link(tmp, final)  # fails when a concurrent upload of the same file won
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class _Hashing:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
@@ -30,7 +29,7 @@ from modelyard.domain.reports import (
     VariantReport,
 )
 from modelyard.monitoring import report as r
-from modelyard.monitoring.tables import write_part
+from modelyard.monitoring.lake import Lake
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
@@ -48,8 +47,8 @@ class MonitoringService:
         registry: RegistryService,
         deployments: DeploymentService,
         datasets: DatasetService,
-        collected: Path,
-        feedback: Path,
+        collected: Lake,
+        feedback: Lake,
         principal: Principal,
     ) -> None:
         self.principal = principal
@@ -78,17 +77,13 @@ class MonitoringService:
         now = now or datetime.now(UTC)
         start, end = window(since, until, now)
         reference_window = self._reference_window(against, start, end, now)
-        data = r.Window(r.window_files(self.collected, deployment, start, end), start, end)
+        data = r.Window(self.collected, deployment, start, end)
         try:
             variants = data.variants()
             reference: Baseline | None = None
             if reference_window is not None:
                 ref_start, ref_end = reference_window
-                before = r.Window(
-                    r.window_files(self.collected, deployment, ref_start, ref_end),
-                    ref_start,
-                    ref_end,
-                )
+                before = r.Window(self.collected, deployment, ref_start, ref_end)
                 try:
                     names = before.inputs()
                     reference = r.window_profile(before.table([*names, r.PREDICTION]), names)
@@ -98,7 +93,7 @@ class MonitoringService:
                 self._section(found.environment, variant, rows, data, reference)
                 for variant, rows in variants.items()
             ]
-            labelled = data.labelled(r.feedback_files(self.feedback, deployment))
+            labelled = data.labelled(self.feedback)
             regression = pa.types.is_floating(labelled.schema.field(r.PREDICTION).type)
             performance = r.performance(labelled, regression)
         finally:
@@ -239,7 +234,7 @@ class MonitoringService:
                 "time": pa.array([datetime.now(UTC)] * len(ids), pa.timestamp("us", tz="UTC")),
             }
         )
-        write_part(self.feedback / f"deployment={deployment}", table)
+        self.feedback.write_part(table, f"deployment={deployment}")
         return len(ids)
 
     # -- back to training -----------------------------------------------------------------
@@ -278,7 +273,7 @@ class MonitoringService:
         env = environment or found.environment
         require(self.principal, Permission.REGISTER, env)
         start, end = window(since, until, datetime.now(UTC))
-        data = r.Window(r.window_files(self.collected, deployment, start, end), start, end)
+        data = r.Window(self.collected, deployment, start, end)
         try:
             inputs = data.inputs()
             if not inputs:
@@ -288,7 +283,7 @@ class MonitoringService:
                 )
             table = data.table([*inputs, "request_id", "row"])
             if with_feedback:
-                table = data.with_labels(table, r.feedback_files(self.feedback, deployment))
+                table = data.with_labels(table, self.feedback)
         finally:
             data.close()
         if table.num_rows == 0:

@@ -93,8 +93,8 @@ class Scope:
             self.registry,
             self.deployments,
             self.datasets,
-            s.settings.collected_dir,
-            s.settings.feedback_dir,
+            s.collected,
+            s.feedback,
             self.principal,
         )
 
@@ -152,7 +152,7 @@ class Scope:
             s.store,
             s.artifacts,
             s.home,
-            s.settings.collected_dir,
+            s.collected,
             s.settings.resolved_wheel_cache,
             indexes_of(s.settings),
             self.principal,
