@@ -70,3 +70,52 @@ def test_a_stale_read_does_not_retire_a_deployment_being_loaded(
             backend.release.set()
             backend.applied.set()
             services.close()
+
+
+class CountingReads:
+    """The real installation, counting how often the deployments are read."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.services, name)
+
+    def serving_states(self) -> list[ServingState]:
+        self.reads += 1
+        return self.services.serving_states()
+
+
+def test_the_poller_reads_the_deployments_only_when_they_changed(
+    payments_home: Settings,
+) -> None:
+    """A worker's poll is one row (the change count), whatever the number of deployments:
+    40 polls without a change read the deployments once; a change is read at the next."""
+    with Client(settings=payments_home) as c:
+        for name in ("a", "b", "c"):
+            c.create_deployment(name, ["payments:1"])
+        services = Services.open(payments_home)
+        backend = CountingReads(services)
+        runtime = ServingRuntime(backend, ServingMetrics(), poll_seconds=0.05)  # type: ignore[arg-type]
+
+        async def scenario() -> tuple[int, int, int]:
+            await runtime.start()
+            try:
+                await asyncio.sleep(40 * 0.05)
+                quiet = backend.reads
+                await asyncio.to_thread(c.create_deployment, "d", ["payments:1"])
+                for _ in range(400):  # read at the next poll; 20 s at most on a busy machine
+                    if "d" in runtime.access:
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(10 * 0.05)  # ten more polls: nothing more to read
+                return quiet, backend.reads, len(runtime.access)
+            finally:
+                await runtime.stop()
+
+        try:
+            quiet, after, known = asyncio.run(scenario())
+        finally:
+            services.close()
+    assert (quiet, after, known) == (1, 2, 4)

@@ -123,6 +123,10 @@ class Services:
         with self.store.read() as tx:
             return tx.deployments.serving_states()
 
+    def serving_changes(self) -> int:
+        with self.store.read() as tx:
+            return tx.deployments.serving_changes()
+
     def report_serving(self, worker: str, served: dict[str, Any]) -> None:
         with self.store.write() as tx:
             tx.workers.report(worker, served, utcnow())

@@ -53,6 +53,9 @@ class FolderBackend:
     def serving_states(self) -> list[ServingState]:
         return list(self.states)
 
+    def serving_changes(self) -> int:
+        return 0  # an export never changes
+
     def package_folder(self, digest: str) -> tuple[Path, Manifest]:
         folder = self.packages.get(digest)
         if folder is None:
@@ -98,6 +101,9 @@ class RemoteBackend:
 
     def serving_states(self) -> list[ServingState]:
         return self.edge.serving_states(self.deployments)
+
+    def serving_changes(self) -> None:
+        return None  # the server's answer is the news
 
     def package_folder(self, digest: str) -> tuple[Path, Manifest]:
         text = self.edge.serving_manifest(digest)

@@ -80,6 +80,11 @@ class Backend(Protocol):
         """Every deployment's current revision."""
         ...
 
+    def serving_changes(self) -> int | None:
+        """A count that moves whenever ``serving_states`` would answer differently (one
+        row to poll, however many deployments); None: no such count, read the states."""
+        ...
+
     @property
     def models(self) -> ModelHost:
         """Where models run (model workers, for a server)."""
@@ -123,6 +128,8 @@ class ServingRuntime:
         self.poll_seconds = poll_seconds
         self.snapshot = snapshot  # where the last states read are kept (``serving.snapshot``)
         self._saved: list[ServingState] | None = None
+        self._states: list[ServingState] = []  # as read last
+        self._changes: int | None = None  # the backend's change count when they were read
         self.deployments: dict[str, LiveDeployment] = {}
         self.failures: dict[str, str] = {}  # deployment -> why its current revision won't load
         # every deployment read, loaded or not: its environment and scoring key hashes
@@ -178,7 +185,7 @@ class ServingRuntime:
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
-                await self.sync()
+                await self.sync(if_changed=True)
                 await self._report()
             except StorageUnavailable:  # keep serving what is loaded; logged once per outage
                 pass
@@ -219,14 +226,19 @@ class ServingRuntime:
         await asyncio.to_thread(self.services.report_serving, self.worker, served)
         self._reported = (served, now)
 
-    async def sync(self) -> None:
-        """Read every deployment's current revision and start what changed."""
+    async def sync(self, *, if_changed: bool = False) -> None:
+        """Read every deployment's current revision and start what changed. The poller
+        reads them only when the backend's change count moved (``if_changed``): a worker's
+        poll is one row, not one per deployment."""
         async with self._syncing:
-            states = await asyncio.to_thread(self._read_states)
-            self._apply(states)
-            if self.snapshot is not None and states != self._saved:
-                await asyncio.to_thread(snapshot.save, self.snapshot, states)
-                self._saved = states
+            changes = await asyncio.to_thread(self.services.serving_changes)
+            if not if_changed or changes is None or changes != self._changes:
+                states = await asyncio.to_thread(self.services.serving_states)
+                self._states, self._changes = states, changes
+                if self.snapshot is not None and states != self._saved:
+                    await asyncio.to_thread(snapshot.save, self.snapshot, states)
+                    self._saved = states
+            self._apply(self._states)  # also retries a failed load when its time has come
 
     def _apply(self, states: list[ServingState]) -> None:
         seen = set()
@@ -256,9 +268,6 @@ class ServingRuntime:
                 self._activations.pop(name)[1].cancel()
         self._evict()
         self._synced.set()
-
-    def _read_states(self) -> list[ServingState]:
-        return self.services.serving_states()
 
     # -- loading --------------------------------------------------------------------------
     async def _activate(self, state: ServingState) -> None:

@@ -22,6 +22,7 @@ from modelyard.store.tables import (
     ModelVersionRow,
     RevisionRow,
     RevisionVariantRow,
+    ServingChangeRow,
     core,
     utcnow,
 )
@@ -37,6 +38,9 @@ _NEXT_REVISION = (
     )
     .returning(_DEPLOYMENTS.c.last_revision)
 )
+
+_CHANGES = core(ServingChangeRow)
+_CHANGED = sa.update(_CHANGES).values(changes=_CHANGES.c.changes + 1)
 
 _CURRENT = sa.and_(
     RevisionRow.deployment_id == DeploymentRow.id,
@@ -124,6 +128,7 @@ class Deployments:
         """A new deployment without a revision yet (``add_revision`` writes its first);
         ``keys``: slot -> (secret's hash, prefix shown)."""
         now = utcnow()
+        self.session.execute(_CHANGED)
         return int(
             self.session.execute(
                 sa.insert(_DEPLOYMENTS)
@@ -150,6 +155,7 @@ class Deployments:
     def set_key(self, deployment_id: int, slot: str, secret_hash: str, prefix: str) -> None:
         """Replace one scoring key (``primary`` or ``secondary``)."""
         now = utcnow()
+        self.session.execute(_CHANGED)
         self.session.execute(
             sa.update(_DEPLOYMENTS)
             .where(_DEPLOYMENTS.c.id == deployment_id)
@@ -175,6 +181,7 @@ class Deployments:
     ) -> int:
         """Append a revision and make it current; its number. The versions it pins are
         recorded for ``serving_version``."""
+        self.session.execute(_CHANGED)
         number = int(
             self.session.execute(
                 _NEXT_REVISION, {"b_id": deployment_id, "b_now": utcnow()}
@@ -238,6 +245,7 @@ class Deployments:
 
     def delete(self, deployment_id: int) -> None:
         """The deployment, its revisions, alert rules and alerts (they cascade)."""
+        self.session.execute(_CHANGED)
         self.session.execute(sa.delete(_DEPLOYMENTS).where(_DEPLOYMENTS.c.id == deployment_id))
 
     def serving_version(self, environment: str, model: str, version: int) -> list[str]:
@@ -260,6 +268,10 @@ class Deployments:
                 .distinct()
             )
         )
+
+    def serving_changes(self) -> int:
+        """How many times what serves has changed: equal counts, equal ``serving_states``."""
+        return int(self.session.execute(sa.select(_CHANGES.c.changes)).scalar_one())
 
     def serving_states(self) -> list[ServingState]:
         return [

@@ -14,6 +14,7 @@ from modelyard.store.tables.deployments import (
     DeploymentRow,
     RevisionRow,
     RevisionVariantRow,
+    ServingChangeRow,
     ServingWorkerRow,
 )
 from modelyard.store.tables.evaluations import EvaluationRow
@@ -60,6 +61,7 @@ __all__ = [
     "RevisionRow",
     "RevisionVariantRow",
     "RoleBindingRow",
+    "ServingChangeRow",
     "ServingWorkerRow",
     "TokenRow",
     "TrustedKeyRow",

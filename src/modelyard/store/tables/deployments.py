@@ -37,6 +37,16 @@ class DeploymentRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ServingChangeRow(Base):
+    """One row counting the changes to what serves (a deployment made, changed, re-keyed
+    or deleted): a server worker polls it, and reads the deployments only when it moved."""
+
+    __tablename__ = "serving_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class RevisionRow(Base):
     """An immutable revision: its variants and serving options as JSON."""
 
