@@ -666,3 +666,12 @@ def _(c: Client, w: World) -> Any:
     out = io.BytesIO()
     pq.write_table(to_table([record]), out)
     return [c.upload_collected(name, out.getvalue()), c.upload_collected(name, out.getvalue())]
+
+
+@case("edge.kubernetes_manifests")
+def _(c: Client, w: World) -> Any:
+    name = deployed(c, w, "km")
+    c.update_deployment(name, options={"cpu": 2, "max_replicas": 8})
+    found = c.kubernetes_manifests(name, image="yard:1", server="http://control:8600")
+    hpa = yaml.safe_load(found["files"]["hpa.yaml"])
+    return found["revision"], sorted(found["files"]), hpa["spec"]["maxReplicas"]

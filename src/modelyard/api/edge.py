@@ -13,7 +13,7 @@ from modelyard.api.deps import ScopeDep, services, spooled_answer, spooled_body,
 from modelyard.api.limits import UNBOUNDED
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.services.edge import MAX_COLLECTED_BYTES
-from modelyard.wire.deployments import CollectedAccepted, ServedState
+from modelyard.wire.deployments import CollectedAccepted, KubernetesManifests, ServedState
 from modelyard.wire.registry import DIGEST, PackageManifest
 
 router = APIRouter(prefix="/api/v1", tags=["edge"], responses=errors(400, 401, 403, 404, 422))
@@ -71,6 +71,21 @@ async def write_edge(
         "Modelyard-Files": str(info["files"]),
     }
     return streamed(spool, "application/x-tar", headers)
+
+
+@router.get("/deployments/{name}/kubernetes", response_model=KubernetesManifests)
+def kubernetes_manifests(
+    name: Name,
+    api: ScopeDep,
+    image: Annotated[str | None, Query(max_length=255)] = None,
+    server: Annotated[str | None, Query(max_length=2048)] = None,
+) -> KubernetesManifests:
+    """The Kubernetes objects that run the deployment's scoring (``modelyard k8s render``):
+    Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget, a kustomization and
+    a KServe InferenceService, as YAML files by name."""
+    return KubernetesManifests.model_validate(
+        api.edge.kubernetes_manifests(name, image=image, server=server)
+    )
 
 
 @router.post(

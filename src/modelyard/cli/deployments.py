@@ -38,7 +38,8 @@ Options = Annotated[
         "-o",
         metavar="KEY=VALUE",
         help="Serving option KEY=VALUE: max_batch_size, max_wait_ms, max_queue, timeout_ms, "
-        "max_body_bytes, unseen_categories (allow|reject), non_finite (reject|allow).",
+        "max_body_bytes, unseen_categories (allow|reject), non_finite (reject|allow), "
+        "sampling; on Kubernetes: cpu, memory_mb, min_replicas, max_replicas.",
     ),
 ]
 

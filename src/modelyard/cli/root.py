@@ -25,6 +25,7 @@ from modelyard.cli import (
     bundles,
     datasets,
     deployments,
+    kubernetes,
     lifecycle,
     models,
     monitoring,
@@ -72,6 +73,7 @@ app.command("serve")(serve.serve)
 app.command("export")(serve.export)
 app.command("image")(serve.image)
 app.add_typer(serve.edge_app, name="edge")
+app.add_typer(kubernetes.k8s_app, name="k8s")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 audit_app = typer.Typer(help="Read and verify the audit log.", invoke_without_command=True)
@@ -82,8 +84,8 @@ app.add_typer(audit_app, name="audit")
 ORDER = (
     "models", "datasets", "evaluate", "compare", "deployments", "predict", "monitor",
     "feedback", "alerts", "webhooks", "promote", "requests", "approve", "reject", "gates", "apply",
-    "experiment", "bundle", "export", "image", "serve", "edge", "keys", "users", "tokens", "audit",
-    "doctor", "server",
+    "experiment", "bundle", "export", "image", "serve", "edge", "k8s", "keys", "users", "tokens",
+    "audit", "doctor", "server",
 )  # fmt: skip
 
 

@@ -18,11 +18,18 @@ def server(
     host: Annotated[str | None, typer.Option("--host", help="Address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default 8600).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes.")] = None,
+    migrate_only: Annotated[
+        bool,
+        typer.Option(
+            "--migrate-only", help="Bring the database schema up to date and exit (a Job)."
+        ),
+    ] = False,
 ) -> None:
     """Run the modelyard server."""
     from modelyard.services.auth import check_bind
     from modelyard.services.container import Services
     from modelyard.settings import Settings
+    from modelyard.store import migrate
 
     settings = Settings()
     host = host or settings.host
@@ -36,6 +43,10 @@ def server(
     except BaseException:
         services.close()
         raise
+    if migrate_only:
+        services.close()
+        sys.stdout.write(f"the database schema is up to date ({migrate.HEAD})\n")
+        return
     with stopping.deferred():  # the admin token is created once: never stop before it is shown
         try:
             admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None

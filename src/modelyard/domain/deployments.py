@@ -49,6 +49,11 @@ class ServingOptions:
     unseen_categories: UnseenCategories = UnseenCategories.ALLOW
     non_finite: NonFinite = NonFinite.REJECT
     sampling: float = 1.0  # share of scored requests recorded for monitoring
+    # what one replica asks of a cluster, and how far it scales (``modelyard k8s render``)
+    cpu: float = 1.0  # cores requested per replica
+    memory_mb: int = 1024  # memory requested per replica (and its limit)
+    min_replicas: int = 1
+    max_replicas: int = 4
 
     def __post_init__(self) -> None:
         checks = [
@@ -58,6 +63,15 @@ class ServingOptions:
             (1 <= self.timeout_ms <= 3_600_000, "timeout_ms must be 1..3600000"),
             (1024 <= self.max_body_bytes <= 2**31, "max_body_bytes must be 1 KiB..2 GiB"),
             (0 <= self.sampling <= 1, "sampling must be 0..1"),
+            (0.05 <= self.cpu <= 256, "cpu must be 0.05..256 cores"),
+            (64 <= self.memory_mb <= 4_194_304, "memory_mb must be 64..4194304"),
+            (1 <= self.min_replicas <= 1000, "min_replicas must be 1..1000"),
+            (1 <= self.max_replicas <= 1000, "max_replicas must be 1..1000"),
+            (
+                self.min_replicas <= self.max_replicas,
+                f"max_replicas ({self.max_replicas}) must be at least min_replicas "
+                f"({self.min_replicas})",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -73,6 +87,10 @@ class ServingOptions:
             "unseen_categories": str(self.unseen_categories),
             "non_finite": str(self.non_finite),
             "sampling": self.sampling,
+            "cpu": self.cpu,
+            "memory_mb": self.memory_mb,
+            "min_replicas": self.min_replicas,
+            "max_replicas": self.max_replicas,
         }
 
     @classmethod
@@ -89,10 +107,13 @@ class ServingOptions:
                 data["unseen_categories"] = UnseenCategories(data["unseen_categories"])
             if "non_finite" in data:
                 data["non_finite"] = NonFinite(data["non_finite"])
-            for key in ("max_batch_size", "max_queue", "max_body_bytes"):
+            for key in (
+                "max_batch_size", "max_queue", "max_body_bytes", "memory_mb", "min_replicas",
+                "max_replicas",
+            ):  # fmt: skip
                 if key in data:
                     data[key] = _int(data[key], key)
-            for key in ("max_wait_ms", "timeout_ms", "sampling"):
+            for key in ("max_wait_ms", "timeout_ms", "sampling", "cpu"):
                 if key in data:
                     data[key] = float(data[key])
         except ValueError as e:

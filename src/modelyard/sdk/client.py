@@ -404,6 +404,23 @@ class Client:
     write_serving_file = forward(Edge.write_serving_file)
     write_edge = forward(Edge.write_edge)
     upload_collected = forward(Edge.upload_collected)
+    kubernetes_manifests = forward(Edge.kubernetes_manifests)
+
+    def render_kubernetes(
+        self,
+        deployment: str,
+        folder: str | Path,
+        *,
+        image: str | None = None,
+        server: str | None = None,
+    ) -> dict[str, Any]:
+        """Write ``deployment``'s Kubernetes manifests into ``folder`` (new or empty), for
+        ``kubectl apply -k FOLDER``."""
+        from modelyard.sdk import edge
+
+        found = self.kubernetes_manifests(deployment, image=image, server=server)
+        edge.write_files(Path(folder), found["files"])
+        return found
 
     def export_edge(self, deployment: str, folder: str | Path, *, key: str) -> dict[str, Any]:
         """Write the signed edge export of ``deployment`` into ``folder`` (new or empty),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -87,6 +88,24 @@ def _unpack(spool: IO[bytes], target: Path) -> None:
             with open(path, "wb") as out:
                 shutil.copyfileobj(source, out, 1 << 20)
             os.chmod(path, 0o755 if name == exports.START else 0o644)
+
+
+def write_files(folder: Path, files: dict[str, str]) -> None:
+    """Text files (plain names, no folders) into ``folder`` (new or empty): all or none."""
+    _must_be_empty(folder)
+    for name in files:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise IntegrityFailure(f"the server sent an unexpected file name {name!r}")
+    staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.part"
+    try:
+        staging.mkdir(parents=True)
+        for name, text in files.items():
+            (staging / name).write_text(text)
+        if folder.exists():
+            folder.rmdir()
+        staging.rename(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def image_to(write: WriteExport, folder: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from modelyard.flavors.package import Manifest
 from modelyard.monitoring.collector import BASE_COLUMNS
 from modelyard.monitoring.lake import Lake
 from modelyard.runtimes.environments import Indexes, plan
-from modelyard.services import exports, wheels
+from modelyard.services import exports, kubernetes, wheels
 from modelyard.services.auth import require
 from modelyard.services.bundles import private_key, sign
 from modelyard.services.deployments import deployment_id
@@ -176,6 +176,22 @@ class EdgeService:
             "key_id": key_id,
             "files": len(listing),
         }
+
+    # -- a cluster --------------------------------------------------------------------------
+    def kubernetes_manifests(
+        self, deployment: str, *, image: str | None = None, server: str | None = None
+    ) -> dict[str, Any]:
+        with self.store.read() as tx:
+            found = tx.deployments.get(deployment_id(tx, deployment))
+        require(self.principal, Permission.READ, found.environment)
+        files = kubernetes.render(
+            found.name,
+            found.revision.number,
+            found.revision.options,
+            image=image or f"modelyard:{__version__}",
+            server=server or kubernetes.DEFAULT_SERVER,
+        )
+        return {"deployment": found.name, "revision": found.revision.number, "files": files}
 
     # -- rows scored elsewhere ------------------------------------------------------------
     def upload_collected(self, deployment: str, data: bytes) -> int:

@@ -20,6 +20,10 @@ class OptionsBody(Body):
     unseen_categories: Literal["allow", "reject"] | None = None
     non_finite: Literal["allow", "reject"] | None = None
     sampling: float | None = Field(None, ge=0, le=1)
+    cpu: float | None = Field(None, ge=0.05, le=256, description="cores per replica")
+    memory_mb: int | None = Field(None, ge=64, le=4_194_304, description="MiB per replica")
+    min_replicas: int | None = Field(None, ge=1, le=1000)
+    max_replicas: int | None = Field(None, ge=1, le=1000)
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -46,6 +50,12 @@ class RollbackBody(Body):
 
 class KeysBody(Body):
     regenerate: Literal["primary", "secondary"]
+
+
+class KubernetesManifests(Body):
+    deployment: str
+    revision: int = Field(description="the revision the manifests were rendered from")
+    files: dict[str, str] = Field(description="file name -> YAML, for kubectl apply -k")
 
 
 class CollectedAccepted(Body):

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from modelyard.domain.deployments import ServingState
 from modelyard.sdk.http.transport import Http
-from modelyard.wire.deployments import CollectedAccepted
+from modelyard.wire.deployments import CollectedAccepted, KubernetesManifests
 from modelyard.wire.registry import PackageManifest
 
 PARQUET = "application/vnd.apache.parquet"
@@ -38,6 +38,17 @@ class HttpEdge:
             "key_id": headers.get("Modelyard-Key-Id", ""),
             "files": int(headers.get("Modelyard-Files", "0")),
         }
+
+    def kubernetes_manifests(
+        self, deployment: str, *, image: str | None = None, server: str | None = None
+    ) -> dict[str, Any]:
+        found = self.http.get(
+            f"/api/v1/deployments/{deployment}/kubernetes",
+            KubernetesManifests,
+            image=image,
+            server=server,
+        )
+        return found.model_dump()
 
     def upload_collected(self, deployment: str, data: bytes) -> int:
         response = self.http.request(

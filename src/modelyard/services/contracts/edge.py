@@ -28,6 +28,14 @@ class Edge(Protocol):
         runs offline: packages, wheels, lock, start script), signed with ``key``."""
         ...
 
+    def kubernetes_manifests(
+        self, deployment: str, *, image: str | None = None, server: str | None = None
+    ) -> dict[str, Any]:
+        """The Kubernetes objects that run ``deployment``'s scoring (``modelyard serve``
+        following ``server`` from ``image``), as YAML files by name, with the revision they
+        were rendered from: ``{"deployment", "revision", "files"}``."""
+        ...
+
     def upload_collected(self, deployment: str, data: bytes) -> int:
         """Store a Parquet file of rows a device scored (``edge sync``); the rows accepted,
         0 when the same file was stored before."""
