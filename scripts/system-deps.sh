@@ -7,6 +7,9 @@ missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+if ! command -v ip >/dev/null 2>&1; then  # the Ray tests bring up loopback in a namespace
+  missing+=(iproute2)
+fi
 if ! command -v kubectl >/dev/null 2>&1; then
   missing+=(kubernetes-client)
 fi

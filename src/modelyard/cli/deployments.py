@@ -269,11 +269,18 @@ def keys(
 
 def predict(
     deployment: str,
-    input_file: Annotated[Path, typer.Option("--input", "-i", help=".csv, .parquet, .json")],
-    output_file: Annotated[
-        Path,
+    input_uri: Annotated[
+        str,
+        typer.Option(
+            "--input", "-i", help=".csv, .parquet, .json (with --engine ray: a folder or s3://)"
+        ),
+    ],
+    output_uri: Annotated[
+        str,
         # -o as every command's output; -O, its first spelling, still works
-        typer.Option("--output", "-o", "-O", help=".csv, .parquet, .json"),
+        typer.Option(
+            "--output", "-o", "-O", help=".csv, .parquet, .json (--engine ray: a new folder)"
+        ),
     ],
     variant: Annotated[
         str | None, typer.Option("--variant", help="NAME:VERSION (default: largest weight)")
@@ -282,9 +289,35 @@ def predict(
         float,
         typer.Option("--max-error-rate", help="Share of invalid rows that stops the job (0-1)."),
     ] = 0.0,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (this process) or ray (Ray Data).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray", metavar="HOST:PORT", help="A Ray cluster (default: a local one)."),
+    ] = None,
+    cpus: Annotated[int, typer.Option("--cpus", help="Ray scoring actors, a CPU each.")] = 1,
     json: JsonOpt = False,
 ) -> None:
-    """Score a file with a deployment's model; invalid rows go to OUTPUT.errors.csv."""
+    """Score a file with a deployment's model; invalid rows go to OUTPUT.errors.csv. With
+    --engine ray, a dataset of CSV or Parquet partitions on Ray Data, into Parquet parts."""
+    if engine not in ("local", "ray"):
+        raise InvalidInput(f"unknown engine {engine!r}: local or ray")
+    if engine == "ray":
+        with client() as c:
+            done = c.predict_dataset(
+                deployment, input_uri, output_uri, address=ray_address, cpus=cpus, variant=variant
+            )
+        if json:
+            output.emit_json(done)
+        else:
+            output.console.print(
+                f"scored {done.rows} rows with {done.model_version} into {done.parts} parts "
+                f"under {done.output}",
+                markup=False,
+            )
+        return
+    input_file, output_file = Path(input_uri), Path(output_uri)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 

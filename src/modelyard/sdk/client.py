@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from modelyard.flavors.base import LoadedModel
     from modelyard.flavors.staging import Packager, Training
     from modelyard.serving.batch import BatchResult
+    from modelyard.serving.raydata import DatasetResult
 
 AUTO: Literal["auto"] = "auto"
 
@@ -340,6 +341,25 @@ class Client:
             model_version=chosen.name,
             max_error_rate=max_error_rate,
             progress=progress,
+        )
+
+    def predict_dataset(
+        self,
+        deployment: str,
+        source: str,
+        output: str,
+        *,
+        address: str | None = None,
+        cpus: int = 1,
+        variant: str | None = None,
+    ) -> DatasetResult:
+        """Score a dataset of CSV or Parquet partitions (a file or folder, local or
+        ``s3://``) on Ray Data into Parquet parts under ``output``, in the input's order:
+        on the cluster at ``address``, or on a local Ray of ``cpus`` workers."""
+        from modelyard.serving import raydata
+
+        return raydata.score_dataset(
+            self, deployment, source, output, address=address, cpus=cpus, variant=variant
         )
 
     # -- monitoring and alerts ------------------------------------------------------------

@@ -133,6 +133,20 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return plain.to_dict("records")  # type: ignore[no-any-return]
 
 
+def answered(
+    rows: pd.DataFrame, result: Output, classes: list[Any] | None, model_version: str
+) -> pd.DataFrame:
+    """``rows`` with what the model answered: ``prediction``, ``probability_<class>`` per
+    class, ``model_version`` (every batch engine writes this shape)."""
+    out = rows.copy()
+    out["prediction"] = result.predictions
+    if result.probabilities is not None and classes is not None:
+        for j, label in enumerate(classes):
+            out[f"probability_{label}"] = result.probabilities[:, j]
+    out["model_version"] = model_version
+    return out
+
+
 def score_file(
     source: Path,
     output: Path,
@@ -174,14 +188,7 @@ def score_file(
                     rows=total,
                 )
             if len(good):
-                result = score(good)
-                out = chunk.loc[good.index].copy()
-                out["prediction"] = result.predictions
-                if result.probabilities is not None and classes is not None:
-                    for j, label in enumerate(classes):
-                        out[f"probability_{label}"] = result.probabilities[:, j]
-                out["model_version"] = model_version
-                writer.write(out)
+                writer.write(answered(chunk.loc[good.index], score(good), classes, model_version))
                 scored += len(good)
             if progress is not None:
                 progress(len(chunk))
