@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/server.py
 	$(BIN)/python benchmarks/serving.py
 	$(BIN)/python benchmarks/monitoring.py
+	$(BIN)/python benchmarks/ray_data.py
 	$(BIN)/python benchmarks/cli.py
 	$(BIN)/python benchmarks/embedded.py
 	$(BIN)/python benchmarks/hostile.py
