@@ -99,47 +99,42 @@ class Lake:
             self._entries(self.root)
 
     def _write(self, path: str, table: pa.Table, *, once: bool) -> bool:
-        with self._errors():
-            return self._write_part(path, table, once=once)
-
-    def _write_part(self, path: str, table: pa.Table, *, once: bool) -> bool:
         import pyarrow.parquet as pq
 
-        if not self.local:
-            if once and self.fs.exists(path):
+        with self._errors():
+            if not self.local:
+                if once and self.fs.exists(path):
+                    return False
+                with self.fs.open(path, "wb") as fh:  # published when the upload completes
+                    pq.write_table(table, fh)
+                return True
+            folder, name = path.rsplit("/", 1)
+            if once and os.path.exists(path):
                 return False
-            with self.fs.open(path, "wb") as fh:  # published when the upload completes
-                pq.write_table(table, fh)
-            return True
-        folder, name = path.rsplit("/", 1)
-        if once and os.path.exists(path):
-            return False
-        os.makedirs(folder, exist_ok=True)
-        tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-        try:
-            pq.write_table(table, tmp)
-            if once:
-                os.link(tmp, path)  # fails when a concurrent write of the same part won
-            else:
-                os.replace(tmp, path)
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            os.makedirs(folder, exist_ok=True)
+            tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
+            try:
+                pq.write_table(table, tmp)
+                if once:
+                    os.link(tmp, path)  # fails when a concurrent write of the same part won
+                else:
+                    os.replace(tmp, path)
+                return True
+            except FileExistsError:
+                return False
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
 
     # -- reading ------------------------------------------------------------------------
     def _entries(self, folder: str) -> list[dict[str, Any]]:
         if not self.local:
             self.fs.invalidate_cache(folder)  # another node may have written since
-        try:
-            with self._errors():
+        with self._errors():
+            try:
                 return list(self.fs.ls(folder, detail=True))
-        except StorageUnavailable as e:
-            if isinstance(e.__cause__, FileNotFoundError | NotADirectoryError):
+            except (FileNotFoundError, NotADirectoryError):
                 return []
-            raise
 
     def folders(self, *folders: str) -> list[str]:
         """The names of the folders in ``folders``."""

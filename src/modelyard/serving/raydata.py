@@ -77,15 +77,17 @@ def score_dataset(
     out = Lake.open(output, options)
     if out.folders() or out.parts():
         raise InvalidInput(f"{output} exists and is not an empty folder")
+    path, filesystem, kind = _source(source, options)  # refused before any Ray starts
     if address:
         check_address(address)
-    import ray
+    import ray.data
 
     # a local Ray gets a CPU more than the actors: reading and writing tasks need one, and
     # actors holding every CPU would wait for blocks no task can read
     ray.init(address=address, num_cpus=None if address else cpus + 1, log_to_driver=False)
     try:
-        dataset = _read(source, options)
+        read = ray.data.read_parquet if kind == "parquet" else ray.data.read_csv
+        dataset: Any = read(path, filesystem=filesystem)
         dataset.context.execution_options.preserve_order = True
         scored = dataset.map_batches(
             _Scoring,
@@ -112,30 +114,25 @@ def score_dataset(
     return DatasetResult(rows, parts, output, chosen.name)
 
 
-def _read(source: str, options: dict[str, Any]) -> Any:
-    """The dataset at ``source``: a file or a folder of CSV or Parquet partitions."""
+def _source(source: str, options: dict[str, Any]) -> tuple[str, Any, str]:
+    """Where the dataset at ``source`` is (a file or a folder of CSV or Parquet
+    partitions): its path, the filesystem Ray Data reads it with, and its format."""
     import pyarrow.fs as pafs
-    import ray.data
 
     lake = Lake.open(source, options)
-    filesystem = None if lake.local else pafs.PyFileSystem(pafs.FSSpecHandler(lake.fs))
     path = lake.root
-    if lake.local:
-        import os
-
-        if not os.path.exists(path):
-            raise InvalidInput(f"input {source!r} does not exist")
+    if not lake.fs.exists(path):
+        raise InvalidInput(f"input {source!r} does not exist")
     names = [path] if not lake.fs.isdir(path) else sorted(lake.fs.find(path))
-    kinds = {
-        n.rsplit(".", 1)[-1].lower() for n in names if not n.rsplit("/", 1)[-1].startswith(".")
-    }
-    if kinds == {"parquet"}:
-        return ray.data.read_parquet(path, filesystem=filesystem)
-    if kinds == {"csv"}:
-        return ray.data.read_csv(path, filesystem=filesystem)
-    raise InvalidInput(
-        f"input {source!r}: expected CSV or Parquet files (not both), found {sorted(kinds)}"
-    )
+    shown = [n for n in names if not n.rsplit("/", 1)[-1].startswith(".")]
+    kinds = {n.rsplit(".", 1)[-1].lower() for n in shown}
+    if kinds not in ({"parquet"}, {"csv"}):
+        found = ", ".join(sorted(kinds)) or "nothing"
+        raise InvalidInput(
+            f"input {source!r}: expected CSV or Parquet files (not both), found {found}"
+        )
+    filesystem = None if lake.local else pafs.PyFileSystem(pafs.FSSpecHandler(lake.fs))
+    return path, filesystem, kinds.pop()
 
 
 class _Scoring:
