@@ -49,10 +49,27 @@ def serve(
     host: Annotated[str | None, typer.Option("--host", help="Address (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default 8600).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes.")] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="HOST:PORT",
+            help="Serve as a Ray Serve application on this Ray cluster (its replicas, "
+            "Ray's HTTP proxy on --host/--port) instead of worker processes.",
+        ),
+    ] = None,
+    replicas: Annotated[
+        int, typer.Option("--replicas", help="With --ray: replicas (the fewest, autoscaling).")
+    ] = 1,
+    max_replicas: Annotated[
+        int | None,
+        typer.Option("--max-replicas", help="With --ray: autoscale up to this many replicas."),
+    ] = None,
 ) -> None:
     """Serve deployments with the scoring runtime alone (no control plane, no database):
     from edge exports, or following a server with a scoring-only credential. Serving one
-    deployment, it also answers MLflow's /ping, /health, /version and /invocations."""
+    deployment, it also answers MLflow's /ping, /health, /version and /invocations. With
+    --ray, the same app runs as the replicas of a Ray Serve application."""
     from modelyard.cli.server import run
     from modelyard.cli.worker import SPEC_ENV
     from modelyard.domain.errors import InvalidInput
@@ -81,6 +98,19 @@ def serve(
         "trusted": list(trusted),
         "collected": collect,
     }
+    if ray:
+        from modelyard.serving import rayserve
+
+        if workers:
+            raise InvalidInput("--workers is for worker processes; with --ray, say --replicas")
+        bounds = rayserve.Replicas(replicas, max_replicas or replicas)
+        rayserve.serve(
+            scoring_app, spec, settings, address=ray, host=host, port=port, replicas=bounds,
+            announce=lambda line: output.console.print(line, markup=False),
+        )  # fmt: skip
+        return
+    if replicas != 1 or max_replicas is not None:
+        raise InvalidInput("--replicas and --max-replicas are for --ray")
     os.environ[SPEC_ENV] = json.dumps(spec)
     run("modelyard.cli.worker:serve_scoring", host, port, workers or settings.workers, settings)
 
