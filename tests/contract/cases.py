@@ -625,6 +625,14 @@ def _(c: Client, w: World) -> Any:
     ]
 
 
+@case("edge.serving_changes")
+def _(c: Client, w: World) -> Any:
+    before = c.serving_changes()
+    deployed(c, w, "sch")
+    after = c.serving_changes()
+    return [after > before, c.serving_changes() == after]
+
+
 def _served_package(c: Client, w: World, name: str) -> tuple[str, str]:
     digest = c.serving_states([deployed(c, w, name)])[0].variants[0]["package_digest"]
     return digest, c.serving_manifest(digest)

@@ -13,7 +13,12 @@ from modelyard.api.deps import ScopeDep, services, spooled_answer, spooled_body,
 from modelyard.api.limits import UNBOUNDED
 from modelyard.api.schemas import BINARY_BODY, errors
 from modelyard.services.edge import MAX_COLLECTED_BYTES
-from modelyard.wire.deployments import CollectedAccepted, KubernetesManifests, ServedState
+from modelyard.wire.deployments import (
+    CollectedAccepted,
+    KubernetesManifests,
+    ServedState,
+    ServingChanges,
+)
 from modelyard.wire.registry import DIGEST, PackageManifest
 
 router = APIRouter(prefix="/api/v1", tags=["edge"], responses=errors(400, 401, 403, 404, 422))
@@ -31,6 +36,13 @@ def serving_states(
     """The current revision of each deployment the caller may score (``deployment``: only
     those), with the hashes of its scoring keys."""
     return [ServedState.model_validate(s.to_dict()) for s in api.edge.serving_states(deployment)]
+
+
+@router.get("/serving/changes", response_model=ServingChanges)
+def serving_changes(api: ScopeDep) -> ServingChanges:
+    """A count that moves whenever what serves changes (any deployment): poll it, and read
+    ``/serving/states`` only when it moved."""
+    return ServingChanges(changes=api.edge.serving_changes())
 
 
 @router.get("/serving/packages/{digest}", response_model=PackageManifest)

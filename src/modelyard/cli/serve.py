@@ -14,6 +14,9 @@ from modelyard.cli.common import JsonOpt, client
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from modelyard.runtimes.host import ModelHost
+    from modelyard.serving.runtime import Backend
+
 edge_app = typer.Typer(help="Scored rows kept on a device, sent back to a server.")
 
 
@@ -118,45 +121,41 @@ def serve(
 def scoring_app(spec: dict[str, Any], settings: Any = None) -> "FastAPI":
     """The app one worker of ``modelyard serve`` runs, from the spec ``serve`` wrote."""
     from modelyard.api.serve import create_scoring_app
-    from modelyard.flavors.registry import Flavors
-    from modelyard.flavors.staging import Packager
     from modelyard.monitoring.lake import Lake
-    from modelyard.runtimes.host import ModelHost
-    from modelyard.sdk.http import HttpApi
-    from modelyard.serving.backends import FolderBackend, RemoteBackend
-    from modelyard.serving.runtime import Backend
     from modelyard.settings import Settings
 
     settings = settings or Settings()
-
-    def make(models: ModelHost) -> Backend:
-        if spec["folders"]:
-            folders = [Path(f) for f in spec["folders"]]
-            return FolderBackend(
-                folders, models, auth=settings.auth, trusted=tuple(spec["trusted"])
-            )
-        token = settings.token.get_secret_value() if settings.token else None
-        api = HttpApi(spec["follow"], token, settings.environment)
-
-        def whoami(secret: str) -> Any:
-            caller = HttpApi(spec["follow"], secret, settings.environment)
-            try:
-                return caller.access.whoami()
-            finally:
-                caller.close()
-
-        packager = Packager(Flavors(), settings.resolved_home / "tmp", settings.cache_dir)
-        return RemoteBackend(
-            api.edge,
-            whoami,
-            packager,
-            models,
-            deployments=spec["deployments"],
-            auth=settings.auth,
-        )
-
     collected = Lake.open(spec["collected"], settings.artifacts_options)
-    return create_scoring_app(make, collected=collected, settings=settings)
+    return create_scoring_app(
+        lambda models: backend(spec, settings, models), collected=collected, settings=settings
+    )
+
+
+def backend(spec: dict[str, Any], settings: Any, models: "ModelHost") -> "Backend":
+    """Where the deployments of ``spec`` come from: its edge folders, or the server it
+    follows (with ``settings``' token)."""
+    from modelyard.flavors.registry import Flavors
+    from modelyard.flavors.staging import Packager
+    from modelyard.sdk.http import HttpApi
+    from modelyard.serving.backends import FolderBackend, RemoteBackend
+
+    if spec["folders"]:
+        folders = [Path(f) for f in spec["folders"]]
+        return FolderBackend(folders, models, auth=settings.auth, trusted=tuple(spec["trusted"]))
+    token = settings.token.get_secret_value() if settings.token else None
+    api = HttpApi(spec["follow"], token, settings.environment)
+
+    def whoami(secret: str) -> Any:
+        caller = HttpApi(spec["follow"], secret, settings.environment)
+        try:
+            return caller.access.whoami()
+        finally:
+            caller.close()
+
+    packager = Packager(Flavors(), settings.resolved_home / "tmp", settings.cache_dir)
+    return RemoteBackend(
+        api.edge, whoami, packager, models, deployments=spec["deployments"], auth=settings.auth
+    )
 
 
 def export(

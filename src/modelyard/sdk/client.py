@@ -420,6 +420,7 @@ class Client:
 
     # -- scoring elsewhere ----------------------------------------------------------------
     serving_states = forward(Edge.serving_states)
+    serving_changes = forward(Edge.serving_changes)
     serving_manifest = forward(Edge.serving_manifest)
     write_serving_file = forward(Edge.write_serving_file)
     write_edge = forward(Edge.write_edge)

@@ -73,6 +73,10 @@ class EdgeService:
             return states
         return [s for s in states if self.principal.can(Permission.SCORE, s.environment)]
 
+    def serving_changes(self) -> int:
+        with self.store.read() as tx:
+            return tx.deployments.serving_changes()
+
     def serving_manifest(self, digest: str) -> str:
         served = {v["package_digest"] for s in self.serving_states() for v in s.variants}
         if digest not in served:  # a package nobody may follow here: as if it did not exist

@@ -102,8 +102,8 @@ class RemoteBackend:
     def serving_states(self) -> list[ServingState]:
         return self.edge.serving_states(self.deployments)
 
-    def serving_changes(self) -> None:
-        return None  # the server's answer is the news
+    def serving_changes(self) -> int:
+        return self.edge.serving_changes()
 
     def package_folder(self, digest: str) -> tuple[Path, Manifest]:
         text = self.edge.serving_manifest(digest)

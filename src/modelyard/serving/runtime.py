@@ -80,9 +80,9 @@ class Backend(Protocol):
         """Every deployment's current revision."""
         ...
 
-    def serving_changes(self) -> int | None:
+    def serving_changes(self) -> int:
         """A count that moves whenever ``serving_states`` would answer differently (one
-        row to poll, however many deployments); None: no such count, read the states."""
+        row to poll, however many deployments)."""
         ...
 
     @property
@@ -232,7 +232,7 @@ class ServingRuntime:
         poll is one row, not one per deployment."""
         async with self._syncing:
             changes = await asyncio.to_thread(self.services.serving_changes)
-            if not if_changed or changes is None or changes != self._changes:
+            if not if_changed or changes != self._changes:
                 states = await asyncio.to_thread(self.services.serving_states)
                 self._states, self._changes = states, changes
                 if self.snapshot is not None and states != self._saved:

@@ -58,6 +58,12 @@ class KubernetesManifests(Body):
     files: dict[str, str] = Field(description="file name -> YAML, for kubectl apply -k")
 
 
+class ServingChanges(Body):
+    changes: int = Field(
+        description="how many times what serves has changed; while equal, so are the states"
+    )
+
+
 class CollectedAccepted(Body):
     accepted: int = Field(description="rows stored; 0: this file was stored before")
 

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from modelyard.domain.deployments import ServingState
 from modelyard.sdk.http.transport import Http
-from modelyard.wire.deployments import CollectedAccepted, KubernetesManifests
+from modelyard.wire.deployments import CollectedAccepted, KubernetesManifests, ServingChanges
 from modelyard.wire.registry import PackageManifest
 
 PARQUET = "application/vnd.apache.parquet"
@@ -21,6 +21,9 @@ class HttpEdge:
         return self.http.get(
             "/api/v1/serving/states", list[ServingState], deployment=deployments or None
         )
+
+    def serving_changes(self) -> int:
+        return self.http.get("/api/v1/serving/changes", ServingChanges).changes
 
     def serving_manifest(self, digest: str) -> str:
         return self.http.get(f"/api/v1/serving/packages/{digest}", PackageManifest).manifest

@@ -15,6 +15,12 @@ class Edge(Protocol):
         with its scoring keys' hashes: what a scoring service follows."""
         ...
 
+    def serving_changes(self) -> int:
+        """How many times what serves has changed, installation-wide: while it stays the
+        same, so does every caller's ``serving_states`` (a follower polls this, one row,
+        and reads the states only when it moved)."""
+        ...
+
     def serving_manifest(self, digest: str) -> str:
         """The exact manifest of a package a deployment the caller may score serves."""
         ...
