@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -66,18 +67,23 @@ def test_ray_serve_replicas_answer_as_the_server_through_an_update(
 def test_serve_on_ray_refuses_what_cannot_run_in_a_line(tmp_path: Path) -> None:
     env = {**os.environ, "MODELYARD_HOME": str(tmp_path / "home"), "MODELYARD_TOKEN": "x"}
     follow = ["--follow", "http://127.0.0.1:9"]
-    for args, says in [
-        (["--ray", f"127.0.0.1:{free_port()}"], "cannot reach the Ray cluster at 127.0.0.1:"),
-        (["--ray", "nowhere"], "invalid Ray address 'nowhere': expected HOST:PORT"),
-        (["--ray", "127.0.0.1:1", "--workers", "2"], "--workers is for worker processes"),
-        (["--ray", "127.0.0.1:1", "--replicas", "0"], "--replicas must be at least 1"),
-        (["--ray", "127.0.0.1:1", "--replicas", "3", "--max-replicas", "2"], "--max-replicas 2"),
-        (["--replicas", "2"], "--replicas and --max-replicas are for --ray"),
-    ]:
-        command = [EXE, "serve", *follow, *args]
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=60, check=False
-        )
-        assert done.returncode == 1, done.stderr
-        (line,) = done.stderr.strip().splitlines()
-        assert line.startswith(f"error: {says}"), line
+    with socket.socket() as listening:  # a Ray address that answers
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        ray = f"127.0.0.1:{listening.getsockname()[1]}"
+        for args, says in [
+            (["--ray", f"127.0.0.1:{free_port()}"], "cannot reach the Ray cluster at 127.0.0.1:"),
+            (["--ray", "nowhere"], "invalid Ray address 'nowhere': expected HOST:PORT"),
+            (["--ray", ray, "--workers", "2"], "--workers is for worker processes"),
+            (["--ray", ray, "--replicas", "0"], "--replicas must be at least 1"),
+            (["--ray", ray, "--replicas", "3", "--max-replicas", "2"], "--max-replicas 2"),
+            (["--replicas", "2"], "--replicas and --max-replicas are for --ray"),
+            (["--ray", ray], "cannot reach http://127.0.0.1:9"),  # the server followed
+        ]:
+            command = [EXE, "serve", *follow, *args]
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=60, check=False
+            )
+            assert done.returncode == 1, done.stderr
+            (line,) = done.stderr.strip().splitlines()
+            assert line.startswith(f"error: {says}"), line

@@ -76,6 +76,7 @@ def serve(
     from modelyard.cli.server import run
     from modelyard.cli.worker import SPEC_ENV
     from modelyard.domain.errors import InvalidInput
+    from modelyard.sdk.http import HttpApi
     from modelyard.services.auth import check_bind
     from modelyard.services.exports import COLLECTED, verify_export
     from modelyard.settings import Settings
@@ -103,10 +104,14 @@ def serve(
     }
     if ray:
         from modelyard.serving import rayserve
+        from modelyard.serving.raydata import check_address
 
         if workers:
             raise InvalidInput("--workers is for worker processes; with --ray, say --replicas")
         bounds = rayserve.Replicas(replicas, max_replicas or replicas)
+        check_address(ray)
+        if follow:  # replicas take traffic once loaded: a server away would hold them
+            HttpApi(follow, _token(settings), settings.environment).edge.serving_changes()
         rayserve.serve(
             scoring_app, spec, settings, address=ray, host=host, port=port, replicas=bounds,
             announce=lambda line: output.console.print(line, markup=False),
@@ -142,8 +147,7 @@ def backend(spec: dict[str, Any], settings: Any, models: "ModelHost") -> "Backen
     if spec["folders"]:
         folders = [Path(f) for f in spec["folders"]]
         return FolderBackend(folders, models, auth=settings.auth, trusted=tuple(spec["trusted"]))
-    token = settings.token.get_secret_value() if settings.token else None
-    api = HttpApi(spec["follow"], token, settings.environment)
+    api = HttpApi(spec["follow"], _token(settings), settings.environment)
 
     def whoami(secret: str) -> Any:
         caller = HttpApi(spec["follow"], secret, settings.environment)
@@ -156,6 +160,10 @@ def backend(spec: dict[str, Any], settings: Any, models: "ModelHost") -> "Backen
     return RemoteBackend(
         api.edge, whoami, packager, models, deployments=spec["deployments"], auth=settings.auth
     )
+
+
+def _token(settings: Any) -> str | None:
+    return settings.token.get_secret_value() if settings.token else None
 
 
 def export(

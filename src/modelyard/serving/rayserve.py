@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.errors import InvalidInput
-from modelyard.serving.raydata import check_address
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -93,9 +92,8 @@ def serve(
     replicas: Replicas,
     announce: Callable[[str], None] = log.warning,
 ) -> None:
-    """Run the application on the cluster at ``address`` until SIGINT or SIGTERM, then
-    remove it. Refuses an address nothing answers on, in a line."""
-    check_address(address)
+    """Run the application on the cluster at ``address`` (``raydata.check_address``
+    answered) until SIGINT or SIGTERM, then remove it."""
     import ray
     from ray import serve
 
