@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -34,17 +35,14 @@ def answer(url: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str,
     return dict(reply)
 
 
-def wait_ready(url: str, process: subprocess.Popen[str]) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < 300:
-        assert process.poll() is None, process.communicate()[1][-3000:]
-        try:
-            if httpx.get(url + "/readyz", timeout=5).status_code == 200:
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("Ray Serve did not become ready in 300 s")
+def announced(process: subprocess.Popen[str]) -> str:
+    """The line ``modelyard serve --ray`` prints once Ray Serve runs every replica."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 300)
+    assert ready, "modelyard serve --ray said nothing in 300 s"
+    line = process.stdout.readline()
+    assert line, process.communicate()[1][-3000:]
+    return line.strip()
 
 
 def replicas() -> dict[str, int]:
@@ -122,7 +120,10 @@ def main() -> None:
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         ) as serving:
             url = f"http://127.0.0.1:{port}"
-            seen["ready_seconds"] = round(wait_ready(url, serving), 1)
+            started = time.monotonic()
+            said = announced(serving)
+            seen["ready_seconds"] = round(time.monotonic() - started, 1)
+            seen["ready"] = httpx.get(url + "/readyz", timeout=5).status_code
             seen["replicas"] = replicas()
             seen["before"] = [answer(url, body, headers), answer(server.url, body, headers)]
             seen["update"] = through_an_update(url, server.url, body, key)
@@ -130,7 +131,7 @@ def main() -> None:
             serving.send_signal(signal.SIGTERM)
             out, err = serving.communicate(timeout=60)
             seen["exit"] = serving.returncode
-            seen["said"] = out.strip().splitlines()
+            seen["said"] = [said, *out.strip().splitlines()]
             seen["stderr"] = err[-2000:]
     print(json.dumps(seen))
 

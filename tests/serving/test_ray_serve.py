@@ -51,7 +51,8 @@ def test_ray_serve_replicas_answer_as_the_server_through_an_update(
     assert done.returncode == 0, done.stderr[-4000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert seen["replicas"] == {"RUNNING": 2}
+    assert seen["replicas"] == {"RUNNING": 2}  # once the command says it serves
+    assert seen["ready"] == 200
     ray_before, server_before = seen["before"]
     assert ray_before == server_before and ray_before["model_version"] == "payments:1"
     assert ray_before["predictions"] == models[0].predict(x.head(20)).tolist()
