@@ -232,7 +232,8 @@ def _(c: Client, w: World) -> Any:
 @case("deployments.create_deployment")
 def _(c: Client, w: World) -> Any:
     model(c, w, "cd-model")
-    created = c.create_deployment("cd", ["cd-model:1"], options={"max_batch_size": 64})
+    options = {"max_batch_size": 64, "keys": ["invoice_id"]}
+    created = c.create_deployment("cd", ["cd-model:1"], options=options)
     return [created, sorted(created.new_keys)]
 
 

@@ -184,15 +184,15 @@ class DataPlane:
             (VARIANT_HEADER, variant),
             ("x-request-id", request_id),
         ]
-        output, classes = scored.output, scored.variant.model.classes
+        output, classes, keys = scored.output, scored.variant.model.classes, scored.keys
         if protocol == "predict" and protocols.media_type(content_type) == "text/csv":
-            content = protocols.csv_body(output, classes)
+            content = protocols.csv_body(output, classes, keys)
             csv = [("content-type", "text/csv; charset=utf-8"), *out]
             return Reply(200, csv, content), scored.variant
         if protocol == "predict":
-            content = protocols.native_body(output, classes, variant, request_id)
+            content = protocols.native_body(output, classes, variant, request_id, keys)
         elif protocol == "invocations":
-            content = protocols.mlflow_body(output)
+            content = protocols.mlflow_body(output, keys)
         else:
             assert tensors is not None
             content, extra = v2.body(
@@ -201,6 +201,7 @@ class DataPlane:
                 model_name=live.name,
                 model_version=variant,
                 request_id=tensors.id or request_id,
+                keys=keys,
             )
             kind = "application/octet-stream" if extra else JSON
             return Reply(200, [("content-type", kind), *extra, *out], content), scored.variant

@@ -39,7 +39,17 @@ Options = Annotated[
         metavar="KEY=VALUE",
         help="Serving option KEY=VALUE: max_batch_size, max_wait_ms, max_queue, timeout_ms, "
         "max_body_bytes, unseen_categories (allow|reject), non_finite (reject|allow), "
-        "sampling; on Kubernetes: cpu, memory_mb, min_replicas, max_replicas.",
+        "sampling, keys (comma-separated); on Kubernetes: cpu, memory_mb, min_replicas, "
+        "max_replicas.",
+    ),
+]
+KeyColumns = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--key",
+        metavar="COLUMN",
+        help="A key column (an invoice id): never given to the model, echoed in answers and "
+        "batch outputs, kept with collected rows; repeatable (update: replaces the keys).",
     ),
 ]
 
@@ -71,11 +81,11 @@ def _print_rollout(rollout: "Rollout") -> None:
     )
 
 
-def _options(pairs: list[str] | None) -> dict[str, Any] | None:
-    if not pairs:
+def _options(pairs: list[str] | None, keys: list[str] | None = None) -> dict[str, Any] | None:
+    if not pairs and keys is None:
         return None
-    found = {}
-    for pair in pairs:
+    found: dict[str, Any] = {"keys": keys} if keys is not None else {}
+    for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise InvalidInput(f"invalid option {pair!r}: use KEY=VALUE")
@@ -98,7 +108,15 @@ def _show(d: "Deployment") -> None:
             ("revision", f"{d.revision.number} ({d.revision.action})"),
             ("serving", _variants(d.revision)),
             ("scoring", f"POST /v1/deployments/{d.name}/predict"),
-            ("keys", ", ".join(f"{k.slot} (since {output.when(k.created_at)})" for k in d.keys)),
+            *(
+                [("key columns", ", ".join(d.revision.options.keys))]
+                if d.revision.options.keys
+                else []
+            ),
+            (
+                "scoring keys",
+                ", ".join(f"{k.slot} (since {output.when(k.created_at)})" for k in d.keys),
+            ),
             ("updated", output.when(d.updated_at)),
         ],
     )
@@ -113,6 +131,7 @@ def create(
     shadow: Shadows = None,
     env: Annotated[str | None, typer.Option("--env", help="Environment.")] = None,
     option: Options = None,
+    key: KeyColumns = None,
     description: Annotated[str, typer.Option("--description")] = "",
     wait: Wait = 60.0,
     json: JsonOpt = False,
@@ -124,7 +143,7 @@ def create(
             model or [],
             environment=env,
             shadows=shadow,
-            options=_options(option),
+            options=_options(option, key),
             description=description,
         )
         output.emit_json(d) if json else _show(d)
@@ -138,13 +157,14 @@ def update(
     shadow: Shadows = None,
     no_shadow: Annotated[bool, typer.Option("--no-shadow", help="Remove the shadows.")] = False,
     option: Options = None,
+    key: KeyColumns = None,
     wait: Wait = 60.0,
     json: JsonOpt = False,
 ) -> None:
     """Write a new revision: new models and weights, shadows, or serving options."""
     shadows = [] if no_shadow else shadow
     with client() as c:
-        d = c.update_deployment(name, model, shadows=shadows, options=_options(option))
+        d = c.update_deployment(name, model, shadows=shadows, options=_options(option, key))
         output.emit_json(d) if json else _show(d)
         _wait(c, d, wait, json)
 

@@ -37,6 +37,10 @@ class NonFinite(StrEnum):
     ALLOW = "allow"  # passed to the model as NaN or infinity
 
 
+MAX_KEYS = 16
+_KEY = re.compile(r"[^,\x00-\x1f]{1,128}")
+
+
 @dataclass(frozen=True, slots=True)
 class ServingOptions:
     """How a revision serves. Defaults favour latency: no added wait, a bounded queue."""
@@ -54,8 +58,12 @@ class ServingOptions:
     memory_mb: int = 1024  # memory requested per replica (and its limit)
     min_replicas: int = 1
     max_replicas: int = 4
+    # columns that ride along with each row (an invoice id): never given to the model,
+    # echoed in answers and batch outputs, kept with collected rows
+    keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        bad_key = next((k for k in self.keys if not _KEY.fullmatch(k)), None)
         checks = [
             (1 <= self.max_batch_size <= 1_000_000, "max_batch_size must be 1..1000000"),
             (0 <= self.max_wait_ms <= 1000, "max_wait_ms must be 0..1000"),
@@ -72,6 +80,9 @@ class ServingOptions:
                 f"max_replicas ({self.max_replicas}) must be at least min_replicas "
                 f"({self.min_replicas})",
             ),
+            (len(self.keys) <= MAX_KEYS, f"at most {MAX_KEYS} key columns"),
+            (len(set(self.keys)) == len(self.keys), "a key column is named twice"),
+            (bad_key is None, f"invalid key column {bad_key!r}: 1 to 128 characters, no comma"),
         ]
         for ok, message in checks:
             if not ok:
@@ -91,6 +102,7 @@ class ServingOptions:
             "memory_mb": self.memory_mb,
             "min_replicas": self.min_replicas,
             "max_replicas": self.max_replicas,
+            "keys": list(self.keys),
         }
 
     @classmethod
@@ -116,6 +128,8 @@ class ServingOptions:
             for key in ("max_wait_ms", "timeout_ms", "sampling", "cpu"):
                 if key in data:
                     data[key] = float(data[key])
+            if "keys" in data:
+                data["keys"] = _names(data["keys"])
         except ValueError as e:
             raise InvalidInput(f"invalid serving option: {e}") from None
         return cls(**data)
@@ -124,6 +138,15 @@ class ServingOptions:
         if not changes:
             return self
         return ServingOptions.from_dict({**self.to_dict(), **changes})
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """Key columns as a list of names, or one string of names separated by commas."""
+    if isinstance(value, str):
+        return tuple(n.strip() for n in value.split(",") if n.strip())
+    if isinstance(value, list | tuple) and all(isinstance(n, str) for n in value):
+        return tuple(value)
+    raise ValueError("keys must be a list of column names")
 
 
 def _int(value: Any, key: str) -> int:

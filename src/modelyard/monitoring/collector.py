@@ -10,7 +10,8 @@ batches to Parquet files partitioned by deployment and hour.
   failing disk drops that batch and counts it; the next flush tries again.
 - One row per scored input row: request id, row position, time, deployment, revision,
   variant, role (live or shadow), status, latency, the prediction and the class
-  probabilities, and each input column under its own name (prefixed ``in.``).
+  probabilities, each input column under its own name (prefixed ``in.``) and each key
+  column the deployment declares (prefixed ``key.``, text).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from modelyard.monitoring.lake import Lake
 
 log = logging.getLogger("modelyard.monitoring")
 INPUT_PREFIX = "in."
+KEY_PREFIX = "key."
 #: The columns every file of collected rows has (then ``probabilities`` and the inputs).
 BASE_COLUMNS = (
     "request_id", "row", "time", "deployment", "revision", "variant", "role", "status",
@@ -55,6 +57,7 @@ class Record:
     predictions: Sequence[Any] | np.ndarray
     probabilities: np.ndarray | None
     rows: int
+    keys: Mapping[str, np.ndarray] = field(default_factory=dict)  # text, per row
 
 
 class Collector:
@@ -172,7 +175,18 @@ def to_table(part: list[Record]) -> pa.Table:
         names.extend(n for n in s.inputs if n not in names)
     for name in names:
         arrays[INPUT_PREFIX + name] = _column([s.inputs.get(name) for s in part], counts)
+    keys: list[str] = []
+    for s in part:
+        keys.extend(n for n in s.keys if n not in keys)
+    for name in keys:
+        given = [s.keys.get(name) for s in part]
+        flat = [v for g, n in zip(given, counts, strict=True) for v in _plain_or_nulls(g, n)]
+        arrays[KEY_PREFIX + name] = pa.array(flat, type=pa.string())
     return pa.table(arrays)
+
+
+def _plain_or_nulls(values: np.ndarray | None, n: int) -> list[Any]:
+    return values.tolist() if values is not None else [None] * int(n)
 
 
 def _micros(moment: datetime) -> int:

@@ -201,7 +201,7 @@ class DeploymentService:
             if tx.deployments.deployment_id(name) is not None:
                 raise AlreadyExists(f"deployment {name!r} already exists", deployment=name)
             lookup.check_environment(tx, env)
-            variants = self._variants(tx, env, models, shadows or [])
+            variants = self._variants(tx, env, models, shadows or [], serving.keys)
             found = tx.deployments.insert(
                 name=name,
                 environment=env,
@@ -232,8 +232,10 @@ class DeploymentService:
                 raise InvalidInput("nothing to update: give --model, --shadow or a serving option")
             live_specs = models if models is not None else _specs(current.live)
             shadow_specs = shadows if shadows is not None else _specs(current.shadows)
-            variants = self._variants(tx, before.environment, live_specs, shadow_specs)
             serving = current.options.merged(options)
+            variants = self._variants(
+                tx, before.environment, live_specs, shadow_specs, serving.keys
+            )
             deployment = _revise(
                 tx, found, variants, serving, self.principal.name, "update", current, None
             )
@@ -316,13 +318,24 @@ class DeploymentService:
                 return ref.split("/", 1)[0]
         return None
 
-    def _variants(self, tx: Tx, env: str, models: list[str], shadows: list[str]) -> list[Variant]:
+    def _variants(
+        self, tx: Tx, env: str, models: list[str], shadows: list[str], keys: tuple[str, ...]
+    ) -> list[Variant]:
+        """The variants of ``models`` and ``shadows``; none may take a key column."""
         specs = [VariantSpec.parse(m, Role.LIVE) for m in models]
         specs += [VariantSpec.parse(s, Role.SHADOW) for s in shadows]
         weights = default_weights(specs)
         variants = []
         for spec, weight in zip(specs, weights, strict=True):
             version = self._ready_version(tx, env, spec.ref)
+            inputs = {str(f["name"]) for f in (version.signature or {}).get("inputs") or []}
+            taken = [k for k in keys if k in inputs]
+            if taken:
+                raise InvalidInput(
+                    f"key column {taken[0]!r} is an input of {version.ref}: a key is never "
+                    "given to the model",
+                    key=taken[0],
+                )
             variants.append(
                 Variant(
                     name=f"{version.name}:{version.version}",

@@ -55,7 +55,11 @@ def count_rows(path: Path) -> int | None:
     return None
 
 
-def read_chunks(path: Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def read_chunks(
+    path: Path, rows: int = CHUNK_ROWS, text: tuple[str, ...] = ()
+) -> Iterator[pd.DataFrame]:
+    """``path`` in frames of ``rows``; the ``text`` columns of a CSV are read as text (a
+    key such as ``00123`` stays what it is)."""
     if not path.is_file():
         raise InvalidInput(f"input file {str(path)!r} does not exist")
     kind = file_format(path, "input")
@@ -64,7 +68,7 @@ def read_chunks(path: Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
                 yield batch.to_pandas()
         elif kind == ".csv":
-            yield from pd.read_csv(path, chunksize=rows)
+            yield from pd.read_csv(path, chunksize=rows, dtype=dict.fromkeys(text, str))
         elif kind == ".jsonl":
             yield from pd.read_json(path, lines=True, chunksize=rows, precise_float=True)
         else:
@@ -168,7 +172,7 @@ def score_file(
     errors_tmp = errors_path.with_name(f".{errors_path.name}.partial")
     total = scored = rejected = 0
     try:
-        for raw in read_chunks(source):
+        for raw in read_chunks(source, text=schema.keys):
             chunk = raw.set_axis(pd.RangeIndex(total, total + len(raw)), axis=0)
             good, reasons = schema.frame(chunk)
             if len(reasons):

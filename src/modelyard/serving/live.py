@@ -81,14 +81,15 @@ class LiveDeployment:
 class Scored:
     variant: LiveVariant
     output: Output
+    keys: dict[str, np.ndarray]  # the request's key columns, echoed in the answer
 
 
 def record(
     live: LiveDeployment,
     variant: LiveVariant,
     columns: dict[str, np.ndarray],
+    keys: dict[str, np.ndarray],
     output: Output,
-    rows: int,
     request_id: str,
     started: float,
 ) -> Record:
@@ -105,5 +106,6 @@ def record(
         inputs=columns,
         predictions=output.predictions,
         probabilities=output.probabilities,
-        rows=rows,
+        rows=len(output.predictions),
+        keys=keys,
     )

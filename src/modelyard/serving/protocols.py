@@ -179,35 +179,43 @@ def json_values(array: np.ndarray) -> list[Any]:
     return values  # type: ignore[no-any-return]
 
 
+Keys = dict[str, np.ndarray]  # a request's key columns (text or None), echoed back
+
+
 def native_body(
-    output: Output, classes: list[Any] | None, model_version: str, request_id: str
+    output: Output, classes: list[Any] | None, model_version: str, request_id: str, keys: Keys
 ) -> bytes:
     body: dict[str, Any] = {"predictions": json_values(output.predictions)}
     if output.probabilities is not None and classes is not None:
         body["probabilities"] = np.ascontiguousarray(output.probabilities, dtype=np.float64)
         body["classes"] = classes
+    if keys:
+        body["keys"] = {name: values.tolist() for name, values in keys.items()}
     body["model_version"] = model_version
     body["request_id"] = request_id
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def csv_body(output: Output, classes: list[Any] | None) -> bytes:
+def csv_body(output: Output, classes: list[Any] | None, keys: Keys) -> bytes:
+    """The key columns first, then ``prediction`` and ``probability_<class>``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    header = ["prediction"]
+    header = [*keys, "prediction"]
     proba = output.probabilities if classes is not None else None
     if proba is not None and classes is not None:
         header += [f"probability_{c}" for c in classes]
     writer.writerow(header)
-    predictions = json_values(output.predictions)
-    if proba is None:
-        writer.writerows([p] for p in predictions)
-    else:
-        writer.writerows(
-            [p, *map(repr, row)] for p, row in zip(predictions, proba.tolist(), strict=True)
-        )
+    columns: list[list[Any]] = [v.tolist() for v in keys.values()]
+    columns.append(json_values(output.predictions))
+    if proba is not None:
+        columns += [list(map(repr, c)) for c in proba.T.tolist()]
+    writer.writerows(zip(*columns, strict=True))
     return buffer.getvalue().encode()
 
 
-def mlflow_body(output: Output) -> bytes:
-    return orjson.dumps({"predictions": json_values(output.predictions)})
+def mlflow_body(output: Output, keys: Keys) -> bytes:
+    """MLflow's answer, and the key columns beside it (``keys``) when there are any."""
+    body: dict[str, Any] = {"predictions": json_values(output.predictions)}
+    if keys:
+        body["keys"] = {name: values.tolist() for name, values in keys.items()}
+    return orjson.dumps(body)

@@ -44,7 +44,7 @@ from modelyard.domain.errors import (
 )
 from modelyard.domain.reports import Signature
 from modelyard.flavors.package import Manifest
-from modelyard.monitoring.collector import Collector, Record
+from modelyard.monitoring.collector import Collector
 from modelyard.runtimes.host import Model, ModelHost
 from modelyard.runtimes.process import failure_kind
 from modelyard.runtimes.scorer import Output
@@ -441,19 +441,16 @@ class ServingRuntime:
         started = time.perf_counter()
         variant = live.choose(pin)
         columns = variant.schema.columns(parsed.columns, parsed.rows)
+        keys = variant.schema.key_values(parsed.columns, parsed.rows)
         variant.series.queue.set(variant.batcher.depth)
         output = await variant.batcher.submit(columns, parsed.rows)
-        sampled = self.collector is not None and random.random() < live.options.sampling
-        if sampled:
-            self._collect(record(live, variant, columns, output, parsed.rows, request_id, started))
+        sampled = random.random() < live.options.sampling
+        if sampled and self.collector is not None:
+            self.collector.add(record(live, variant, columns, keys, output, request_id, started))
         if live.shadows and pin is None:
             for shadow in live.pick_shadows():
                 self._spawn(self._shadow(live, shadow, parsed, output, request_id, sampled))
-        return Scored(variant, output)
-
-    def _collect(self, scored: Record) -> None:
-        assert self.collector is not None
-        self.collector.add(scored)
+        return Scored(variant, output, keys)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
@@ -479,8 +476,9 @@ class ServingRuntime:
         except ModelyardError:
             self.metrics.dropped_shadow.labels(live.name, shadow.name).inc()
             return
-        if sampled:  # recorded next to the live answer, under the same request id
-            self._collect(record(live, shadow, columns, output, parsed.rows, request_id, started))
+        if sampled and self.collector is not None:  # beside the live answer, same request id
+            keys = shadow.schema.key_values(parsed.columns, parsed.rows)
+            self.collector.add(record(live, shadow, columns, keys, output, request_id, started))
         mine, theirs = np.asarray(output.predictions), np.asarray(answer.predictions)
         same = int(np.sum(mine == theirs)) if mine.shape == theirs.shape else 0
         counter = self.metrics.shadow

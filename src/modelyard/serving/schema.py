@@ -62,6 +62,7 @@ class InputSchema:
         self.reject_unseen = options.unseen_categories is UnseenCategories.REJECT
         self.allow_non_finite = options.non_finite is NonFinite.ALLOW
         self.checked = bool(self.fields)
+        self.keys = options.keys  # ride along: taken out before the model sees the row
 
     def warmup_columns(self) -> Columns | None:
         """A few synthetic rows of the right types (None without a signature), scored once
@@ -87,11 +88,18 @@ class InputSchema:
 
     # -- online: JSON values -------------------------------------------------------------
     def columns(self, data: dict[str, list[Any]], n: int) -> Columns:
-        """Typed columns in signature order from ``{column: [values]}`` (all of length n)."""
+        """Typed columns in signature order from ``{column: [values]}`` (all of length n);
+        key columns are not among them."""
+        if self.keys:
+            data = {k: v for k, v in data.items() if k not in self.keys}
         if not self.checked:  # no signature: pass what came, as pandas would read it
             return {k: _loose(v) for k, v in data.items()}
         self._check_names(data.keys())
         return {f.name: self._column(f, data[f.name]) for f in self.fields}
+
+    def key_values(self, data: dict[str, list[Any]], n: int) -> Columns:
+        """The key columns of a request, as text (a key the request lacks is null)."""
+        return {k: _keys(data.get(k), n) for k in self.keys}
 
     def _check_names(self, given: Any) -> None:
         given = list(given)
@@ -166,8 +174,8 @@ class InputSchema:
     def frame(self, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         """(typed rows that passed, reasons of those that failed, indexed by row)."""
         if not self.checked:
-            return df, pd.Series([], dtype=object)
-        self._check_names([str(c) for c in df.columns])
+            return df.drop(columns=[k for k in self.keys if k in df]), pd.Series([], dtype=object)
+        self._check_names([str(c) for c in df.columns if str(c) not in self.keys])
         reasons = pd.Series(pd.NA, index=df.index, dtype=object)
         typed: dict[str, Any] = {}
         for f in self.fields:
@@ -317,6 +325,15 @@ def _array(kind: str, values: list[Any], has_null: bool) -> np.ndarray:
     if kind == "datetime":
         return np.array(pd.to_datetime(values))
     return np.array([np.nan if v is None else v for v in values], dtype=object)
+
+
+def _keys(values: list[Any] | None, n: int) -> np.ndarray:
+    if values is None:
+        return np.full(n, None, dtype=object)
+    return np.array(
+        [None if v is None or (type(v) is float and math.isnan(v)) else str(v) for v in values],
+        dtype=object,
+    )
 
 
 def _loose(values: list[Any]) -> np.ndarray:

@@ -168,10 +168,17 @@ def _raw(array: np.ndarray, datatype: str) -> bytes:
 
 
 def body(
-    output: Output, request: Request, *, model_name: str, model_version: str, request_id: str
+    output: Output,
+    request: Request,
+    *,
+    model_name: str,
+    model_version: str,
+    request_id: str,
+    keys: dict[str, np.ndarray] | None = None,
 ) -> tuple[bytes, list[tuple[str, str]]]:
     """The answer's bytes, and the headers it needs (the JSON header's length when some
-    output is sent as binary data)."""
+    output is sent as binary data). Key columns come back as BYTES outputs of their own
+    name (a missing key as an empty string)."""
     tensors: list[tuple[str, np.ndarray, str]] = []
     predictions = output.predictions
     if not request.wanted or "predict" in request.wanted:
@@ -179,6 +186,10 @@ def body(
     proba = output.probabilities
     if proba is not None and (not request.wanted or "predict_proba" in request.wanted):
         tensors.append(("predict_proba", np.asarray(proba, dtype=np.float64), "FP64"))
+    for name, values in (keys or {}).items():
+        if not request.wanted or name in request.wanted:
+            text = np.array(["" if v is None else v for v in values.tolist()], dtype=object)
+            tensors.append((name, text, "BYTES"))
     outputs: list[dict[str, Any]] = []
     blobs: list[bytes] = []
     for name, array, datatype in tensors:

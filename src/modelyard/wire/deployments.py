@@ -24,6 +24,12 @@ class OptionsBody(Body):
     memory_mb: int | None = Field(None, ge=64, le=4_194_304, description="MiB per replica")
     min_replicas: int | None = Field(None, ge=1, le=1000)
     max_replicas: int | None = Field(None, ge=1, le=1000)
+    keys: list[str] | None = Field(
+        None,
+        max_length=16,
+        description="key columns: echoed in answers, kept with collected rows, never "
+        "given to the model",
+    )
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -86,4 +92,4 @@ class ServedState(Body):
     revision: int
     key_hashes: list[str] = Field(description="sha256 of the two scoring keys (never a key)")
     variants: list[ServedVariant]
-    options: dict[str, int | float | str]
+    options: dict[str, int | float | str | list[str]]
