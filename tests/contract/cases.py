@@ -19,7 +19,7 @@ import yaml
 
 from modelyard import Client
 from modelyard.domain.entities import ModelVersion
-from modelyard.domain.errors import NotReady
+from modelyard.domain.errors import InvalidInput, NotReady
 from modelyard.monitoring.collector import Record, to_table
 from tests.contract.conftest import World
 
@@ -324,13 +324,22 @@ def _(c: Client, w: World) -> Any:
 @case("monitoring.send_feedback")
 def _(c: Client, w: World) -> Any:
     name = deployed(c, w, "sfb")
-    return c.send_feedback(
+    sent = c.send_feedback(
         name,
         [
             {"request_id": "r1", "actual": "late"},
             {"request_id": "r2", "actual": "on_time", "row": 0},
         ],
     )
+    c.update_deployment(name, options={"keys": ["invoice_id"]})
+    refused = []
+    for key in ("invoice_id", "customer_id"):  # nothing scored with it; not declared
+        try:
+            c.send_feedback(name, [{key: "INV-1", "actual": "late"}], key=key)
+        except InvalidInput as e:
+            refused.append(str(e))
+    assert len(refused) == 2, refused
+    return [sent, refused]
 
 
 @case("monitoring.snapshot_dataset")

@@ -106,11 +106,15 @@ def test_live_performance_matches_scikit_learn(watched: Watched) -> None:
             predicted.append(predictions[j])
     # a correction sent later wins over the first answer for the same row
     wrong = {"request_id": answers[0][0], "row": 0, "actual": "nonsense"}
-    assert watched.client.send_feedback("pay", [wrong]) == 1
+    assert watched.client.send_feedback("pay", [wrong]).accepted == 1
     sent = watched.http.post("/v1/deployments/pay/feedback", json=feedback)
-    assert sent.status_code == 200 and sent.json() == {"accepted": len(feedback)}
+    assert sent.status_code == 200
+    assert sent.json() == {"accepted": len(feedback), "unknown": 0, "unknown_keys": []}
     # feedback for requests never scored is kept but joins nothing
-    assert watched.client.send_feedback("pay", [{"request_id": "unknown", "actual": "late"}]) == 1
+    assert (
+        watched.client.send_feedback("pay", [{"request_id": "unknown", "actual": "late"}]).accepted
+        == 1
+    )
     watched.flush()
 
     perf = watched.client.monitor("pay")["performance"]

@@ -8,57 +8,16 @@ import csv
 import io
 import os
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
-from sklearn.linear_model import LogisticRegression
 
-from modelyard import Client, InvalidInput, Settings
-from modelyard.api import create_app
-from tests.serving.conftest import ADMIN_TOKEN, bootstrap_admin, records, wait_ready
+from modelyard import InvalidInput
+from tests.serving.conftest import KEYED_FEATURES as FEATURES
+from tests.serving.conftest import KEYS, Keyed, records
 from tests.serving.test_collection import collected
 from tests.support.live import EXE
-
-FEATURES = ["amount", "terms_days", "late_share"]
-KEYS = ["invoice_id", "customer_id"]
-
-
-@dataclass
-class Keyed:
-    settings: Settings
-    http: TestClient
-    client: Client
-    x: pd.DataFrame  # the features
-    ids: pd.DataFrame  # the keys, row for row
-    model: LogisticRegression
-
-
-@pytest.fixture
-def keyed(tmp_path: Path, invoice_frame: pd.DataFrame) -> Iterator[Keyed]:
-    """``pay`` serving a LogisticRegression fitted on a DataFrame: scikit-learn raises
-    when it is given a column it was not fitted on, so an answer proves the model never
-    saw the keys."""
-    x = invoice_frame[FEATURES].head(12).reset_index(drop=True)
-    model = LogisticRegression(max_iter=500).fit(invoice_frame[FEATURES], invoice_frame.label)
-    with pytest.raises(ValueError, match="invoice_id"):
-        model.predict(x.assign(invoice_id="INV-1"))
-    ids = pd.DataFrame({
-        "invoice_id": [f"00{i:03d}" for i in range(len(x))],
-        "customer_id": [f"C{i % 4}" for i in range(len(x))],
-    })  # fmt: skip
-    settings = Settings(home=tmp_path / "home", actor="alice", poll_seconds=0.1)
-    bootstrap_admin(settings)
-    with Client(settings=settings) as c:
-        c.log_model(model, "payments", input_example=x)
-        c.create_deployment("pay", ["payments:1"], options={"keys": KEYS})
-        with TestClient(create_app(settings), raise_server_exceptions=False) as http:
-            http.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-            wait_ready(http)
-            yield Keyed(settings, http, c, x, ids, model)
 
 
 def test_every_protocol_echoes_the_keys_in_input_order_and_collects_them(keyed: Keyed) -> None:

@@ -8,10 +8,10 @@ request id (body where the protocol has room, and the ``modelyard-model-version`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -165,7 +165,7 @@ FEEDBACK_LIMIT = 64 << 20
 @feedback_router.post(
     "/v1/deployments/{name}/feedback",
     max_body_size=FEEDBACK_LIMIT,
-    summary="Send ground truth for scored rows, joined by request id",
+    summary="Send ground truth for scored rows, joined by request id, or outcomes by key",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -175,12 +175,16 @@ FEEDBACK_LIMIT = 64 << 20
                         "type": "array",
                         "items": {
                             "type": "object",
+                            "description": "{request_id, actual, row?}; with ?key=K: "
+                            "{K: value, actual, observed_at?}",
                             "properties": {
                                 "request_id": {"type": "string"},
                                 "row": {"type": "integer", "minimum": 0},
                                 "actual": {},
+                                "observed_at": {"type": "string", "format": "date-time"},
                             },
-                            "required": ["request_id", "actual"],
+                            "required": ["actual"],
+                            "additionalProperties": True,
                         },
                     }
                 }
@@ -194,8 +198,12 @@ FEEDBACK_LIMIT = 64 << 20
                 JSON: {
                     "schema": {
                         "type": "object",
-                        "properties": {"accepted": {"type": "integer"}},
-                        "required": ["accepted"],
+                        "properties": {
+                            "accepted": {"type": "integer"},
+                            "unknown": {"type": "integer"},
+                            "unknown_keys": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "required": ["accepted", "unknown", "unknown_keys"],
                     }
                 }
             },
@@ -204,10 +212,21 @@ FEEDBACK_LIMIT = 64 << 20
     },
     response_class=Response,
 )
-async def feedback(name: str, request: Request) -> Response:
+async def feedback(
+    name: str,
+    request: Request,
+    key: Annotated[
+        str | None,
+        Query(max_length=128, description="outcomes by this key column of the deployment"),
+    ] = None,
+) -> Response:
     """``[{"request_id": "...", "actual": "late", "row": 0}]``: ``row`` is the row's position
-    in its scoring request (default 0). Authorised like scoring: a scoring key of the
-    deployment, or a token allowed to score in its environment."""
+    in its scoring request (default 0). With ``?key=invoice_id``: outcomes by key,
+    ``[{"invoice_id": "...", "actual": "late", "observed_at": "2026-12-01T00:00:00Z"}]``,
+    each labelling the latest live prediction of its key made before it was observed;
+    ``unknown`` counts the outcomes no such prediction had (not stored). Authorised like
+    scoring: a scoring key of the deployment, or a token allowed to score in its
+    environment."""
     plane: DataPlane = request.app.state.dataplane
     live = await plane.open(name, secret_of(request), client_of(request))
     body = await request.body()  # at most FEEDBACK_LIMIT bytes (413 past it)
@@ -219,5 +238,5 @@ async def feedback(name: str, request: Request) -> Response:
         ) from None
     # the scoring key or token was checked above, as for scoring
     monitoring = request.app.state.services.bind(SYSTEM).monitoring
-    accepted = await run_in_threadpool(monitoring.record_feedback, live.name, items)
-    return Response(orjson.dumps({"accepted": accepted}), media_type=JSON)
+    result = await run_in_threadpool(monitoring.record_feedback, live.name, items, key=key)
+    return Response(orjson.dumps(result), media_type=JSON)

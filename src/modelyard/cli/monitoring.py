@@ -159,48 +159,84 @@ def feedback(
     deployment: Annotated[str, typer.Argument(help="Deployment name.")],
     file: Annotated[
         Path,
-        typer.Argument(help="CSV, Parquet, JSON or JSON lines with request_id, actual [, row]."),
+        typer.Argument(
+            help="CSV, Parquet, JSON or JSON lines with request_id, actual [, row]; with "
+            "--key K: K, actual [, observed_at]."
+        ),
     ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            metavar="COLUMN",
+            help="Outcomes by this key column of the deployment: each labels the latest "
+            "prediction of its key made before it was observed.",
+        ),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Send ground truth for scored rows (joined to them by request id and row)."""
-    items = _feedback_items(file)
+    """Send ground truth for scored rows (joined to them by request id and row), or
+    outcomes by key (--key invoice_id)."""
+    items = _feedback_items(file, key)
     with client() as c:
-        accepted = c.send_feedback(deployment, items)
+        result = c.send_feedback(deployment, items, key=key)
     if json:
-        output.emit_json({"accepted": accepted})
-    else:
-        output.console.print(f"accepted {accepted:,} feedback rows for {deployment}")
+        output.emit_json(result)
+        return
+    what = "outcomes" if key else "feedback rows"
+    output.console.print(f"accepted {result.accepted:,} {what} for {deployment}", markup=False)
+    if result.unknown:
+        shown = ", ".join(result.unknown_keys)
+        more = ", …" if result.unknown > len(result.unknown_keys) else ""
+        output.console.print(
+            f"{result.unknown:,} outcomes match no prediction of their {key} scored before "
+            f"they were observed (not stored): {shown}{more}",
+            markup=False,
+        )
 
 
-def _feedback_items(file: Path) -> list[dict[str, Any]]:
+def _feedback_items(file: Path, key: str | None) -> list[dict[str, Any]]:
     import pandas as pd
 
     if not file.is_file():
         raise InvalidInput(f"no such file: {str(file)!r}")
     suffix = file.suffix.lower()
+    text = {key or "request_id": str}
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(file, dtype={"request_id": str})
+            frame = pd.read_csv(file, dtype=text)
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(file)
         elif suffix == ".json":
-            frame = pd.read_json(file, dtype={"request_id": str})
+            frame = pd.read_json(file, dtype=text)
         elif suffix in (".jsonl", ".ndjson"):
-            frame = pd.read_json(file, lines=True, dtype={"request_id": str})
+            frame = pd.read_json(file, lines=True, dtype=text)
         else:
             raise InvalidInput(
                 f"unsupported file {file.name!r}: use .csv, .parquet, .json or .jsonl"
             )
     except (ValueError, OSError) as e:
         raise InvalidInput(f"cannot read {file.name!r}: {str(e).splitlines()[0]}") from None
-    missing = [c for c in ("request_id", "actual") if c not in frame.columns]
+    columns = (key, "actual", "observed_at") if key else ("request_id", "actual", "row")
+    missing = [c for c in columns[:2] if c not in frame.columns]
     if missing:
         raise InvalidInput(f"{file.name!r} lacks column(s) {', '.join(missing)}")
-    keep = [c for c in ("request_id", "row", "actual") if c in frame.columns]
+    keep = [c for c in columns if c in frame.columns]
+    if "observed_at" in keep:  # ISO text, whatever the file's type for it
+        given = frame["observed_at"]
+        moments = pd.to_datetime(given, errors="coerce", utc=True, format="mixed")
+        bad = moments.isna() & given.notna()
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise InvalidInput(
+                f"{file.name!r} row {row}: observed_at {given.iloc[row]!r} is not a time"
+            )
+        frame["observed_at"] = [None if pd.isna(m) else m.isoformat() for m in moments]
     items = []
     for record in frame[keep].to_dict("records"):
         item = {k: (v.item() if hasattr(v, "item") else v) for k, v in record.items()}
+        if "observed_at" in item and not isinstance(item["observed_at"], str):
+            del item["observed_at"]  # none given: observed now
         if isinstance(item.get("actual"), float) and item["actual"] != item["actual"]:
             item["actual"] = None
         items.append(item)

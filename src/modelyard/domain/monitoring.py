@@ -4,7 +4,7 @@ Plain values, no I/O."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pydantic import computed_field
@@ -104,6 +104,17 @@ def _span(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    """What a feedback call stored: ``accepted`` items; by key, the outcomes whose key no
+    live prediction had (at or before the outcome was observed) are counted, and the first
+    of them named, not stored."""
+
+    accepted: int
+    unknown: int = 0
+    unknown_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

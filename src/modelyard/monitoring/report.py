@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from modelyard.domain.reports import Baseline
 from modelyard.monitoring import metrics
-from modelyard.monitoring.collector import INPUT_PREFIX
+from modelyard.monitoring.collector import INPUT_PREFIX, KEY_PREFIX
 from modelyard.monitoring.drift import (
     categorical_drift,
     numerical_drift,
@@ -154,6 +154,26 @@ class Window:
             ).to_arrow_table()
         finally:
             self.con.unregister("labelled_rows")
+
+    def latest_by_key(self, key: str, outcomes: pa.Table) -> pa.Table:
+        """For each outcome (``idx``, ``value``, ``observed_at``), the live row whose key
+        column ``key`` equals ``value`` scored last at or before ``observed_at``:
+        (``idx``, ``request_id``, ``row``); outcomes without one are left out."""
+        column = KEY_PREFIX + key
+        if column not in self.columns:
+            return pa.table({"idx": pa.array([], pa.int64())})
+        self.con.register("outcomes", outcomes)
+        try:
+            return self.con.sql(
+                'SELECT o.idx, d.request_id, d."row" FROM outcomes o '
+                f"JOIN read_parquet(?, union_by_name=true) d ON d.{_quote(column)} = o.value "
+                "AND d.time <= o.observed_at AND d.role = 'live' "
+                'QUALIFY row_number() OVER (PARTITION BY o.idx ORDER BY d.time DESC, d."row" '
+                "DESC) = 1",
+                params=[self.files],
+            ).to_arrow_table()
+        finally:
+            self.con.unregister("outcomes")
 
     def close(self) -> None:
         self.con.close()

@@ -20,7 +20,7 @@ import pyarrow as pa
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.errors import InvalidInput, NotFound
-from modelyard.domain.monitoring import window
+from modelyard.domain.monitoring import FeedbackResult, parse_moment, window
 from modelyard.domain.reports import (
     Baseline,
     MonitoringReport,
@@ -38,6 +38,8 @@ from modelyard.store.unit import Store
 
 MAX_FEEDBACK = 100_000
 MAX_REQUEST_ID = 200
+LISTED_KEYS = 20  # unknown keys a feedback result names (it counts them all)
+EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC))
 
 
 class MonitoringService:
@@ -203,22 +205,33 @@ class MonitoringService:
         return found
 
     # -- feedback -------------------------------------------------------------------------
-    def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
+    def send_feedback(
+        self, deployment: str, items: list[dict[str, Any]], *, key: str | None = None
+    ) -> FeedbackResult:
         """Record ground truth for scored rows: ``[{request_id, actual, row?}]`` (``row``
-        defaults to 0: the first row of the request)."""
+        defaults to 0: the first row of the request); or, with ``key`` (a key column of the
+        deployment), outcomes by key: ``[{<key>: value, actual, observed_at?}]``, each
+        labelling the latest live prediction of that key scored at or before
+        ``observed_at`` (default: now)."""
         found = self.deployments.get_deployment(deployment)
         require(self.principal, Permission.SCORE, found.environment)
-        return self.record_feedback(deployment, items)
+        return self.record_feedback(deployment, items, key=key)
 
-    def record_feedback(self, deployment: str, items: Any) -> int:
+    def record_feedback(
+        self, deployment: str, items: Any, *, key: str | None = None
+    ) -> FeedbackResult:
         """``send_feedback`` for a caller the scoring route has authorised already (with a
         scoring key of the deployment, or a token allowed to score)."""
+        what = f"{{{key}, actual}}" if key else "{request_id, actual}"
         if not isinstance(items, list) or not items:
-            raise InvalidInput("feedback must be a non-empty list of {request_id, actual}")
+            raise InvalidInput(f"feedback must be a non-empty list of {what}")
         if len(items) > MAX_FEEDBACK:
             raise InvalidInput(
                 f"at most {MAX_FEEDBACK:,} feedback items per call, got {len(items):,}"
             )
+        now = datetime.now(UTC)
+        if key is not None:
+            return self._outcomes(deployment, items, key, now)
         ids: list[str] = []
         rows: list[int] = []
         actuals: list[str] = []
@@ -226,16 +239,71 @@ class MonitoringService:
             ids.append(_request_id(item, i))
             rows.append(_row(item, i))
             actuals.append(_actual(item, i))
-        table = pa.table(
-            {
-                "request_id": pa.array(ids, pa.string()),
-                "row": pa.array(rows, pa.int64()),
-                "actual": pa.array(actuals, pa.string()),
-                "time": pa.array([datetime.now(UTC)] * len(ids), pa.timestamp("us", tz="UTC")),
-            }
+        self._write_feedback(deployment, ids, rows, actuals, [now] * len(ids), now)
+        return FeedbackResult(len(ids))
+
+    def _outcomes(
+        self, deployment: str, items: list[Any], key: str, now: datetime
+    ) -> FeedbackResult:
+        declared = self.deployments.get_deployment(deployment).revision.options.keys
+        if key not in declared:
+            raise InvalidInput(
+                f"unknown key column {key!r}: deployment {deployment!r} declares "
+                + (", ".join(declared) if declared else "none (deployments update --key)"),
+                key=key,
+            )
+        values = [_key_value(item, i, key) for i, item in enumerate(items)]
+        actuals = [_actual(item, i) for i, item in enumerate(items)]
+        observed = [_observed(item, i, now) for i, item in enumerate(items)]
+        outcomes = pa.table({
+            "idx": pa.array(range(len(items)), pa.int64()),
+            "value": pa.array(values, pa.string()),
+            "observed_at": pa.array(observed, pa.timestamp("us", tz="UTC")),
+        })  # fmt: skip
+        data = r.Window(self.collected, deployment, EVER[0], EVER[1])
+        try:
+            matched = data.latest_by_key(key, outcomes).to_pydict()
+        finally:
+            data.close()
+        found = set(matched["idx"])
+        unknown = [values[i] for i in range(len(items)) if i not in found]
+        if not found:
+            raise InvalidInput(
+                f"none of the {len(items):,} outcomes matches a live prediction of its "
+                f"{key} scored before it was observed (first: {unknown[0]!r})",
+                unknown=len(unknown),
+            )
+        order = matched["idx"]
+        self._write_feedback(
+            deployment,
+            matched["request_id"],
+            matched["row"],
+            [actuals[i] for i in order],
+            [observed[i] for i in order],
+            now,
         )
+        return FeedbackResult(len(order), len(unknown), unknown[:LISTED_KEYS])
+
+    def _write_feedback(
+        self,
+        deployment: str,
+        ids: list[str],
+        rows: list[int],
+        actuals: list[str],
+        observed: list[datetime],
+        now: datetime,
+    ) -> None:
+        """One Parquet part: the newest feedback of a row wins (``time``);
+        ``observed_at`` is when the outcome was observed."""
+        stamp = pa.timestamp("us", tz="UTC")
+        table = pa.table({
+            "request_id": pa.array(ids, pa.string()),
+            "row": pa.array(rows, pa.int64()),
+            "actual": pa.array(actuals, pa.string()),
+            "time": pa.array([now] * len(ids), stamp),
+            "observed_at": pa.array(observed, stamp),
+        })  # fmt: skip
         self.feedback.write_part(table, f"deployment={deployment}")
-        return len(ids)
 
     # -- back to training -----------------------------------------------------------------
     def snapshot_dataset(
@@ -357,6 +425,31 @@ def _request_id(item: Any, i: int) -> str:
     if unknown:
         raise InvalidInput(f"feedback item {i}: unexpected field {sorted(unknown)[0]!r}")
     return value
+
+
+def _key_value(item: Any, i: int, key: str) -> str:
+    if not isinstance(item, dict):
+        raise InvalidInput(f"outcome {i} must be an object with {key} and actual")
+    value = item.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise InvalidInput(f"outcome {i}: {key} must be a non-empty string or an integer")
+    unknown = set(item) - {key, "actual", "observed_at"}
+    if unknown:
+        raise InvalidInput(f"outcome {i}: unexpected field {sorted(unknown)[0]!r}")
+    return str(value)
+
+
+def _observed(item: dict[str, Any], i: int, now: datetime) -> datetime:
+    given = item.get("observed_at")
+    if given is None:
+        return now
+    if not isinstance(given, str):
+        raise InvalidInput(f"outcome {i}: observed_at must be an ISO time")
+    moment = parse_moment(given, now, f"observed_at of outcome {i}")
+    assert moment is not None
+    if moment > now:
+        raise InvalidInput(f"outcome {i}: observed_at {given} is in the future")
+    return moment
 
 
 def _row(item: dict[str, Any], i: int) -> int:

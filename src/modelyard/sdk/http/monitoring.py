@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from modelyard.domain.datasets import DatasetVersion
-from modelyard.domain.monitoring import Alert, AlertRule
+from modelyard.domain.monitoring import Alert, AlertRule, FeedbackResult
 from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
 from modelyard.sdk.http.transport import Http
 
@@ -46,9 +46,12 @@ class HttpMonitoring:
         path = f"/api/v1/deployments/{deployment}/monitoring/reports/{report_id}"
         return self.http.get(path, MonitoringReport)
 
-    def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
-        found = self.http.request("POST", f"/v1/deployments/{deployment}/feedback", json=items)
-        return int(found.json()["accepted"])
+    def send_feedback(
+        self, deployment: str, items: list[dict[str, Any]], *, key: str | None = None
+    ) -> FeedbackResult:
+        path = f"/v1/deployments/{deployment}/feedback"
+        params = {"key": key} if key else None
+        return FeedbackResult(**self.http.request("POST", path, json=items, params=params).json())
 
     def snapshot_dataset(
         self,

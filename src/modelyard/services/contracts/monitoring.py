@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from modelyard.domain.datasets import DatasetVersion
-    from modelyard.domain.monitoring import Alert, AlertRule
+    from modelyard.domain.monitoring import Alert, AlertRule, FeedbackResult
     from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
 
 
@@ -39,9 +39,14 @@ class Monitoring(Protocol):
         """One stored report, whole."""
         ...
 
-    def send_feedback(self, deployment: str, items: list[dict[str, Any]]) -> int:
+    def send_feedback(
+        self, deployment: str, items: list[dict[str, Any]], *, key: str | None = None
+    ) -> FeedbackResult:
         """Ground truth for scored rows, ``[{"request_id": ..., "actual": ..., "row": 0}]``;
-        the count accepted. A later answer for the same row replaces an earlier one."""
+        or outcomes by ``key`` (a key column of the deployment), ``[{key: value, "actual":
+        ..., "observed_at": ISO}]``, each labelling the latest live prediction of its key
+        made before it was observed. A later answer for the same row replaces an earlier
+        one. What was accepted, and the outcomes whose key no prediction had."""
         ...
 
     def snapshot_dataset(
