@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# KServe's client, test-only: its pins (pandas<3) would downgrade the stack under test
 	$(BIN)/pip install --quiet --no-deps 'kserve==0.21.*'
-	# Ray Data (--engine ray) and the Kubernetes schemas the manifest tests validate against,
+	# Ray Data and Ray Serve (--engine ray, serve --ray) and the Kubernetes schemas the
+	# manifest tests validate against,
 	# on top of the resolved stack: resolved together with it, pip backtracked for minutes
-	$(BIN)/pip install --quiet 'ray[data]>=2.40' 'kubernetes-validate>=1.30'
+	$(BIN)/pip install --quiet 'ray[data,serve]>=2.40' 'kubernetes-validate>=1.30'
 	touch $(STAMP)
 
 # Debian's PostgreSQL server for the store tests (the tests start a throwaway cluster).

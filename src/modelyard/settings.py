@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         "server worker; beyond it every attempt from that address is answered 429 until the "
         "minute has passed.",
     )
+    retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=36_500,
+        description="How far back monitoring reports and alert rules read collected rows "
+        "(a window that starts earlier is refused).",
+    )
     poll_seconds: float = Field(
         default=0.5,
         gt=0,

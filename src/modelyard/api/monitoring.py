@@ -33,6 +33,10 @@ async def monitor(
         Query(max_length=140, description="baseline (default), previous, or SINCE..UNTIL"),
     ] = None,
     store: bool = True,
+    offset: Annotated[
+        str | None,
+        Query(max_length=32, description="the window ends this long before now (60d)"),
+    ] = None,
 ) -> MonitoringReport:
     """Drift per feature, prediction drift, data quality and live performance of the
     deployment's live traffic over ``[since, until)`` (default: the last 24 hours). The
@@ -44,6 +48,7 @@ async def monitor(
         until=until,
         against=against,
         store=store,
+        offset=offset,
     )
 
 
@@ -106,6 +111,7 @@ def create_alert_rule(body: RuleBody, api: ScopeDep) -> AlertRule:
         feature=body.feature,
         window=body.window,
         every=body.every,
+        offset=body.offset,
     )
 
 

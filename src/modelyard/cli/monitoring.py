@@ -46,6 +46,17 @@ def monitor(
     history: Annotated[
         bool, typer.Option("--history", help="List stored reports' summaries instead.")
     ] = False,
+    span: Annotated[
+        str | None,
+        typer.Option("--window", "-w", help="The window's length (7d): --since counted back."),
+    ] = None,
+    offset: Annotated[
+        str | None,
+        typer.Option(
+            "--offset",
+            help="End the window this long before now (60d): for labels that arrive late.",
+        ),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Drift, data quality and live performance of a deployment's traffic (default: the
@@ -73,7 +84,11 @@ def monitor(
                 ],
             )
             return
-        report = c.monitor(deployment, since=since, until=until, against=against)
+        if span is not None and since is not None:
+            raise InvalidInput("give --window or --since, not both")
+        report = c.monitor(
+            deployment, since=span or since, until=until, against=against, offset=offset
+        )
     if json:
         output.emit_json(report)
         return
@@ -305,13 +320,18 @@ def add_rule(
     feature: Annotated[str | None, typer.Option("--feature", help="For feature_drift.")] = None,
     window: Annotated[str, typer.Option("--window", "-w", help="e.g. 15m, 1h, 7d")] = "1h",
     every: Annotated[str, typer.Option("--every", help="How often it is evaluated.")] = "5m",
+    offset: Annotated[
+        str | None,
+        typer.Option("--offset", help="The window ends this long before now (60d)."),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Add an alert rule: the server evaluates it on schedule and fires webhooks."""
     with client() as c:
         rule = c.create_alert_rule(
-            deployment, name, signal, threshold, op=op, feature=feature, window=window, every=every
-        )
+            deployment, name, signal, threshold, op=op, feature=feature, window=window,
+            every=every, offset=offset,
+        )  # fmt: skip
     if json:
         output.emit_json(rule)
     else:

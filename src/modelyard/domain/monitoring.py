@@ -91,12 +91,14 @@ class AlertRule:
     next_run_at: datetime
     created_by: str
     created_at: datetime
+    offset_seconds: int = 0  # the window ends this long before the evaluation
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def description(self) -> str:
         what = f"{self.signal}({self.feature})" if self.feature else self.signal
-        return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}"
+        ago = f" ending {_span(self.offset_seconds)} ago" if self.offset_seconds else ""
+        return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}{ago}"
 
 
 def _span(seconds: int) -> str:

@@ -64,6 +64,7 @@ class AlertService:
         feature: str | None = None,
         window: str | int = "1h",
         every: str | int = "5m",
+        offset: str | int | None = None,
     ) -> AlertRule:
         found = self.deployments.get_deployment(deployment)
         require(self.principal, Permission.DEPLOY, found.environment)
@@ -85,6 +86,13 @@ class AlertService:
         if not math.isfinite(limit):
             raise InvalidInput(f"threshold must be finite, got {threshold!r}")
         span = parse_duration(window, "window")
+        back = parse_duration(offset, "offset") if offset else timedelta(0)
+        if span + back > self.monitoring.retention:
+            raise InvalidInput(
+                f"the rule's window starts {(span + back).days} days back; reports read "
+                f"{self.monitoring.retention.days} days of collected rows "
+                "(MODELYARD_RETENTION_DAYS)"
+            )
         period = parse_duration(every, "schedule")
         if period < MIN_EVERY:
             raise InvalidInput(f"a rule runs at most every {MIN_EVERY.seconds} seconds")
@@ -100,6 +108,7 @@ class AlertService:
                 op=op,
                 threshold=limit,
                 window_seconds=int(span.total_seconds()),
+                offset_seconds=int(back.total_seconds()),
                 every_seconds=int(period.total_seconds()),
                 actor=self.principal.name,
             )
@@ -187,10 +196,11 @@ class AlertService:
             rule = tx.alerts.rule(rule_id)
         if rule is None:
             raise NotFound(f"alert rule {rule_id} does not exist")
+        until = now - timedelta(seconds=rule.offset_seconds)
         report = self.monitoring.monitor(
             rule.deployment,
-            since=now - timedelta(seconds=rule.window_seconds),
-            until=now,
+            since=until - timedelta(seconds=rule.window_seconds),
+            until=until,
             now=now,
         )
         summary = report["summary"]

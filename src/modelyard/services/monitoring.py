@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pyarrow as pa
@@ -20,7 +20,7 @@ import pyarrow as pa
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.errors import InvalidInput, NotFound
-from modelyard.domain.monitoring import FeedbackResult, parse_moment, window
+from modelyard.domain.monitoring import FeedbackResult, parse_duration, parse_moment, window
 from modelyard.domain.reports import (
     Baseline,
     MonitoringReport,
@@ -52,8 +52,10 @@ class MonitoringService:
         collected: Lake,
         feedback: Lake,
         principal: Principal,
+        retention: timedelta = timedelta(days=400),
     ) -> None:
         self.principal = principal
+        self.retention = retention
         self.store = store
         self.registry = registry
         self.deployments = deployments
@@ -71,13 +73,21 @@ class MonitoringService:
         against: str | None = None,
         store: bool = True,
         now: datetime | None = None,
+        offset: str | None = None,
     ) -> MonitoringReport:
         """Drift, quality and performance of a deployment's live traffic over a window.
         ``against``: ``baseline`` (default), ``previous`` (the window just before, of
-        the same length) or ``SINCE..UNTIL``."""
+        the same length) or ``SINCE..UNTIL``. ``offset``: the window ends that long
+        before now (spans count back from there)."""
         found = self.deployments.get_deployment(deployment)
-        now = now or datetime.now(UTC)
+        real_now = now or datetime.now(UTC)
+        now = real_now - (parse_duration(offset, "--offset") if offset else timedelta(0))
         start, end = window(since, until, now)
+        if start < real_now - self.retention:
+            raise InvalidInput(
+                f"the window starts {(real_now - start).days} days back; reports read "
+                f"{self.retention.days} days of collected rows (MODELYARD_RETENTION_DAYS)"
+            )
         reference_window = self._reference_window(against, start, end, now)
         data = r.Window(self.collected, deployment, start, end)
         try:

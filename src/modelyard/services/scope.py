@@ -6,6 +6,7 @@ principal; binding costs a few object creations, so the server binds per request
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -96,6 +97,7 @@ class Scope:
             s.collected,
             s.feedback,
             self.principal,
+            timedelta(days=s.settings.retention_days),
         )
 
     @cached_property

@@ -47,6 +47,7 @@ def _rule(row: AlertRuleRow, dep: DeploymentRow) -> AlertRule:
         op=row.op,
         threshold=row.threshold,
         window_seconds=row.window_seconds,
+        offset_seconds=row.offset_seconds,
         every_seconds=row.every_seconds,
         next_run_at=row.next_run_at,
         created_by=row.created_by,
@@ -90,6 +91,7 @@ class Alerts:
         window_seconds: int,
         every_seconds: int,
         actor: str,
+        offset_seconds: int = 0,
     ) -> AlertRule:
         """A new rule, due at once."""
         rule_id = self.session.execute(
@@ -102,6 +104,7 @@ class Alerts:
                 op=op,
                 threshold=threshold,
                 window_seconds=window_seconds,
+                offset_seconds=offset_seconds,
                 every_seconds=every_seconds,
                 next_run_at=utcnow(),
                 created_by=actor,

@@ -18,6 +18,9 @@ class RuleBody(Body):
     feature: str | None = Field(None, max_length=250)
     window: str = Field("1h", max_length=32, description="e.g. 15m, 1h, 7d")
     every: str = Field("5m", max_length=32, description="how often the scheduler evaluates")
+    offset: str | None = Field(
+        None, max_length=32, description="the window ends this long before now (e.g. 60d)"
+    )
 
 
 class EvaluateAlertsBody(Body):

@@ -28,6 +28,7 @@ class HttpMonitoring:
         until: str | datetime | None = None,
         against: str | None = None,
         store: bool = True,
+        offset: str | None = None,
     ) -> MonitoringReport:
         return self.http.get(
             f"/api/v1/deployments/{deployment}/monitoring",
@@ -36,6 +37,7 @@ class HttpMonitoring:
             until=_moment(until),
             against=against,
             store=store,
+            offset=offset,
         )
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
@@ -97,6 +99,7 @@ class HttpAlerts:
         feature: str | None = None,
         window: str = "1h",
         every: str = "5m",
+        offset: str | None = None,
     ) -> AlertRule:
         body = {
             "deployment": deployment,
@@ -107,6 +110,7 @@ class HttpAlerts:
             "feature": feature,
             "window": str(window),
             "every": str(every),
+            "offset": None if offset is None else str(offset),
         }
         return self.http.post("/api/v1/alerts/rules", AlertRule, body)
 

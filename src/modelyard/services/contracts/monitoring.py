@@ -25,10 +25,13 @@ class Monitoring(Protocol):
         until: str | datetime | None = None,
         against: str | None = None,
         store: bool = True,
+        offset: str | None = None,
     ) -> MonitoringReport:
         """Drift per feature, prediction drift, data quality and live performance over a
         window (default: the last 24 hours), against each served version's baseline, or
-        ``against`` ``previous`` / ``SINCE..UNTIL`` (another window)."""
+        ``against`` ``previous`` / ``SINCE..UNTIL`` (another window). ``offset`` (``60d``)
+        moves the window back: spans in ``since``/``until`` count back from now minus it,
+        so labels that arrive late can be read where they have arrived."""
         ...
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
@@ -81,9 +84,11 @@ class Alerts(Protocol):
         feature: str | None = None,
         window: str = "1h",
         every: str = "5m",
+        offset: str | None = None,
     ) -> AlertRule:
-        """A rule the server evaluates every ``every`` over the last ``window``: it fires
-        (and sends webhooks) when ``signal op threshold``."""
+        """A rule the server evaluates every ``every`` over the last ``window`` (ending
+        ``offset`` before now, for labels that arrive late): it fires (and sends webhooks)
+        when ``signal op threshold``."""
         ...
 
     def list_alert_rules(self, *, deployment: str | None = None) -> list[AlertRule]:

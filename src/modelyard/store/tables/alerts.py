@@ -26,6 +26,8 @@ class AlertRuleRow(Base):
     op: Mapped[str] = mapped_column(sa.String(2))
     threshold: Mapped[float] = mapped_column(sa.Float)
     window_seconds: Mapped[int] = mapped_column()
+    # the window ends this long before the evaluation (labels that arrive late)
+    offset_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     every_seconds: Mapped[int] = mapped_column()
     next_run_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(sa.String(200))
