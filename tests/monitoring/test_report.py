@@ -225,3 +225,40 @@ def test_an_empty_reference_window_is_said_not_compared(watched: Watched) -> Non
     assert section["note"] == "the reference window holds no rows: nothing to compare with"
     assert "features" not in section and "drifted_features" not in section
     assert report["summary"]["drift_share"] is None
+
+
+def test_a_shift_in_one_segment_is_flagged_there_and_not_globally(watched: Watched) -> None:
+    frame = invoices(4000, seed=8)
+    west = frame.region == "west"  # about 10 % of the rows
+    frame.loc[west, "credit_limit"] += 1_500  # three quarters of a standard deviation
+    watched.score(frame)
+    watched.flush()
+    report = watched.client.monitor("pay", by="region", store=False)
+    (section,) = report["variants"]
+    limit = {f["feature"]: f["drift"]["threshold"] for f in section["features"]}["credit_limit"]
+    assert report["summary"]["feature_drift"]["credit_limit"] < limit  # under its limit
+    assert drifted(report) == set()
+    segments = {s["value"]: s for s in report["segments"]}
+    assert sorted(segments) == ["east", "north", "south", "west"]
+    assert segments["west"]["rows"] == int(west.sum())
+    assert drifted(segments["west"]) == {"credit_limit"}
+    assert segments["west"]["summary"]["feature_drift"]["credit_limit"] >= limit
+    for calm in ("north", "south", "east"):
+        assert drifted(segments[calm]) == set(), calm
+    assert sum(s["rows"] for s in segments.values()) == report["rows"]
+    with pytest.raises(InvalidInput, match="unknown segment column 'nope'"):
+        watched.client.monitor("pay", by="nope", store=False)
+
+    # an alert rule may watch one segment
+    c = watched.client
+    for name, segment in [("west", "region=west"), ("north", "region=north"), ("all", None)]:
+        c.create_alert_rule(
+            "pay", f"limit-{name}", "feature_drift", limit, feature="credit_limit",
+            op=">=", window="1h", segment=segment,
+        )  # fmt: skip
+    fired = {o["rule"]: o["firing"] for o in c.evaluate_alerts("pay")}
+    assert fired == {"limit-west": True, "limit-north": False, "limit-all": False}
+    rules = {r.name: r.description for r in c.list_alert_rules(deployment="pay")}
+    assert rules["limit-west"].endswith("over 1h where region=west")
+    with pytest.raises(InvalidInput, match="invalid segment 'region': use COLUMN=VALUE"):
+        c.create_alert_rule("pay", "bad", "accuracy", 0.5, segment="region")

@@ -37,6 +37,10 @@ async def monitor(
         str | None,
         Query(max_length=32, description="the window ends this long before now (60d)"),
     ] = None,
+    by: Annotated[
+        str | None,
+        Query(max_length=128, description="per segment: an input or key column"),
+    ] = None,
 ) -> MonitoringReport:
     """Drift per feature, prediction drift, data quality and live performance of the
     deployment's live traffic over ``[since, until)`` (default: the last 24 hours). The
@@ -49,6 +53,7 @@ async def monitor(
         against=against,
         store=store,
         offset=offset,
+        by=by,
     )
 
 
@@ -112,6 +117,7 @@ def create_alert_rule(body: RuleBody, api: ScopeDep) -> AlertRule:
         window=body.window,
         every=body.every,
         offset=body.offset,
+        segment=body.segment,
     )
 
 

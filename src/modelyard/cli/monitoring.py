@@ -57,6 +57,10 @@ def monitor(
             help="End the window this long before now (60d): for labels that arrive late.",
         ),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", metavar="COLUMN", help="Per segment: an input or key column."),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Drift, data quality and live performance of a deployment's traffic (default: the
@@ -87,7 +91,7 @@ def monitor(
         if span is not None and since is not None:
             raise InvalidInput("give --window or --since, not both")
         report = c.monitor(
-            deployment, since=span or since, until=until, against=against, offset=offset
+            deployment, since=span or since, until=until, against=against, offset=offset, by=by
         )
     if json:
         output.emit_json(report)
@@ -168,6 +172,39 @@ def _render(report: MonitoringReport) -> None:
                 for label, row in zip(labels, perf["confusion_matrix"]["matrix"], strict=True)
             ],
         )
+    _render_labels_and_segments(report)
+
+
+def _render_labels_and_segments(report: MonitoringReport) -> None:
+    if report["pending"]:
+        output.console.print(
+            f"pending: {report['pending']:,} rows whose label has not matured (not counted)"
+        )
+    weeks = report["cohorts"]
+    if len(weeks) > 1 and any(w["labelled"] for w in weeks):
+        measure = "mae" if "mae" in weeks[0] else "accuracy"
+        output.table(
+            "by scoring week",
+            ["week", "rows", "pending", "labelled", measure],
+            [
+                [w["week"], w["rows"], w["pending"], w["labelled"],
+                 _num(w.get(measure), pct=measure == "accuracy")]
+                for w in weeks
+            ],
+        )  # fmt: skip
+    if report["segments"]:
+        column = report["segments"][0]["column"]
+        output.table(
+            f"by {column}",
+            [column, "rows", "drift share", "drifted", "null rate", "accuracy", "pending"],
+            [
+                [s["value"], s["rows"], _num(s["summary"]["drift_share"], pct=True),
+                 _num(s["summary"]["drifted_features"]),
+                 _num(s["summary"]["null_rate"], pct=True),
+                 _num(s["summary"]["accuracy"], pct=True), s["pending"]]
+                for s in report["segments"]
+            ],
+        )  # fmt: skip
 
 
 def feedback(
@@ -324,13 +361,17 @@ def add_rule(
         str | None,
         typer.Option("--offset", help="The window ends this long before now (60d)."),
     ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option("--segment", metavar="COLUMN=VALUE", help="Only the rows of a segment."),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """Add an alert rule: the server evaluates it on schedule and fires webhooks."""
     with client() as c:
         rule = c.create_alert_rule(
             deployment, name, signal, threshold, op=op, feature=feature, window=window,
-            every=every, offset=offset,
+            every=every, offset=offset, segment=segment,
         )  # fmt: skip
     if json:
         output.emit_json(rule)

@@ -61,6 +61,10 @@ class ServingOptions:
     # columns that ride along with each row (an invoice id): never given to the model,
     # echoed in answers and batch outputs, kept with collected rows
     keys: tuple[str, ...] = ()
+    # when an outcome counts: this many days after scoring, or after the date in
+    # ``maturity_column`` (an input or key column); before that a row is pending
+    maturity_days: float = 0.0
+    maturity_column: str = ""
 
     def __post_init__(self) -> None:
         bad_key = next((k for k in self.keys if not _KEY.fullmatch(k)), None)
@@ -83,6 +87,8 @@ class ServingOptions:
             (len(self.keys) <= MAX_KEYS, f"at most {MAX_KEYS} key columns"),
             (len(set(self.keys)) == len(self.keys), "a key column is named twice"),
             (bad_key is None, f"invalid key column {bad_key!r}: 1 to 128 characters, no comma"),
+            (0 <= self.maturity_days <= 3650, "maturity_days must be 0..3650"),
+            (len(self.maturity_column) <= 128, "maturity_column is at most 128 characters"),
         ]
         for ok, message in checks:
             if not ok:
@@ -103,6 +109,8 @@ class ServingOptions:
             "min_replicas": self.min_replicas,
             "max_replicas": self.max_replicas,
             "keys": list(self.keys),
+            "maturity_days": self.maturity_days,
+            "maturity_column": self.maturity_column,
         }
 
     @classmethod
@@ -125,11 +133,13 @@ class ServingOptions:
             ):  # fmt: skip
                 if key in data:
                     data[key] = _int(data[key], key)
-            for key in ("max_wait_ms", "timeout_ms", "sampling", "cpu"):
+            for key in ("max_wait_ms", "timeout_ms", "sampling", "cpu", "maturity_days"):
                 if key in data:
                     data[key] = float(data[key])
             if "keys" in data:
                 data["keys"] = _names(data["keys"])
+            if "maturity_column" in data:
+                data["maturity_column"] = str(data["maturity_column"]).strip()
         except ValueError as e:
             raise InvalidInput(f"invalid serving option: {e}") from None
         return cls(**data)

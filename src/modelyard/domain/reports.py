@@ -192,10 +192,34 @@ class ReportSummary(TypedDict):
     type_error_rate: float | None
     out_of_bounds_rate: float | None
     feedback_rows: int
+    pending_rows: int  # rows whose label has not matured (never counted as a class)
     accuracy: float | None
     f1_macro: float | None
     mae: float | None
     rmse: float | None
+
+
+class Cohort(TypedDict):
+    """The rows scored in one week (``week``: its Monday) and how many have matured labels."""
+
+    week: str
+    rows: int
+    pending: int
+    labelled: int
+    accuracy: NotRequired[float | None]  # a classifier's
+    mae: NotRequired[float | None]  # a regressor's
+
+
+class Segment(TypedDict):
+    """The rows of a report whose ``column`` (an input or key) equals ``value``."""
+
+    column: str
+    value: str
+    rows: int
+    variants: list[VariantReport]
+    performance: Metrics | None
+    pending: int
+    summary: ReportSummary
 
 
 class MonitoringReport(TypedDict):
@@ -206,7 +230,10 @@ class MonitoringReport(TypedDict):
     against: str  # "baseline" or the reference window, since..until
     rows: int
     variants: list[VariantReport]
-    performance: Metrics | None  # over the rows that have feedback
+    performance: Metrics | None  # over the matured rows that have feedback
+    pending: int  # rows of the window whose label has not matured
+    cohorts: list[Cohort]  # per scoring week
+    segments: list[Segment]  # with ``by``: per value of that column (the most frequent)
     summary: ReportSummary
     created_at: str
     id: NotRequired[int]  # when it was stored

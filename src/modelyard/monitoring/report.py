@@ -56,14 +56,33 @@ def feedback_files(lake: Lake, deployment: str) -> list[str]:
     return lake.parts(f"deployment={deployment}")
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A SQL string literal (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+# the newest feedback for each scored row (a correction sent later wins)
+FEEDBACK_CTE = (
+    'WITH fb AS (SELECT request_id, "row", arg_max(actual, time) AS actual '
+    'FROM read_parquet(?, union_by_name=true) GROUP BY request_id, "row") '
+)
 
 
 class Window:
     """The live rows of one deployment between two times, read through DuckDB."""
 
-    def __init__(self, lake: Lake, deployment: str, since: datetime, until: datetime) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        deployment: str,
+        since: datetime,
+        until: datetime,
+        segment: tuple[str, str] | None = None,
+    ) -> None:
         self.deployment = deployment
         self.files = window_files(lake, deployment, since, until)
         self.since = since
@@ -76,19 +95,30 @@ class Window:
                 "DESCRIBE SELECT * FROM read_parquet(?, union_by_name=true)", [self.files]
             ).fetchall()
             self.columns = [str(r[0]) for r in described]
+        # ``segment``: only the rows whose collected column equals the value
+        self.only = "" if segment is None else f" AND d.{quote(segment[0])} = {literal(segment[1])}"
+        self._WHERE = "role = 'live' AND time >= ? AND time < ?" + self.only
 
-    _WHERE = "role = 'live' AND time >= ? AND time < ?"
-    # the newest feedback for each scored row (a correction sent later wins)
-    _FEEDBACK = (
-        'WITH fb AS (SELECT request_id, "row", arg_max(actual, time) AS actual '
-        'FROM read_parquet(?, union_by_name=true) GROUP BY request_id, "row") '
-    )
+    _FEEDBACK = FEEDBACK_CTE
+
+    def values(self, column: str, limit: int) -> list[str]:
+        """The most frequent values of a collected column among the window's live rows."""
+        if not self.files or column not in self.columns:
+            return []
+        found = self.con.execute(
+            f"SELECT CAST({quote(column)} AS VARCHAR) AS v, count(*) "
+            "FROM read_parquet(?, union_by_name=true) d "
+            f"WHERE {self._WHERE} AND {quote(column)} IS NOT NULL "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            [self.files, self.since, self.until, limit],
+        ).fetchall()
+        return [str(v) for v, _ in found]
 
     def variants(self) -> dict[str, int]:
         if not self.files:
             return {}
         rows = self.con.execute(
-            "SELECT variant, count(*) FROM read_parquet(?, union_by_name=true) "
+            "SELECT variant, count(*) FROM read_parquet(?, union_by_name=true) d "
             f"WHERE {self._WHERE} GROUP BY variant ORDER BY 2 DESC",
             [self.files, self.since, self.until],
         ).fetchall()
@@ -107,23 +137,26 @@ class Window:
         for name in wanted:
             column = name if name in (PREDICTION, "request_id", "row") else INPUT_PREFIX + name
             select.append(
-                f"{_quote(column)} AS {_quote(name)}"
+                f"{quote(column)} AS {quote(name)}"
                 if column in self.columns
-                else f"NULL AS {_quote(name)}"
+                else f"NULL AS {quote(name)}"
             )
         where, params = self._WHERE, [self.files, self.since, self.until]
         if variant is not None:
             where += " AND variant = ?"
             params.append(variant)
         return self.con.sql(
-            f"SELECT {', '.join(select) or '1'} FROM read_parquet(?, union_by_name=true) "
+            f"SELECT {', '.join(select) or '1'} FROM read_parquet(?, union_by_name=true) d "
             f"WHERE {where}",
             params=params,
         ).to_arrow_table()
 
-    def labelled(self, lake: Lake) -> pa.Table:
+    def labelled(
+        self, lake: Lake, matured: str = "d.time", now: datetime | None = None
+    ) -> pa.Table:
         """(prediction, actual) for every live row that has feedback in ``lake``; the
-        newest wins."""
+        newest wins. ``matured``: SQL on row ``d`` that says its label counts at ``now``
+        (``monitoring.maturity``)."""
         lake.attach(self.con)
         feedback = feedback_files(lake, self.deployment)
         if not self.files or not feedback or PREDICTION not in self.columns:
@@ -134,8 +167,8 @@ class Window:
             self._FEEDBACK + "SELECT d.prediction AS prediction, fb.actual AS actual "
             "FROM read_parquet(?, union_by_name=true) d "
             'JOIN fb ON d.request_id = fb.request_id AND d."row" = fb."row" '
-            "WHERE d.role = 'live' AND d.time >= ? AND d.time < ?",
-            params=[feedback, self.files, self.since, self.until],
+            f"WHERE d.role = 'live' AND d.time >= ? AND d.time < ? AND {matured} <= ?{self.only}",
+            params=[feedback, self.files, self.since, self.until, now or self.until],
         ).to_arrow_table()
 
     def with_labels(self, table: pa.Table, lake: Lake) -> pa.Table:
@@ -166,7 +199,7 @@ class Window:
         try:
             return self.con.sql(
                 'SELECT o.idx, d.request_id, d."row" FROM outcomes o '
-                f"JOIN read_parquet(?, union_by_name=true) d ON d.{_quote(column)} = o.value "
+                f"JOIN read_parquet(?, union_by_name=true) d ON d.{quote(column)} = o.value "
                 "AND d.time <= o.observed_at AND d.role = 'live' "
                 'QUALIFY row_number() OVER (PARTITION BY o.idx ORDER BY d.time DESC, d."row" '
                 "DESC) = 1",

@@ -65,6 +65,7 @@ class AlertService:
         window: str | int = "1h",
         every: str | int = "5m",
         offset: str | int | None = None,
+        segment: str | None = None,
     ) -> AlertRule:
         found = self.deployments.get_deployment(deployment)
         require(self.principal, Permission.DEPLOY, found.environment)
@@ -93,6 +94,12 @@ class AlertService:
                 f"{self.monitoring.retention.days} days of collected rows "
                 "(MODELYARD_RETENTION_DAYS)"
             )
+        part = None
+        if segment is not None:
+            column, sep, value = segment.partition("=")
+            if not sep or not column.strip() or not value:
+                raise InvalidInput(f"invalid segment {segment!r}: use COLUMN=VALUE")
+            part = (column.strip(), value)
         period = parse_duration(every, "schedule")
         if period < MIN_EVERY:
             raise InvalidInput(f"a rule runs at most every {MIN_EVERY.seconds} seconds")
@@ -109,6 +116,7 @@ class AlertService:
                 threshold=limit,
                 window_seconds=int(span.total_seconds()),
                 offset_seconds=int(back.total_seconds()),
+                segment=part,
                 every_seconds=int(period.total_seconds()),
                 actor=self.principal.name,
             )
@@ -202,12 +210,16 @@ class AlertService:
             since=until - timedelta(seconds=rule.window_seconds),
             until=until,
             now=now,
+            by=rule.segment[0] if rule.segment else None,
         )
-        summary = report["summary"]
+        summary: dict[str, Any] = cast(dict[str, Any], report["summary"])
+        if rule.segment is not None:  # that segment's numbers; no rows in it: no data
+            found = [s for s in report["segments"] if s["value"] == rule.segment[1]]
+            summary = cast(dict[str, Any], found[0]["summary"]) if found else {"feature_drift": {}}
         value: float | None = (
             summary["feature_drift"].get(rule.feature or "")
             if rule.signal == "feature_drift"
-            else cast(dict[str, Any], summary).get(rule.signal)
+            else summary.get(rule.signal)
         )
         firing = value is not None and breaches(float(value), rule.op, rule.threshold)
         outcome: AlertOutcome = {

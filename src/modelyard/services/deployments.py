@@ -201,7 +201,7 @@ class DeploymentService:
             if tx.deployments.deployment_id(name) is not None:
                 raise AlreadyExists(f"deployment {name!r} already exists", deployment=name)
             lookup.check_environment(tx, env)
-            variants = self._variants(tx, env, models, shadows or [], serving.keys)
+            variants = self._variants(tx, env, models, shadows or [], serving)
             found = tx.deployments.insert(
                 name=name,
                 environment=env,
@@ -233,9 +233,7 @@ class DeploymentService:
             live_specs = models if models is not None else _specs(current.live)
             shadow_specs = shadows if shadows is not None else _specs(current.shadows)
             serving = current.options.merged(options)
-            variants = self._variants(
-                tx, before.environment, live_specs, shadow_specs, serving.keys
-            )
+            variants = self._variants(tx, before.environment, live_specs, shadow_specs, serving)
             deployment = _revise(
                 tx, found, variants, serving, self.principal.name, "update", current, None
             )
@@ -319,9 +317,11 @@ class DeploymentService:
         return None
 
     def _variants(
-        self, tx: Tx, env: str, models: list[str], shadows: list[str], keys: tuple[str, ...]
+        self, tx: Tx, env: str, models: list[str], shadows: list[str], options: ServingOptions
     ) -> list[Variant]:
-        """The variants of ``models`` and ``shadows``; none may take a key column."""
+        """The variants of ``models`` and ``shadows``; none may take a key column, and the
+        maturity column is an input of each or a key."""
+        keys, dated = options.keys, options.maturity_column
         specs = [VariantSpec.parse(m, Role.LIVE) for m in models]
         specs += [VariantSpec.parse(s, Role.SHADOW) for s in shadows]
         weights = default_weights(specs)
@@ -335,6 +335,11 @@ class DeploymentService:
                     f"key column {taken[0]!r} is an input of {version.ref}: a key is never "
                     "given to the model",
                     key=taken[0],
+                )
+            if dated and dated not in inputs and dated not in keys:
+                raise InvalidInput(
+                    f"maturity_column {dated!r} is neither an input of {version.ref} nor a "
+                    "key column"
                 )
             variants.append(
                 Variant(

@@ -10,7 +10,6 @@ and how collected data goes back to training as a dataset.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -20,7 +19,7 @@ import pyarrow as pa
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.errors import InvalidInput, NotFound
-from modelyard.domain.monitoring import FeedbackResult, parse_duration, parse_moment, window
+from modelyard.domain.monitoring import FeedbackResult, parse_duration, window
 from modelyard.domain.reports import (
     Baseline,
     MonitoringReport,
@@ -29,7 +28,10 @@ from modelyard.domain.reports import (
     VariantReport,
 )
 from modelyard.monitoring import report as r
+from modelyard.monitoring.collector import INPUT_PREFIX, KEY_PREFIX
 from modelyard.monitoring.lake import Lake
+from modelyard.monitoring.maturity import Maturity, cohorts, pending
+from modelyard.services import feedback_items as checked
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
@@ -37,9 +39,8 @@ from modelyard.services.registry import RegistryService
 from modelyard.store.unit import Store
 
 MAX_FEEDBACK = 100_000
-MAX_REQUEST_ID = 200
+MAX_SEGMENTS = 20  # the most frequent values of a segment column get a section each
 LISTED_KEYS = 20  # unknown keys a feedback result names (it counts them all)
-EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC))
 
 
 class MonitoringService:
@@ -74,11 +75,13 @@ class MonitoringService:
         store: bool = True,
         now: datetime | None = None,
         offset: str | None = None,
+        by: str | None = None,
     ) -> MonitoringReport:
         """Drift, quality and performance of a deployment's live traffic over a window.
         ``against``: ``baseline`` (default), ``previous`` (the window just before, of
         the same length) or ``SINCE..UNTIL``. ``offset``: the window ends that long
-        before now (spans count back from there)."""
+        before now (spans count back from there). ``by``: the same per segment, for each
+        of the most frequent values of an input or key column."""
         found = self.deployments.get_deployment(deployment)
         real_now = now or datetime.now(UTC)
         now = real_now - (parse_duration(offset, "--offset") if offset else timedelta(0))
@@ -91,7 +94,6 @@ class MonitoringService:
         reference_window = self._reference_window(against, start, end, now)
         data = r.Window(self.collected, deployment, start, end)
         try:
-            variants = data.variants()
             reference: Baseline | None = None
             if reference_window is not None:
                 ref_start, ref_end = reference_window
@@ -101,13 +103,25 @@ class MonitoringService:
                     reference = r.window_profile(before.table([*names, r.PREDICTION]), names)
                 finally:
                     before.close()
-            sections = [
-                self._section(found.environment, variant, rows, data, reference)
-                for variant, rows in variants.items()
-            ]
-            labelled = data.labelled(self.feedback)
-            regression = pa.types.is_floating(labelled.schema.field(r.PREDICTION).type)
-            performance = r.performance(labelled, regression)
+            options = found.revision.options
+            dated = options.maturity_column
+            due = Maturity(options.maturity_days, dated, is_key=dated in options.keys)
+            measured = self._measure(found.environment, data, reference, due, real_now)
+            weeks = cohorts(data, self.feedback, due, real_now, measured.pop("regression"))
+            segments = []
+            if by is not None:
+                column = self._segment_column(by, options.keys, data)
+                for value in data.values(column, MAX_SEGMENTS):
+                    part = r.Window(self.collected, deployment, start, end, (column, value))
+                    try:
+                        found_in = self._measure(
+                            found.environment, part, reference, due, real_now, skip=by
+                        )
+                    finally:
+                        part.close()
+                    found_in.pop("regression")
+                    segment = {"column": by, "value": value, **found_in}
+                    segments.append({**segment, "summary": summarize(segment)})
         finally:
             data.close()
         result: dict[str, Any] = {
@@ -120,15 +134,50 @@ class MonitoringService:
                 if reference_window is None
                 else f"{reference_window[0].isoformat()}..{reference_window[1].isoformat()}"
             ),
-            "rows": sum(variants.values()),
-            "variants": sections,
-            "performance": performance,
+            **measured,
+            "cohorts": weeks,
+            "segments": segments,
         }
         result["summary"] = summarize(result)
         result["created_at"] = datetime.now(UTC).isoformat()
         if store:
             result["id"] = self._store(result)
         return cast(MonitoringReport, result)
+
+    def _measure(
+        self,
+        environment: str,
+        data: r.Window,
+        reference: Baseline | None,
+        due: Maturity,
+        now: datetime,
+        skip: str | None = None,
+    ) -> dict[str, Any]:
+        """Rows, per-variant drift and quality, matured performance and pending rows
+        (``skip``: a segment's own column, constant in it, is not compared)."""
+        variants = data.variants()
+        labelled = data.labelled(self.feedback, due.matures_at(data.columns), now)
+        regression = pa.types.is_floating(labelled.schema.field(r.PREDICTION).type)
+        return {
+            "rows": sum(variants.values()),
+            "variants": [
+                self._section(environment, variant, rows, data, reference, skip)
+                for variant, rows in variants.items()
+            ],
+            "performance": r.performance(labelled, regression),
+            "pending": pending(data, due, now),
+            "regression": regression,
+        }
+
+    @staticmethod
+    def _segment_column(by: str, keys: tuple[str, ...], data: r.Window) -> str:
+        column = (KEY_PREFIX if by in keys else INPUT_PREFIX) + by
+        if data.files and column not in data.columns:
+            raise InvalidInput(
+                f"unknown segment column {by!r}: segment by an input or key column "
+                f"({', '.join(sorted(c.split('.', 1)[1] for c in data.columns if '.' in c))})"
+            )
+        return column
 
     def _reference_window(
         self, against: str | None, start: datetime, end: datetime, now: datetime
@@ -152,6 +201,7 @@ class MonitoringService:
         rows: int,
         data: r.Window,
         reference: Baseline | None,
+        skip: str | None = None,
     ) -> VariantReport:
         section: VariantReport = {"variant": variant, "rows": rows, "reference": None}
         if reference is None:
@@ -170,7 +220,7 @@ class MonitoringService:
             return section
         else:
             section["reference"] = "earlier window"
-        features = list(reference["features"])
+        features = [f for f in reference["features"] if f != skip]
         table = data.table([*features, r.PREDICTION], variant=variant)
         section.update(cast(VariantReport, r.compare(reference, table, features)))
         return section
@@ -246,9 +296,9 @@ class MonitoringService:
         rows: list[int] = []
         actuals: list[str] = []
         for i, item in enumerate(items):
-            ids.append(_request_id(item, i))
-            rows.append(_row(item, i))
-            actuals.append(_actual(item, i))
+            ids.append(checked.request_id(item, i))
+            rows.append(checked.row(item, i))
+            actuals.append(checked.actual(item, i))
         self._write_feedback(deployment, ids, rows, actuals, [now] * len(ids), now)
         return FeedbackResult(len(ids))
 
@@ -262,15 +312,16 @@ class MonitoringService:
                 + (", ".join(declared) if declared else "none (deployments update --key)"),
                 key=key,
             )
-        values = [_key_value(item, i, key) for i, item in enumerate(items)]
-        actuals = [_actual(item, i) for i, item in enumerate(items)]
-        observed = [_observed(item, i, now) for i, item in enumerate(items)]
+        values = [checked.key_value(item, i, key) for i, item in enumerate(items)]
+        actuals = [checked.actual(item, i) for i, item in enumerate(items)]
+        observed = [checked.observed(item, i, now) for i, item in enumerate(items)]
         outcomes = pa.table({
             "idx": pa.array(range(len(items)), pa.int64()),
             "value": pa.array(values, pa.string()),
             "observed_at": pa.array(observed, pa.timestamp("us", tz="UTC")),
         })  # fmt: skip
-        data = r.Window(self.collected, deployment, EVER[0], EVER[1])
+        # the rows reports may read: scored within the retention, before now
+        data = r.Window(self.collected, deployment, now - self.retention, now + timedelta(hours=1))
         try:
             matched = data.latest_by_key(key, outcomes).to_pydict()
         finally:
@@ -415,64 +466,9 @@ def summarize(result: dict[str, Any]) -> ReportSummary:
             (s["quality"]["out_of_bounds_rate"] for s in sections), default=None
         ),
         "feedback_rows": performance.get("rows", 0),
+        "pending_rows": result["pending"],
         "accuracy": performance.get("accuracy"),
         "f1_macro": performance.get("f1_macro"),
         "mae": performance.get("mae"),
         "rmse": performance.get("rmse"),
     }
-
-
-def _request_id(item: Any, i: int) -> str:
-    if not isinstance(item, dict):
-        raise InvalidInput(f"feedback item {i} must be an object with request_id and actual")
-    value = item.get("request_id")
-    if not isinstance(value, str) or not value or len(value) > MAX_REQUEST_ID:
-        raise InvalidInput(
-            f"feedback item {i}: request_id must be a non-empty string of at most "
-            f"{MAX_REQUEST_ID} characters"
-        )
-    unknown = set(item) - {"request_id", "actual", "row"}
-    if unknown:
-        raise InvalidInput(f"feedback item {i}: unexpected field {sorted(unknown)[0]!r}")
-    return value
-
-
-def _key_value(item: Any, i: int, key: str) -> str:
-    if not isinstance(item, dict):
-        raise InvalidInput(f"outcome {i} must be an object with {key} and actual")
-    value = item.get(key)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise InvalidInput(f"outcome {i}: {key} must be a non-empty string or an integer")
-    unknown = set(item) - {key, "actual", "observed_at"}
-    if unknown:
-        raise InvalidInput(f"outcome {i}: unexpected field {sorted(unknown)[0]!r}")
-    return str(value)
-
-
-def _observed(item: dict[str, Any], i: int, now: datetime) -> datetime:
-    given = item.get("observed_at")
-    if given is None:
-        return now
-    if not isinstance(given, str):
-        raise InvalidInput(f"outcome {i}: observed_at must be an ISO time")
-    moment = parse_moment(given, now, f"observed_at of outcome {i}")
-    assert moment is not None
-    if moment > now:
-        raise InvalidInput(f"outcome {i}: observed_at {given} is in the future")
-    return moment
-
-
-def _row(item: dict[str, Any], i: int) -> int:
-    value = item.get("row", 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"feedback item {i}: row must be a non-negative integer")
-    return value
-
-
-def _actual(item: dict[str, Any], i: int) -> str:
-    value = item.get("actual")
-    if value is None or isinstance(value, dict | list):
-        raise InvalidInput(f"feedback item {i}: actual must be a label or a number")
-    if isinstance(value, float) and math.isnan(value):
-        raise InvalidInput(f"feedback item {i}: actual must not be NaN")
-    return str(value)

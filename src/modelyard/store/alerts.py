@@ -48,6 +48,9 @@ def _rule(row: AlertRuleRow, dep: DeploymentRow) -> AlertRule:
         threshold=row.threshold,
         window_seconds=row.window_seconds,
         offset_seconds=row.offset_seconds,
+        segment=None
+        if row.segment_column is None
+        else (row.segment_column, row.segment_value or ""),
         every_seconds=row.every_seconds,
         next_run_at=row.next_run_at,
         created_by=row.created_by,
@@ -92,6 +95,7 @@ class Alerts:
         every_seconds: int,
         actor: str,
         offset_seconds: int = 0,
+        segment: tuple[str, str] | None = None,
     ) -> AlertRule:
         """A new rule, due at once."""
         rule_id = self.session.execute(
@@ -105,6 +109,8 @@ class Alerts:
                 threshold=threshold,
                 window_seconds=window_seconds,
                 offset_seconds=offset_seconds,
+                segment_column=segment[0] if segment else None,
+                segment_value=segment[1] if segment else None,
                 every_seconds=every_seconds,
                 next_run_at=utcnow(),
                 created_by=actor,

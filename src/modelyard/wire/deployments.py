@@ -24,6 +24,12 @@ class OptionsBody(Body):
     memory_mb: int | None = Field(None, ge=64, le=4_194_304, description="MiB per replica")
     min_replicas: int | None = Field(None, ge=1, le=1000)
     max_replicas: int | None = Field(None, ge=1, le=1000)
+    maturity_days: float | None = Field(
+        None, ge=0, le=3650, description="outcomes count this many days after scoring"
+    )
+    maturity_column: str | None = Field(
+        None, max_length=128, description="...or after the date in this input or key column"
+    )
     keys: list[str] | None = Field(
         None,
         max_length=16,

@@ -21,6 +21,9 @@ class RuleBody(Body):
     offset: str | None = Field(
         None, max_length=32, description="the window ends this long before now (e.g. 60d)"
     )
+    segment: str | None = Field(
+        None, max_length=380, description="COLUMN=VALUE: only the rows of that segment"
+    )
 
 
 class EvaluateAlertsBody(Body):

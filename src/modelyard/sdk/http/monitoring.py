@@ -29,6 +29,7 @@ class HttpMonitoring:
         against: str | None = None,
         store: bool = True,
         offset: str | None = None,
+        by: str | None = None,
     ) -> MonitoringReport:
         return self.http.get(
             f"/api/v1/deployments/{deployment}/monitoring",
@@ -38,6 +39,7 @@ class HttpMonitoring:
             against=against,
             store=store,
             offset=offset,
+            by=by,
         )
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
@@ -100,6 +102,7 @@ class HttpAlerts:
         window: str = "1h",
         every: str = "5m",
         offset: str | None = None,
+        segment: str | None = None,
     ) -> AlertRule:
         body = {
             "deployment": deployment,
@@ -111,6 +114,7 @@ class HttpAlerts:
             "window": str(window),
             "every": str(every),
             "offset": None if offset is None else str(offset),
+            "segment": segment,
         }
         return self.http.post("/api/v1/alerts/rules", AlertRule, body)
 

@@ -26,12 +26,14 @@ class Monitoring(Protocol):
         against: str | None = None,
         store: bool = True,
         offset: str | None = None,
+        by: str | None = None,
     ) -> MonitoringReport:
         """Drift per feature, prediction drift, data quality and live performance over a
         window (default: the last 24 hours), against each served version's baseline, or
         ``against`` ``previous`` / ``SINCE..UNTIL`` (another window). ``offset`` (``60d``)
         moves the window back: spans in ``since``/``until`` count back from now minus it,
-        so labels that arrive late can be read where they have arrived."""
+        so labels that arrive late can be read where they have arrived. ``by`` (an input or
+        key column): the same per segment, for its 20 most frequent values."""
         ...
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
@@ -85,10 +87,12 @@ class Alerts(Protocol):
         window: str = "1h",
         every: str = "5m",
         offset: str | None = None,
+        segment: str | None = None,
     ) -> AlertRule:
         """A rule the server evaluates every ``every`` over the last ``window`` (ending
-        ``offset`` before now, for labels that arrive late): it fires (and sends webhooks)
-        when ``signal op threshold``."""
+        ``offset`` before now, for labels that arrive late), on the rows of one
+        ``segment`` (``COLUMN=VALUE``) or all: it fires (and sends webhooks) when
+        ``signal op threshold``."""
         ...
 
     def list_alert_rules(self, *, deployment: str | None = None) -> list[AlertRule]:

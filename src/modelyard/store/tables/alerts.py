@@ -28,6 +28,9 @@ class AlertRuleRow(Base):
     window_seconds: Mapped[int] = mapped_column()
     # the window ends this long before the evaluation (labels that arrive late)
     offset_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    # only the rows whose input or key column ``segment_column`` is ``segment_value``
+    segment_column: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    segment_value: Mapped[str | None] = mapped_column(sa.String(250), nullable=True)
     every_seconds: Mapped[int] = mapped_column()
     next_run_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(sa.String(200))

@@ -1,4 +1,5 @@
-"""alert rules may read a window that ends in the past (labels that arrive late)
+"""alert rules may read a window that ends in the past (labels that arrive late), and
+watch one segment of the traffic
 
 Revision ID: 0014
 Revises: 0013
@@ -21,8 +22,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("offset_seconds", sa.Integer(), nullable=False, server_default="0")
         )
+        batch.add_column(sa.Column("segment_column", sa.String(128), nullable=True))
+        batch.add_column(sa.Column("segment_value", sa.String(250), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("alert_rules") as batch:
+        batch.drop_column("segment_value")
+        batch.drop_column("segment_column")
         batch.drop_column("offset_seconds")
