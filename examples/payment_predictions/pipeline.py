@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 from examples.payment_predictions.checks import check_training
 from examples.payment_predictions.data import AS_OF, FEATURES, customers, invoices
@@ -44,13 +42,18 @@ def train(train_set: pd.DataFrame, features: list[str] = FEATURES) -> Pipeline:
 
 
 def finance_view(
-    open_invoices: pd.DataFrame, probabilities: Any, classes: list[str]
+    open_invoices: pd.DataFrame, scored: pd.DataFrame, classes: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per open invoice, the probability of each bucket; per customer, the open balance and
-    the amount expected in each bucket (the sum of amount x probability)."""
-    per_invoice = open_invoices[["invoice_id", "customer_id", "amount", "due_date"]].copy()
-    for i, bucket in enumerate(classes):
-        per_invoice[f"p_{bucket}"] = probabilities[:, i]
+    """Per open invoice, the probability of each bucket (joined by ``invoice_id``, which
+    the deployment echoes with each scored row); per customer, the open balance and the
+    amount expected in each bucket (the sum of amount x probability)."""
+    wanted = ["invoice_id", *(f"probability_{c}" for c in classes)]
+    per_invoice = open_invoices[["invoice_id", "customer_id", "amount", "due_date"]].merge(
+        scored[wanted].rename(columns={f"probability_{c}": f"p_{c}" for c in classes}),
+        on="invoice_id",
+        how="inner",
+        validate="one_to_one",
+    )
     expected = {f"expected_{b}": per_invoice["amount"] * per_invoice[f"p_{b}"] for b in classes}
     per_customer = (
         per_invoice.assign(**expected)

@@ -42,6 +42,7 @@ from modelyard import Client, Settings
 
 STATE = "demo.json"
 REQUEST_ROWS = 25
+KEYS = ["invoice_id", "customer_id"]
 
 
 @contextlib.contextmanager
@@ -134,9 +135,10 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     )
 
     step("sandbox deployment and smoke test")
-    admin.create_deployment("payments-sandbox", [version.ref])
+    keys = {"keys": ["invoice_id", "customer_id"]}  # ride along, never given to the model
+    admin.create_deployment("payments-sandbox", [version.ref], options=keys)
     smoke = home / "open-invoices.parquet"
-    open_set[FEATURES].to_parquet(smoke)
+    open_set[[*KEYS, *FEATURES]].to_parquet(smoke)
     open_set[FEATURES].head(3).to_csv(smoke.with_suffix(".csv"), index=False)
     scored = admin.predict_file("payments-sandbox", smoke, home / "open-invoices.scored.parquet")
     print(f"  smoke test: {scored.scored} of {scored.rows} open invoices scored")
@@ -146,24 +148,25 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     request = dana.promote(version.ref, to="production", note="first release")
     done = alex.approve(request.id, comment="evaluation and gates look right")
     print(f"  request {done.id}: {done.state} as {done.result}")
-    production = admin.create_deployment("payments", [done.result or ""], environment="production")
+    production = admin.create_deployment(
+        "payments", [done.result or ""], environment="production", options=keys
+    )
     key = production.new_keys["primary"]
 
     step("a day of invoices scored in production, the last third from a drifting period")
     cust = customers()
     normal = invoices(cust, n=1600, seed=31, start=pd.Timestamp("2026-03-01"), days=90)
-    later = drifted(cust, n=800)
+    later = drifted(cust, n=800).assign(invoice_id=lambda f: "Q2-" + f.invoice_id)  # unique
     day = pd.concat([normal, later], ignore_index=True)
-    answered = score(url, key, day)
-    admin.send_feedback(
-        "payments",
-        [
-            {"request_id": rid, "row": i, "actual": label}
-            for rid, labels in answered
-            for i, label in enumerate(labels)
-        ],
-    )
+    score(url, key, day)
     time.sleep(1.5)  # the collector writes every second
+    # outcomes arrive by invoice, not by request: each labels that invoice's latest score
+    outcomes = admin.send_feedback(
+        "payments",
+        [{"invoice_id": i, "actual": a} for i, a in zip(day.invoice_id, day.label, strict=True)],
+        key="invoice_id",
+    )
+    print(f"  outcomes: {outcomes.accepted} joined by invoice_id, {outcomes.unknown} unknown")
     admin.create_alert_rule(
         "payments", "feature-drift", "drift_share", 0.15, window="1h", every="5m"
     )
@@ -182,9 +185,7 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     step("what the finance team reads: expected amounts per customer")
     out = pd.read_parquet(home / "open-invoices.scored.parquet")
     classes = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
-    per_invoice, per_customer = finance_view(
-        open_set, out[[f"probability_{c}" for c in classes]].to_numpy(), classes
-    )
+    per_invoice, per_customer = finance_view(open_set, out, classes)
     per_invoice.to_csv(home / "open-invoices.buckets.csv", index=False)
     per_customer.to_csv(home / "customers.expected.csv")
     print(per_customer.head(5).to_string())
@@ -193,22 +194,20 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     return {"production_key": key, "drifted": section["drifted_features"]}
 
 
-def score(url: str, key: str, frame: pd.DataFrame) -> list[tuple[str, list[str]]]:
-    """Score ``frame`` through the production deployment, ``REQUEST_ROWS`` per request;
-    returns (request id, actual labels) for the feedback."""
-    answered = []
+def score(url: str, key: str, frame: pd.DataFrame) -> None:
+    """Score ``frame`` through the production deployment, ``REQUEST_ROWS`` per request,
+    with its invoice and customer ids (echoed back, kept with the collected rows)."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as http:
         for start in range(0, len(frame), REQUEST_ROWS):
             part = frame.iloc[start : start + REQUEST_ROWS]
-            body = part[FEATURES].to_json(orient="records", date_format="iso")
+            body = part[[*KEYS, *FEATURES]].to_json(orient="records", date_format="iso")
             r = http.post(
                 "/v1/deployments/payments/predict",
                 content=f'{{"inputs": {body}}}',
                 headers={"content-type": "application/json"},
             )
             r.raise_for_status()
-            answered.append((r.json()["request_id"], part["label"].tolist()))
-    return answered
+            assert r.json()["keys"]["invoice_id"] == part.invoice_id.tolist()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -138,8 +138,13 @@ def test_the_finance_view_adds_up(trained: tuple) -> None:  # type: ignore[type-
     data, _, _, model = trained
     open_set = data[~data["settled"]]
     proba = model.predict_proba(open_set[FEATURES])  # type: ignore[attr-defined]
-    per_invoice, per_customer = finance_view(open_set, proba, list(model.classes_))  # type: ignore[attr-defined]
+    classes = list(model.classes_)  # type: ignore[attr-defined]
+    scored = pd.DataFrame(proba, columns=[f"probability_{c}" for c in classes])
+    scored["invoice_id"] = open_set["invoice_id"].to_numpy()
+    per_invoice, per_customer = finance_view(open_set, scored.iloc[::-1], classes)  # any order
     assert len(per_invoice) == len(open_set)
+    first = per_invoice.set_index("invoice_id").loc[open_set.invoice_id.iloc[0]]
+    assert first[f"p_{classes[0]}"] == pytest.approx(proba[0, 0])  # joined by invoice, not row
     expected = per_customer[[c for c in per_customer.columns if c.startswith("expected_")]]
     assert np.allclose(expected.sum(axis=1), per_customer["open_balance"], atol=0.05)
     assert per_customer["open_balance"].sum() == pytest.approx(open_set["amount"].sum())
