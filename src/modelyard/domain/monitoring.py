@@ -92,14 +92,14 @@ class AlertRule:
     created_by: str
     created_at: datetime
     offset_seconds: int = 0  # the window ends this long before the evaluation
-    segment: tuple[str, str] | None = None  # (column, value): only those rows
+    segment: str | None = None  # COLUMN=VALUE: only those rows
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def description(self) -> str:
         what = f"{self.signal}({self.feature})" if self.feature else self.signal
         ago = f" ending {_span(self.offset_seconds)} ago" if self.offset_seconds else ""
-        where = f" where {self.segment[0]}={self.segment[1]}" if self.segment else ""
+        where = f" where {self.segment}" if self.segment else ""
         return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}{ago}{where}"
 
 

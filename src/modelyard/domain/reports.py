@@ -193,6 +193,8 @@ class ReportSummary(TypedDict):
     out_of_bounds_rate: float | None
     feedback_rows: int
     pending_rows: int  # rows whose label has not matured (never counted as a class)
+    estimated_accuracy: float | None  # when the estimate can be trusted
+    estimated_f1_macro: float | None
     accuracy: float | None
     f1_macro: float | None
     mae: float | None
@@ -208,6 +210,20 @@ class Cohort(TypedDict):
     labelled: int
     accuracy: NotRequired[float | None]  # a classifier's
     mae: NotRequired[float | None]  # a regressor's
+
+
+class Estimate(TypedDict):
+    """Performance estimated from the predicted probabilities (CBPE), for the variant that
+    served most rows: before the labels arrive."""
+
+    variant: str
+    accuracy: float
+    f1_macro: float
+    rows: int
+    reference_rows: int  # labelled, matured rows it was calibrated on
+    calibration_gap: float | None
+    trusted: bool
+    reason: str | None  # why it is not trusted
 
 
 class Segment(TypedDict):
@@ -234,6 +250,7 @@ class MonitoringReport(TypedDict):
     pending: int  # rows of the window whose label has not matured
     cohorts: list[Cohort]  # per scoring week
     segments: list[Segment]  # with ``by``: per value of that column (the most frequent)
+    estimated: Estimate | None  # classifiers with probabilities
     summary: ReportSummary
     created_at: str
     id: NotRequired[int]  # when it was stored

@@ -19,5 +19,8 @@ SIGNALS = MappingProxyType(
         "f1_macro": "macro F1 on rows with feedback",
         "mae": "mean absolute error on rows with feedback (regressors)",
         "rmse": "root mean squared error on rows with feedback (regressors)",
+        "estimated_accuracy": "accuracy estimated from the probabilities, before labels "
+        "arrive (when its calibration check passes)",
+        "estimated_f1_macro": "macro F1 estimated the same way",
     }
 )

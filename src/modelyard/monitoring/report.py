@@ -97,7 +97,7 @@ class Window:
             self.columns = [str(r[0]) for r in described]
         # ``segment``: only the rows whose collected column equals the value
         self.only = "" if segment is None else f" AND d.{quote(segment[0])} = {literal(segment[1])}"
-        self._WHERE = "role = 'live' AND time >= ? AND time < ?" + self.only
+        self.where = "role = 'live' AND time >= ? AND time < ?" + self.only
 
     _FEEDBACK = FEEDBACK_CTE
 
@@ -108,7 +108,7 @@ class Window:
         found = self.con.execute(
             f"SELECT CAST({quote(column)} AS VARCHAR) AS v, count(*) "
             "FROM read_parquet(?, union_by_name=true) d "
-            f"WHERE {self._WHERE} AND {quote(column)} IS NOT NULL "
+            f"WHERE {self.where} AND {quote(column)} IS NOT NULL "
             "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
             [self.files, self.since, self.until, limit],
         ).fetchall()
@@ -119,7 +119,7 @@ class Window:
             return {}
         rows = self.con.execute(
             "SELECT variant, count(*) FROM read_parquet(?, union_by_name=true) d "
-            f"WHERE {self._WHERE} GROUP BY variant ORDER BY 2 DESC",
+            f"WHERE {self.where} GROUP BY variant ORDER BY 2 DESC",
             [self.files, self.since, self.until],
         ).fetchall()
         return {str(v): int(n) for v, n in rows}
@@ -141,7 +141,7 @@ class Window:
                 if column in self.columns
                 else f"NULL AS {quote(name)}"
             )
-        where, params = self._WHERE, [self.files, self.since, self.until]
+        where, params = self.where, [self.files, self.since, self.until]
         if variant is not None:
             where += " AND variant = ?"
             params.append(variant)

@@ -205,16 +205,17 @@ class AlertService:
         if rule is None:
             raise NotFound(f"alert rule {rule_id} does not exist")
         until = now - timedelta(seconds=rule.offset_seconds)
+        column, _, part = (rule.segment or "").partition("=")
         report = self.monitoring.monitor(
             rule.deployment,
             since=until - timedelta(seconds=rule.window_seconds),
             until=until,
             now=now,
-            by=rule.segment[0] if rule.segment else None,
+            by=column or None,
         )
         summary: dict[str, Any] = cast(dict[str, Any], report["summary"])
         if rule.segment is not None:  # that segment's numbers; no rows in it: no data
-            found = [s for s in report["segments"] if s["value"] == rule.segment[1]]
+            found = [s for s in report["segments"] if s["value"] == part]
             summary = cast(dict[str, Any], found[0]["summary"]) if found else {"feature_drift": {}}
         value: float | None = (
             summary["feature_drift"].get(rule.feature or "")

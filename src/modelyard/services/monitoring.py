@@ -22,15 +22,17 @@ from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.monitoring import FeedbackResult, parse_duration, window
 from modelyard.domain.reports import (
     Baseline,
+    Estimate,
     MonitoringReport,
     ReportListing,
-    ReportSummary,
     VariantReport,
 )
+from modelyard.monitoring import estimate as est
 from modelyard.monitoring import report as r
 from modelyard.monitoring.collector import INPUT_PREFIX, KEY_PREFIX
 from modelyard.monitoring.lake import Lake
 from modelyard.monitoring.maturity import Maturity, cohorts, pending
+from modelyard.monitoring.summary import summarize
 from modelyard.services import feedback_items as checked
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
@@ -40,6 +42,7 @@ from modelyard.store.unit import Store
 
 MAX_FEEDBACK = 100_000
 MAX_SEGMENTS = 20  # the most frequent values of a segment column get a section each
+REFERENCE_DAYS = 90  # estimated performance is calibrated on this many days of labels
 LISTED_KEYS = 20  # unknown keys a feedback result names (it counts them all)
 
 
@@ -108,6 +111,7 @@ class MonitoringService:
             due = Maturity(options.maturity_days, dated, is_key=dated in options.keys)
             measured = self._measure(found.environment, data, reference, due, real_now)
             weeks = cohorts(data, self.feedback, due, real_now, measured.pop("regression"))
+            estimated = self._estimate(found.environment, data, due, real_now)
             segments = []
             if by is not None:
                 column = self._segment_column(by, options.keys, data)
@@ -137,6 +141,7 @@ class MonitoringService:
             **measured,
             "cohorts": weeks,
             "segments": segments,
+            "estimated": estimated,
         }
         result["summary"] = summarize(result)
         result["created_at"] = datetime.now(UTC).isoformat()
@@ -168,6 +173,32 @@ class MonitoringService:
             "pending": pending(data, due, now),
             "regression": regression,
         }
+
+    def _estimate(
+        self, environment: str, data: r.Window, due: Maturity, now: datetime
+    ) -> Estimate | None:
+        """CBPE for the variant that served most rows, calibrated on the labelled, matured
+        rows of the ``REFERENCE_DAYS`` before the window ends."""
+        variants = data.variants()
+        if not variants:
+            return None
+        variant = max(variants, key=lambda v: variants[v])
+        try:
+            signature = self.registry.get_version(f"{environment}/{variant}").signature
+        except NotFound:
+            return None
+        classes = [str(c) for c in ((signature or {}).get("outputs") or {}).get("classes") or []]
+        if not classes:
+            return None
+        since = data.until - timedelta(days=REFERENCE_DAYS)
+        reference = r.Window(self.collected, data.deployment, since, data.until)
+        try:
+            matures = due.matures_at(reference.columns)
+            known = est.labelled_rows(reference, self.feedback, matures, now, variant, classes)
+        finally:
+            reference.close()
+        found = est.estimate(est.window_rows(data, variant, classes), known)
+        return None if found is None else cast(Estimate, {"variant": variant, **found})
 
     @staticmethod
     def _segment_column(by: str, keys: tuple[str, ...], data: r.Window) -> str:
@@ -432,43 +463,3 @@ class MonitoringService:
             + (" with feedback" if with_feedback else ""),
             source_uri=f"deployment:{deployment}",
         )
-
-
-def summarize(result: dict[str, Any]) -> ReportSummary:
-    """The numbers an alert rule watches and a trend line draws (see ``SIGNALS``)."""
-    sections = [s for s in result["variants"] if "features" in s]
-
-    def worst(key: str) -> float | None:
-        values = [s[key] for s in sections]
-        return max(values) if values else None
-
-    feature_drift: dict[str, float] = {}
-    for s in sections:
-        for f in s["features"]:
-            if f["drift"] is not None:
-                score = float(f["drift"]["score"])
-                feature_drift[f["feature"]] = max(score, feature_drift.get(f["feature"], score))
-    predictions = [
-        s["prediction"]["drift"]["score"]
-        for s in sections
-        if s.get("prediction") and s["prediction"]["drift"]
-    ]
-    performance = result["performance"] or {}
-    return {
-        "rows": result["rows"],
-        "drift_share": worst("drift_share"),
-        "drifted_features": max((len(s["drifted_features"]) for s in sections), default=None),
-        "feature_drift": feature_drift,
-        "prediction_drift": max(predictions) if predictions else None,
-        "null_rate": max((s["quality"]["null_rate"] for s in sections), default=None),
-        "type_error_rate": max((s["quality"]["type_error_rate"] for s in sections), default=None),
-        "out_of_bounds_rate": max(
-            (s["quality"]["out_of_bounds_rate"] for s in sections), default=None
-        ),
-        "feedback_rows": performance.get("rows", 0),
-        "pending_rows": result["pending"],
-        "accuracy": performance.get("accuracy"),
-        "f1_macro": performance.get("f1_macro"),
-        "mae": performance.get("mae"),
-        "rmse": performance.get("rmse"),
-    }

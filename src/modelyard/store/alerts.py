@@ -50,7 +50,7 @@ def _rule(row: AlertRuleRow, dep: DeploymentRow) -> AlertRule:
         offset_seconds=row.offset_seconds,
         segment=None
         if row.segment_column is None
-        else (row.segment_column, row.segment_value or ""),
+        else f"{row.segment_column}={row.segment_value or ''}",
         every_seconds=row.every_seconds,
         next_run_at=row.next_run_at,
         created_by=row.created_by,
