@@ -46,6 +46,11 @@ def test_an_over_confident_model_is_calibrated_and_too_few_labels_are_said() -> 
     assert few is not None and few["trusted"] is False
     assert few["reason"] == "50 labelled reference rows; at least 200 calibrate it"
     assert estimate(Rows(np.zeros((0, 3)), np.zeros(0, int)), reference) is None
+    no_labels = Rows(window.probabilities, window.predicted)  # actual unknown
+    for nothing in (Rows(np.zeros((0, 3)), np.zeros(0, int), np.zeros(0, int)), no_labels):
+        unlabelled = estimate(Rows(window.probabilities, window.predicted), nothing)
+        assert unlabelled is not None and unlabelled["trusted"] is False, nothing
+        assert unlabelled["reason"] == "0 labelled reference rows; at least 200 calibrate it"
 
 
 def test_a_report_estimates_accuracy_before_the_labels_arrive(watched: Watched) -> None:

@@ -85,11 +85,9 @@ def estimate(window: Rows, reference: Rows) -> dict[str, Any] | None:
     """The estimate over ``window``, calibrated on ``reference``; None without rows."""
     if not len(window.predicted):
         return None
-    assert reference.actual is not None
-    known = reference.actual >= 0
-    reference = Rows(
-        reference.probabilities[known], reference.predicted[known], reference.actual[known]
-    )
+    labels = reference.actual if reference.actual is not None else np.zeros(0, dtype=np.int64)
+    known = labels >= 0
+    reference = Rows(reference.probabilities[known], reference.predicted[known], labels[known])
     m = len(reference.predicted)
     if m < MIN_REFERENCE:
         found = expected(window.probabilities, window.predicted)
@@ -103,8 +101,7 @@ def estimate(window: Rows, reference: Rows) -> dict[str, Any] | None:
         }
     halves = [np.arange(m) % 2 == 0, np.arange(m) % 2 == 1]
     gaps, noise = [], 0.0
-    labels = reference.actual
-    assert labels is not None
+    labels = labels[known]
     for fit, check in (halves, halves[::-1]):
         part = Rows(reference.probabilities[fit], reference.predicted[fit], labels[fit])
         held = _calibrated(_calibrators(part), reference.probabilities[check])
@@ -157,15 +154,17 @@ def labelled_rows(
         f"AND {matures} <= ?",
         [feedback, data.files, data.since, data.until, variant, now],
     ).fetchall()
-    return _rows(found, classes)
+    return _rows(found, classes, labelled=True)
 
 
-def _rows(found: list[Any], classes: list[str]) -> Rows:
+def _rows(found: list[Any], classes: list[str], *, labelled: bool = False) -> Rows:
+    """Rows of (prediction, probabilities[, actual]) as class indices (a label the model
+    does not know is -1)."""
     index = {c: i for i, c in enumerate(classes)}
     kept = [r for r in found if r[0] in index and len(r[1]) == len(classes)]
     probabilities = np.array([r[1] for r in kept], dtype=np.float64).reshape(-1, len(classes))
     predicted = np.array([index[r[0]] for r in kept], dtype=np.int64)
-    if kept and len(kept[0]) == 3:
-        actual = np.array([index.get(str(r[2]), -1) for r in kept], dtype=np.int64)
-        return Rows(probabilities, predicted, actual)
-    return Rows(probabilities, predicted)
+    if not labelled:
+        return Rows(probabilities, predicted)
+    actual = np.array([index.get(str(r[2]), -1) for r in kept], dtype=np.int64)
+    return Rows(probabilities, predicted, actual)
