@@ -111,7 +111,11 @@ def serve(
         bounds = rayserve.Replicas(replicas, max_replicas or replicas)
         check_address(ray)
         if follow:  # replicas take traffic once loaded: a server away would hold them
-            HttpApi(follow, _token(settings), settings.environment).edge.serving_changes()
+            probe = HttpApi(follow, _token(settings), settings.environment)
+            try:
+                probe.edge.serving_changes()
+            finally:
+                probe.close()
         rayserve.serve(
             scoring_app, spec, settings, address=ray, host=host, port=port, replicas=bounds,
             announce=lambda line: output.console.print(line, markup=False),

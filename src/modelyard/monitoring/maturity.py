@@ -42,8 +42,7 @@ def pending(data: Window, maturity: Maturity, now: datetime) -> int:
         return 0
     found = data.con.execute(
         "SELECT count(*) FROM read_parquet(?, union_by_name=true) d "
-        f"WHERE d.role = 'live' AND d.time >= ? AND d.time < ? "
-        f"AND {maturity.matures_at(data.columns)} > ?{data.only}",
+        f"WHERE {data.where} AND {maturity.matures_at(data.columns)} > ?",
         [data.files, data.since, data.until, now],
     ).fetchone()
     return int(found[0]) if found else 0
@@ -76,7 +75,7 @@ def cohorts(
         f"count(fb.actual) FILTER (WHERE {matures} <= ?), "
         f"avg({hit}) FILTER (WHERE {matures} <= ? AND fb.actual IS NOT NULL) "
         f"FROM read_parquet(?, union_by_name=true) d {joined} "
-        f"WHERE d.role = 'live' AND d.time >= ? AND d.time < ?{data.only} GROUP BY 1 ORDER BY 1",
+        f"WHERE {data.where} GROUP BY 1 ORDER BY 1",
         [*([feedback] if feedback else []), now, now, now, data.files, data.since, data.until],
     ).fetchall()
     found: list[Cohort] = []

@@ -96,8 +96,8 @@ class Window:
             ).fetchall()
             self.columns = [str(r[0]) for r in described]
         # ``segment``: only the rows whose collected column equals the value
-        self.only = "" if segment is None else f" AND d.{quote(segment[0])} = {literal(segment[1])}"
-        self.where = "role = 'live' AND time >= ? AND time < ?" + self.only
+        only = "" if segment is None else f" AND d.{quote(segment[0])} = {literal(segment[1])}"
+        self.where = "role = 'live' AND time >= ? AND time < ?" + only
 
     _FEEDBACK = FEEDBACK_CTE
 
@@ -167,7 +167,7 @@ class Window:
             self._FEEDBACK + "SELECT d.prediction AS prediction, fb.actual AS actual "
             "FROM read_parquet(?, union_by_name=true) d "
             'JOIN fb ON d.request_id = fb.request_id AND d."row" = fb."row" '
-            f"WHERE d.role = 'live' AND d.time >= ? AND d.time < ? AND {matured} <= ?{self.only}",
+            f"WHERE {self.where} AND {matured} <= ?",
             params=[feedback, self.files, self.since, self.until, now or self.until],
         ).to_arrow_table()
 

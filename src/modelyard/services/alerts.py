@@ -88,12 +88,7 @@ class AlertService:
             raise InvalidInput(f"threshold must be finite, got {threshold!r}")
         span = parse_duration(window, "window")
         back = parse_duration(offset, "offset") if offset else timedelta(0)
-        if span + back > self.monitoring.retention:
-            raise InvalidInput(
-                f"the rule's window starts {(span + back).days} days back; reports read "
-                f"{self.monitoring.retention.days} days of collected rows "
-                "(MODELYARD_RETENTION_DAYS)"
-            )
+        self.monitoring.check_reach(span + back)
         part = None
         if segment is not None:
             column, sep, value = segment.partition("=")

@@ -89,11 +89,7 @@ class MonitoringService:
         real_now = now or datetime.now(UTC)
         now = real_now - (parse_duration(offset, "--offset") if offset else timedelta(0))
         start, end = window(since, until, now)
-        if start < real_now - self.retention:
-            raise InvalidInput(
-                f"the window starts {(real_now - start).days} days back; reports read "
-                f"{self.retention.days} days of collected rows (MODELYARD_RETENTION_DAYS)"
-            )
+        self.check_reach(real_now - start)
         reference_window = self._reference_window(against, start, end, now)
         data = r.Window(self.collected, deployment, start, end)
         try:
@@ -111,7 +107,8 @@ class MonitoringService:
             due = Maturity(options.maturity_days, dated, is_key=dated in options.keys)
             measured = self._measure(found.environment, data, reference, due, real_now)
             weeks = cohorts(data, self.feedback, due, real_now, measured.pop("regression"))
-            estimated = self._estimate(found.environment, data, due, real_now)
+            served = {s["variant"]: s["rows"] for s in measured["variants"]}
+            estimated = self._estimate(found.environment, data, served, due, real_now)
             segments = []
             if by is not None:
                 column = self._segment_column(by, options.keys, data)
@@ -149,6 +146,14 @@ class MonitoringService:
             result["id"] = self._store(result)
         return cast(MonitoringReport, result)
 
+    def check_reach(self, back: timedelta) -> None:
+        """A window that starts ``back`` before now is read only within the retention."""
+        if back > self.retention:
+            raise InvalidInput(
+                f"the window starts {back.days} days back; reports read "
+                f"{self.retention.days} days of collected rows (MODELYARD_RETENTION_DAYS)"
+            )
+
     def _measure(
         self,
         environment: str,
@@ -175,11 +180,15 @@ class MonitoringService:
         }
 
     def _estimate(
-        self, environment: str, data: r.Window, due: Maturity, now: datetime
+        self,
+        environment: str,
+        data: r.Window,
+        variants: dict[str, int],
+        due: Maturity,
+        now: datetime,
     ) -> Estimate | None:
         """CBPE for the variant that served most rows, calibrated on the labelled, matured
         rows of the ``REFERENCE_DAYS`` before the window ends."""
-        variants = data.variants()
         if not variants:
             return None
         variant = max(variants, key=lambda v: variants[v])
