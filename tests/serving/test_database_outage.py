@@ -168,11 +168,12 @@ def test_a_frozen_then_stopped_database_hangs_nothing_and_logs_each_outage_twice
 
 
 def _workers(supervisor: int) -> list[int]:
-    """The server's worker processes (uvicorn spawns them with multiprocessing)."""
+    """The server's worker processes: the supervisor's children (forked by it)."""
     found = []
     for pid in running_in_group(supervisor):
         with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if int(stat.rpartition(")")[2].split()[1]) == supervisor:
                 found.append(pid)
     return found
 

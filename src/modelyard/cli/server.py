@@ -106,11 +106,12 @@ def run(app: str, host: str, port: int, workers: int, settings: Any) -> None:
         # from the listening socket to the connections it accepts.
         import socket
 
-        from modelyard.cli.supervisor import Supervisor
+        from modelyard.cli.supervisor import Supervisor, preload
 
         sock = config.bind_socket()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with contextlib.suppress(KeyboardInterrupt), shared_metrics(settings.resolved_home):
+            preload(app)
             Supervisor(config, sockets=[sock]).run()
     else:
         runner = uvicorn.Server(config)
@@ -127,7 +128,7 @@ def shared_metrics(home: Path) -> Iterator[None]:
     import shutil
 
     from modelyard.runtimes.process import sweep
-    from modelyard.serving.metrics import MULTIPROCESS_ENV
+    from modelyard.serving import MULTIPROCESS_ENV
 
     servers = home / "serving" / "metrics"
     sweep(servers)  # one folder per server, named by its supervisor's pid

@@ -17,9 +17,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-#: prometheus_client's own variable: set before a worker imports it, the series of every
-#: worker go to this folder (``cli.server.run`` sets it for ``--workers`` above 1).
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from modelyard.serving import MULTIPROCESS_ENV
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
