@@ -111,13 +111,7 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
         description="Predicts on time / late / very late for open invoices.",
     )
     evaluation = admin.evaluate(version.ref, holdout.ref)
-    print(
-        render(
-            report(
-                evaluation.metrics, evaluation.details, model, test_set[FEATURES], test_set["label"]
-            )
-        )
-    )
+    print(render(report(evaluation.metrics, evaluation.details)))
     admin.set_alias("payments", "champion", version.version)
 
     step("users: dana (sandbox developer) and alex (production approver)")

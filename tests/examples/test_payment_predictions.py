@@ -46,7 +46,10 @@ def test_the_model_beats_the_naive_baseline_but_is_not_perfect(
     _, train_set, test_set, model = trained
     with Client(settings=Settings(home=tmp_path / "home", actor="fin")) as c:
         holdout = c.register_dataset("holdout", test_set)
-        v = c.log_model(model, "payments", input_example=train_set[FEATURES].head())
+        training = c.register_dataset("training", train_set)
+        v = c.log_model(
+            model, "payments", input_example=train_set[FEATURES].head(), datasets=[training.ref]
+        )
         e = c.evaluate(v.ref, holdout.ref)
     y = test_set["label"]
     predicted = model.predict(test_set[FEATURES])  # type: ignore[attr-defined]
@@ -60,28 +63,18 @@ def test_the_model_beats_the_naive_baseline_but_is_not_perfect(
     assert e.metrics["naive_accuracy"] == pytest.approx(y.value_counts(normalize=True).max())
     assert e.metrics["naive_accuracy"] + 0.05 < e.metrics["accuracy"] < 0.9
 
-    r = report(e.metrics, e.details, model, test_set[FEATURES], y)
+    r = report(e.metrics, e.details)
     assert r["grade"] == grade(e.metrics["accuracy"], e.metrics["naive_accuracy"])
     assert r["target_accuracy"] == pytest.approx(1 - (1 - e.metrics["naive_accuracy"]) / 2)
     assert r["top_features"][0]["feature"] == "prior_late_share"
+    importance = e.details["importance"]  # stored with the evaluation (runtimes.explain)
+    assert importance["method"] == "baseline_shapley" and importance["rows"] == 200
+    assert next(iter(importance["features"])) == "prior_late_share"
     assert r["warnings"] == []
 
 
 def test_grades_and_warnings() -> None:
     assert [grade(a, 0.5) for a in (0.75, 0.62, 0.56, 0.52)] == ["A", "B", "C", "D"]
-    x = pd.DataFrame({"a": np.arange(200.0)})
-    y = pd.Series(np.where(np.arange(200) < 100, "late", "on_time"))
-
-    class Perfect:
-        def predict(self, frame: pd.DataFrame) -> np.ndarray:
-            return np.where(frame["a"] < 100, "late", "on_time")
-
-        def fit(self, *a: object) -> Perfect:
-            return self
-
-        def score(self, frame: pd.DataFrame, truth: pd.Series) -> float:
-            return float((self.predict(frame) == truth).mean())
-
     details = {
         "naive_class": "late",
         "per_class": {},
@@ -90,10 +83,10 @@ def test_grades_and_warnings() -> None:
             "matrix": [[100, 0, 0], [0, 100, 0], [0, 0, 0]],
         },
     }
-    r = report({"accuracy": 1.0, "naive_accuracy": 0.5, "f1_macro": 1.0}, details, Perfect(), x, y)
+    r = report({"accuracy": 1.0, "naive_accuracy": 0.5, "f1_macro": 1.0}, details)
     assert r["warnings"] == ["accuracy 100.0% is suspiciously high: check the features for leakage"]
     details["confusion_matrix"]["matrix"] = [[100, 0, 0], [0, 100, 0], [5, 5, 0]]
-    r = report({"accuracy": 0.9, "naive_accuracy": 0.5, "f1_macro": 0.6}, details, Perfect(), x, y)
+    r = report({"accuracy": 0.9, "naive_accuracy": 0.5, "f1_macro": 0.6}, details)
     assert r["warnings"] == ["class 'very_late' is never predicted correctly"]
 
 

@@ -99,6 +99,20 @@ async def running(
         await collector.stop()
 
 
+def _explain_asked(protocol: str, query: str) -> int:
+    """The ``explain`` of a query string: top factors are answered by the native protocol."""
+    if "explain" not in query:
+        return 0
+    from urllib.parse import parse_qs
+
+    given = parse_qs(query).get("explain")
+    if not given:
+        return 0
+    if protocol != "predict":
+        raise InvalidInput("explain: top factors are answered by /v1/deployments/NAME/predict")
+    return protocols.explain_count(given[-1])
+
+
 class DataPlane:
     def __init__(self, runtime: ServingRuntime, brake: Brake) -> None:
         self.runtime = runtime
@@ -112,8 +126,10 @@ class DataPlane:
         headers: Mapping[str, str],
         read_body: ReadBody,
         client: str | None = None,
+        query: str = "",
     ) -> Reply:
-        """Auth, body limit, parse, score, render, count. Never raises a ModelyardError."""
+        """Auth, body limit, parse, score, render, count. Never raises a ModelyardError.
+        ``query``: the URL's query string (``explain=N`` on the native protocol)."""
         started = time.perf_counter()
         given = headers.get("x-request-id")
         request_id = given if given and _REQUEST_ID.match(given) else os.urandom(16).hex()
@@ -129,7 +145,8 @@ class DataPlane:
                     f"the body is {declared} bytes; this deployment takes {limit}"
                 )
             body = await read_body(limit)
-            reply, variant = await self._score(protocol, live, headers, body, request_id)
+            explain = _explain_asked(protocol, query)
+            reply, variant = await self._score(protocol, live, headers, body, request_id, explain)
         except ModelyardError as e:
             # unknown names share one label: a caller cannot grow the metrics without bound
             self.metrics.errors.labels(name if known else "-", str(e.status), e.code).inc()
@@ -164,12 +181,13 @@ class DataPlane:
         headers: Mapping[str, str],
         body: bytes,
         request_id: str,
+        explain: int = 0,
     ) -> tuple[Reply, LiveVariant]:
         content_type = headers.get("content-type")
         pin = headers.get(VARIANT_HEADER)
         tensors: v2.Request | None = None
         if protocol == "predict":
-            parsed = protocols.parse_native(body, content_type)
+            parsed = protocols.parse_native(body, content_type, explain)
         elif protocol == "invocations":
             parsed = protocols.parse_mlflow(body, content_type)
         elif protocol == "v2":
@@ -186,11 +204,13 @@ class DataPlane:
         ]
         output, classes, keys = scored.output, scored.variant.model.classes, scored.keys
         if protocol == "predict" and protocols.media_type(content_type) == "text/csv":
-            content = protocols.csv_body(output, classes, keys)
+            content = protocols.csv_body(output, classes, keys, scored.factors)
             csv = [("content-type", "text/csv; charset=utf-8"), *out]
             return Reply(200, csv, content), scored.variant
         if protocol == "predict":
-            content = protocols.native_body(output, classes, variant, request_id, keys)
+            content = protocols.native_body(
+                output, classes, variant, request_id, keys, scored.factors, parsed.columns
+            )
         elif protocol == "invocations":
             content = protocols.mlflow_body(output, keys)
         else:

@@ -85,7 +85,8 @@ class FastScoring:
 
         client = scope.get("client")
         address = client[0] if client else None
-        await _send(send, await plane.handle(protocol, name, headers, read, address))
+        query = scope.get("query_string", b"").decode("latin-1")
+        await _send(send, await plane.handle(protocol, name, headers, read, address, query))
 
 
 class ScoringApp(FastScoring, FastAPI):

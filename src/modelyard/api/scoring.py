@@ -104,7 +104,9 @@ async def reply_to(request: Request, protocol: str, name: str) -> Response:
         return b"".join(chunks)
 
     plane: DataPlane = request.app.state.dataplane
-    reply = await plane.handle(protocol, name, request.headers, read, client_of(request))
+    reply = await plane.handle(
+        protocol, name, request.headers, read, client_of(request), request.url.query
+    )
     return Response(reply.body, status_code=reply.status, headers=dict(reply.headers))
 
 

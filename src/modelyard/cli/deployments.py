@@ -317,12 +317,22 @@ def predict(
         typer.Option("--ray", metavar="HOST:PORT", help="A Ray cluster (default: a local one)."),
     ] = None,
     cpus: Annotated[int, typer.Option("--cpus", help="Ray scoring actors, a CPU each.")] = 1,
+    explain: Annotated[
+        int,
+        typer.Option(
+            "--explain",
+            metavar="N",
+            help="Add each row's top N factors (factor_K, contribution_K, explain_base).",
+        ),
+    ] = 0,
     json: JsonOpt = False,
 ) -> None:
     """Score a file with a deployment's model; invalid rows go to OUTPUT.errors.csv. With
     --engine ray, a dataset of CSV or Parquet partitions on Ray Data, into Parquet parts."""
     if engine not in ("local", "ray"):
         raise InvalidInput(f"unknown engine {engine!r}: local or ray")
+    if explain and engine == "ray":
+        raise InvalidInput("--explain scores with --engine local")
     if engine == "ray":
         with client() as c:
             done = c.predict_dataset(
@@ -361,6 +371,7 @@ def predict(
             variant=variant,
             max_error_rate=max_error_rate,
             progress=lambda n: bar.advance(task, n),
+            explain=explain,
         )
     if json:
         output.emit_json(result)

@@ -193,6 +193,9 @@ class Variant:
     package_digest: str
     weight: float
     role: Role
+    # the row top factors of a model without its own TreeSHAP start from (each input's
+    # median or most frequent value in the version's training baseline; None without one)
+    explain_reference: dict[str, float | str | None] | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -200,7 +203,7 @@ class Variant:
         return f"{self.environment}/{self.model}:{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "environment": self.environment,
             "model": self.model,
@@ -209,6 +212,9 @@ class Variant:
             "weight": self.weight,
             "role": str(self.role),
         }
+        if self.explain_reference is not None:
+            found["explain_reference"] = self.explain_reference
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Variant:
@@ -220,6 +226,7 @@ class Variant:
             data["package_digest"],
             float(data["weight"]),
             Role(data["role"]),
+            data.get("explain_reference"),
         )
 
 

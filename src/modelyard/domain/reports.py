@@ -126,6 +126,16 @@ class Metrics(TypedDict):
     r2: NotRequired[float]
 
 
+class Importance(TypedDict):
+    """Global importance: each input's mean absolute contribution to the rows' answers
+    (``runtimes.explain``), largest first."""
+
+    method: str  # tree_shap | baseline_shapley
+    output: str  # raw_score | probability | prediction
+    rows: int  # the rows explained (a sample of the dataset)
+    features: dict[str, float]
+
+
 class EvaluationDetails(TypedDict):
     """What an evaluation found beyond its scalar metrics."""
 
@@ -134,6 +144,7 @@ class EvaluationDetails(TypedDict):
     naive_class: NotRequired[str]
     per_class: NotRequired[dict[str, ClassScores]]
     confusion_matrix: NotRequired[ConfusionMatrix]
+    importance: NotRequired[Importance]
 
 
 # -- monitoring -----------------------------------------------------------------------------

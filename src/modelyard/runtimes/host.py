@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from modelyard.domain.reports import Signature
     from modelyard.flavors.package import Manifest
     from modelyard.flavors.registry import Flavors
+    from modelyard.runtimes.explain import Explanation
     from modelyard.runtimes.scorer import Output, Scorer
 
 Columns = dict[str, "np.ndarray"]
@@ -70,6 +71,13 @@ class Model(Protocol):
         ...
 
     async def ascore(self, columns: Columns) -> Output: ...
+
+    def explain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
+        """Each input's contribution to each row's answer (``runtimes.explain``);
+        ``CannotExplain`` saying why not."""
+        ...
+
+    async def aexplain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation: ...
 
     def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
         """The model converted to ONNX, one candidate per input precision (``flavors.convert``);
@@ -131,6 +139,14 @@ class LocalModel:
         if self.inline and (_rows(columns) or 0) <= INLINE_ROWS:
             return self.score(columns)
         return await asyncio.to_thread(self.score, columns)
+
+    def explain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
+        from modelyard.runtimes.explain import explain
+
+        return explain(self.scorer, columns, reference)
+
+    async def aexplain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
+        return await asyncio.to_thread(self.explain, columns, reference)
 
     def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
         from modelyard.flavors.convert import candidates
@@ -250,6 +266,24 @@ class RemoteModel:
         reply = await asyncio.wrap_future(self.pool.submit(header, body))
         return _output(*checked(reply), _rows(columns))
 
+    def explain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
+        header, body = self._explaining(columns, reference)
+        return _explanation(*self.pool.call(header, body), _rows(columns))
+
+    async def aexplain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
+        header, body = self._explaining(columns, reference)
+        if not self.pool.alive:
+            await asyncio.to_thread(self.pool.revive)
+        reply = await asyncio.wrap_future(self.pool.submit(header, body))
+        return _explanation(*checked(reply), _rows(columns))
+
+    def _explaining(
+        self, columns: Columns, reference: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], Any]:
+        described, body = codec.columns_message(columns)
+        header = {"op": "explain", "handle": self.handle, "input": described}
+        return {**header, "reference": reference}, body
+
     def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
         from modelyard.flavors.convert import ConversionFailed
 
@@ -280,6 +314,18 @@ def _output(header: dict[str, Any], body: Any, rows: int | None) -> Output:
     arrays = codec.read_arrays(header, body, rows)
     proba = arrays.get("probabilities")
     return Output(arrays["predictions"], None if proba is None else proba.astype(np.float64))
+
+
+def _explanation(header: dict[str, Any], body: Any, rows: int | None) -> Explanation:
+    from modelyard.runtimes.explain import CannotExplain, Explanation
+
+    if header.get("refused"):
+        raise CannotExplain(str(header["refused"]))
+    arrays = codec.read_arrays(header, body, rows)
+    features = [str(f) for f in header.get("features") or []]
+    contributions = arrays["contributions"].astype("float64").reshape(rows or 0, len(features))
+    base = arrays["base"].astype("float64")
+    return Explanation(str(header["method"]), str(header["output"]), features, base, contributions)
 
 
 class Pool:

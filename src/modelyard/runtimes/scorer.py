@@ -5,7 +5,7 @@ model worker (``runtimes.worker``), or in the caller's process when that is the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,11 +13,15 @@ import pandas as pd
 from modelyard.domain.reports import Signature
 from modelyard.flavors.base import LoadedModel
 
+if TYPE_CHECKING:
+    from modelyard.runtimes.explain import Factors
+
 
 @dataclass(frozen=True, slots=True)
 class Output:
     predictions: np.ndarray
     probabilities: np.ndarray | None
+    factors: Factors | None = None  # each row's top factors, when they were asked for
 
 
 DECIDE_ROWS = 64  # rows of a first frame that decide whether labels come from probabilities

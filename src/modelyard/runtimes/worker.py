@@ -64,9 +64,12 @@ class Worker:
             if found is None:
                 self._reply({"id": header.get("id"), "ok": False, "error": "NotLoaded"})
                 continue
-            work = {"score": self._score, "predict": self._predict, "compile": self._compile}.get(
-                str(op)
-            )
+            work = {
+                "score": self._score,
+                "predict": self._predict,
+                "explain": self._explain,
+                "compile": self._compile,
+            }.get(str(op))
             if work is None:
                 self._reply({"id": header.get("id"), "ok": False, "error": "UnknownOperation"})
                 continue
@@ -132,6 +135,26 @@ class Worker:
             proba = scorer.model.predict_proba(frame)
             return codec.arrays_message({"values": None if proba is None else np.asarray(proba)})
         return codec.arrays_message({"values": np.asarray(scorer.model.predict(frame))})
+
+    def _explain(
+        self, header: dict[str, Any], body: bytes, scorer: Any
+    ) -> tuple[dict[str, Any], Any]:
+        from modelyard.runtimes.explain import CannotExplain, explain
+
+        columns = codec.read_columns(header["input"], body)
+        try:
+            found = explain(scorer, columns, header.get("reference"))
+        except CannotExplain as e:  # the reason is the caller's answer
+            return {"refused": str(e)}, b""
+        described, out = codec.arrays_message(
+            {"base": found.base, "contributions": found.contributions}
+        )
+        return {
+            **described,
+            "method": found.method,
+            "output": found.output,
+            "features": found.features,
+        }, out
 
     def _compile(
         self, header: dict[str, Any], body: bytes, scorer: Any

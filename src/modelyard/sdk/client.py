@@ -319,11 +319,12 @@ class Client:
         variant: str | None = None,
         max_error_rate: float = 0.0,
         progress: Callable[[int], None] | None = None,
+        explain: int = 0,
     ) -> BatchResult:
         """Score a CSV, Parquet or JSON file with a deployment's model into ``output``
         (embedded: in this process; remote: through the server's scoring route). Rows that
         fail the signature go to ``<output>.errors.csv``; past ``max_error_rate`` the job
-        stops and writes no output."""
+        stops and writes no output. ``explain``: each row's top factors as columns."""
         from modelyard.serving import batch
         from modelyard.serving.schema import InputSchema
 
@@ -336,7 +337,7 @@ class Client:
             Path(source),
             Path(output),
             schema=InputSchema(version.signature, options),
-            score=lambda frame: self.score_frame(deployment, chosen.name, frame),
+            score=lambda frame: self.score_frame(deployment, chosen.name, frame, explain=explain),
             classes=outputs.get("classes"),
             model_version=chosen.name,
             max_error_rate=max_error_rate,

@@ -37,6 +37,7 @@ from modelyard.domain.deployments import (
 from modelyard.domain.entities import ModelVersion
 from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound, NotReady
 from modelyard.domain.names import check_name
+from modelyard.runtimes.explain import reference_row
 from modelyard.services import lookup
 from modelyard.services.auth import hash_secret, require
 from modelyard.services.registry import RegistryService
@@ -168,16 +169,34 @@ class DeploymentService:
         require(self.principal, Permission.SCORE, deployment.environment)
         return BatchTarget(deployment, pick_batch_variant(deployment, variant))
 
-    def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> Output:
+    def score_frame(
+        self, name: str, variant: str, frame: pd.DataFrame, *, explain: int = 0
+    ) -> Output:
         """Score checked rows with one variant, in this process (its model loaded once per
-        package digest and kept in the shared cache)."""
+        package digest and kept in the shared cache); with ``explain``, each row's top
+        factors too (``runtimes.explain``)."""
+        import dataclasses
+
+        from modelyard.runtimes.explain import MAX_FACTORS, CannotExplain
+
+        if not 0 <= explain <= MAX_FACTORS:
+            raise InvalidInput(f"explain must be a whole number from 0 to {MAX_FACTORS}")
         found = self.batch_target(name, variant=variant)
 
         def load(digest: str) -> Model:
             folder, manifest = self.registry.package_folder(digest)
             return self.models.load(found.deployment.environment, folder, manifest)
 
-        return self.scorers.get(found.variant.package_digest, load).score(frame)
+        model = self.scorers.get(found.variant.package_digest, load)
+        output = model.score(frame)
+        if not explain:
+            return output
+        columns = {str(c): frame[c].to_numpy() for c in frame.columns}
+        try:
+            every = model.explain(columns, found.variant.explain_reference)
+        except CannotExplain as e:
+            raise InvalidInput(f"{found.variant.name} cannot be explained: {e}") from None
+        return dataclasses.replace(output, factors=every.top(explain))
 
     # -- changing -------------------------------------------------------------------------
     def create_deployment(
@@ -327,8 +346,10 @@ class DeploymentService:
         weights = default_weights(specs)
         variants = []
         for spec, weight in zip(specs, weights, strict=True):
-            version = self._ready_version(tx, env, spec.ref)
-            inputs = {str(f["name"]) for f in (version.signature or {}).get("inputs") or []}
+            found = self._ready_version(tx, env, spec.ref)
+            version = found.version
+            named = [str(f["name"]) for f in (version.signature or {}).get("inputs") or []]
+            inputs = set(named)
             taken = [k for k in keys if k in inputs]
             if taken:
                 raise InvalidInput(
@@ -350,11 +371,12 @@ class DeploymentService:
                     package_digest=version.package_digest,
                     weight=weight,
                     role=spec.role,
+                    explain_reference=reference_row(tx.datasets.baseline(found.version_id), named),
                 )
             )
         return check_variants(variants)
 
-    def _ready_version(self, tx: Tx, env: str, text: str) -> ModelVersion:
+    def _ready_version(self, tx: Tx, env: str, text: str) -> lookup.Found:
         ref = self.registry.ref(text, env)
         if ref.environment != env:
             raise InvalidInput(
@@ -362,10 +384,12 @@ class DeploymentService:
                 "promote the version first",
                 model=text,
             )
-        version = lookup.resolve(tx, ref)
-        if version.status != "ready":
-            raise InvalidInput(f"{version.ref} is archived and cannot be deployed", model=text)
-        return version
+        found = lookup.version(tx, ref)
+        if found.version.status != "ready":
+            raise InvalidInput(
+                f"{found.version.ref} is archived and cannot be deployed", model=text
+            )
+        return found
 
 
 def pick_batch_variant(deployment: Deployment, variant: str | None) -> Variant:

@@ -3,24 +3,34 @@
 The dataset must hold the model's input columns and a label column (``label=``, else a
 column named ``label``, else the one column that is not an input). Rows without a label
 are left out. The evaluation is recorded in the version's lineage (role ``evaluation``)
-and audited (``evaluation.created``).
+and audited (``evaluation.created``). It stores global importance too: each input's mean
+absolute contribution over up to ``IMPORTANCE_ROWS`` rows (``runtimes.explain``), when
+the model can be explained.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from modelyard.domain.auth import Permission, Principal
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.promotions import Comparison, Evaluation
+from modelyard.domain.reports import Importance
 from modelyard.monitoring import metrics
-from modelyard.runtimes.host import ModelHost
+from modelyard.runtimes.explain import reference_row
+from modelyard.runtimes.host import Model, ModelHost
 from modelyard.runtimes.process import failure_kind
 from modelyard.services import lookup
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService, require_columns
 from modelyard.services.registry import RegistryService
 from modelyard.store.unit import Store
+
+IMPORTANCE_ROWS = 200  # rows explained for an evaluation's global importance
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCALARS = (
     "accuracy",
@@ -73,6 +83,9 @@ class EvaluationService:
             raise InvalidInput(f"dataset {data.ref} has no rows with a {label!r} value")
         features = frame[inputs] if inputs else frame.drop(columns=[label])
         folder, manifest = self.registry.package_folder(version.package_digest)
+        with self.store.read() as tx:
+            found_id = lookup.version(tx, self.registry.ref(version.ref)).version_id
+            reference = reference_row(tx.datasets.baseline(found_id), list(features.columns))
         with self.models.job(folder, manifest) as model:  # the model's code runs there
             try:
                 predicted = np.asarray(model.predict(features))
@@ -82,6 +95,7 @@ class EvaluationService:
                 raise InvalidInput(
                     f"{version.ref} could not score dataset {data.ref}: {failure_kind(e)}"
                 ) from None
+            importance = _importance(model, features, reference)
         if model.classes is not None or predicted.dtype.kind not in "fc":
             found = metrics.classification(frame[label], predicted, probabilities, model.classes)
         else:
@@ -92,6 +106,8 @@ class EvaluationService:
             found = result
         scalars = {k: float(found[k]) for k in SCALARS if k in found}
         details = {k: v for k, v in found.items() if k not in SCALARS}
+        if importance is not None:
+            details["importance"] = importance
         with self.store.write() as tx:
             version_id = lookup.version(tx, self.registry.ref(version.ref)).version_id
             evaluation_id = tx.evaluations.add(
@@ -192,3 +208,24 @@ def _label_column(columns: list[str], inputs: list[str], ref: str) -> str:
         f"which column of {ref} is the label? name it with --label (candidates: "
         f"{', '.join(rest[:8]) or 'none'})"
     )
+
+
+def _importance(
+    model: Model, features: pd.DataFrame, reference: dict[str, Any] | None
+) -> Importance | None:
+    """Each input's mean absolute contribution over a sample of ``features``; None when
+    the model cannot be explained (no baseline to start from, no probabilities)."""
+    sample = features.sample(min(len(features), IMPORTANCE_ROWS), random_state=0)
+    columns = {str(c): sample[c].to_numpy() for c in sample.columns}
+    try:
+        found = model.explain(columns, reference)
+    except Exception:  # importance is extra: the metrics stand without it (CannotExplain…)
+        return None
+    means = np.abs(found.contributions).mean(axis=0)
+    ranked = sorted(zip(found.features, means.tolist(), strict=True), key=lambda kv: -kv[1])
+    return {
+        "method": found.method,
+        "output": found.output,
+        "rows": len(sample),
+        "features": dict(ranked),
+    }

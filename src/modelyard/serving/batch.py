@@ -3,7 +3,8 @@
 Rows are read in chunks (CSV, Parquet, JSON lines or a JSON array of records), checked
 against the variant's signature with the same rules as online scoring (bad rows go to an
 error file with their reason), scored with the same ``Scorer``, and written next to their
-inputs: ``prediction``, one ``probability_<class>`` per class, ``model_version``. The output
+inputs: ``prediction``, one ``probability_<class>`` per class, the top factors when asked
+(``factor_1``, ``contribution_1``, …, ``explain_base``), ``model_version``. The output
 appears only when the job succeeds; past ``max_error_rate`` the job stops and removes it.
 """
 
@@ -147,6 +148,11 @@ def answered(
     if result.probabilities is not None and classes is not None:
         for j, label in enumerate(classes):
             out[f"probability_{label}"] = result.probabilities[:, j]
+    if result.factors is not None:
+        from modelyard.serving.protocols import factor_columns
+
+        for name, values in factor_columns(result.factors).items():
+            out[name] = values
     out["model_version"] = model_version
     return out
 

@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 import numpy as np
 
 from modelyard.domain.deployments import ServingOptions, Variant
-from modelyard.domain.errors import InvalidInput
+from modelyard.domain.errors import InvalidInput, ModelFailed
 from modelyard.monitoring.collector import Record
+from modelyard.runtimes.explain import CannotExplain, Factors
 from modelyard.runtimes.host import Model
+from modelyard.runtimes.process import failure_kind
 from modelyard.runtimes.scorer import Output
 from modelyard.serving.batcher import Batcher
 from modelyard.serving.metrics import VariantSeries
@@ -82,6 +84,7 @@ class Scored:
     variant: LiveVariant
     output: Output
     keys: dict[str, np.ndarray]  # the request's key columns, echoed in the answer
+    factors: Factors | None = None  # each row's top factors, when the request asked
 
 
 def record(
@@ -109,3 +112,17 @@ def record(
         rows=len(output.predictions),
         keys=keys,
     )
+
+
+async def explained(variant: LiveVariant, columns: dict[str, np.ndarray], top: int) -> Factors:
+    """The ``top`` factors of each scored row (``runtimes.explain``), computed where the
+    variant's model runs, from the reference its revision recorded."""
+    try:
+        found = await variant.model.aexplain(columns, variant.variant.explain_reference)
+    except CannotExplain as e:
+        raise InvalidInput(
+            f"{variant.name} cannot be explained: {e}", variant=variant.name
+        ) from None
+    except Exception as e:  # the model raised while explaining
+        raise ModelFailed(f"the model failed to explain the input ({failure_kind(e)})") from None
+    return found.top(top)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 import orjson
 
 from modelyard.domain.errors import InvalidInput, UnsupportedMediaType
+from modelyard.runtimes.explain import MAX_FACTORS, Factors
 from modelyard.runtimes.scorer import Output
 
 RawColumns = dict[str, list[Any]]
@@ -26,6 +28,16 @@ RawColumns = dict[str, list[Any]]
 class Parsed:
     columns: RawColumns
     rows: int
+    explain: int = 0  # top factors asked for each row (native protocol only)
+
+
+def explain_count(value: Any) -> int:
+    """How many top factors a request asks for: 0 (none) to ``MAX_FACTORS``."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FACTORS:
+        raise InvalidInput(f"explain must be a whole number from 0 to {MAX_FACTORS}")
+    return value
 
 
 def media_type(content_type: str | None) -> str:
@@ -112,15 +124,21 @@ def _json_or_csv(body: bytes, content_type: str | None) -> Parsed | Any:
     return load_json(body)
 
 
-def parse_native(body: bytes, content_type: str | None) -> Parsed:
+def parse_native(body: bytes, content_type: str | None, explain: int = 0) -> Parsed:
+    """A native request; ``explain``: the top factors the URL asks for (``?explain=N``),
+    which an ``explain`` field of a JSON body may set instead."""
     payload = _json_or_csv(body, content_type)
     if isinstance(payload, Parsed):
-        return payload
+        return dataclasses.replace(payload, explain=explain)
+    if isinstance(payload, dict) and "explain" in payload:
+        explain = explain_count(payload["explain"])
     if isinstance(payload, dict) and "inputs" in payload:
-        return from_records(payload["inputs"], "inputs")
-    if isinstance(payload, dict) and "dataframe_split" in payload:
-        return from_split(payload["dataframe_split"])
-    raise InvalidInput('expected {"inputs": [records]} or {"dataframe_split": {...}}')
+        parsed = from_records(payload["inputs"], "inputs")
+    elif isinstance(payload, dict) and "dataframe_split" in payload:
+        parsed = from_split(payload["dataframe_split"])
+    else:
+        raise InvalidInput('expected {"inputs": [records]} or {"dataframe_split": {...}}')
+    return dataclasses.replace(parsed, explain=explain)
 
 
 def parse_mlflow(body: bytes, content_type: str | None) -> Parsed:
@@ -183,32 +201,80 @@ Keys = dict[str, np.ndarray]  # a request's key columns (text or None), echoed b
 
 
 def native_body(
-    output: Output, classes: list[Any] | None, model_version: str, request_id: str, keys: Keys
+    output: Output,
+    classes: list[Any] | None,
+    model_version: str,
+    request_id: str,
+    keys: Keys,
+    factors: Factors | None = None,
+    inputs: RawColumns | None = None,
 ) -> bytes:
+    """The native JSON answer; with ``factors``, each row's top factors and the value the
+    request gave each (``inputs``: the request's columns as sent)."""
     body: dict[str, Any] = {"predictions": json_values(output.predictions)}
     if output.probabilities is not None and classes is not None:
         body["probabilities"] = np.ascontiguousarray(output.probabilities, dtype=np.float64)
         body["classes"] = classes
     if keys:
         body["keys"] = {name: values.tolist() for name, values in keys.items()}
+    if factors is not None:
+        body["explanations"] = explanations(factors, inputs or {})
     body["model_version"] = model_version
     body["request_id"] = request_id
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def csv_body(output: Output, classes: list[Any] | None, keys: Keys) -> bytes:
-    """The key columns first, then ``prediction`` and ``probability_<class>``."""
+def explanations(factors: Factors, inputs: RawColumns) -> dict[str, Any]:
+    """``{"method", "output", "rows": [{"base", "factors": [{"feature", "value",
+    "contribution"}]}]}``: each row's top factors, largest first."""
+    rows = []
+    for i, (base, names, moved) in enumerate(
+        zip(factors.base.tolist(), factors.features.tolist(), factors.contributions.tolist(),
+            strict=True)
+    ):  # fmt: skip
+        given = [inputs[n][i] if n in inputs else None for n in names]
+        rows.append(
+            {
+                "base": base,
+                "factors": [
+                    {"feature": n, "value": v, "contribution": c}
+                    for n, v, c in zip(names, given, moved, strict=True)
+                ],
+            }
+        )
+    return {"method": factors.method, "output": factors.output, "rows": rows}
+
+
+def factor_columns(factors: Factors) -> dict[str, list[Any]]:
+    """The top factors as table columns: ``factor_1``, ``contribution_1``, … and
+    ``explain_base`` (batch outputs and CSV answers)."""
+    found: dict[str, list[Any]] = {}
+    for k in range(factors.features.shape[1]):
+        found[f"factor_{k + 1}"] = factors.features[:, k].tolist()
+        found[f"contribution_{k + 1}"] = factors.contributions[:, k].tolist()
+    found["explain_base"] = factors.base.tolist()
+    return found
+
+
+def csv_body(
+    output: Output, classes: list[Any] | None, keys: Keys, factors: Factors | None = None
+) -> bytes:
+    """The key columns first, then ``prediction``, ``probability_<class>`` and, when asked,
+    the top factors (``factor_columns``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     header = [*keys, "prediction"]
     proba = output.probabilities if classes is not None else None
     if proba is not None and classes is not None:
         header += [f"probability_{c}" for c in classes]
-    writer.writerow(header)
+    extra = factor_columns(factors) if factors is not None else {}
+    writer.writerow([*header, *extra])
     columns: list[list[Any]] = [v.tolist() for v in keys.values()]
     columns.append(json_values(output.predictions))
     if proba is not None:
         columns += [list(map(repr, c)) for c in proba.T.tolist()]
+    for values in extra.values():
+        columns.append([repr(v) if isinstance(v, float) else v for v in values])
     writer.writerows(zip(*columns, strict=True))
     return buffer.getvalue().encode()
 

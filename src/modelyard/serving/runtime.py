@@ -51,7 +51,7 @@ from modelyard.runtimes.scorer import Output
 from modelyard.services.deployments import KEY_PREFIX, key_matches
 from modelyard.serving import snapshot
 from modelyard.serving.batcher import Batcher
-from modelyard.serving.live import LiveDeployment, LiveVariant, Scored, record
+from modelyard.serving.live import LiveDeployment, LiveVariant, Scored, explained, record
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.protocols import Parsed
 from modelyard.serving.schema import InputSchema
@@ -444,13 +444,14 @@ class ServingRuntime:
         keys = variant.schema.key_values(parsed.columns, parsed.rows)
         variant.series.queue.set(variant.batcher.depth)
         output = await variant.batcher.submit(columns, parsed.rows)
+        factors = await explained(variant, columns, parsed.explain) if parsed.explain else None
         sampled = random.random() < live.options.sampling
         if sampled and self.collector is not None:
             self.collector.add(record(live, variant, columns, keys, output, request_id, started))
         if live.shadows and pin is None:
             for shadow in live.pick_shadows():
                 self._spawn(self._shadow(live, shadow, parsed, output, request_id, sampled))
-        return Scored(variant, output, keys)
+        return Scored(variant, output, keys, factors)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)

@@ -85,30 +85,54 @@ class HttpDeployments:
         path = f"/api/v1/deployments/{name}/batch-target"
         return self.http.get(path, BatchTarget, variant=variant)
 
-    def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> Output:
+    def score_frame(
+        self, name: str, variant: str, frame: pd.DataFrame, *, explain: int = 0
+    ) -> Output:
         """Score checked rows through the server's scoring route, pinned to ``variant``."""
         import numpy as np
         import orjson
 
+        from modelyard.runtimes.explain import Factors
         from modelyard.runtimes.scorer import Output
 
         predictions: list[Any] = []
         probabilities: list[Any] = []
+        explained: list[dict[str, Any]] = []
+        method = output = ""
         for start in range(0, len(frame), REQUEST_ROWS):
             part = frame.iloc[start : start + REQUEST_ROWS]
             split = {"columns": [str(c) for c in part.columns], "data": _rows(part)}
+            body: dict[str, Any] = {"dataframe_split": split}
+            if explain:
+                body["explain"] = explain
             response = self.http.request(
                 "POST",
                 f"/v1/deployments/{name}/predict",
-                content=orjson.dumps({"dataframe_split": split}),
+                content=orjson.dumps(body),
                 headers={"content-type": "application/json", "modelyard-variant": variant},
             )
             answer = orjson.loads(response.content)
             predictions.extend(answer["predictions"])
             if "probabilities" in answer:
                 probabilities.extend(answer["probabilities"])
+            if "explanations" in answer:
+                method = answer["explanations"]["method"]
+                output = answer["explanations"]["output"]
+                explained.extend(answer["explanations"]["rows"])
         proba = np.asarray(probabilities, dtype=np.float64) if probabilities else None
-        return Output(np.asarray(predictions), proba)
+        factors = None
+        if explained:
+            factors = Factors(
+                method,
+                output,
+                np.asarray([r["base"] for r in explained], dtype=np.float64),
+                np.asarray([[f["feature"] for f in r["factors"]] for r in explained], dtype=object),
+                np.asarray(
+                    [[f["contribution"] for f in r["factors"]] for r in explained],
+                    dtype=np.float64,
+                ),
+            )
+        return Output(np.asarray(predictions), proba, factors)
 
 
 def _rows(frame: pd.DataFrame) -> list[list[Any]]:

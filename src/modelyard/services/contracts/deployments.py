@@ -82,7 +82,10 @@ class Deployments(Protocol):
         heaviest live variant)."""
         ...
 
-    def score_frame(self, name: str, variant: str, frame: pd.DataFrame) -> Output:
+    def score_frame(
+        self, name: str, variant: str, frame: pd.DataFrame, *, explain: int = 0
+    ) -> Output:
         """Score rows with one variant of a deployment (what batch scoring calls per
-        chunk); the rows were checked against the signature already."""
+        chunk); the rows were checked against the signature already. With ``explain``,
+        each row's top ``explain`` factors too."""
         ...
