@@ -31,6 +31,9 @@ data (fixed seed). One row per request.
    rows.parquet --output out.parquet`` (the CLI, embedded, wall time including process
    start) and ``Client().predict_file(...)`` in this process; the outputs are checked
    (row count, predictions equal the in-process ones, probabilities match).
+4. Top factors: the cost per row of ``?explain=3`` for the pipeline (baseline Shapley)
+   and for an XGBoost and a LightGBM model (TreeSHAP), on a server of their own
+   (``serving_explain.py``).
 
 Before any timing, each server's answers to 100 requests are checked against the
 in-process predictions (and probabilities, where the protocol returns them). MLflow runs
@@ -61,6 +64,7 @@ from harness.run import Run, int_list, parse, parser
 from harness.sides import run_side
 from harness.wrk import require_wrk, wrk_version
 from serving_batch import bench_batch
+from serving_explain import bench_explain
 from serving_findings import find_problems
 from serving_gc import write_gc_harness
 from serving_inprocess import ONE_ROW_CALLS, PROBE_CALLS, one_row_timing, openmp_probe
@@ -166,6 +170,7 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--batch-rows", type=int, default=1_000_000, help="rows in the batch file")
     p.add_argument("--skip-batch", action="store_true", help="no batch measurement")
+    p.add_argument("--skip-explain", action="store_true", help="no top-factors measurement")
     p.add_argument("--train-rows", type=int, default=TRAIN_ROWS, help="rows the model learns")
     p.add_argument(
         "--one-row-calls",
@@ -236,6 +241,8 @@ def main() -> int:
         ]
         if not args.skip_batch:
             result["batch"] = bench_batch(tmp, home, workload, args.batch_rows)
+        if not args.skip_explain:
+            result["explain"] = bench_explain(tmp, workload, args.train_rows)
         result["goals"] = evaluate_goals(result)
         result["problems"] = find_problems(result)
     run.publish(render_section(result))

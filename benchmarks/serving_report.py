@@ -11,6 +11,7 @@ from harness.quiet import QUIET_CORES, QUIET_WAIT_S
 from harness.references import MLFLOW
 from harness.report import closing, generated_by, yes
 from serving_compiled import compiled_goals, compiled_lines
+from serving_explain import explain_lines
 from serving_targets import CONNECTIONS, SERVING_OPTIONS, VERIFY_ROWS, WAIT_DEPLOYMENT
 
 SECTION = "## Serving"
@@ -236,6 +237,7 @@ def render_section(result: dict[str, Any]) -> str:
         )
 
     lines += ["", *compiled_lines(result)]
+    lines += ["", *explain_lines(result)]
     lines += ["", *_where_time_goes(result)]
     lines += [
         "",

@@ -295,8 +295,19 @@ def _(c: Client, w: World) -> Any:
 
 @case("deployments.score_frame")
 def _(c: Client, w: World) -> Any:
-    found = scored(c, w, deployed(c, w, "sf"))
-    return [found.predictions.tolist(), found.probabilities.round(6).tolist()]
+    training = c.register_dataset("sf-train", w.frame)  # its baseline: the explain reference
+    model(c, w, "sf-model", datasets=[training.ref])
+    c.create_deployment("sf", ["sf-model:1"])
+    found = scored(c, w, "sf")
+    explained = c.score_frame("sf", "sf-model:1", w.features.head(3), explain=1)
+    factors = explained.factors
+    assert factors is not None
+    return [
+        found.predictions.tolist(),
+        found.probabilities.round(6).tolist(),
+        [factors.method, factors.output, factors.features.tolist()],
+        [factors.base.round(9).tolist(), factors.contributions.round(9).tolist()],
+    ]
 
 
 # -- monitoring and alerts -----------------------------------------------------------------
@@ -304,6 +315,16 @@ def _(c: Client, w: World) -> Any:
 def _(c: Client, w: World) -> Any:
     report = c.monitor(deployed(c, w, "mo"), since="1h")
     return {k: report[k] for k in ("deployment", "environment", "rows", "against")}
+
+
+@case("monitoring.money")
+def _(c: Client, w: World) -> Any:
+    model(c, w, "mv-model")
+    c.create_deployment("mv", ["mv-model:1"], options={"amount_column": "a"})
+    found = c.money("mv", since="1h", by="b")
+    return {
+        k: found[k] for k in ("deployment", "amount_column", "classes", "by", "groups", "matured")
+    }
 
 
 @case("monitoring.list_monitoring_reports")

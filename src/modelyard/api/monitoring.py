@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from modelyard.api.deps import ScopeDep
 from modelyard.api.schemas import errors
 from modelyard.domain.monitoring import Alert, AlertRule
-from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
+from modelyard.domain.reports import AlertOutcome, MoneyView, MonitoringReport, ReportListing
 from modelyard.wire.monitoring import EvaluateAlertsBody, RuleBody
 
 router = APIRouter(prefix="/api/v1", responses=errors(400, 401, 403, 404, 422))
@@ -54,6 +54,28 @@ async def monitor(
         store=store,
         offset=offset,
         by=by,
+    )
+
+
+@router.get("/deployments/{name}/money", response_model=MoneyView, tags=["monitoring"])
+async def money(
+    name: Deployment,
+    api: ScopeDep,
+    since: Moment = None,
+    until: Moment = None,
+    offset: Annotated[
+        str | None,
+        Query(max_length=32, description="the window ends this long before now (60d)"),
+    ] = None,
+    by: Annotated[
+        str | None, Query(max_length=128, description="per value of an input or key column")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> MoneyView:
+    """The amount expected in each class, per ``by`` value, and expected against realized
+    once outcomes mature (a deployment with an ``amount_column``)."""
+    return await run_in_threadpool(
+        api.monitoring.money, name, since=since, until=until, offset=offset, by=by, limit=limit
     )
 
 

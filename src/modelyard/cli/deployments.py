@@ -39,7 +39,8 @@ Options = Annotated[
         metavar="KEY=VALUE",
         help="Serving option KEY=VALUE: max_batch_size, max_wait_ms, max_queue, timeout_ms, "
         "max_body_bytes, unseen_categories (allow|reject), non_finite (reject|allow), "
-        "sampling, keys (comma-separated), maturity_days, maturity_column; on Kubernetes: "
+        "sampling, keys (comma-separated), maturity_days, maturity_column, amount_column; "
+        "on Kubernetes: "
         "cpu, memory_mb, min_replicas, max_replicas.",
     ),
 ]

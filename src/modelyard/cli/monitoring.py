@@ -18,6 +18,14 @@ Since = Annotated[
     typer.Option("--since", help="ISO time (UTC if no zone) or a duration before now: 1h, 7d."),
 ]
 Until = Annotated[str | None, typer.Option("--until", help="ISO time or duration (default: now).")]
+Offset = Annotated[
+    str | None,
+    typer.Option("--offset", help="End the window this long before now (60d): late labels."),
+]
+By = Annotated[
+    str | None,
+    typer.Option("--by", metavar="COLUMN", help="Per value of an input or key column."),
+]
 
 
 SHORT = {
@@ -50,17 +58,8 @@ def monitor(
         str | None,
         typer.Option("--window", "-w", help="The window's length (7d): --since counted back."),
     ] = None,
-    offset: Annotated[
-        str | None,
-        typer.Option(
-            "--offset",
-            help="End the window this long before now (60d): for labels that arrive late.",
-        ),
-    ] = None,
-    by: Annotated[
-        str | None,
-        typer.Option("--by", metavar="COLUMN", help="Per segment: an input or key column."),
-    ] = None,
+    offset: Offset = None,
+    by: By = None,
     json: JsonOpt = False,
 ) -> None:
     """Drift, data quality and live performance of a deployment's traffic (default: the
@@ -357,10 +356,7 @@ def add_rule(
     feature: Annotated[str | None, typer.Option("--feature", help="For feature_drift.")] = None,
     window: Annotated[str, typer.Option("--window", "-w", help="e.g. 15m, 1h, 7d")] = "1h",
     every: Annotated[str, typer.Option("--every", help="How often it is evaluated.")] = "5m",
-    offset: Annotated[
-        str | None,
-        typer.Option("--offset", help="The window ends this long before now (60d)."),
-    ] = None,
+    offset: Offset = None,
     segment: Annotated[
         str | None,
         typer.Option("--segment", metavar="COLUMN=VALUE", help="Only the rows of a segment."),

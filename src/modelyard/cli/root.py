@@ -28,6 +28,7 @@ from modelyard.cli import (
     kubernetes,
     lifecycle,
     models,
+    money,
     monitoring,
     output,
     promotions,
@@ -53,6 +54,7 @@ app.add_typer(monitoring.alerts_app, name="alerts")
 app.add_typer(webhooks.app, name="webhooks")
 app.command("monitor")(monitoring.monitor)
 app.command("feedback")(monitoring.feedback)
+app.command("money")(money.money)
 app.add_typer(promotions.gates_app, name="gates")
 app.add_typer(bundles.keys_app, name="keys")
 app.add_typer(bundles.bundle_app, name="bundle")
@@ -83,9 +85,9 @@ app.add_typer(audit_app, name="audit")
 #: The order ``modelyard --help`` lists commands in: a model's life, then administration.
 ORDER = (
     "models", "datasets", "evaluate", "compare", "deployments", "predict", "monitor",
-    "feedback", "alerts", "webhooks", "promote", "requests", "approve", "reject", "gates", "apply",
-    "experiment", "bundle", "export", "image", "serve", "edge", "k8s", "keys", "users", "tokens",
-    "audit", "doctor", "server",
+    "feedback", "money", "alerts", "webhooks", "promote", "requests", "approve", "reject", "gates",
+    "apply", "experiment", "bundle", "export", "image", "serve", "edge", "k8s", "keys", "users",
+    "tokens", "audit", "doctor", "server",
 )  # fmt: skip
 
 

@@ -65,6 +65,8 @@ class ServingOptions:
     # ``maturity_column`` (an input or key column); before that a row is pending
     maturity_days: float = 0.0
     maturity_column: str = ""
+    # an input or key column holding each row's amount: the money view (``services.money``)
+    amount_column: str = ""
 
     def __post_init__(self) -> None:
         bad_key = next((k for k in self.keys if not _KEY.fullmatch(k)), None)
@@ -89,6 +91,7 @@ class ServingOptions:
             (bad_key is None, f"invalid key column {bad_key!r}: 1 to 128 characters, no comma"),
             (0 <= self.maturity_days <= 3650, "maturity_days must be 0..3650"),
             (len(self.maturity_column) <= 128, "maturity_column is at most 128 characters"),
+            (len(self.amount_column) <= 128, "amount_column is at most 128 characters"),
         ]
         for ok, message in checks:
             if not ok:
@@ -111,6 +114,7 @@ class ServingOptions:
             "keys": list(self.keys),
             "maturity_days": self.maturity_days,
             "maturity_column": self.maturity_column,
+            "amount_column": self.amount_column,
         }
 
     @classmethod
@@ -138,8 +142,9 @@ class ServingOptions:
                     data[key] = float(data[key])
             if "keys" in data:
                 data["keys"] = _names(data["keys"])
-            if "maturity_column" in data:
-                data["maturity_column"] = str(data["maturity_column"]).strip()
+            for text in ("maturity_column", "amount_column"):
+                if text in data:
+                    data[text] = str(data[text]).strip()
         except ValueError as e:
             raise InvalidInput(f"invalid serving option: {e}") from None
         return cls(**data)

@@ -206,6 +206,7 @@ class ReportSummary(TypedDict):
     pending_rows: int  # rows whose label has not matured (never counted as a class)
     estimated_accuracy: float | None  # when the estimate can be trusted
     estimated_f1_macro: float | None
+    money_gap: NotRequired[float | None]  # expected against realized amount, matured items
     accuracy: float | None
     f1_macro: float | None
     mae: float | None
@@ -237,6 +238,46 @@ class Estimate(TypedDict):
     reason: str | None  # why it is not trusted
 
 
+class MoneyGroup(TypedDict):
+    """The items of one value of the money view's ``by`` column."""
+
+    value: str | None
+    rows: int
+    amount: float
+    expected: dict[str, float]  # per class: the sum of amount x the class's probability
+
+
+class MoneyMatured(TypedDict):
+    """Expected against realized amount per class, over the items whose outcome matured."""
+
+    rows: int
+    amount: float
+    expected: dict[str, float]
+    realized: dict[str, float]  # per class: the amount of the items that ended in it
+    gap: float | None  # largest |expected - realized| over the classes, as a share of amount
+
+
+class MoneyView(TypedDict):
+    """What a classifier's predictions say of an amount column (an invoice's amount): the
+    money expected in each class, in total, per value of ``by`` and, once outcomes
+    mature, against what was realized. Items are rows, or each first key's latest row."""
+
+    deployment: str
+    since: str
+    until: str
+    amount_column: str
+    variant: str | None  # whose classes and rows (the variant that served most)
+    classes: list[str]
+    rows: int
+    amount: float
+    expected: dict[str, float]
+    predicted: dict[str, float]  # per class: the amount of the items predicted in it
+    by: str | None
+    groups: list[MoneyGroup]  # largest amount first
+    pending: int  # items whose outcome has not matured
+    matured: MoneyMatured | None
+
+
 class Segment(TypedDict):
     """The rows of a report whose ``column`` (an input or key) equals ``value``."""
 
@@ -262,6 +303,7 @@ class MonitoringReport(TypedDict):
     cohorts: list[Cohort]  # per scoring week
     segments: list[Segment]  # with ``by``: per value of that column (the most frequent)
     estimated: Estimate | None  # classifiers with probabilities
+    money: NotRequired[MoneyView | None]  # with an amount column (``services.money``)
     summary: ReportSummary
     created_at: str
     id: NotRequired[int]  # when it was stored

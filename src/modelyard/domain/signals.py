@@ -22,5 +22,7 @@ SIGNALS = MappingProxyType(
         "estimated_accuracy": "accuracy estimated from the probabilities, before labels "
         "arrive (when its calibration check passes)",
         "estimated_f1_macro": "macro F1 estimated the same way",
+        "money_gap": "the money view's largest gap between expected and realized amount in a "
+        "class, as a share of the matured amount (deployments with an amount column)",
     }
 )

@@ -30,6 +30,7 @@ def summarize(result: dict[str, Any]) -> ReportSummary:
     performance = result["performance"] or {}
     estimated = result.get("estimated") or {}
     trusted = estimated if estimated.get("trusted") else {}
+    matured = (result.get("money") or {}).get("matured") or {}
     return {
         "rows": result["rows"],
         "drift_share": worst("drift_share"),
@@ -49,4 +50,5 @@ def summarize(result: dict[str, Any]) -> ReportSummary:
         "rmse": performance.get("rmse"),
         "estimated_accuracy": trusted.get("accuracy"),
         "estimated_f1_macro": trusted.get("f1_macro"),
+        "money_gap": matured.get("gap"),
     }

@@ -76,13 +76,13 @@ def reference_row(
     baseline: Mapping[str, Any] | None, inputs: list[str]
 ) -> dict[str, float | str | None] | None:
     """The row ``baseline_shapley`` starts from: each input's median (numerical) or most
-    frequent value (categorical) in a version's training baseline; None without one, or
-    when the baseline lacks an input."""
+    frequent value (categorical) in a version's training baseline (every column it profiled
+    when the version declares no inputs); None without one, or when it lacks an input."""
     if not baseline:
         return None
     features = baseline.get("features") or {}
     row: dict[str, float | str | None] = {}
-    for name in inputs:
+    for name in inputs or list(features):
         stats = features.get(name)
         if stats is None:
             return None
@@ -192,20 +192,27 @@ def _typed(value: Any, like: np.ndarray) -> np.ndarray:
 
 class _Target:
     """The number explained for each row: its predicted class's probability, or its
-    prediction."""
+    prediction. Whether the model is a classifier is decided by its first answer (a
+    script model knows its classes once it has run)."""
 
     def __init__(self, scorer: Any) -> None:
         self.scorer = scorer
-        self.classifier = scorer.classes is not None
-        self.output = "probability" if self.classifier else "prediction"
+        self.classifier: bool | None = None
+
+    @property
+    def output(self) -> str:
+        return "probability" if self.classifier else "prediction"
 
     def values(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         frame = self.scorer.frame(columns)
-        if self.classifier:
+        if self.classifier is not False:
             proba = self.scorer.model.predict_proba(frame)
-            if proba is None:
+            if proba is not None:
+                self.classifier = True
+                return np.asarray(proba, dtype=np.float64)
+            if self.classifier or self.scorer.model.classes is not None:
                 raise CannotExplain("it gives no class probabilities to explain")
-            return np.asarray(proba, dtype=np.float64)
+            self.classifier = False
         found = np.asarray(self.scorer.model.predict(frame))
         if found.dtype.kind not in "biuf":
             raise CannotExplain("its predictions are not numbers")

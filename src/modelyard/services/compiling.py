@@ -151,10 +151,11 @@ def compile_version(
             if result.failure is not None:
                 failures.append(f"{precision} precision: {result.failure}")
                 continue
-            metadata = draft(
-                params=result.params(precision),
+            metadata = draft(  # its training data too: its baseline, reference of
+                params=result.params(precision),  # monitoring and of top factors
                 description=f"{version.ref} compiled to ONNX",
                 compiled_from=version.ref,
+                datasets=list(version.lineage.datasets[:1]),
             )
             name = f"{version.environment}/{version.name}"
             return registry.versions.add(name, staged, metadata, None)

@@ -340,7 +340,7 @@ class DeploymentService:
     ) -> list[Variant]:
         """The variants of ``models`` and ``shadows``; none may take a key column, and the
         maturity column is an input of each or a key."""
-        keys, dated = options.keys, options.maturity_column
+        keys, dated, amount = options.keys, options.maturity_column, options.amount_column
         specs = [VariantSpec.parse(m, Role.LIVE) for m in models]
         specs += [VariantSpec.parse(s, Role.SHADOW) for s in shadows]
         weights = default_weights(specs)
@@ -357,11 +357,11 @@ class DeploymentService:
                     "given to the model",
                     key=taken[0],
                 )
-            if dated and dated not in inputs and dated not in keys:
-                raise InvalidInput(
-                    f"maturity_column {dated!r} is neither an input of {version.ref} nor a "
-                    "key column"
-                )
+            for option, column in (("maturity_column", dated), ("amount_column", amount)):
+                if column and column not in inputs and column not in keys:
+                    raise InvalidInput(
+                        f"{option} {column!r} is neither an input of {version.ref} nor a key column"
+                    )
             variants.append(
                 Variant(
                     name=f"{version.name}:{version.version}",

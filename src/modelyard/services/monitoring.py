@@ -23,6 +23,7 @@ from modelyard.domain.monitoring import FeedbackResult, parse_duration, window
 from modelyard.domain.reports import (
     Baseline,
     Estimate,
+    MoneyView,
     MonitoringReport,
     ReportListing,
     VariantReport,
@@ -34,6 +35,7 @@ from modelyard.monitoring.lake import Lake
 from modelyard.monitoring.maturity import Maturity, cohorts, pending
 from modelyard.monitoring.summary import summarize
 from modelyard.services import feedback_items as checked
+from modelyard.services import money
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
@@ -109,9 +111,10 @@ class MonitoringService:
             weeks = cohorts(data, self.feedback, due, real_now, measured.pop("regression"))
             served = {s["variant"]: s["rows"] for s in measured["variants"]}
             estimated = self._estimate(found.environment, data, served, due, real_now)
+            worth = options.amount_column and money.section(self, found, data, None, 1, real_now)
             segments = []
             if by is not None:
-                column = self._segment_column(by, options.keys, data)
+                column = self.segment_column(by, options.keys, data)
                 for value in data.values(column, MAX_SEGMENTS):
                     part = r.Window(self.collected, deployment, start, end, (column, value))
                     try:
@@ -139,6 +142,7 @@ class MonitoringService:
             "cohorts": weeks,
             "segments": segments,
             "estimated": estimated,
+            "money": worth or None,
         }
         result["summary"] = summarize(result)
         result["created_at"] = datetime.now(UTC).isoformat()
@@ -209,8 +213,24 @@ class MonitoringService:
         found = est.estimate(est.window_rows(data, variant, classes), known)
         return None if found is None else cast(Estimate, {"variant": variant, **found})
 
+    def money(
+        self,
+        deployment: str,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        offset: str | None = None,
+        by: str | None = None,
+        limit: int = 1000,
+    ) -> MoneyView:
+        """The amount expected per class over a window, per ``by`` value, and expected
+        against realized once outcomes mature (``services.money``)."""
+        return money.view(
+            self, deployment, since=since, until=until, offset=offset, by=by, limit=limit
+        )
+
     @staticmethod
-    def _segment_column(by: str, keys: tuple[str, ...], data: r.Window) -> str:
+    def segment_column(by: str, keys: tuple[str, ...], data: r.Window) -> str:
         column = (KEY_PREFIX if by in keys else INPUT_PREFIX) + by
         if data.files and column not in data.columns:
             raise InvalidInput(

@@ -30,6 +30,9 @@ class OptionsBody(Body):
     maturity_column: str | None = Field(
         None, max_length=128, description="...or after the date in this input or key column"
     )
+    amount_column: str | None = Field(
+        None, max_length=128, description="an input or key column holding each row's amount"
+    )
     keys: list[str] | None = Field(
         None,
         max_length=16,

@@ -8,7 +8,7 @@ from typing import Any
 
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.monitoring import Alert, AlertRule, FeedbackResult
-from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
+from modelyard.domain.reports import AlertOutcome, MoneyView, MonitoringReport, ReportListing
 from modelyard.sdk.http.transport import Http
 
 
@@ -40,6 +40,26 @@ class HttpMonitoring:
             store=store,
             offset=offset,
             by=by,
+        )
+
+    def money(
+        self,
+        deployment: str,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        offset: str | None = None,
+        by: str | None = None,
+        limit: int = 1000,
+    ) -> MoneyView:
+        return self.http.get(
+            f"/api/v1/deployments/{deployment}/money",
+            MoneyView,
+            since=_moment(since),
+            until=_moment(until),
+            offset=offset,
+            by=by,
+            limit=limit,
         )
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:

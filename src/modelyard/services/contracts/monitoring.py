@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from modelyard.domain.datasets import DatasetVersion
     from modelyard.domain.monitoring import Alert, AlertRule, FeedbackResult
-    from modelyard.domain.reports import AlertOutcome, MonitoringReport, ReportListing
+    from modelyard.domain.reports import AlertOutcome, MoneyView, MonitoringReport, ReportListing
 
 
 class Monitoring(Protocol):
@@ -38,6 +38,23 @@ class Monitoring(Protocol):
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
         """The stored reports of a deployment, newest first (their summaries)."""
+        ...
+
+    def money(
+        self,
+        deployment: str,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        offset: str | None = None,
+        by: str | None = None,
+        limit: int = 1000,
+    ) -> MoneyView:
+        """For a classifier whose deployment names an ``amount_column``: the amount
+        expected in each class over a window (default: the last 24 hours), per value of
+        ``by`` (an input or key column, e.g. ``customer_id``; the ``limit`` largest), and,
+        over the items whose outcome matured, expected against realized. With key
+        columns, each value of the first key counts once (its latest scoring)."""
         ...
 
     def get_monitoring_report(self, deployment: str, report_id: int) -> MonitoringReport:
