@@ -133,15 +133,25 @@ def invoices(
     return frame.sort_values(["invoice_date", "invoice_id"], ignore_index=True)
 
 
-def drifted(cust: pd.DataFrame, n: int = 3000, seed: int = 23, late_days: int = 30) -> pd.DataFrame:
-    """A later quarter where small businesses pay much worse and amounts grow by half."""
+def drifted(
+    cust: pd.DataFrame,
+    n: int = 3000,
+    seed: int = 23,
+    late_days: int = 30,
+    *,
+    start: pd.Timestamp = AS_OF,
+    worse_group: str | None = "small_business",
+) -> pd.DataFrame:
+    """A later quarter (from ``start``) where small businesses pay much worse (their
+    outcomes change for the same inputs: concept drift) and amounts grow by half (the
+    inputs move: covariate drift). ``worse_group=None`` keeps the covariate drift only."""
     return invoices(
         cust,
         n,
         seed,
         late_days,
-        start=AS_OF,
+        start=start,
         days=90,
         amount_factor=1.5,
-        worse_group="small_business",
+        worse_group=worse_group,
     )

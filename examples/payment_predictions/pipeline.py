@@ -44,10 +44,11 @@ def train(train_set: pd.DataFrame, features: list[str] = FEATURES) -> Pipeline:
 def finance_view(
     open_invoices: pd.DataFrame, scored: pd.DataFrame, classes: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per open invoice, the probability of each bucket (joined by ``invoice_id``, which
-    the deployment echoes with each scored row); per customer, the open balance and the
-    amount expected in each bucket (the sum of amount x probability)."""
-    wanted = ["invoice_id", *(f"probability_{c}" for c in classes)]
+    """Per open invoice, the probability of each bucket and its top factors (joined by
+    ``invoice_id``, which the deployment echoes with each scored row); per customer, the
+    open balance and the amount expected in each bucket (the sum of amount x probability)."""
+    factors = [c for c in scored.columns if c.startswith(("factor_", "contribution_"))]
+    wanted = ["invoice_id", *(f"probability_{c}" for c in classes), *factors]
     per_invoice = open_invoices[["invoice_id", "customer_id", "amount", "due_date"]].merge(
         scored[wanted].rename(columns={f"probability_{c}": f"p_{c}" for c in classes}),
         on="invoice_id",

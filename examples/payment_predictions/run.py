@@ -42,7 +42,7 @@ from modelyard import Client, Settings
 
 STATE = "demo.json"
 REQUEST_ROWS = 25
-KEYS = ["invoice_id", "customer_id"]
+KEYS = ["invoice_id", "customer_id", "due_date"]
 
 
 @contextlib.contextmanager
@@ -129,60 +129,104 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     )
 
     step("sandbox deployment and smoke test")
-    keys = {"keys": ["invoice_id", "customer_id"]}  # ride along, never given to the model
+    keys = {"keys": KEYS}  # ride along, never given to the model
     admin.create_deployment("payments-sandbox", [version.ref], options=keys)
     smoke = home / "open-invoices.parquet"
-    open_set[[*KEYS, *FEATURES]].to_parquet(smoke)
+    open_set[[*KEYS, *FEATURES]].astype({"due_date": str}).to_parquet(smoke)
     open_set[FEATURES].head(3).to_csv(smoke.with_suffix(".csv"), index=False)
-    scored = admin.predict_file("payments-sandbox", smoke, home / "open-invoices.scored.parquet")
-    print(f"  smoke test: {scored.scored} of {scored.rows} open invoices scored")
+    scored = admin.predict_file(
+        "payments-sandbox", smoke, home / "open-invoices.scored.parquet", explain=3
+    )
+    print(f"  smoke test: {scored.scored} of {scored.rows} open invoices scored, top factors")
 
     step("promotion: requested by dana, approved by alex")
     dana, alex = client(url, tokens["dana"], home), client(url, tokens["alex"], home)
     request = dana.promote(version.ref, to="production", note="first release")
     done = alex.approve(request.id, comment="evaluation and gates look right")
     print(f"  request {done.id}: {done.state} as {done.result}")
+    # outcomes count 30 days after the due date (the "very late" line); amounts make money
+    finance = {**keys, "maturity_column": "due_date", "maturity_days": 30}
     production = admin.create_deployment(
-        "payments", [done.result or ""], environment="production", options=keys
+        "payments",
+        [done.result or ""],
+        environment="production",
+        options={**finance, "amount_column": "amount"},
     )
     key = production.new_keys["primary"]
 
-    step("a day of invoices scored in production, the last third from a drifting period")
+    step("a day of invoices scored in production, the last third from a drifting quarter")
     cust = customers()
     normal = invoices(cust, n=1600, seed=31, start=pd.Timestamp("2026-03-01"), days=90)
-    later = drifted(cust, n=800).assign(invoice_id=lambda f: "Q2-" + f.invoice_id)  # unique
+    today = pd.Timestamp.now().normalize()
+    recent = today - pd.Timedelta(days=90)  # its newest invoices are not due yet
+    later = drifted(cust, n=800, start=recent).assign(invoice_id=lambda f: "Q-" + f.invoice_id)
     day = pd.concat([normal, later], ignore_index=True)
     score(url, key, day)
     time.sleep(1.5)  # the collector writes every second
-    # outcomes arrive by invoice, not by request: each labels that invoice's latest score
-    outcomes = admin.send_feedback(
-        "payments",
-        [{"invoice_id": i, "actual": a} for i, a in zip(day.invoice_id, day.label, strict=True)],
-        key="invoice_id",
-    )
-    print(f"  outcomes: {outcomes.accepted} joined by invoice_id, {outcomes.unknown} unknown")
+    # outcomes arrive by invoice, week after week as invoices are paid: each labels that
+    # invoice's latest score; those paid after today are not known yet
+    known = day[day.payment_date <= today]
+    weeks = known.groupby(known.payment_date.dt.to_period("W"))
+    accepted = 0
+    for _, week in weeks:
+        found = admin.send_feedback(
+            "payments",
+            [
+                {"invoice_id": i, "actual": a}
+                for i, a in zip(week.invoice_id, week.label, strict=True)
+            ],
+            key="invoice_id",
+        )
+        accepted += found.accepted
+    print(f"  outcomes: {accepted} over {len(weeks)} weeks, joined by invoice_id")
     admin.create_alert_rule(
         "payments", "feature-drift", "drift_share", 0.15, window="1h", every="5m"
     )
     admin.create_alert_rule(
-        "payments", "accuracy-drop", "accuracy", 0.6, op="<", window="1h", every="5m"
+        "payments", "accuracy-drop", "accuracy", 0.65, op="<", window="1h", every="5m"
     )
     outcomes = admin.evaluate_alerts("payments")
     summary = admin.monitor("payments", since="1h")
     section = summary["variants"][0]
     print(f"  drifted features: {', '.join(section['drifted_features']) or 'none'}")
     live = summary["summary"]
-    print(f"  live accuracy {live['accuracy']:.1%} on {live['feedback_rows']} rows with feedback")
+    print(
+        f"  live accuracy {live['accuracy']:.1%} on {live['feedback_rows']} matured rows with "
+        f"feedback; {summary['pending']} rows wait for their invoices to mature"
+    )
     for o in outcomes:
         print(f"  alert {o['rule']}: value {o['value']:.3f} -> {o['change'] or 'no change'}")
+    by_group = admin.monitor("payments", since="1h", by="customer_group", store=False)
+    for part in by_group["segments"]:
+        accuracy = part["summary"]["accuracy"]
+        shown = "-" if accuracy is None else f"{accuracy:.1%}"
+        share = part["summary"]["drift_share"] or 0.0
+        print(
+            f"  segment {part['value']:<15} rows {part['rows']:>5}  accuracy {shown:>6}  "
+            f"features drifted {share:.0%}"
+        )
 
-    step("what the finance team reads: expected amounts per customer")
+    step("what the finance team reads: buckets and top factors, money per customer")
     out = pd.read_parquet(home / "open-invoices.scored.parquet")
     classes = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
     per_invoice, per_customer = finance_view(open_set, out, classes)
     per_invoice.to_csv(home / "open-invoices.buckets.csv", index=False)
     per_customer.to_csv(home / "customers.expected.csv")
     print(per_customer.head(5).to_string())
+    first = per_invoice.iloc[0]
+    print(
+        f"  invoice {first.invoice_id}: "
+        + ", ".join(f"{first[f'factor_{k}']} {first[f'contribution_{k}']:+.3f}" for k in (1, 2, 3))
+    )
+    money = admin.money("payments", since="1h")
+    matured = money["matured"]
+    if matured is not None:
+        print(f"  money in production, {matured['rows']} matured invoices (expected / realized):")
+        for bucket in money["classes"]:
+            print(
+                f"    {bucket:<10} {matured['expected'][bucket]:>14,.2f} "
+                f"{matured['realized'][bucket]:>14,.2f}"
+            )
     for c in (admin, dana, alex):
         c.close()
     return {"production_key": key, "drifted": section["drifted_features"]}
