@@ -327,6 +327,14 @@ def _(c: Client, w: World) -> Any:
     }
 
 
+@case("monitoring.latest_predictions")
+def _(c: Client, w: World) -> Any:
+    model(c, w, "lp-model")
+    c.create_deployment("lp", ["lp-model:1"], options={"keys": ["invoice_id"]})
+    found = c.latest_predictions("lp", since="1h")
+    return {k: found[k] for k in ("deployment", "key", "rows")}
+
+
 @case("monitoring.list_monitoring_reports")
 def _(c: Client, w: World) -> Any:
     name = deployed(c, w, "lmr")

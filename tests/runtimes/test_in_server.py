@@ -11,7 +11,8 @@ from skl2onnx import to_onnx
 from sklearn.linear_model import LogisticRegression
 
 from modelyard.flavors.package import write_manifest
-from modelyard.runtimes.host import LocalModel, RemoteModel, WorkerHost
+from modelyard.runtimes.host import RemoteModel, WorkerHost
+from modelyard.runtimes.local import LocalModel
 
 
 def onnx_package(folder: Path, x: pd.DataFrame, y: np.ndarray, extra: bool = False) -> Path:

@@ -3,15 +3,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import csv
+import io
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from modelyard.api.deps import ScopeDep
 from modelyard.api.schemas import errors
 from modelyard.domain.monitoring import Alert, AlertRule
-from modelyard.domain.reports import AlertOutcome, MoneyView, MonitoringReport, ReportListing
+from modelyard.domain.reports import (
+    AlertOutcome,
+    LatestPredictions,
+    MoneyView,
+    MonitoringReport,
+    ReportListing,
+)
 from modelyard.wire.monitoring import EvaluateAlertsBody, RuleBody
 
 router = APIRouter(prefix="/api/v1", responses=errors(400, 401, 403, 404, 422))
@@ -77,6 +86,34 @@ async def money(
     return await run_in_threadpool(
         api.monitoring.money, name, since=since, until=until, offset=offset, by=by, limit=limit
     )
+
+
+@router.get(
+    "/deployments/{name}/latest",
+    response_model=LatestPredictions,
+    tags=["monitoring"],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def latest_predictions(
+    name: Deployment,
+    api: ScopeDep,
+    key: Annotated[str | None, Query(max_length=128, description="a key column")] = None,
+    since: Moment = None,
+    limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
+    format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+) -> Any:
+    """Each key's newest live prediction: one URL a spreadsheet's or BI tool's web
+    connector reads with an ``Authorization: Bearer`` token (``format=csv`` for CSV)."""
+    found = await run_in_threadpool(
+        api.monitoring.latest_predictions, name, key=key, since=since, limit=limit
+    )
+    if format == "json":
+        return found
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=found["columns"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(found["rows"])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
 @router.get(

@@ -1,5 +1,10 @@
-"""``modelyard money``: the amount a classifier's predictions expect in each class."""
+"""``modelyard money``: the amount a classifier's predictions expect in each class; and
+``modelyard deployments latest``: each key's newest prediction, as a spreadsheet reads it."""
 
+import contextlib
+import csv
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -71,3 +76,30 @@ def _render(view: MoneyView) -> None:
                 for g in view["groups"]
             ],
         )
+
+
+def latest(
+    deployment: Annotated[str, typer.Argument(help="Deployment name.")],
+    key: Annotated[
+        str | None, typer.Option("--key", help="A key column (default: the first).")
+    ] = None,
+    since: Since = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most N keys.")] = 100_000,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write CSV here (default: stdout).")
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Each key's newest live prediction (online or batch), as CSV: what
+    GET /api/v1/deployments/NAME/latest?format=csv serves to spreadsheets and BI tools."""
+    with client() as c:
+        found = c.latest_predictions(deployment, key=key, since=since, limit=limit)
+    if json:
+        output.emit_json(found)
+        return
+    with open(out, "w", newline="") if out else contextlib.nullcontext(sys.stdout) as fh:
+        writer = csv.DictWriter(fh, fieldnames=found["columns"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(found["rows"])
+    if out:
+        output.console.print(f"{len(found['rows'])} keys' latest predictions written to {out}")

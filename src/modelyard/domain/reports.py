@@ -278,6 +278,17 @@ class MoneyView(TypedDict):
     matured: MoneyMatured | None
 
 
+class LatestPredictions(TypedDict):
+    """Each value of a key column with its newest live prediction (``rows``: the key
+    columns, ``prediction``, ``probability_<class>``, ``model_version``, ``scored_at``)."""
+
+    deployment: str
+    key: str
+    since: str
+    columns: list[str]
+    rows: list[dict[str, str | float | None]]
+
+
 class Segment(TypedDict):
     """The rows of a report whose ``column`` (an input or key) equals ``value``."""
 

@@ -34,6 +34,7 @@ from modelyard.domain.errors import NotReady
 from modelyard.domain.runtimes import EnvironmentCheck
 from modelyard.runtimes import codec, sandbox
 from modelyard.runtimes.environments import Environments, plan
+from modelyard.runtimes.local import Columns, in_server, local_model, rows_of
 from modelyard.runtimes.process import (
     ForkServer,
     Interpreter,
@@ -44,16 +45,13 @@ from modelyard.runtimes.process import (
 )
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from modelyard.domain.reports import Signature
     from modelyard.flavors.package import Manifest
     from modelyard.flavors.registry import Flavors
     from modelyard.runtimes.explain import Explanation
-    from modelyard.runtimes.scorer import Output, Scorer
-
-Columns = dict[str, "np.ndarray"]
+    from modelyard.runtimes.scorer import Output
 
 
 class Model(Protocol):
@@ -112,71 +110,6 @@ class ModelHost(Protocol):
 
 
 # -- in the caller's process ---------------------------------------------------------------
-INLINE_ROWS = 64  # an in-server graph scores this many rows on the event loop itself
-
-
-class LocalModel:
-    def __init__(self, scorer: Scorer, seconds: float, inline: bool = False) -> None:
-        self.inline = inline  # a few rows cost microseconds: no hop to a thread
-        self.scorer = scorer
-        self.model = scorer.model
-        self.classes = scorer.classes
-        self.feature_names = getattr(scorer.model, "feature_names", None)
-        self.warmup_error = scorer.warmup_error
-        self.seconds = seconds
-
-    def predict(self, data: Any) -> Any:
-        return self.model.predict(data)
-
-    def predict_proba(self, data: Any) -> Any | None:
-        return self.model.predict_proba(data)
-
-    def score(self, data: Columns | pd.DataFrame) -> Output:
-        frame = self.scorer.frame(data) if isinstance(data, dict) else data
-        return self.scorer.score(frame)
-
-    async def ascore(self, columns: Columns) -> Output:
-        if self.inline and (_rows(columns) or 0) <= INLINE_ROWS:
-            return self.score(columns)
-        return await asyncio.to_thread(self.score, columns)
-
-    def explain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
-        from modelyard.runtimes.explain import explain
-
-        return explain(self.scorer, columns, reference)
-
-    async def aexplain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
-        return await asyncio.to_thread(self.explain, columns, reference)
-
-    def compile(self, flavor: str, signature: Signature | None) -> list[tuple[str, bytes]]:
-        from modelyard.flavors.convert import candidates
-
-        return candidates(self.model, flavor, signature)
-
-
-def local_model(
-    load: Any, manifest: Manifest, warmup: Columns | None, inline: bool = False
-) -> LocalModel:
-    """``load()``'s model, ready to score in this process (warmed up on ``warmup``)."""
-    import time
-
-    from modelyard.runtimes.scorer import Scorer
-
-    started = time.perf_counter()
-    scorer = Scorer(load(), manifest.signature)
-    if warmup is not None:
-        scorer.warm_up(scorer.frame(warmup))
-    return LocalModel(scorer, time.perf_counter() - started, inline)
-
-
-def in_server(manifest: Manifest) -> bool:
-    """A self-contained ONNX graph (its one file) runs in the server worker itself: ONNX
-    Runtime executes only its own operators (no custom-operator library is registered),
-    and loaded from bytes it reads no file. That saves a model call the hop to a model
-    worker and back, two wake-ups across CPUs (docs/runtimes.md)."""
-    return manifest.flavor == "onnx" and set(manifest.files) == {manifest.entrypoint}
-
-
 class InProcessHost:
     confinement = "in the caller's process (embedded use)"
 
@@ -257,25 +190,25 @@ class RemoteModel:
         # a frame goes as its columns: the worker rebuilds it as it does for online requests
         columns = data if isinstance(data, dict) else {str(c): data[c].to_numpy() for c in data}
         header, body = self._columns(columns)
-        return _output(*self.pool.call(header, body), _rows(columns))
+        return _output(*self.pool.call(header, body), rows_of(columns))
 
     async def ascore(self, columns: Columns) -> Output:
         header, body = self._columns(columns)
         if not self.pool.alive:
             await asyncio.to_thread(self.pool.revive)
         reply = await asyncio.wrap_future(self.pool.submit(header, body))
-        return _output(*checked(reply), _rows(columns))
+        return _output(*checked(reply), rows_of(columns))
 
     def explain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
         header, body = self._explaining(columns, reference)
-        return _explanation(*self.pool.call(header, body), _rows(columns))
+        return _explanation(*self.pool.call(header, body), rows_of(columns))
 
     async def aexplain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
         header, body = self._explaining(columns, reference)
         if not self.pool.alive:
             await asyncio.to_thread(self.pool.revive)
         reply = await asyncio.wrap_future(self.pool.submit(header, body))
-        return _explanation(*checked(reply), _rows(columns))
+        return _explanation(*checked(reply), rows_of(columns))
 
     def _explaining(
         self, columns: Columns, reference: dict[str, Any] | None
@@ -300,10 +233,6 @@ class RemoteModel:
     def _columns(self, columns: Columns) -> tuple[dict[str, Any], Any]:
         described, body = codec.columns_message(columns)
         return {"op": "score", "handle": self.handle, "input": described}, body
-
-
-def _rows(columns: Columns) -> int | None:
-    return len(next(iter(columns.values()))) if columns else None
 
 
 def _output(header: dict[str, Any], body: Any, rows: int | None) -> Output:

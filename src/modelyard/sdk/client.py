@@ -366,6 +366,7 @@ class Client:
     # -- monitoring and alerts ------------------------------------------------------------
     monitor = forward(Monitoring.monitor)
     money = forward(Monitoring.money)
+    latest_predictions = forward(Monitoring.latest_predictions)
     list_monitoring_reports = forward(Monitoring.list_monitoring_reports)
     get_monitoring_report = forward(Monitoring.get_monitoring_report)
     send_feedback = forward(Monitoring.send_feedback)

@@ -16,6 +16,7 @@ from modelyard.domain.reports import MoneyView
 from modelyard.monitoring import report as r
 from modelyard.monitoring.maturity import Maturity
 from modelyard.monitoring.money import MAX_GROUPS, Money
+from modelyard.services import windows
 
 if TYPE_CHECKING:
     from modelyard.domain.deployments import Deployment
@@ -72,16 +73,16 @@ def section(
     served = data.variants()
     live = [v.name for v in found.revision.variants if str(v.role) == "live"]
     main = max(served, key=lambda v: served[v]) if served else (live[0] if live else None)
-    classes = _classes(service, found.environment, main)
+    classes = classes_of(service, found.environment, main)
     if not classes:
         return None
-    same = [v for v in served if v == main or _classes(service, found.environment, v) == classes]
+    same = [v for v in served if v == main or classes_of(service, found.environment, v) == classes]
     dated = options.maturity_column
     due = Maturity(options.maturity_days, dated, is_key=dated in options.keys)
     money = Money(data, options.amount_column, options.keys, same, classes, due)
     groups = []
     if by is not None:
-        service.segment_column(by, options.keys, data)  # an unknown column is refused
+        windows.segment_column(by, options.keys, data)  # an unknown column is refused
         groups = money.groups(by, limit)
     rows, amount, expected, predicted, waiting = money.totals(now)
     return {
@@ -102,7 +103,7 @@ def section(
     }
 
 
-def _classes(service: MonitoringService, environment: str, variant: str | None) -> list[str]:
+def classes_of(service: MonitoringService, environment: str, variant: str | None) -> list[str]:
     if variant is None:
         return []
     try:

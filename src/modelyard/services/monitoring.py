@@ -23,6 +23,7 @@ from modelyard.domain.monitoring import FeedbackResult, parse_duration, window
 from modelyard.domain.reports import (
     Baseline,
     Estimate,
+    LatestPredictions,
     MoneyView,
     MonitoringReport,
     ReportListing,
@@ -30,12 +31,11 @@ from modelyard.domain.reports import (
 )
 from modelyard.monitoring import estimate as est
 from modelyard.monitoring import report as r
-from modelyard.monitoring.collector import INPUT_PREFIX, KEY_PREFIX
 from modelyard.monitoring.lake import Lake
 from modelyard.monitoring.maturity import Maturity, cohorts, pending
 from modelyard.monitoring.summary import summarize
 from modelyard.services import feedback_items as checked
-from modelyard.services import money
+from modelyard.services import latest, money, windows
 from modelyard.services.auth import require
 from modelyard.services.datasets import DatasetService
 from modelyard.services.deployments import DeploymentService
@@ -92,7 +92,7 @@ class MonitoringService:
         now = real_now - (parse_duration(offset, "--offset") if offset else timedelta(0))
         start, end = window(since, until, now)
         self.check_reach(real_now - start)
-        reference_window = self._reference_window(against, start, end, now)
+        reference_window = windows.reference_window(against, start, end, now)
         data = r.Window(self.collected, deployment, start, end)
         try:
             reference: Baseline | None = None
@@ -114,7 +114,7 @@ class MonitoringService:
             worth = options.amount_column and money.section(self, found, data, None, 1, real_now)
             segments = []
             if by is not None:
-                column = self.segment_column(by, options.keys, data)
+                column = windows.segment_column(by, options.keys, data)
                 for value in data.values(column, MAX_SEGMENTS):
                     part = r.Window(self.collected, deployment, start, end, (column, value))
                     try:
@@ -149,6 +149,17 @@ class MonitoringService:
         if store:
             result["id"] = self._store(result)
         return cast(MonitoringReport, result)
+
+    def latest_predictions(
+        self,
+        deployment: str,
+        *,
+        key: str | None = None,
+        since: str | datetime | None = None,
+        limit: int = 100_000,
+    ) -> LatestPredictions:
+        """Each value of a key column with its newest live prediction (``services.latest``)."""
+        return latest.view(self, deployment, key=key, since=since, limit=limit)
 
     def check_reach(self, back: timedelta) -> None:
         """A window that starts ``back`` before now is read only within the retention."""
@@ -228,31 +239,6 @@ class MonitoringService:
         return money.view(
             self, deployment, since=since, until=until, offset=offset, by=by, limit=limit
         )
-
-    @staticmethod
-    def segment_column(by: str, keys: tuple[str, ...], data: r.Window) -> str:
-        column = (KEY_PREFIX if by in keys else INPUT_PREFIX) + by
-        if data.files and column not in data.columns:
-            raise InvalidInput(
-                f"unknown segment column {by!r}: segment by an input or key column "
-                f"({', '.join(sorted(c.split('.', 1)[1] for c in data.columns if '.' in c))})"
-            )
-        return column
-
-    def _reference_window(
-        self, against: str | None, start: datetime, end: datetime, now: datetime
-    ) -> tuple[datetime, datetime] | None:
-        if against in (None, "", "baseline"):
-            return None
-        if against == "previous":
-            return start - (end - start), start
-        assert against is not None
-        since, sep, until = against.partition("..")
-        if not sep:
-            raise InvalidInput(
-                f"invalid --against {against!r}: use baseline, previous or SINCE..UNTIL"
-            )
-        return window(since, until, now)
 
     def _section(
         self,

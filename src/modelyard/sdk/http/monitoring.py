@@ -8,7 +8,13 @@ from typing import Any
 
 from modelyard.domain.datasets import DatasetVersion
 from modelyard.domain.monitoring import Alert, AlertRule, FeedbackResult
-from modelyard.domain.reports import AlertOutcome, MoneyView, MonitoringReport, ReportListing
+from modelyard.domain.reports import (
+    AlertOutcome,
+    LatestPredictions,
+    MoneyView,
+    MonitoringReport,
+    ReportListing,
+)
 from modelyard.sdk.http.transport import Http
 
 
@@ -59,6 +65,22 @@ class HttpMonitoring:
             until=_moment(until),
             offset=offset,
             by=by,
+            limit=limit,
+        )
+
+    def latest_predictions(
+        self,
+        deployment: str,
+        *,
+        key: str | None = None,
+        since: str | datetime | None = None,
+        limit: int = 100_000,
+    ) -> LatestPredictions:
+        return self.http.get(
+            f"/api/v1/deployments/{deployment}/latest",
+            LatestPredictions,
+            key=key,
+            since=_moment(since),
             limit=limit,
         )
 

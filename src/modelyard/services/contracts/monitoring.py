@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from modelyard.domain.datasets import DatasetVersion
     from modelyard.domain.monitoring import Alert, AlertRule, FeedbackResult
-    from modelyard.domain.reports import AlertOutcome, MoneyView, MonitoringReport, ReportListing
+    from modelyard.domain.reports import (
+        AlertOutcome,
+        LatestPredictions,
+        MoneyView,
+        MonitoringReport,
+        ReportListing,
+    )
 
 
 class Monitoring(Protocol):
@@ -38,6 +44,20 @@ class Monitoring(Protocol):
 
     def list_monitoring_reports(self, deployment: str, *, limit: int = 100) -> list[ReportListing]:
         """The stored reports of a deployment, newest first (their summaries)."""
+        ...
+
+    def latest_predictions(
+        self,
+        deployment: str,
+        *,
+        key: str | None = None,
+        since: str | datetime | None = None,
+        limit: int = 100_000,
+    ) -> LatestPredictions:
+        """For a deployment with key columns: each value of ``key`` (default: its first
+        key) with its newest live prediction (online or batch) since ``since`` (default:
+        every collected row kept), in key order, at most ``limit``. Over HTTP also as CSV
+        (``?format=csv``), for spreadsheets and BI tools."""
         ...
 
     def money(
