@@ -52,6 +52,8 @@ def _freeze(signum, frame):
 
 gc.callbacks.append(_callback)
 signal.signal(signal.SIGUSR1, _freeze)
+# server workers are forked from their supervisor, which then handles SIGUSR1 itself
+os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGUSR1, _freeze))
 """
 
 

@@ -244,6 +244,10 @@ def test_what_cannot_be_explained_is_refused_in_a_line(served: Served, tmp_path:
     assert r.status_code == 400 and "/v1/deployments/NAME/predict" in r.text
     r = served.http.post("/v1/deployments/logistic/predict", json={**rows, "explain": True})
     assert r.status_code == 400
+    many = {"inputs": rows["inputs"] * 501, "explain": 1}  # 1,002 rows
+    r = served.http.post("/v1/deployments/logistic/predict", json=many)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"].startswith("explain answers at most 1000 rows")
     cli = subprocess.run(
         [EXE, "predict", "bare", "-i", str(_csv(served, tmp_path)), "-o",
          str(tmp_path / "never.csv"), "--explain", "1"],

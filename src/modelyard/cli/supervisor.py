@@ -22,13 +22,15 @@ import importlib
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from multiprocessing import Pipe
 from socket import socket
+from typing import Any
 
 from uvicorn._subprocess import subprocess_started
 from uvicorn.config import STARTUP_FAILURE, Config
-from uvicorn.supervisors.multiprocess import Multiprocess, Process
+from uvicorn.supervisors.multiprocess import SIGNALS, Multiprocess, Process
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -43,6 +45,16 @@ def preload(app: str) -> None:
     importlib.import_module("modelyard.api")
 
 
+def _fresh(**kwargs: Any) -> None:
+    """In the forked worker: the signal dispositions a spawned one starts with (not the
+    supervisor's queueing handlers), then uvicorn's start."""
+    for sig in SIGNALS:
+        handler = signal.getsignal(sig)
+        if getattr(handler, "__qualname__", "").startswith(Multiprocess.__qualname__ + "."):
+            signal.signal(sig, signal.SIG_DFL)
+    subprocess_started(**kwargs)
+
+
 class Forked(Process):
     """uvicorn's worker process, forked instead of spawned."""
 
@@ -52,7 +64,7 @@ class Forked(Process):
         self.parent_conn, self.child_conn = Pipe()
         kwargs = {"config": config, "target": self.target, "sockets": sockets}
         self.process = multiprocessing.get_context("fork").Process(  # type: ignore[assignment]
-            target=subprocess_started, kwargs={**kwargs, "stdin_fileno": None}
+            target=_fresh, kwargs={**kwargs, "stdin_fileno": None}
         )
 
 

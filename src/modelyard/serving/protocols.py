@@ -129,7 +129,7 @@ def parse_native(body: bytes, content_type: str | None, explain: int = 0) -> Par
     which an ``explain`` field of a JSON body may set instead."""
     payload = _json_or_csv(body, content_type)
     if isinstance(payload, Parsed):
-        return dataclasses.replace(payload, explain=explain)
+        return _explained(payload, explain)
     if isinstance(payload, dict) and "explain" in payload:
         explain = explain_count(payload["explain"])
     if isinstance(payload, dict) and "inputs" in payload:
@@ -138,6 +138,20 @@ def parse_native(body: bytes, content_type: str | None, explain: int = 0) -> Par
         parsed = from_split(payload["dataframe_split"])
     else:
         raise InvalidInput('expected {"inputs": [records]} or {"dataframe_split": {...}}')
+    return _explained(parsed, explain)
+
+
+#: rows one request may ask top factors for (each costs tens of model rows): a file goes
+#: through ``modelyard predict --explain``, which sends it in parts of this size
+MAX_EXPLAIN_ROWS = 1000
+
+
+def _explained(parsed: Parsed, explain: int) -> Parsed:
+    if explain and parsed.rows > MAX_EXPLAIN_ROWS:
+        raise InvalidInput(
+            f"explain answers at most {MAX_EXPLAIN_ROWS} rows a request, this one has "
+            f"{parsed.rows}: send fewer, or score the file with modelyard predict --explain"
+        )
     return dataclasses.replace(parsed, explain=explain)
 
 

@@ -94,13 +94,15 @@ class HttpDeployments:
 
         from modelyard.runtimes.explain import Factors
         from modelyard.runtimes.scorer import Output
+        from modelyard.serving.protocols import MAX_EXPLAIN_ROWS
 
         predictions: list[Any] = []
         probabilities: list[Any] = []
         explained: list[dict[str, Any]] = []
         method = output = ""
-        for start in range(0, len(frame), REQUEST_ROWS):
-            part = frame.iloc[start : start + REQUEST_ROWS]
+        step = min(REQUEST_ROWS, MAX_EXPLAIN_ROWS) if explain else REQUEST_ROWS
+        for start in range(0, len(frame), step):
+            part = frame.iloc[start : start + step]
             split = {"columns": [str(c) for c in part.columns], "data": _rows(part)}
             body: dict[str, Any] = {"dataframe_split": split}
             if explain:
