@@ -200,11 +200,7 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     for part in by_group["segments"]:
         accuracy = part["summary"]["accuracy"]
         shown = "-" if accuracy is None else f"{accuracy:.1%}"
-        share = part["summary"]["drift_share"] or 0.0
-        print(
-            f"  segment {part['value']:<15} rows {part['rows']:>5}  accuracy {shown:>6}  "
-            f"features drifted {share:.0%}"
-        )
+        print(f"  segment {part['value']:<15} rows {part['rows']:>5}  accuracy {shown:>6}")
 
     step("what the finance team reads: buckets and top factors, money per customer")
     out = pd.read_parquet(home / "open-invoices.scored.parquet")
