@@ -257,8 +257,8 @@ def test_what_cannot_be_explained_is_refused_in_a_line(served: Served, tmp_path:
     assert cli.returncode == 1
     assert cli.stderr.strip().splitlines()[-1:] == [  # after the progress bar, one line
         "error: bare:1 cannot be explained: it has no training baseline to explain against: "
-        "register the version with a training dataset (or use XGBoost or LightGBM, explained "
-        "without one)"
+        "register the version with a training dataset and deploy it again (XGBoost and "
+        "LightGBM need none)"
     ]
     assert not (tmp_path / "never.csv").exists()
 

@@ -106,7 +106,7 @@ def explain(
     if reference is None:
         raise CannotExplain(
             "it has no training baseline to explain against: register the version with a "
-            "training dataset (or use XGBoost or LightGBM, explained without one)"
+            "training dataset and deploy it again (XGBoost and LightGBM need none)"
         )
     missing = [c for c in columns if c not in reference]
     if missing:
