@@ -61,7 +61,8 @@ def test_a_scorer_follows_the_servers_revisions_and_reads_nothing_else(
 ) -> None:
     url, admin = server
     features = payments_frame.drop(columns="label")
-    admin.log_model(trained_model, "pay", input_example=features.head())
+    training = admin.register_dataset("pay-train", payments_frame)  # a baseline: explainable
+    admin.log_model(trained_model, "pay", input_example=features.head(), datasets=[training.ref])
     tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(features, payments_frame.label)
     admin.log_model(tree, "pay", input_example=features.head())
     keys = admin.create_deployment("pay-live", ["pay:1"]).new_keys
@@ -84,6 +85,10 @@ def test_a_scorer_follows_the_servers_revisions_and_reads_nothing_else(
         expected = trained_model.predict_proba(pd.DataFrame(ROWS))[0]
         assert first["probabilities"][0] == pytest.approx(expected.tolist(), abs=1e-12)
         assert http.post(path, json={"inputs": ROWS}, headers=by_token).status_code == 200
+        # the revision's explain reference travels with what it follows
+        explained = http.post(path + "?explain=2", json={"inputs": ROWS}, headers=by_key)
+        assert explained.status_code == 200, explained.text
+        assert explained.json()["explanations"]["method"] == "baseline_shapley"
         wrong = http.post(path, json={"inputs": ROWS}, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthenticated"
         # MLflow's scoring container routes, for the one deployment served

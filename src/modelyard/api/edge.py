@@ -29,7 +29,7 @@ _BINARY = {
 }
 
 
-@router.get("/serving/states", response_model=list[ServedState])
+@router.get("/serving/states", response_model=list[ServedState], response_model_exclude_none=True)
 def serving_states(
     api: ScopeDep, deployment: Annotated[list[str] | None, Query(max_length=128)] = None
 ) -> list[ServedState]:

@@ -91,6 +91,9 @@ class ServedVariant(Body):
     package_digest: str
     weight: float
     role: str
+    explain_reference: dict[str, float | str | None] | None = Field(
+        None, description="the row top factors start from (absent without a baseline)"
+    )
 
 
 class ServedState(Body):
