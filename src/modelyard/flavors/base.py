@@ -27,7 +27,11 @@ class LoadedModel(Protocol):
     """A model ready to score pandas DataFrames.
 
     Optional: ``feature_names`` (a list of str, or None), the input columns the model
-    itself declares, in its order; the signature is built from them (``signature.py``)."""
+    itself declares, in its order; the signature is built from them (``signature.py``).
+    Optional: ``tree_contributions(data)``, the framework's own exact TreeSHAP: per row
+    each input's contribution then the bias (a class axis before them for multi-class),
+    and the raw output; with ``exact_bias`` False the bias is rounded (single precision)
+    and the raw output is what the contributions add up to (``runtimes.explain``)."""
 
     @property
     def classes(self) -> list[Any] | None:

@@ -89,6 +89,13 @@ class LightGBMModel:
     def predict_proba(self, data: Any) -> Any | None:
         return None if self._classes is None else self._proba(data)
 
+    exact_bias = True
+
+    def tree_contributions(self, data: Any) -> tuple[Any, Any]:
+        """TreeSHAP contributions (``pred_contrib``; multi-class: the classes side by
+        side) and the raw score."""
+        return self.raw.predict(data, pred_contrib=True), self.raw.predict(data, raw_score=True)
+
 
 class LightGBMFlavor:
     name: str = "lightgbm"

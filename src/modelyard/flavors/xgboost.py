@@ -111,6 +111,18 @@ class XGBoostModel:
             return None
         return self.raw.predict_proba(data)
 
+    exact_bias = False  # XGBoost computes contributions in single precision
+
+    def tree_contributions(self, data: Any) -> tuple[Any, Any]:
+        """TreeSHAP contributions (``pred_contribs``) and the raw margin."""
+        xgb = _xgb()
+        booster = self.raw if self.wrapper == BOOSTER else self.raw.get_booster()
+        matrix = xgb.DMatrix(data, enable_categorical=True)
+        return (
+            booster.predict(matrix, pred_contribs=True),
+            booster.predict(matrix, output_margin=True),
+        )
+
 
 class XGBoostFlavor:
     name: str = "xgboost"

@@ -4,7 +4,7 @@ It runs where the model runs (a model worker, or the caller's process), beside `
 Two methods, chosen by the model:
 
 - ``tree_shap``: XGBoost and LightGBM compute exact TreeSHAP contributions themselves
-  (``pred_contribs`` / ``pred_contrib``), in the model's raw output: the log-odds of the
+  (their flavors' ``tree_contributions``), in the model's raw output: the log-odds of the
   predicted class for a binary classifier, that class's raw score for a multi-class one,
   the raw prediction for a regressor. The base value plus the contributions equals that
   raw output. XGBoost computes in single precision: each row's base value is its raw
@@ -100,9 +100,8 @@ def explain(
 ) -> Explanation:
     """Every input's contribution to each row's answer (``scorer``: a ``Scorer``; ``columns``:
     typed columns in signature order)."""
-    tree = _tree_shap(scorer.model, scorer.frame(columns), list(columns))
-    if tree is not None:
-        return tree
+    if callable(getattr(scorer.model, "tree_contributions", None)):
+        return _tree_shap(scorer.model, scorer.frame(columns), list(columns))
     if reference is None:
         raise CannotExplain(
             "it has no training baseline to explain against: register the version with a "
@@ -115,53 +114,26 @@ def explain(
 
 
 # -- TreeSHAP -----------------------------------------------------------------------------
-def _tree_shap(model: Any, frame: Any, names: list[str]) -> Explanation | None:
-    kind = type(model).__name__
-    if kind == "XGBoostModel":
-        return _xgboost(model, frame, names)
-    if kind == "LightGBMModel":
-        raw = model.raw
-        contributions = np.asarray(raw.predict(frame, pred_contrib=True), dtype=np.float64)
-        margin = np.asarray(raw.predict(frame, raw_score=True), dtype=np.float64)
-        return _from_contributions(model, frame, names, contributions, margin, exact_base=True)
-    return None
-
-
-def _xgboost(model: Any, frame: Any, names: list[str]) -> Explanation:
-    import xgboost as xgb
-
-    booster = model.raw if model.wrapper == "Booster" else model.raw.get_booster()
-    matrix = xgb.DMatrix(frame, enable_categorical=True)
-    contributions = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
-    margin = np.asarray(booster.predict(matrix, output_margin=True), dtype=np.float64)
-    return _from_contributions(model, frame, names, contributions, margin, exact_base=False)
-
-
-def _from_contributions(
-    model: Any,
-    frame: Any,
-    names: list[str],
-    contributions: np.ndarray,
-    margin: np.ndarray,
-    *,
-    exact_base: bool,
-) -> Explanation:
+def _tree_shap(model: Any, frame: Any, names: list[str]) -> Explanation:
+    """The framework's contributions for each row's predicted class, in its raw output."""
+    found, raw = model.tree_contributions(frame)
+    contributions = np.asarray(found, dtype=np.float64)
+    margin = np.asarray(raw, dtype=np.float64)
     rows, width = len(margin), len(names) + 1
-    classes = model.classes
     if contributions.ndim == 2 and contributions.shape[1] != width:  # LightGBM multi-class
         contributions = contributions.reshape(rows, -1, width)
     if contributions.ndim == 3:  # multi-class: the predicted class's raw score
         chosen = np.argmax(margin, axis=1)
         picked = contributions[np.arange(rows), chosen]
         margin = margin[np.arange(rows), chosen]
-    elif classes is not None and len(classes) == 2:  # binary: the predicted class's log-odds
+    elif model.classes is not None and len(model.classes) == 2:  # binary: its log-odds
         sign = np.where(margin >= 0, 1.0, -1.0)
         picked = contributions * sign[:, None]
         margin = margin * sign
     else:
         picked = contributions
     each = picked[:, :-1]
-    base = picked[:, -1] if exact_base else margin - each.sum(axis=1)
+    base = picked[:, -1] if model.exact_bias else margin - each.sum(axis=1)
     return Explanation("tree_shap", "raw_score", names, base, each)
 
 
