@@ -23,6 +23,7 @@ from modelyard.api.errors import answer_error
 from modelyard.domain.errors import InvalidInput, ModelyardError, PayloadTooLarge, Unauthenticated
 from modelyard.monitoring.collector import Collector
 from modelyard.monitoring.lake import Lake
+from modelyard.runtimes.explain import explain_count
 from modelyard.serving import protocols, v2
 from modelyard.serving.live import VARIANT_HEADER, LiveDeployment, LiveVariant
 from modelyard.serving.metrics import ServingMetrics
@@ -110,7 +111,7 @@ def _explain_asked(protocol: str, query: str) -> int:
         return 0
     if protocol != "predict":
         raise InvalidInput("explain: top factors are answered by /v1/deployments/NAME/predict")
-    return protocols.explain_count(given[-1])
+    return explain_count(given[-1])
 
 
 class DataPlane:

@@ -34,6 +34,13 @@ from modelyard.monitoring.lake import Lake
 log = logging.getLogger("modelyard.monitoring")
 INPUT_PREFIX = "in."
 KEY_PREFIX = "key."
+
+
+def collected_column(name: str, keys: tuple[str, ...] | list[str]) -> str:
+    """The column collected rows keep input or key ``name`` in."""
+    return (KEY_PREFIX if name in keys else INPUT_PREFIX) + name
+
+
 #: The columns every file of collected rows has (then ``probabilities`` and the inputs).
 BASE_COLUMNS = (
     "request_id", "row", "time", "deployment", "revision", "variant", "role", "status",

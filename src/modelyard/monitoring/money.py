@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from modelyard.domain.reports import MoneyGroup, MoneyMatured
-from modelyard.monitoring.collector import INPUT_PREFIX, KEY_PREFIX
+from modelyard.monitoring.collector import KEY_PREFIX, collected_column
 from modelyard.monitoring.report import FEEDBACK_CTE, feedback_files, quote
 
 if TYPE_CHECKING:
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
     from modelyard.monitoring.report import Window
 
 MAX_GROUPS = 10_000  # groups a view answers at most (largest amount first)
-
-
-def collected(name: str, keys: tuple[str, ...]) -> str:
-    """The collected column of an input or key ``name``."""
-    return (KEY_PREFIX if name in keys else INPUT_PREFIX) + name
 
 
 class Money:
@@ -47,7 +42,7 @@ class Money:
         identity = "d.request_id || ':' || d.\"row\""
         if keys and KEY_PREFIX + keys[0] in data.columns:
             identity = f"coalesce(d.{quote(KEY_PREFIX + keys[0])}, {identity})"
-        self.amount = f"try_cast(d.{quote(collected(amount, keys))} AS DOUBLE)"
+        self.amount = f"try_cast(d.{quote(collected_column(amount, keys))} AS DOUBLE)"
         self.keys = keys
         self.variants = variants
         self.matures = maturity.matures_at(data.columns)
@@ -103,7 +98,7 @@ class Money:
         """Per value of the input or key ``by``, largest amount first."""
         if not self.data.files or "probabilities" not in self.data.columns:
             return []
-        group = f"CAST(d.{quote(collected(by, self.keys))} AS VARCHAR)"
+        group = f"CAST(d.{quote(collected_column(by, self.keys))} AS VARCHAR)"
         items, params = self._items(group)
         rows = self.data.con.execute(
             f"WITH {items}SELECT g, {self._sums()} FROM items WHERE amount IS NOT NULL "

@@ -38,6 +38,18 @@ MAX_POINTS = 100_000  # model rows per call while explaining
 MAX_FACTORS = 50  # the most factors a row may ask for
 
 
+def explain_count(value: Any) -> int:
+    """How many top factors a caller asks for: 0 (none) to ``MAX_FACTORS``, a whole
+    number (or its digits as text, from a URL); ``InvalidInput`` otherwise."""
+    from modelyard.domain.errors import InvalidInput
+
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FACTORS:
+        raise InvalidInput(f"explain must be a whole number from 0 to {MAX_FACTORS}")
+    return value
+
+
 class CannotExplain(Exception):
     """Why this model's answers cannot be explained (the caller's answer, in a line)."""
 

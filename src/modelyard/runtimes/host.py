@@ -194,10 +194,7 @@ class RemoteModel:
 
     async def ascore(self, columns: Columns) -> Output:
         header, body = self._columns(columns)
-        if not self.pool.alive:
-            await asyncio.to_thread(self.pool.revive)
-        reply = await asyncio.wrap_future(self.pool.submit(header, body))
-        return _output(*checked(reply), rows_of(columns))
+        return _output(*await self._asubmit(header, body), rows_of(columns))
 
     def explain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
         header, body = self._explaining(columns, reference)
@@ -205,10 +202,13 @@ class RemoteModel:
 
     async def aexplain(self, columns: Columns, reference: dict[str, Any] | None) -> Explanation:
         header, body = self._explaining(columns, reference)
+        return _explanation(*await self._asubmit(header, body), rows_of(columns))
+
+    async def _asubmit(self, header: dict[str, Any], body: Any) -> tuple[dict[str, Any], Any]:
+        """The reply to one message, from the event loop (a dead worker started again)."""
         if not self.pool.alive:
             await asyncio.to_thread(self.pool.revive)
-        reply = await asyncio.wrap_future(self.pool.submit(header, body))
-        return _explanation(*checked(reply), rows_of(columns))
+        return checked(await asyncio.wrap_future(self.pool.submit(header, body)))
 
     def _explaining(
         self, columns: Columns, reference: dict[str, Any] | None

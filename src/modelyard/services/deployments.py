@@ -177,10 +177,9 @@ class DeploymentService:
         factors too (``runtimes.explain``)."""
         import dataclasses
 
-        from modelyard.runtimes.explain import MAX_FACTORS, CannotExplain
+        from modelyard.runtimes.explain import CannotExplain, explain_count
 
-        if not 0 <= explain <= MAX_FACTORS:
-            raise InvalidInput(f"explain must be a whole number from 0 to {MAX_FACTORS}")
+        explain_count(explain)
         found = self.batch_target(name, variant=variant)
 
         def load(digest: str) -> Model:

@@ -8,13 +8,13 @@ from datetime import datetime
 from modelyard.domain.errors import InvalidInput
 from modelyard.domain.monitoring import window
 from modelyard.monitoring import report as r
-from modelyard.monitoring.collector import INPUT_PREFIX, KEY_PREFIX
+from modelyard.monitoring.collector import collected_column
 
 
 def segment_column(by: str, keys: tuple[str, ...], data: r.Window) -> str:
     """The collected column of the input or key ``by``; refused when the window's rows
     have no such column."""
-    column = (KEY_PREFIX if by in keys else INPUT_PREFIX) + by
+    column = collected_column(by, keys)
     if data.files and column not in data.columns:
         raise InvalidInput(
             f"unknown segment column {by!r}: segment by an input or key column "

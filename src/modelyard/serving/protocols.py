@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 
 from modelyard.domain.errors import InvalidInput, UnsupportedMediaType
-from modelyard.runtimes.explain import MAX_FACTORS, Factors
+from modelyard.runtimes.explain import Factors, explain_count
 from modelyard.runtimes.scorer import Output
 
 RawColumns = dict[str, list[Any]]
@@ -29,15 +29,6 @@ class Parsed:
     columns: RawColumns
     rows: int
     explain: int = 0  # top factors asked for each row (native protocol only)
-
-
-def explain_count(value: Any) -> int:
-    """How many top factors a request asks for: 0 (none) to ``MAX_FACTORS``."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FACTORS:
-        raise InvalidInput(f"explain must be a whole number from 0 to {MAX_FACTORS}")
-    return value
 
 
 def media_type(content_type: str | None) -> str:
