@@ -205,12 +205,12 @@ class DataPlane:
         ]
         output, classes, keys = scored.output, scored.variant.model.classes, scored.keys
         if protocol == "predict" and protocols.media_type(content_type) == "text/csv":
-            content = protocols.csv_body(output, classes, keys, scored.factors)
+            content = protocols.csv_body(output, classes, keys)
             csv = [("content-type", "text/csv; charset=utf-8"), *out]
             return Reply(200, csv, content), scored.variant
         if protocol == "predict":
             content = protocols.native_body(
-                output, classes, variant, request_id, keys, scored.factors, parsed.columns
+                output, classes, variant, request_id, keys, parsed.columns
             )
         elif protocol == "invocations":
             content = protocols.mlflow_body(output, keys)

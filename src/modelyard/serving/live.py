@@ -3,6 +3,7 @@ its model (wherever it runs), input schema and batcher, and how a request picks 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import numpy as np
 from modelyard.domain.deployments import ServingOptions, Variant
 from modelyard.domain.errors import InvalidInput, ModelFailed
 from modelyard.monitoring.collector import Record
-from modelyard.runtimes.explain import CannotExplain, Factors
+from modelyard.runtimes.explain import CannotExplain
 from modelyard.runtimes.host import Model
 from modelyard.runtimes.process import failure_kind
 from modelyard.runtimes.scorer import Output
@@ -84,7 +85,6 @@ class Scored:
     variant: LiveVariant
     output: Output
     keys: dict[str, np.ndarray]  # the request's key columns, echoed in the answer
-    factors: Factors | None = None  # each row's top factors, when the request asked
 
 
 def record(
@@ -114,9 +114,11 @@ def record(
     )
 
 
-async def explained(variant: LiveVariant, columns: dict[str, np.ndarray], top: int) -> Factors:
-    """The ``top`` factors of each scored row (``runtimes.explain``), computed where the
-    variant's model runs, from the reference its revision recorded."""
+async def explained(
+    variant: LiveVariant, columns: dict[str, np.ndarray], output: Output, top: int
+) -> Output:
+    """``output`` with the ``top`` factors of each scored row (``runtimes.explain``),
+    computed where the variant's model runs, from the reference its revision recorded."""
     try:
         found = await variant.model.aexplain(columns, variant.variant.explain_reference)
     except CannotExplain as e:
@@ -125,4 +127,4 @@ async def explained(variant: LiveVariant, columns: dict[str, np.ndarray], top: i
         ) from None
     except Exception as e:  # the model raised while explaining
         raise ModelFailed(f"the model failed to explain the input ({failure_kind(e)})") from None
-    return found.top(top)
+    return dataclasses.replace(output, factors=found.top(top))

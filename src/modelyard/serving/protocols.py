@@ -211,19 +211,18 @@ def native_body(
     model_version: str,
     request_id: str,
     keys: Keys,
-    factors: Factors | None = None,
     inputs: RawColumns | None = None,
 ) -> bytes:
-    """The native JSON answer; with ``factors``, each row's top factors and the value the
-    request gave each (``inputs``: the request's columns as sent)."""
+    """The native JSON answer; with the output's factors, each row's top factors and the
+    value the request gave each (``inputs``: the request's columns as sent)."""
     body: dict[str, Any] = {"predictions": json_values(output.predictions)}
     if output.probabilities is not None and classes is not None:
         body["probabilities"] = np.ascontiguousarray(output.probabilities, dtype=np.float64)
         body["classes"] = classes
     if keys:
         body["keys"] = {name: values.tolist() for name, values in keys.items()}
-    if factors is not None:
-        body["explanations"] = explanations(factors, inputs or {})
+    if output.factors is not None:
+        body["explanations"] = explanations(output.factors, inputs or {})
     body["model_version"] = model_version
     body["request_id"] = request_id
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
@@ -261,9 +260,7 @@ def factor_columns(factors: Factors) -> dict[str, list[Any]]:
     return found
 
 
-def csv_body(
-    output: Output, classes: list[Any] | None, keys: Keys, factors: Factors | None = None
-) -> bytes:
+def csv_body(output: Output, classes: list[Any] | None, keys: Keys) -> bytes:
     """The key columns first, then ``prediction``, ``probability_<class>`` and, when asked,
     the top factors (``factor_columns``)."""
     buffer = io.StringIO()
@@ -272,7 +269,7 @@ def csv_body(
     proba = output.probabilities if classes is not None else None
     if proba is not None and classes is not None:
         header += [f"probability_{c}" for c in classes]
-    extra = factor_columns(factors) if factors is not None else {}
+    extra = factor_columns(output.factors) if output.factors is not None else {}
     writer.writerow([*header, *extra])
     columns: list[list[Any]] = [v.tolist() for v in keys.values()]
     columns.append(json_values(output.predictions))

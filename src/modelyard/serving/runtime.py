@@ -444,14 +444,15 @@ class ServingRuntime:
         keys = variant.schema.key_values(parsed.columns, parsed.rows)
         variant.series.queue.set(variant.batcher.depth)
         output = await variant.batcher.submit(columns, parsed.rows)
-        factors = await explained(variant, columns, parsed.explain) if parsed.explain else None
+        if parsed.explain:
+            output = await explained(variant, columns, output, parsed.explain)
         sampled = random.random() < live.options.sampling
         if sampled and self.collector is not None:
             self.collector.add(record(live, variant, columns, keys, output, request_id, started))
         if live.shadows and pin is None:
             for shadow in live.pick_shadows():
                 self._spawn(self._shadow(live, shadow, parsed, output, request_id, sampled))
-        return Scored(variant, output, keys, factors)
+        return Scored(variant, output, keys)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.create_task(coroutine)
