@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from modelyard.domain.deployments import Role
 from modelyard.domain.errors import InvalidInput, NotFound
 from modelyard.domain.monitoring import parse_duration, window
 from modelyard.domain.reports import MoneyView
@@ -71,8 +72,9 @@ def section(
     when the deployment serves no classifier."""
     options = found.revision.options
     served = data.variants()
-    live = [v.name for v in found.revision.variants if str(v.role) == "live"]
-    main = max(served, key=lambda v: served[v]) if served else (live[0] if live else None)
+    live = [v.name for v in found.revision.variants if v.role is Role.LIVE]
+    # the window's variants come most rows first; without rows, the revision's first
+    main = next(iter(served), None) or next(iter(live), None)
     classes = classes_of(service, found.environment, main)
     if not classes:
         return None
