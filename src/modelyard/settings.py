@@ -72,6 +72,24 @@ class Settings(BaseSettings):
         le=3600,
         description="How often each server worker looks for alert rules that are due.",
     )
+    job_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="How often each server worker looks for batch jobs that are due.",
+    )
+    job_roots: str = Field(
+        default="",
+        description="Space-separated folders or URL prefixes (s3://bucket/prefix/) that batch "
+        "jobs may read their input from and write their output to. Default: the home's "
+        "jobs/ folder only.",
+    )
+    job_databases: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON object naming the SQL databases batch jobs may write tables to: "
+        '{"bi": "postgresql+psycopg://writer@warehouse/analytics"}. A job names one as '
+        "--table bi:TABLE, so no job holds credentials.",
+    )
     max_body_bytes: int = Field(
         default=16 << 20,
         ge=1024,
@@ -177,6 +195,12 @@ class Settings(BaseSettings):
                 except ValueError:
                     raise ValueError(f"{part.strip()!r} is not an address range (CIDR)") from None
         return value
+
+    @property
+    def resolved_job_roots(self) -> list[str]:
+        """Where batch jobs may read and write: folders resolved, URL prefixes as given."""
+        given = self.job_roots.split() or [str(self.resolved_home / "jobs")]
+        return [p if "://" in p else str(Path(p).expanduser().resolve()) for p in given]
 
     @property
     def resolved_home(self) -> Path:

@@ -56,6 +56,7 @@ ACTIONS: dict[str, list[str]] = {
         "delete_alert_rule",
         "evaluate_alerts",
     ],
+    "create, run or delete a batch job": ["create_job", "run_job", "delete_job"],
     "approve or reject a promotion into it": ["approve_promotion", "reject_promotion"],
     "evaluate a version, or request its promotion out of it": ["evaluate", "promote"],
     "change its promotion gates": ["set_gates"],
@@ -73,6 +74,9 @@ DEPLOYMENT_ACTIONS = {
     "create_alert_rule",
     "delete_alert_rule",
     "evaluate_alerts",
+    "create_job",
+    "run_job",
+    "delete_job",
 }
 
 
@@ -98,7 +102,10 @@ def collected_rows(deployment: str) -> bytes:
 
 
 pending: dict[str, int] = {}  # promotion request id per attempt name
-bundle: dict[str, bytes] = {}  # one signed bundle, imported (or re-imported) by every attempt
+bundle: dict[str, bytes] = {}
+JOBS: list[
+    str
+] = []  # the folder jobs may use  # one signed bundle, imported (or re-imported) by every attempt
 
 
 def attempt(
@@ -216,6 +223,15 @@ def attempt(
             return http.put(
                 f"/api/v1/environments/{env}/gates", headers=auth, json={"approvals": 1}
             ).status_code
+        case "create_job":
+            jobs = JOBS[0]
+            body = {"name": f"j-{name}", "deployment": f"d-{name}",
+                    "input": f"{jobs}/in.csv", "output": f"{jobs}/out.csv"}  # fmt: skip
+            return http.post("/api/v1/jobs", headers=auth, json=body).status_code
+        case "run_job":  # its input is missing: the run fails, and is answered
+            return http.post(f"/api/v1/jobs/old-{name}/runs", headers=auth).status_code
+        case "delete_job":
+            return http.delete(f"/api/v1/jobs/old-{name}", headers=auth).status_code
         case "evaluate_alerts":
             body = {"deployment": f"d-{name}"}
             return http.post("/api/v1/alerts/evaluate", headers=auth, json=body).status_code
@@ -229,6 +245,7 @@ def test_every_role_every_action_both_environments(
 ) -> None:
     expected = table()
     pkg = make_package()
+    JOBS[:] = [str(embedded.settings.resolved_job_roots[0])]
     tokens: dict[tuple[str, str], dict[str, str]] = {}
     for i, (role, home_env) in enumerate(itertools.product(ROLES, ENVIRONMENTS)):
         user = f"user{i}"
@@ -271,6 +288,8 @@ def test_every_role_every_action_both_environments(
                 embedded.create_deployment(f"d-{name}", [f"{target}/{name}:1"], environment=target)
                 embedded.update_deployment(f"d-{name}", [f"{name}:2"])
                 embedded.create_alert_rule(f"d-{name}", "old", "rows", 1)
+                jobs = JOBS[0]
+                embedded.create_job(f"old-{name}", f"d-{name}", f"{jobs}/in.csv", f"{jobs}/o.csv")
             if action in ("approve_promotion", "reject_promotion"):
                 embedded.register(f"{OTHER[target]}/{name}", pkg, git_commit=None)
                 request = embedded.promote(f"{OTHER[target]}/{name}:1", to=target)
@@ -288,7 +307,7 @@ def test_every_role_every_action_both_environments(
             checked += 1
             if allowed != (status < 400) or (not allowed and status != 403):
                 mismatches.append((role, home_env, action, target, status))
-    assert checked == len(ROLES) * len(ENVIRONMENTS) * 32 * len(ENVIRONMENTS)
+    assert checked == len(ROLES) * len(ENVIRONMENTS) * 35 * len(ENVIRONMENTS)
     assert mismatches == []
 
 

@@ -335,6 +335,58 @@ def _(c: Client, w: World) -> Any:
     return {k: found[k] for k in ("deployment", "key", "rows")}
 
 
+# -- batch jobs ----------------------------------------------------------------------------
+def job(c: Client, w: World, name: str, **given: Any) -> Any:
+    deployed(c, w, f"{name}-d")
+    inputs, output = str(w.jobs / "features.csv"), str(w.jobs / f"{name}.csv")
+    return c.create_job(name, f"{name}-d", inputs, output, **given)
+
+
+def ran(run: Any) -> Any:
+    return {k: getattr(run, k) for k in ("job", "number", "trigger", "state", "rows", "scored",
+                                          "rejected", "dataset", "output", "error")}  # fmt: skip
+
+
+@case("jobs.create_job")
+def _(c: Client, w: World) -> Any:
+    found = job(c, w, "cj", every="1d", max_error_rate=0.1)
+    return {k: getattr(found, k) for k in ("name", "deployment", "every_seconds", "output",
+                                            "max_error_rate", "table", "last_run")}  # fmt: skip
+
+
+@case("jobs.list_jobs")
+def _(c: Client, w: World) -> Any:
+    job(c, w, "lj")
+    return [(j.name, j.deployment, j.every_seconds) for j in c.list_jobs(deployment="lj-d")]
+
+
+@case("jobs.get_job")
+def _(c: Client, w: World) -> Any:
+    job(c, w, "gj", every="2h")
+    found = c.get_job("gj")
+    return (found.name, found.input.rsplit("/", 1)[1], found.every_seconds)
+
+
+@case("jobs.run_job")
+def _(c: Client, w: World) -> Any:
+    job(c, w, "rj")
+    return ran(c.run_job("rj"))
+
+
+@case("jobs.list_job_runs")
+def _(c: Client, w: World) -> Any:
+    job(c, w, "ljr")
+    c.run_job("ljr")
+    return [ran(r) for r in c.list_job_runs("ljr")]
+
+
+@case("jobs.delete_job")
+def _(c: Client, w: World) -> Any:
+    job(c, w, "dj")
+    gone = c.delete_job("dj")
+    return (gone.name, [j.name for j in c.list_jobs()].count("dj"))
+
+
 @case("monitoring.list_monitoring_reports")
 def _(c: Client, w: World) -> Any:
     name = deployed(c, w, "lmr")

@@ -26,6 +26,11 @@ class World:
     dataset: Path  # the same rows as CSV
 
     @property
+    def jobs(self) -> Path:
+        """Where batch jobs of both installations may read and write (``features.csv``)."""
+        return self.dataset.parent
+
+    @property
     def features(self) -> pd.DataFrame:
         return self.frame[["a", "b"]]
 
@@ -38,15 +43,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     model = LogisticRegression().fit(frame[["a", "b"]], frame["y"])
     path = tmp_path_factory.mktemp("world") / "invoices.csv"
     frame.to_csv(path, index=False)
+    frame[["a", "b"]].head(20).to_csv(path.parent / "features.csv", index=False)
     return World(model, frame, path)
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Client]]:
+def pair(tmp_path_factory: pytest.TempPathFactory, world: World) -> Iterator[tuple[Client, Client]]:
     """(embedded, remote): two fresh installations, the second behind a real server."""
     root = tmp_path_factory.mktemp("pair")
-    embedded = Client(settings=Settings(home=root / "embedded", actor="alice"))
-    server = Settings(home=root / "server", actor="alice")
+    jobs = str(world.jobs)
+    embedded = Client(settings=Settings(home=root / "embedded", actor="alice", job_roots=jobs))
+    server = Settings(home=root / "server", actor="alice", job_roots=jobs)
     with Client(settings=server) as admin:
         admin.create_user("alice", is_admin=True)
         secret = admin.create_token("contract", user="alice").secret

@@ -20,6 +20,7 @@ from modelyard.api import (
     edge,
     errors,
     home,
+    jobs,
     models,
     monitoring,
     packages,
@@ -36,10 +37,11 @@ from modelyard.api.dataplane import bearer, running
 from modelyard.api.deps import identify
 from modelyard.api.fastpath import NO_TELEMETRY, ScoringApp
 from modelyard.api.limits import UNBOUNDED, BodyGuard
-from modelyard.services.alerts import SCHEDULER, AlertScheduler
+from modelyard.services.alerts import SCHEDULER, evaluate_and_log
 from modelyard.services.container import Services
 from modelyard.services.dispatcher import WebhookDispatcher
 from modelyard.services.egress import Egress
+from modelyard.services.periodic import Periodic
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.settings import Settings
 
@@ -87,14 +89,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.store, egress=Egress.from_text(settings.webhook_allow)
         )
         dispatcher.start()
-        scheduler = AlertScheduler(services.bind(SCHEDULER).alerts, settings.alert_seconds)
-        scheduler.start()
+        scheduler = services.bind(SCHEDULER)
+        periodic = (
+            Periodic(
+                "modelyard-alerts",
+                lambda: evaluate_and_log(scheduler.alerts),
+                settings.alert_seconds,
+            ),
+            Periodic("modelyard-jobs", scheduler.jobs.run_due, settings.job_seconds),
+        )
+        for task in periodic:
+            task.start()
         try:
             snapshot = settings.resolved_home / "serving" / "deployments.json"
             async with running(app, services, metrics, settings, services.collected, snapshot):
                 yield
         finally:
-            scheduler.stop()
+            for task in periodic:
+                task.stop()
             dispatcher.stop()
             # off the loop: a model worker still starting waits for the loop to read its hello
             await asyncio.to_thread(services.close)
@@ -119,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyGuard)
     control_plane = (system, home, models, packages, users, webhooks, deployments, datasets)
-    for module in (*control_plane, monitoring, promotions, bundles):
+    for module in (*control_plane, monitoring, jobs, promotions, bundles):
         # a route that bounds its own body (an upload) says so and takes precedence
         app.include_router(module.router, max_body_size=settings.max_body_bytes)
     app.include_router(edge.router, max_body_size=settings.max_body_bytes)

@@ -25,6 +25,7 @@ from modelyard.cli import (
     bundles,
     datasets,
     deployments,
+    jobs,
     kubernetes,
     lifecycle,
     models,
@@ -52,6 +53,7 @@ app.add_typer(deployments.app, name="deployments")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(monitoring.alerts_app, name="alerts")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(jobs.app, name="jobs")
 app.command("monitor")(monitoring.monitor)
 app.command("feedback")(monitoring.feedback)
 app.command("money")(money.money)
@@ -85,7 +87,7 @@ app.add_typer(audit_app, name="audit")
 
 #: The order ``modelyard --help`` lists commands in: a model's life, then administration.
 ORDER = (
-    "models", "datasets", "evaluate", "compare", "deployments", "predict", "monitor",
+    "models", "datasets", "evaluate", "compare", "deployments", "predict", "jobs", "monitor",
     "feedback", "money", "alerts", "webhooks", "promote", "requests", "approve", "reject", "gates",
     "apply", "experiment", "bundle", "export", "image", "serve", "edge", "k8s", "keys", "users",
     "tokens", "audit", "doctor", "server",

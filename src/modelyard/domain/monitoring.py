@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import computed_field
 
 from modelyard.domain.errors import InvalidInput
+from modelyard.domain.jobs import JOB_FAILED
 
 DEFAULT_WINDOW = timedelta(hours=24)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -97,13 +98,15 @@ class AlertRule:
     @computed_field  # type: ignore[prop-decorator]
     @property
     def description(self) -> str:
+        if self.signal == JOB_FAILED:
+            return f"a run of batch job {self.name.removeprefix('job:')} fails"
         what = f"{self.signal}({self.feature})" if self.feature else self.signal
-        ago = f" ending {_span(self.offset_seconds)} ago" if self.offset_seconds else ""
+        ago = f" ending {span(self.offset_seconds)} ago" if self.offset_seconds else ""
         where = f" where {self.segment}" if self.segment else ""
-        return f"{what} {self.op} {self.threshold:g} over {_span(self.window_seconds)}{ago}{where}"
+        return f"{what} {self.op} {self.threshold:g} over {span(self.window_seconds)}{ago}{where}"
 
 
-def _span(seconds: int) -> str:
+def span(seconds: int) -> str:
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:
             return f"{seconds // size}{unit}"

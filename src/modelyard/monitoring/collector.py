@@ -65,6 +65,7 @@ class Record:
     probabilities: np.ndarray | None
     rows: int
     keys: Mapping[str, np.ndarray] = field(default_factory=dict)  # text, per row
+    positions: np.ndarray | None = None  # each row's place in its input (default 0, 1, …)
 
 
 class Collector:
@@ -163,7 +164,14 @@ def to_table(part: list[Record]) -> pa.Table:
 
     arrays: dict[str, pa.Array] = {
         "request_id": per_request([s.request_id for s in part]),
-        "row": pa.array(np.concatenate([np.arange(n) for n in counts])),
+        "row": pa.array(
+            np.concatenate(
+                [
+                    np.arange(n) if s.positions is None else np.asarray(s.positions, np.int64)
+                    for s, n in zip(part, counts, strict=True)
+                ]
+            )
+        ),
         "time": pa.array(
             np.repeat(np.array([_micros(s.time) for s in part], dtype=np.int64), counts),
             type=pa.timestamp("us", tz="UTC"),

@@ -32,6 +32,7 @@ from modelyard.services.contracts import (
     Edge,
     Evaluations,
     Experiments,
+    Jobs,
     Monitoring,
     Operations,
     Promotions,
@@ -326,20 +327,15 @@ class Client:
         fail the signature go to ``<output>.errors.csv``; past ``max_error_rate`` the job
         stops and writes no output. ``explain``: each row's top factors as columns."""
         from modelyard.serving import batch
-        from modelyard.serving.schema import InputSchema
 
         target = self.batch_target(deployment, variant=variant)
-        chosen = target.variant
-        version = self.get_version(chosen.ref)
-        options = target.deployment.revision.options
-        outputs = version.signature.get("outputs", {}) if version.signature else {}
-        return batch.score_file(
+        chosen = target.variant.name
+        return batch.score_target(
+            target,
+            self.get_version(target.variant.ref),
             Path(source),
             Path(output),
-            schema=InputSchema(version.signature, options),
-            score=lambda frame: self.score_frame(deployment, chosen.name, frame, explain=explain),
-            classes=outputs.get("classes"),
-            model_version=chosen.name,
+            score=lambda frame: self.score_frame(deployment, chosen, frame, explain=explain),
             max_error_rate=max_error_rate,
             progress=progress,
         )
@@ -376,6 +372,14 @@ class Client:
     delete_alert_rule = forward(Alerts.delete_alert_rule)
     list_alerts = forward(Alerts.list_alerts)
     evaluate_alerts = forward(Alerts.evaluate_alerts)
+
+    # -- batch jobs -----------------------------------------------------------------------
+    create_job = forward(Jobs.create_job)
+    list_jobs = forward(Jobs.list_jobs)
+    get_job = forward(Jobs.get_job)
+    list_job_runs = forward(Jobs.list_job_runs)
+    run_job = forward(Jobs.run_job)
+    delete_job = forward(Jobs.delete_job)
 
     # -- evaluations and promotions -------------------------------------------------------
     evaluate = forward(Evaluations.evaluate)

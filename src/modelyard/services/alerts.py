@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from modelyard.domain.auth import Permission, Principal
-from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound, StorageUnavailable
+from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
+from modelyard.domain.jobs import JOB_FAILED
 from modelyard.domain.monitoring import (
     OPERATORS,
     Alert,
@@ -31,7 +31,7 @@ from modelyard.services.auth import require
 from modelyard.services.deployments import DeploymentService, deployment_id
 from modelyard.services.monitoring import MonitoringService
 from modelyard.store.alerts import DueRun
-from modelyard.store.unit import Store
+from modelyard.store.unit import Store, Tx
 from modelyard.wire.codec import Codec
 
 log = logging.getLogger("modelyard.alerts")
@@ -118,7 +118,7 @@ class AlertService:
             tx.audit.append(
                 actor=self.principal.name,
                 action="alert.rule_created",
-                subject=_subject(rule),
+                subject=alert_subject(rule),
                 after=Codec().encode(rule),
             )
         return rule
@@ -140,7 +140,7 @@ class AlertService:
             tx.audit.append(
                 actor=self.principal.name,
                 action="alert.rule_deleted",
-                subject=_subject(rule),
+                subject=alert_subject(rule),
                 before=Codec().encode(rule),
             )
         return rule
@@ -187,7 +187,9 @@ class AlertService:
         require(self.principal, Permission.DEPLOY, found.environment)
         now = now or datetime.now(UTC)
         return [
-            self._evaluate(rule.id, now) for rule in self.list_alert_rules(deployment=deployment)
+            self._evaluate(rule.id, now)
+            for rule in self.list_alert_rules(deployment=deployment)
+            if rule.signal != JOB_FAILED  # a job's runs fire and resolve its alerts
         ]
 
     def _claim(self, run: DueRun, now: datetime) -> bool:
@@ -226,74 +228,71 @@ class AlertService:
             "report_id": report.get("id"),
             "change": None,
         }
+        if value is None:  # no data for this signal in the window: nothing changes
+            return outcome
+        message = f"{rule.deployment}: {rule.description} (value {float(value):.4g})"
         with self.store.write() as tx:
-            open_alert = tx.alerts.open_alert(rule.id)
-            if value is None:  # no data for this signal in the window: nothing changes
-                return outcome
-            message = f"{rule.deployment}: {rule.description} (value {float(value):.4g})"
-            if firing and open_alert is None:
-                alert_id = tx.alerts.fire(rule.id, float(value), message, now)
-                outcome["change"] = "fired"
-                tx.audit.append(
-                    actor=SCHEDULER.name,
-                    action="alert.fired",
-                    subject=_subject(rule),
-                    after={
-                        "alert_id": alert_id,
-                        "rule": Codec().encode(rule),
-                        "value": float(value),
-                        "message": message,
-                        "report_id": report.get("id"),
-                    },
-                )
-            elif open_alert is not None:
-                tx.alerts.observe(open_alert.id, float(value), now)
-                if not firing:
-                    tx.alerts.resolve(open_alert.id, now)
-                    outcome["change"] = "resolved"
-                    tx.audit.append(
-                        actor=SCHEDULER.name,
-                        action="alert.resolved",
-                        subject=_subject(rule),
-                        after={
-                            "alert_id": open_alert.id,
-                            "rule": Codec().encode(rule),
-                            "value": float(value),
-                            "fired_at": open_alert.fired_at.isoformat(),
-                        },
-                    )
+            outcome["change"] = change_alert(
+                tx, rule, firing, float(value), message, now, report_id=report.get("id")
+            )
         return outcome
 
 
-def _subject(rule: AlertRule) -> str:
+def change_alert(
+    tx: Tx,
+    rule: AlertRule,
+    firing: bool,
+    value: float,
+    message: str,
+    now: datetime,
+    **context: object,
+) -> Literal["fired", "resolved"] | None:
+    """What a rule's new value does: open an alert when it fires and none is open (once:
+    it stays one alert while it keeps firing), resolve the open one when it clears; both
+    audited (``context`` joins the event), so webhook subscribers hear of them."""
+    open_alert = tx.alerts.open_alert(rule.id)
+    if firing and open_alert is None:
+        alert_id = tx.alerts.fire(rule.id, value, message, now)
+        tx.audit.append(
+            actor=SCHEDULER.name,
+            action="alert.fired",
+            subject=alert_subject(rule),
+            after={
+                "alert_id": alert_id,
+                "rule": Codec().encode(rule),
+                "value": value,
+                "message": message,
+                **context,
+            },
+        )
+        return "fired"
+    if open_alert is None:
+        return None
+    tx.alerts.observe(open_alert.id, value, now)
+    if firing:
+        return None
+    tx.alerts.resolve(open_alert.id, now)
+    tx.audit.append(
+        actor=SCHEDULER.name,
+        action="alert.resolved",
+        subject=alert_subject(rule),
+        after={
+            "alert_id": open_alert.id,
+            "rule": Codec().encode(rule),
+            "value": value,
+            "fired_at": open_alert.fired_at.isoformat(),
+            **context,
+        },
+    )
+    return "resolved"
+
+
+def alert_subject(rule: AlertRule) -> str:
     return f"alert:{rule.environment}/{rule.deployment}/{rule.name}"
 
 
-class AlertScheduler:
-    """Runs ``evaluate_due`` every ``seconds`` in a daemon thread until ``stop()``."""
-
-    def __init__(self, alerts: AlertService, seconds: float) -> None:
-        self.alerts = alerts
-        self.seconds = seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="modelyard-alerts", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.seconds):
-            try:
-                for outcome in self.alerts.evaluate_due():
-                    if outcome["change"]:
-                        log.info("alert %s: %s", outcome["change"], outcome)
-            except StorageUnavailable:  # try next tick; the outage is logged once
-                pass
-            except Exception:
-                log.warning("alert evaluation failed", exc_info=True)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+def evaluate_and_log(alerts: AlertService) -> None:
+    """The alert scheduler's tick: evaluate what is due, log what changed."""
+    for outcome in alerts.evaluate_due():
+        if outcome["change"]:
+            log.info("alert %s: %s", outcome["change"], outcome)

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from modelyard.domain.auth import Principal
-from modelyard.services.alerts import AlertService
+from modelyard.services.alerts import SCHEDULER, AlertService
 from modelyard.services.auth import AccessService
 from modelyard.services.bundles import BundleService
 from modelyard.services.datasets import DatasetService
@@ -21,6 +21,8 @@ from modelyard.services.egress import Egress
 from modelyard.services.ensembles import ensemble_dependents
 from modelyard.services.evaluations import EvaluationService
 from modelyard.services.experiments import ExperimentService
+from modelyard.services.job_runs import Places
+from modelyard.services.jobs import JobService
 from modelyard.services.monitoring import MonitoringService
 from modelyard.services.operations import OperationsService
 from modelyard.services.promotions import PromotionService
@@ -103,6 +105,15 @@ class Scope:
     @cached_property
     def alerts(self) -> AlertService:
         return AlertService(self.services.store, self.deployments, self.monitoring, self.principal)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        s = self.services
+        places = Places(
+            s.settings.resolved_job_roots, s.settings.artifacts_options, s.settings.job_databases
+        )
+        runner = self if self.principal == SCHEDULER else s.bind(SCHEDULER)
+        return JobService(s.store, self.deployments, places, runner, self.principal)
 
     @cached_property
     def evaluations(self) -> EvaluationService:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pandas as pd
@@ -26,10 +26,17 @@ from modelyard.domain.errors import InvalidInput
 from modelyard.runtimes.scorer import Output
 from modelyard.serving.schema import InputSchema
 
+if TYPE_CHECKING:
+    from modelyard.domain.deployments import BatchTarget
+    from modelyard.domain.entities import ModelVersion
+
 CHUNK_ROWS = 100_000
 FORMATS = (".csv", ".parquet", ".json", ".jsonl")
 Score = Callable[[pd.DataFrame], Output]
 Progress = Callable[[int], None]
+#: Told of each scored chunk: its rows as read (keys too), what the model was given (its
+#: index: the rows' positions in the input), and what it answered.
+Scored = Callable[[pd.DataFrame, pd.DataFrame, Output], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +174,7 @@ def score_file(
     model_version: str,
     max_error_rate: float = 0.0,
     progress: Progress | None = None,
+    on_scored: Scored | None = None,
 ) -> BatchResult:
     """Score ``source`` into ``output``; rejected rows go to ``<output>.errors.csv``."""
     if not 0 <= max_error_rate <= 1:
@@ -198,7 +206,10 @@ def score_file(
                     rows=total,
                 )
             if len(good):
-                writer.write(answered(chunk.loc[good.index], score(good), classes, model_version))
+                result = score(good)
+                writer.write(answered(chunk.loc[good.index], result, classes, model_version))
+                if on_scored is not None:
+                    on_scored(chunk.loc[good.index], good, result)
                 scored += len(good)
             if progress is not None:
                 progress(len(chunk))
@@ -214,4 +225,32 @@ def score_file(
         errors_path.unlink(missing_ok=True)
     return BatchResult(
         total, scored, rejected, output, errors_path if rejected else None, model_version
+    )
+
+
+def score_target(
+    target: BatchTarget,
+    version: ModelVersion,
+    source: Path,
+    output: Path,
+    *,
+    score: Score,
+    max_error_rate: float = 0.0,
+    progress: Progress | None = None,
+    on_scored: Scored | None = None,
+) -> BatchResult:
+    """``score_file`` with what a deployment's variant defines: its signature and serving
+    options check the rows, its classes name the probability columns (the SDK's
+    ``predict_file`` and the server's batch jobs both score this way)."""
+    outputs = version.signature.get("outputs", {}) if version.signature else {}
+    return score_file(
+        source,
+        output,
+        schema=InputSchema(version.signature, target.deployment.revision.options),
+        score=score,
+        classes=outputs.get("classes"),
+        model_version=target.variant.name,
+        max_error_rate=max_error_rate,
+        progress=progress,
+        on_scored=on_scored,
     )

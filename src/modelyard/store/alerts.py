@@ -96,8 +96,9 @@ class Alerts:
         actor: str,
         offset_seconds: int = 0,
         segment: tuple[str, str] | None = None,
+        next_run_at: datetime | None = None,
     ) -> AlertRule:
-        """A new rule, due at once."""
+        """A new rule, due at once (or at ``next_run_at``)."""
         rule_id = self.session.execute(
             sa.insert(_RULES)
             .values(
@@ -112,7 +113,7 @@ class Alerts:
                 segment_column=segment[0] if segment else None,
                 segment_value=segment[1] if segment else None,
                 every_seconds=every_seconds,
-                next_run_at=utcnow(),
+                next_run_at=next_run_at or utcnow(),
                 created_by=actor,
             )
             .returning(_RULES.c.id)

@@ -15,7 +15,7 @@ from modelyard.domain.errors import StorageUnavailable
 from modelyard.store.database import Database, first_line
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0014"
+HEAD = "0015"
 
 
 def head_revision() -> str | None:

@@ -23,6 +23,7 @@ from modelyard.store.datasets import Datasets
 from modelyard.store.deployments import Deployments
 from modelyard.store.evaluations import Evaluations
 from modelyard.store.experiments import Experiments
+from modelyard.store.jobs import Jobs
 from modelyard.store.monitoring import Reports
 from modelyard.store.packages import Packages
 from modelyard.store.promotions import Promotions
@@ -73,6 +74,10 @@ class Tx:
     @cached_property
     def alerts(self) -> Alerts:
         return Alerts(self._session)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        return Jobs(self._session)
 
     @cached_property
     def evaluations(self) -> Evaluations:

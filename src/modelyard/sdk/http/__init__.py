@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from modelyard.sdk.http.deployments import HttpDeployments
     from modelyard.sdk.http.edge import HttpEdge
     from modelyard.sdk.http.experiments import HttpExperiments
+    from modelyard.sdk.http.jobs import HttpJobs
     from modelyard.sdk.http.monitoring import HttpAlerts, HttpMonitoring
     from modelyard.sdk.http.operations import HttpOperations
     from modelyard.sdk.http.promotions import HttpEvaluations, HttpPromotions
@@ -61,6 +62,12 @@ class HttpApi:
         from modelyard.sdk.http.monitoring import HttpAlerts
 
         return HttpAlerts(self.http)
+
+    @cached_property
+    def jobs(self) -> HttpJobs:
+        from modelyard.sdk.http.jobs import HttpJobs
+
+        return HttpJobs(self.http)
 
     @cached_property
     def evaluations(self) -> HttpEvaluations:

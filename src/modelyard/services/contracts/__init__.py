@@ -22,6 +22,7 @@ from modelyard.services.contracts.datasets import Datasets
 from modelyard.services.contracts.deployments import Deployments
 from modelyard.services.contracts.edge import Edge
 from modelyard.services.contracts.experiments import Experiments
+from modelyard.services.contracts.jobs import Jobs
 from modelyard.services.contracts.monitoring import Alerts, Monitoring
 from modelyard.services.contracts.operations import Operations
 from modelyard.services.contracts.promotions import Evaluations, Promotions
@@ -42,6 +43,8 @@ class Api(Protocol):
     def monitoring(self) -> Monitoring: ...
     @property
     def alerts(self) -> Alerts: ...
+    @property
+    def jobs(self) -> Jobs: ...
     @property
     def evaluations(self) -> Evaluations: ...
     @property
@@ -69,6 +72,7 @@ CONTRACTS: dict[str, type] = {
     "deployments": Deployments,
     "monitoring": Monitoring,
     "alerts": Alerts,
+    "jobs": Jobs,
     "evaluations": Evaluations,
     "promotions": Promotions,
     "bundles": Bundles,
@@ -100,6 +104,7 @@ __all__ = [
     "Edge",
     "Evaluations",
     "Experiments",
+    "Jobs",
     "Monitoring",
     "Operations",
     "Promotions",

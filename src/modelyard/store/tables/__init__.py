@@ -19,6 +19,7 @@ from modelyard.store.tables.deployments import (
 )
 from modelyard.store.tables.evaluations import EvaluationRow
 from modelyard.store.tables.experiments import ExperimentRunRow
+from modelyard.store.tables.jobs import BatchJobRow, BatchJobRunRow
 from modelyard.store.tables.monitoring import MonitoringReportRow
 from modelyard.store.tables.promotions import PromotionRequestRow
 from modelyard.store.tables.registry import (
@@ -43,6 +44,8 @@ __all__ = [
     "AuditEventRow",
     "AuditHeadRow",
     "Base",
+    "BatchJobRow",
+    "BatchJobRunRow",
     "BundleImportRow",
     "DatasetRow",
     "DatasetVersionRow",
