@@ -7,7 +7,8 @@ generate data → check → train → register the datasets and the model (with 
 → evaluate on the holdout → deploy to ``payments-sandbox`` → smoke test → promotion
 request by ``dana`` → approval by ``alex`` (another user) → the ``payments`` production
 deployment → a day of scored invoices with a drift episode (small businesses pay worse,
-amounts grow) and feedback → alert rules evaluated: they fire → the per-customer view.
+amounts grow) and feedback → alert rules evaluated: they fire → the nightly batch job on
+the open invoices (collected, a dataset version, a BI table) → the per-customer view.
 
 Then the server keeps running at http://127.0.0.1:8600/ (the admin token is printed). A
 second run finds the seeded home and only starts the server. ``--seed-only`` stops the
@@ -54,6 +55,8 @@ def server(home: Path, port: int, token: str) -> Iterator[subprocess.Popen[bytes
         "MODELYARD_HOME": str(home),
         "MODELYARD_ADMIN_TOKEN": token,
         "MODELYARD_ALERT_SECONDS": "5",
+        # the one database batch jobs may append to: the finance team's BI tables
+        "MODELYARD_JOB_DATABASES": json.dumps({"bi": f"sqlite:///{home / 'bi.db'}"}),
     }
     process = subprocess.Popen(
         [str(exe), "server", "--host", "127.0.0.1", "--port", str(port)],
@@ -157,6 +160,8 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
     step("a day of invoices scored in production, the last third from a drifting quarter")
     cust = customers()
     normal = invoices(cust, n=1600, seed=31, start=pd.Timestamp("2026-03-01"), days=90)
+    # invoices of their own: the open ones (scored by the nightly job below) are others
+    normal = normal.assign(invoice_id=lambda f: "P-" + f.invoice_id)
     today = pd.Timestamp.now().normalize()
     recent = today - pd.Timedelta(days=90)  # its newest invoices are not due yet
     later = drifted(cust, n=800, start=recent).assign(invoice_id=lambda f: "Q-" + f.invoice_id)
@@ -202,8 +207,29 @@ def seed(home: Path, url: str, token: str) -> dict[str, Any]:
         shown = "-" if accuracy is None else f"{accuracy:.1%}"
         print(f"  segment {part['value']:<15} rows {part['rows']:>5}  accuracy {shown:>6}")
 
+    step("the nightly job: open invoices scored in production, into a dataset and a BI table")
+    jobs = home / "jobs"  # where jobs may read and write (MODELYARD_JOB_ROOTS)
+    jobs.mkdir(exist_ok=True)
+    open_set[[*KEYS, *FEATURES]].astype({"due_date": str}).to_parquet(jobs / "open.parquet")
+    tonight = (today + pd.Timedelta(days=1, hours=2)).isoformat()
+    admin.create_job(
+        "open-invoices",
+        "payments",
+        str(jobs / "open.parquet"),
+        str(jobs / "scored" / "{date}.parquet"),
+        every="1d",
+        start=tonight,
+        table="bi:invoice_predictions",
+        explain=3,
+    )
+    run = admin.run_job("open-invoices")  # once now; then every night at 02:00
+    print(
+        f"  run {run.number}: {run.scored} open invoices scored with their top factors -> "
+        f"{run.output}, dataset {run.dataset}, {run.table_rows} rows in bi:invoice_predictions"
+    )
+
     step("what the finance team reads: buckets and top factors, money per customer")
-    out = pd.read_parquet(home / "open-invoices.scored.parquet")
+    out = pd.read_parquet(run.output or "")
     classes = [c.removeprefix("probability_") for c in out.columns if c.startswith("probability_")]
     per_invoice, per_customer = finance_view(open_set, out, classes)
     per_invoice.to_csv(home / "open-invoices.buckets.csv", index=False)

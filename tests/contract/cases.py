@@ -349,9 +349,10 @@ def ran(run: Any) -> Any:
 
 @case("jobs.create_job")
 def _(c: Client, w: World) -> Any:
-    found = job(c, w, "cj", every="1d", max_error_rate=0.1)
-    return {k: getattr(found, k) for k in ("name", "deployment", "every_seconds", "output",
-                                            "max_error_rate", "table", "last_run")}  # fmt: skip
+    found = job(c, w, "cj", every="1d", max_error_rate=0.1, explain=1)
+    shown = ("name", "deployment", "every_seconds", "output", "max_error_rate", "table",
+             "explain", "last_run")  # fmt: skip
+    return {k: getattr(found, k) for k in shown}
 
 
 @case("jobs.list_jobs")

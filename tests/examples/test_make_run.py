@@ -62,6 +62,9 @@ def test_make_run_seeds_a_live_system(tmp_path: Path) -> None:
             buckets.columns
         )
         assert (home / "customers.expected.csv").exists()
+        (job,) = c.list_jobs()
+        assert job.last_run is not None and job.last_run.state == "succeeded"
+        assert job.last_run.table_rows == job.last_run.scored == len(buckets)
         money = c.money("payments", since="1h")
         assert money["matured"] is not None
         assert money["matured"]["rows"] == report["performance"]["rows"]

@@ -189,7 +189,8 @@ def served(tmp_path: Path, trained: tuple[LogisticRegression, pd.DataFrame]) -> 
         job_databases={"bi": f"sqlite:///{tmp_path / 'bi.db'}"},
     )
     with Client(settings=server) as admin:
-        admin.log_model(model, "pay", input_example=x.head())
+        training = admin.register_dataset("training", x)  # what top factors explain against
+        admin.log_model(model, "pay", input_example=x.head(), datasets=[training.ref])
         admin.create_deployment("pay", ["pay:1"], options={"keys": KEYS})
         admin.create_user("alice", is_admin=True)
         secret = admin.create_token("jobs", user="alice").secret
@@ -205,14 +206,19 @@ def test_the_server_runs_a_due_job_by_itself_and_refuses_bad_jobs_in_one_line(
 ) -> None:
     roots = tmp_path / "exchange"
     c = served
-    job = c.create_job("hourly", "pay", str(roots / "in.csv"), str(roots / "out.csv"), every="1h")
+    job = c.create_job(
+        "hourly", "pay", str(roots / "in.csv"), str(roots / "out.csv"), every="1h", explain=2
+    )
     deadline = datetime.now(UTC) + timedelta(seconds=20)
     while (run := c.get_job("hourly").last_run) is None or run.state == "running":
         assert datetime.now(UTC) < deadline, "the scheduler did not run the due job"
         time.sleep(0.1)
     assert run is not None and (run.trigger, run.state, run.scored) == ("schedule", "succeeded", 30)
     assert c.get_job("hourly").next_run_at == job.next_run_at + timedelta(hours=1)  # type: ignore[operator]
-    assert pd.read_csv(roots / "out.csv")["prediction"].notna().all()
+    out = pd.read_csv(roots / "out.csv", dtype={"invoice_id": str})
+    assert out["invoice_id"].tolist() == [f"{i:06d}" for i in range(30)]
+    assert out["prediction"].notna().all()
+    assert set(out["factor_1"]) <= {"amount", "terms_days"} and out["contribution_2"].notna().all()
 
     refused = {
         "outside": dict(input="/etc/passwd.csv"),

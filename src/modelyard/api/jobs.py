@@ -27,6 +27,7 @@ def create_job(body: JobBody, api: ScopeDep) -> BatchJob:
         start=body.start,
         table=body.table,
         max_error_rate=body.max_error_rate,
+        explain=body.explain,
     )
 
 

@@ -45,6 +45,9 @@ def create(
     max_error_rate: Annotated[
         float, typer.Option("--max-error-rate", help="Share of rows that may fail the checks.")
     ] = 0.0,
+    explain: Annotated[
+        int, typer.Option("--explain", help="Each row's top N factors in the output.")
+    ] = 0,
     json: JsonOpt = False,
 ) -> None:
     """Create a batch job; with --every the server runs it once per due time."""
@@ -58,6 +61,7 @@ def create(
             start=start,
             table=table,
             max_error_rate=max_error_rate,
+            explain=explain,
         )
     if json:
         output.emit_json(job)

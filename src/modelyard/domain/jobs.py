@@ -52,4 +52,5 @@ class BatchJob:
     created_by: str
     created_at: datetime
     table: str | None = None  # DATABASE:TABLE (a database named in MODELYARD_JOB_DATABASES)
+    explain: int = 0  # each row's top factors in the output
     last_run: JobRun | None = None

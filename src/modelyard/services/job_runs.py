@@ -152,7 +152,7 @@ def _execute(job: BatchJob, run: JobRun, now: datetime, scope: Scope, places: Pl
             source,
             result_path,
             score=lambda frame: scope.deployments.score_frame(
-                job.deployment, target.variant.name, frame
+                job.deployment, target.variant.name, frame, explain=job.explain
             ),
             max_error_rate=job.max_error_rate,
             on_scored=collect,

@@ -24,6 +24,7 @@ from modelyard.domain.errors import AlreadyExists, InvalidInput, NotFound
 from modelyard.domain.jobs import JOB_FAILED, BatchJob, JobRun, job_rule_name
 from modelyard.domain.monitoring import parse_duration, parse_moment
 from modelyard.domain.names import check_name
+from modelyard.runtimes.explain import explain_count
 from modelyard.services.alerts import change_alert
 from modelyard.services.auth import require
 from modelyard.services.deployments import DeploymentService, deployment_id
@@ -66,10 +67,12 @@ class JobService:
         start: str | datetime | None = None,
         table: str | None = None,
         max_error_rate: float = 0.0,
+        explain: int = 0,
     ) -> BatchJob:
         """A job scoring ``input`` with ``deployment`` into ``output`` (``{run}`` and
         ``{date}`` are filled in per run) every ``every`` from ``start`` (default: now),
-        or only when asked; ``table`` (``DATABASE:TABLE``) also gets each run's rows."""
+        or only when asked; ``table`` (``DATABASE:TABLE``) also gets each run's rows;
+        ``explain``: each row's top factors in the output."""
         found = self.deployments.get_deployment(deployment)
         require(self.principal, Permission.DEPLOY, found.environment)
         check_name(name, "job name")
@@ -81,6 +84,7 @@ class JobService:
             raise InvalidInput("the job's output must differ from its input")
         if table is not None:
             self.places.check_table(table)
+        top = explain_count(explain)
         rate = float(max_error_rate)
         if not (math.isfinite(rate) and 0 <= rate <= 1):
             raise InvalidInput("the error threshold must be between 0 and 1")
@@ -102,6 +106,7 @@ class JobService:
                 output_uri=target,
                 table_name=table,
                 max_error_rate=rate,
+                explain=top,
                 every_seconds=None if period is None else int(period.total_seconds()),
                 next_run_at=None if period is None else first,
                 created_by=self.principal.name,

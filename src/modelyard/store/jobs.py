@@ -74,6 +74,7 @@ class Jobs:
             output=row.output_uri,
             table=row.table_name,
             max_error_rate=row.max_error_rate,
+            explain=row.explain,
             every_seconds=row.every_seconds,
             next_run_at=row.next_run_at,
             created_by=row.created_by,

@@ -18,3 +18,4 @@ class JobBody(Body):
     start: str | datetime | None = Field(default=None, description="first run (with every)")
     table: str | None = Field(default=None, max_length=300, description="DATABASE:TABLE")
     max_error_rate: float = Field(default=0.0, ge=0, le=1)
+    explain: int = Field(default=0, ge=0, le=50, description="top factors per row")

@@ -23,6 +23,7 @@ class HttpJobs:
         start: str | datetime | None = None,
         table: str | None = None,
         max_error_rate: float = 0.0,
+        explain: int = 0,
     ) -> BatchJob:
         body: dict[str, object] = {
             "name": name,
@@ -33,6 +34,7 @@ class HttpJobs:
             "start": start.isoformat() if isinstance(start, datetime) else start,
             "table": table,
             "max_error_rate": max_error_rate,
+            "explain": explain,
         }
         return self.http.post("/api/v1/jobs", BatchJob, body)
 

@@ -22,12 +22,14 @@ class Jobs(Protocol):
         start: str | datetime | None = None,
         table: str | None = None,
         max_error_rate: float = 0.0,
+        explain: int = 0,
     ) -> BatchJob:
         """A job that scores ``input`` (a CSV, Parquet or JSON file, local to the server or
         ``s3://``) with ``deployment`` into ``output`` (``{run}`` and ``{date}`` filled in
         per run), every ``every`` (``1d``) from ``start`` (default: now), or only when
         asked. ``table`` (``DATABASE:TABLE``, a database the server names) also gets each
-        run's rows. Both places must lie under ``MODELYARD_JOB_ROOTS``."""
+        run's rows. Both places must lie under ``MODELYARD_JOB_ROOTS``. ``explain`` (up
+        to 50): each row's top factors in the output, as ``predict_file`` writes them."""
         ...
 
     def list_jobs(self, *, deployment: str | None = None) -> list[BatchJob]:

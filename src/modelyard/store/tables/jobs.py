@@ -24,6 +24,7 @@ class BatchJobRow(Base):
     output_uri: Mapped[str] = mapped_column(sa.String(2000))
     table_name: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
     max_error_rate: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    explain: Mapped[int] = mapped_column(default=0)  # top factors per row in the output
     every_seconds: Mapped[int | None] = mapped_column(nullable=True)
     next_run_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     created_by: Mapped[str] = mapped_column(sa.String(200))

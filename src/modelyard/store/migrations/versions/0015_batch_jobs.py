@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("output_uri", sa.String(length=2000), nullable=False),
         sa.Column("table_name", sa.String(length=300), nullable=True),
         sa.Column("max_error_rate", sa.Float(), nullable=False),
+        sa.Column("explain", sa.Integer(), nullable=False),
         sa.Column("every_seconds", sa.Integer(), nullable=True),
         sa.Column("next_run_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
