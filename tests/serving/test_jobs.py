@@ -254,6 +254,15 @@ def test_the_server_runs_a_due_job_by_itself_and_refuses_bad_jobs_in_one_line(
         assert caught.value.status in (400, 404, 409), (why, caught.value.status)
     assert [j.name for j in c.list_jobs()] == ["hourly"]  # nothing written
 
+    # a link placed in the folder since the job was made is refused when the job runs
+    (tmp_path / "secret.csv").write_text("amount,terms_days\n1,2\n")
+    c.create_job("swapped", "pay", str(roots / "swap.csv"), str(roots / "swap-out.csv"))
+    (roots / "swap.csv").symlink_to(tmp_path / "secret.csv")
+    swapped = c.run_job("swapped")
+    assert swapped.state == "failed" and swapped.error is not None
+    assert "outside the places jobs may use" in swapped.error
+    assert not (roots / "swap-out.csv").exists()
+
     # over plain HTTP, the one error body
     http = c.api.http.client  # type: ignore[attr-defined]
     r = http.post(

@@ -133,7 +133,9 @@ def execute(job: BatchJob, run: JobRun, now: datetime, scope: Scope, places: Pla
 
 
 def _execute(job: BatchJob, run: JobRun, now: datetime, scope: Scope, places: Places) -> Outcome:
-    output = filled(job.output, run.number, now)
+    # again at each run: a link placed since, or roots the operator narrowed since
+    places.check_uri(job.input, "input")
+    output = places.check_uri(filled(job.output, run.number, now), "output")
     work = scope.services.home / "tmp"
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=work, prefix="job-") as scratch:
