@@ -25,7 +25,7 @@ def test_a_job_is_managed_from_the_cli(cli: Cli, tmp_path: Path) -> None:
     jobs.mkdir()
     frame.assign(invoice_id=["A1", "A2", "A3", "A4"]).to_csv(jobs / "open.csv", index=False)
 
-    r = cli("jobs", "create", "nightly", "--deployment", "pay", "--input", jobs / "open.csv",
+    r = cli("jobs", "create", "nightly", "--deployment", "pay", "--input", "open.csv",
             "--output", jobs / "scored-{run}.csv", "--every", "1d")  # fmt: skip
     assert r.code == 0, r.err
     assert r.out.startswith("job nightly on pay: next run ")

@@ -51,7 +51,8 @@ class Places:
     databases: dict[str, str] = field(default_factory=dict)
 
     def check_uri(self, uri: str, what: str) -> str:
-        """``uri`` if it lies under a root (a local path made absolute); else one line."""
+        """``uri`` if it lies under a root (a local path made absolute: a relative one is
+        in the first folder jobs may use); else one line."""
         if not isinstance(uri, str) or not uri.strip():
             raise InvalidInput(f"the job's {what} is empty")
         uri = uri.strip()
@@ -61,7 +62,11 @@ class Places:
                 raise InvalidInput(f"the job's {what} {uri!r} may not hold '..'")
             inside = any(uri.startswith(r.rstrip("/") + "/") for r in self.roots if "://" in r)
         else:
-            uri = str(Path(uri.removeprefix("file://")).expanduser().resolve())
+            path = Path(uri.removeprefix("file://")).expanduser()
+            if not path.is_absolute():  # relative to the first folder jobs may use
+                folders = [r for r in self.roots if "://" not in r]
+                path = Path(folders[0] if folders else ".") / path
+            uri = str(path.resolve())
             inside = any(uri.startswith(r.rstrip("/") + "/") for r in self.roots if "://" not in r)
         if not inside:
             raise InvalidInput(
