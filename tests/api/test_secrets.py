@@ -44,6 +44,7 @@ def test_secrets_stay_out_of_logs_and_errors(
                     f"{url}/v1/deployments/pay/predict",
                     headers={"Authorization": f"Bearer {key}"},
                     json={"inputs": [{"x": 1}]},
+                    timeout=60,  # the first waits for the new deployment's model to load
                 )
                 bodies.append(scored.text)
             bodies.append(httpx.get(f"{url}/api/v1/deployments", headers=auth).text)
