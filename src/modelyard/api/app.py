@@ -77,14 +77,18 @@ async def _match_every_route(app: FastAPI) -> None:
     await app.router(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, prepare: bool = False) -> FastAPI:
+    """The server's app. ``prepare``: prepare every route as it starts
+    (``_match_every_route``), as ``modelyard server`` does; an app a test or another host
+    builds prepares each route when a request first reaches it."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = Services.open(settings, database_may_be_away=True, server=True)
         app.state.services = services
-        await _match_every_route(app)
+        if prepare:
+            await _match_every_route(app)
         dispatcher = WebhookDispatcher(  # one per worker: rows are claimed
             services.store, egress=Egress.from_text(settings.webhook_allow)
         )

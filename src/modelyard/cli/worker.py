@@ -32,7 +32,7 @@ def serve() -> FastAPI:
     """uvicorn's app factory: a stop while the app loads ends the process on the spot."""
     from modelyard.api import create_app
 
-    return _guarded(create_app)
+    return _guarded(lambda: create_app(prepare=True))
 
 
 def serve_scoring() -> FastAPI:

@@ -62,11 +62,11 @@ class Places:
                 raise InvalidInput(f"the job's {what} {uri!r} may not hold '..'")
             inside = any(uri.startswith(r.rstrip("/") + "/") for r in self.roots if "://" in r)
         else:
-            path = Path(uri.removeprefix("file://")).expanduser()
-            if not path.is_absolute():  # relative to the first folder jobs may use
+            local = Path(uri.removeprefix("file://")).expanduser()
+            if not local.is_absolute():  # relative to the first folder jobs may use
                 folders = [r for r in self.roots if "://" not in r]
-                path = Path(folders[0] if folders else ".") / path
-            uri = str(path.resolve())
+                local = Path(folders[0] if folders else ".") / local
+            uri = str(local.resolve())
             inside = any(uri.startswith(r.rstrip("/") + "/") for r in self.roots if "://" not in r)
         if not inside:
             raise InvalidInput(
