@@ -33,11 +33,19 @@ def test_the_landing_page(tmp_path, trained_model, payments_frame) -> None:  # t
         anonymous = http.get("/")
         assert anonymous.status_code == 200 and 'action="/login"' in anonymous.text
         assert "payments" not in anonymous.text  # nothing without credentials
+        assert "script-src 'self'" in anonymous.headers["content-security-policy"]
+        csrf = re.search(r'name="csrf" value="([^"]+)"', anonymous.text)
+        assert csrf is not None and http.cookies["modelyard_csrf"] == csrf.group(1)
+        form = {"content-type": "application/x-www-form-urlencoded"}
+
+        # a form from elsewhere (no token, or another) is refused before the token is read
+        for forged in (f"token={ADMIN_TOKEN}", f"token={ADMIN_TOKEN}&csrf=forged"):
+            r = http.post("/login", content=forged.encode(), headers=form)
+            assert r.status_code == 403 and "expired" in r.text
+            assert "modelyard_token" not in r.headers.get("set-cookie", "")
 
         bad = http.post(
-            "/login",
-            content=b"token=myd_wrong",
-            headers={"content-type": "application/x-www-form-urlencoded"},
+            "/login", content=f"token=myd_wrong&csrf={csrf.group(1)}".encode(), headers=form
         )
         assert (
             bad.status_code == 401
@@ -47,13 +55,14 @@ def test_the_landing_page(tmp_path, trained_model, payments_frame) -> None:  # t
 
         ok = http.post(
             "/login",
-            content=f"token={ADMIN_TOKEN}".encode(),
-            headers={"content-type": "application/x-www-form-urlencoded"},
+            content=f"token={ADMIN_TOKEN}&csrf={csrf.group(1)}".encode(),
+            headers=form,
             follow_redirects=False,
         )
         assert ok.status_code == 303
         cookie = ok.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert "Secure" not in cookie  # plain HTTP here: a Secure cookie would not come back
         page = http.get("/")
         assert page.status_code == 200
         for shown in (
@@ -71,7 +80,11 @@ def test_the_landing_page(tmp_path, trained_model, payments_frame) -> None:  # t
         assert page.headers["cache-control"] == "no-store"
         # the API itself never accepts the cookie
         assert http.get("/api/v1/models").status_code == 401
-        out = http.post("/logout", follow_redirects=False)
+        assert http.post("/logout", follow_redirects=False).status_code == 403  # no token
+        out = http.post(
+            "/logout", content=f"csrf={csrf.group(1)}".encode(), headers=form,
+            follow_redirects=False,
+        )  # fmt: skip
         assert out.status_code == 303
         http.cookies.clear()
         assert 'action="/login"' in http.get("/").text

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from modelyard import __version__
@@ -44,6 +45,7 @@ from modelyard.services.egress import Egress
 from modelyard.services.periodic import Periodic
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.settings import Settings
+from modelyard.web import STATIC, Pages
 
 log = logging.getLogger("modelyard.server")
 
@@ -131,6 +133,8 @@ def create_app(settings: Settings | None = None, *, prepare: bool = False) -> Fa
     # FastAPIOffline is a function that builds a plain FastAPI: give that app the fast path
     app.__class__ = ScoringApp
     app.state.brake = Brake(settings.auth_failures_per_minute)
+    app.state.pages = Pages()
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.mlflow_root = False  # the server answers /invocations per deployment only
     errors.install(app)
     app.add_middleware(BodyGuard)

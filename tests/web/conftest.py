@@ -1,0 +1,3 @@
+from tests.support.browser import browser, watched
+
+__all__ = ["browser", "watched"]
