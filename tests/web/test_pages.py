@@ -1,7 +1,7 @@
 """The pages in a real browser (Debian's chromium): signing in and out from the keyboard,
 the overview's rows equal to the API's, no console error (the Content-Security-Policy
-would report any inline script or style as one), and a form posted from another page is
-refused."""
+would report any inline script or style as one), no serious or critical finding of
+axe-core, and a form posted from another page is refused."""
 
 from __future__ import annotations
 
@@ -10,12 +10,24 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page
 from sklearn.linear_model import LogisticRegression
 
 from modelyard import Client, Settings
 from tests.api.conftest import ADMIN_TOKEN, bootstrap
 from tests.support.browser import Watched
 from tests.support.live import live_server
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe-core (run in the page) finds of serious or critical impact."""
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} elements)"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.fixture
@@ -64,9 +76,11 @@ def test_sign_in_read_the_overview_and_sign_out_from_the_keyboard(
     style = page.evaluate("getComputedStyle(document.body).fontFamily")
     assert "system-ui" in style  # the stylesheet loaded from the server, under the policy
 
+    assert serious_violations(page) == []
     page.get_by_role("button", name="sign out").focus()
     page.keyboard.press("Enter")
     page.get_by_role("button", name="sign in").wait_for()
+    assert serious_violations(page) == []  # the sign-in page
     assert watched.errors == []
 
 
