@@ -3,7 +3,6 @@ claimed by exactly one caller, and an alert opens, follows its value and resolve
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from modelyard.domain.monitoring import Alert, AlertRule
 from modelyard.store.alerts import DueRun
 from modelyard.store.unit import Store, Tx
 from tests.store.test_deployments import deploy
+from tests.support.race import at_once
 
 
 def rule(tx: Tx, deployment_id: int, name: str, *, every: int = 60) -> AlertRule:
@@ -96,20 +96,12 @@ def test_concurrent_claims_of_one_run_let_one_through(store: Store) -> None:
     with store.write() as tx:
         made = rule(tx, deploy(tx, "pay"), "drift")
     run, now = DueRun(made.id, made.next_run_at), made.next_run_at
-    outcomes: list[bool] = []
-    barrier = threading.Barrier(4)
 
-    def claimer() -> None:
-        barrier.wait()
+    def claim() -> bool:
         with store.write() as tx:
-            outcomes.append(tx.alerts.claim(run, now))
+            return tx.alerts.claim(run, now)
 
-    threads = [threading.Thread(target=claimer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == [False, False, False, True]
+    assert sorted(at_once(claim, 4)) == [False, False, False, True]
 
 
 def test_a_deleted_rule_cannot_be_claimed_and_takes_its_alerts(store: Store) -> None:

@@ -4,13 +4,13 @@ are not made up), runs are numbered per job, and a job without a schedule is nev
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 from modelyard.domain.jobs import BatchJob
 from modelyard.store.jobs import DueJob
 from modelyard.store.unit import Store, Tx
 from tests.store.test_deployments import deploy
+from tests.support.race import at_once
 
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -67,20 +67,12 @@ def test_concurrent_claims_of_one_run_let_one_through(store: Store) -> None:
     with store.write() as tx:
         made = job(tx, deploy(tx, "pay"), "nightly")
     run = DueJob(made.id, START)
-    outcomes: list[bool] = []
-    barrier = threading.Barrier(4)
 
-    def claimer() -> None:
-        barrier.wait()
+    def claim() -> bool:
         with store.write() as tx:
-            outcomes.append(tx.jobs.claim(run, START))
+            return tx.jobs.claim(run, START)
 
-    threads = [threading.Thread(target=claimer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes) == [False, False, False, True]
+    assert sorted(at_once(claim, 4)) == [False, False, False, True]
 
 
 def test_a_deleted_job_takes_its_runs_and_cannot_be_claimed(store: Store) -> None:

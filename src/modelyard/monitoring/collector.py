@@ -134,12 +134,12 @@ class Collector:
             return 0
         groups: dict[tuple[str, str], list[Record]] = {}
         for s in taken:
-            groups.setdefault((s.deployment, s.time.strftime("%Y-%m-%dT%H")), []).append(s)
+            groups.setdefault((s.deployment, hour_of(s.time)), []).append(s)
         written = 0
         for (deployment, hour), part in groups.items():
             rows = sum(s.rows for s in part)
             try:
-                self._write(deployment, hour, part)
+                write_records(self.lake, deployment, hour, part)
                 written += rows
             except Exception:  # a full or failing disk: count, keep scoring
                 log.warning(
@@ -149,8 +149,15 @@ class Collector:
         self.written += written
         return written
 
-    def _write(self, deployment: str, hour: str, part: list[Record]) -> None:
-        self.lake.write_part(to_table(part), f"deployment={deployment}", f"hour={hour}")
+
+def hour_of(moment: datetime) -> str:
+    """The hour folder rows scored at ``moment`` are kept in."""
+    return moment.strftime("%Y-%m-%dT%H")
+
+
+def write_records(lake: Lake, deployment: str, hour: str, part: list[Record]) -> None:
+    """Rows of one deployment and hour as one part: ``LAKE/deployment=NAME/hour=HOUR/``."""
+    lake.write_part(to_table(part), f"deployment={deployment}", f"hour={hour}")
 
 
 def to_table(part: list[Record]) -> pa.Table:

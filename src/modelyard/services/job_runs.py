@@ -22,12 +22,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from modelyard.domain.errors import InvalidInput, ModelyardError
+from modelyard.domain.errors import InvalidInput, ModelyardError, describe
 from modelyard.domain.jobs import BatchJob, JobRun, job_dataset
-from modelyard.monitoring.collector import Record, to_table
+from modelyard.monitoring.collector import Record, hour_of, write_records
 from modelyard.monitoring.lake import Lake
 from modelyard.serving import batch
 
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     from modelyard.domain.deployments import BatchTarget
     from modelyard.runtimes.scorer import Output
     from modelyard.services.scope import Scope
+    from modelyard.serving.schema import Columns
 
 log = logging.getLogger("modelyard.jobs")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
@@ -57,18 +57,16 @@ class Places:
             raise InvalidInput(f"the job's {what} is empty")
         uri = uri.strip()
         if "://" in uri and not uri.startswith("file://"):
-            path = uri.split("://", 1)[1]
-            if ".." in path.split("/"):
+            if ".." in uri.split("://", 1)[1].split("/"):
                 raise InvalidInput(f"the job's {what} {uri!r} may not hold '..'")
-            inside = any(uri.startswith(r.rstrip("/") + "/") for r in self.roots if "://" in r)
         else:
             local = Path(uri.removeprefix("file://")).expanduser()
             if not local.is_absolute():  # relative to the first folder jobs may use
                 folders = [r for r in self.roots if "://" not in r]
                 local = Path(folders[0] if folders else ".") / local
             uri = str(local.resolve())
-            inside = any(uri.startswith(r.rstrip("/") + "/") for r in self.roots if "://" not in r)
-        if not inside:
+        # a URL never starts with a folder's path, nor a path with a URL
+        if not any(uri.startswith(r.rstrip("/") + "/") for r in self.roots):
             raise InvalidInput(
                 f"the job's {what} {uri!r} is outside the places jobs may use "
                 f"(MODELYARD_JOB_ROOTS: {' '.join(self.roots)})"
@@ -91,12 +89,9 @@ class Places:
         return table
 
     def filesystem(self, uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
-        import fsspec
-
-        if "://" not in uri or uri.startswith("file://"):
-            return fsspec.filesystem("file"), uri.removeprefix("file://")
-        fs, path = fsspec.core.url_to_fs(uri, skip_instance_cache=True, **self.options)
-        return fs, path
+        """The filesystem of ``uri`` and its path there (as the lake opens its own)."""
+        found = Lake.open(uri, self.options)
+        return found.fs, found.root
 
 
 def filled(uri: str, number: int, now: datetime) -> str:
@@ -112,7 +107,7 @@ class JobFailed(Exception):
 class Outcome:
     """What a successful run leaves, recorded on its row."""
 
-    output: str
+    output_uri: str
     rows: int
     scored: int
     rejected: int
@@ -127,14 +122,11 @@ def execute(job: BatchJob, run: JobRun, now: datetime, scope: Scope, places: Pla
         return _execute(job, run, now, scope, places)
     except JobFailed:
         raise
-    except FileNotFoundError:
-        raise JobFailed(f"the input {job.input} does not exist") from None
     except ModelyardError as e:
         raise JobFailed(str(e)) from None
     except Exception as e:
         log.warning("run %d of batch job %s failed", run.number, job.name, exc_info=True)
-        first = (str(e).strip().splitlines() or [""])[0][:300]
-        raise JobFailed(f"{type(e).__name__}: {first}") from None
+        raise JobFailed(describe(e)) from None
 
 
 def _execute(job: BatchJob, run: JobRun, now: datetime, scope: Scope, places: Places) -> Outcome:
@@ -191,14 +183,8 @@ class _Collecting:
         self, job: BatchJob, run: JobRun, now: datetime, target: BatchTarget, lake: Lake
     ) -> None:
         self.job, self.run, self.now, self.target, self.lake = job, run, now, target, lake
-        self.keys = target.deployment.revision.options.keys
 
-    def __call__(self, rows: pd.DataFrame, given: pd.DataFrame, output: Output) -> None:
-        keys = {
-            k: np.array([None if pd.isna(v) else str(v) for v in rows[k]], dtype=object)
-            for k in self.keys
-            if k in rows.columns
-        }
+    def __call__(self, given: pd.DataFrame, output: Output, keys: Columns) -> None:
         record = Record(
             request_id=f"job-{self.job.name}-{self.run.number}",
             time=self.now,
@@ -215,11 +201,7 @@ class _Collecting:
             keys=keys,
             positions=given.index.to_numpy(),
         )
-        self.lake.write_part(
-            to_table([record]),
-            f"deployment={self.job.deployment}",
-            f"hour={self.now.strftime('%Y-%m-%dT%H')}",
-        )
+        write_records(self.lake, self.job.deployment, hour_of(self.now), [record])
 
 
 def _append(
@@ -243,6 +225,5 @@ def _append(
             method="multi",
         )
     except Exception as e:
-        first = (str(e).strip().splitlines() or [""])[0][:300]
-        raise JobFailed(f"could not append to table {table}: {first}") from None
+        raise JobFailed(f"could not append to table {table}: {describe(e)}") from None
     return len(frame)

@@ -201,16 +201,13 @@ class JobService:
         done: dict[str, object],
         error: str | None,
     ) -> JobRun:
-        values: dict[str, object] = dict(done)
-        if "output" in values:
-            values["output_uri"] = values.pop("output")
         with self.store.write() as tx:
             tx.jobs.finish_run(
                 run.id,
                 state="failed" if error else "succeeded",
                 finished_at=now,
                 error=error,
-                **values,
+                **done,
             )
             finished = tx.jobs.run(job.name, run.id)
             tx.audit.append(
@@ -238,9 +235,6 @@ def _subject(job: BatchJob) -> str:
 
 def _own_rule(tx: Tx, deployment: int, job: BatchJob, actor: str) -> None:
     """The alert rule a job's failed runs fire under (never evaluated by a scheduler)."""
-    stale = tx.alerts.find_rule(deployment, job_rule_name(job.name))
-    if stale is not None:  # a job of that name that was deleted with its deployment
-        tx.alerts.delete_rule(stale.id)
     tx.alerts.add_rule(
         deployment_id=deployment,
         name=job_rule_name(job.name),

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from modelyard.domain.errors import InvalidInput
 from modelyard.runtimes.scorer import Output
-from modelyard.serving.schema import InputSchema
+from modelyard.serving.schema import Columns, InputSchema
 
 if TYPE_CHECKING:
     from modelyard.domain.deployments import BatchTarget
@@ -34,9 +34,9 @@ CHUNK_ROWS = 100_000
 FORMATS = (".csv", ".parquet", ".json", ".jsonl")
 Score = Callable[[pd.DataFrame], Output]
 Progress = Callable[[int], None]
-#: Told of each scored chunk: its rows as read (keys too), what the model was given (its
-#: index: the rows' positions in the input), and what it answered.
-Scored = Callable[[pd.DataFrame, pd.DataFrame, Output], None]
+#: Told of each scored chunk: what the model was given (its index: the rows' positions in
+#: the input), what it answered, and the rows' key columns as text.
+Scored = Callable[[pd.DataFrame, Output, Columns], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +209,9 @@ def score_file(
                 result = score(good)
                 writer.write(answered(chunk.loc[good.index], result, classes, model_version))
                 if on_scored is not None:
-                    on_scored(chunk.loc[good.index], good, result)
+                    rows = chunk.loc[good.index]
+                    keys = {k: rows[k].tolist() for k in schema.keys if k in rows.columns}
+                    on_scored(good, result, schema.key_values(keys, len(rows)))
                 scored += len(good)
             if progress is not None:
                 progress(len(chunk))

@@ -108,7 +108,6 @@ class Jobs:
 
     def delete(self, job_id: int) -> None:
         """The job and its runs (they cascade)."""
-        self.session.execute(sa.delete(_RUNS).where(_RUNS.c.job_id == job_id))
         self.session.execute(sa.delete(_JOBS).where(_JOBS.c.id == job_id))
 
     # -- scheduling -----------------------------------------------------------------------
